@@ -67,6 +67,7 @@ def _table(df, classes: dict[int, str] | None = None) -> str:
 
 
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.I)
+_CDN_MODULE = re.compile(r"<script[^>]*>(?:(?!</script>).)*?https?://cdnjs(?:(?!</script>).)*</script>", re.S | re.I)
 
 
 def render_notebook(path: Path) -> tuple[str, str]:
@@ -85,6 +86,7 @@ def render_notebook(path: Path) -> tuple[str, str]:
     exporter = HTMLExporter(template_name="lab")
     body, _ = exporter.from_notebook_node(nb)
     body = _EXTERNAL_SCRIPT.sub("", body)
+    body = _CDN_MODULE.sub("", body)  # mermaid loader that would import from a CDN: the site must work offline
     body = body.replace("<head>", "<head><link rel='icon' href='data:,'>", 1)
     back = ("<div style='padding:.5rem 1rem;background:#23395d'><a style='color:#fff' href='../index.html'>"
             "&larr; il6repro index</a></div>")

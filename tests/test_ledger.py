@@ -1,0 +1,111 @@
+"""Ledger: the claims file holds every number of both abstracts; rules can fail; statuses are honest."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from il6repro import ledger
+from il6repro.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture
+def claims():
+    return ledger.load_claims()
+
+
+def test_claims_cover_the_abstract_numbers(claims):
+    values = {c.value for c in claims.values()}
+    # study W abstract
+    for v in (20688, 52.3, 55.5, 1.1e-4, 5.76, 8.39e-9, 3.38, 7.20e-5, 4.70, 2.60e-7, -3.59, 3.30e-5, -5.11,
+              3.22e-7, 6, 5, 42.5):
+        assert v in values, v
+    # study V abstract
+    for v in (2419, 39, 72, 3, 5, 6.5, 1.15, 1.21):
+        assert v in values, v
+    cis = {c.ci for c in claims.values() if c.ci}
+    assert (1.06, 1.25) in cis and (1.03, 1.41) in cis
+    nulls = [c for c in claims.values() if c.rule["kind"] == "not_significant"]
+    assert {c.id for c in nulls} == {"W.mr.il1.null", "W.mr.il2.null", "W.mr.crp.null", "W.mr.bdnf.null"}
+
+
+def test_claim_sources_are_quoted_from_the_seeds(claims):
+    if not SEEDS.is_dir():
+        pytest.skip("seeds not on this machine")
+    text = " ".join(p.read_text() for p in SEEDS.glob("*.txt"))
+    norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())  # noqa: E731 - punctuation/typography differ
+    haystack = norm(text.replace("×", "x").replace("−", "-"))
+    for c in claims.values():
+        quote = c.source.removeprefix("(news summary) ")
+        fragment = norm(quote.split("(z =")[0].split("(RR")[0])[:60]
+        assert fragment in haystack, f"{c.id}: source sentence not found in the seeds"
+
+
+@pytest.mark.parametrize("cid, value, ci, ok", [
+    ("W.ukb.n", 20688, None, True), ("W.ukb.n", 20687, None, False),
+    ("W.ukb.female_pct", 52.7, None, True), ("W.ukb.female_pct", 53.0, None, False),
+    ("W.mr.threshold", 1.07e-4, None, True), ("W.mr.threshold", 1.0e-4, None, False),
+    ("W.mr.il6.gmv_mtg.z", 4.0, None, True), ("W.mr.il6.gmv_mtg.z", 3.5, None, False),
+    ("W.mr.il6.gmv_frontal.z", -2.0, None, True), ("W.mr.il6.gmv_frontal.z", 1.0, None, False),
+    ("W.mr.il6.gmv_mtg.p", 1e-7, None, True), ("W.mr.il6.gmv_mtg.p", 1e-4, None, False),
+    ("W.mr.crp.null", 0.003, None, True), ("W.mr.crp.null", 1e-5, None, False),
+    ("V.rr_low_vs_high.agesex", 1.10, (1.02, 1.19), True), ("V.rr_low_vs_high.agesex", 1.30, None, False),
+    ("W.ahba.ppi_il6.p", 0.01, None, True), ("W.ahba.ppi_il6.p", 0.2, None, False),
+    ("V.il6_change_with_resolution", -0.2, (-0.3, -0.1), True),
+    ("V.il6_change_with_resolution", -0.2, (-0.3, 0.1), False),
+    ("V.il6_change_with_resolution", 0.2, (0.1, 0.3), False),
+])
+def test_rules_pass_and_fail(claims, cid, value, ci, ok):
+    passed, reason = ledger.evaluate(claims[cid], value, ci)
+    assert passed is ok, reason
+    assert reason
+
+
+def test_record_rejects_unknown_claim_and_kind(isolated):
+    with pytest.raises(ledger.LedgerError, match="unknown claim id"):
+        ledger.record("W.no.such", 1.0, kind="real_data")
+    with pytest.raises(ledger.LedgerError, match="kind must be one of"):
+        ledger.record("W.ukb.n", 1.0, kind="made_up")
+    with pytest.raises(ledger.LedgerError, match="exceeds upper"):
+        ledger.record("V.rr_repeated", 1.2, ci=(1.3, 1.1), kind="planted_twin")
+
+
+def test_statuses_say_where_a_number_came_from(isolated, monkeypatch):
+    res = isolated["build"] / "results"
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(res))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
+    ledger.record("W.ahba.n_donors", 6, kind="real_data")
+    ledger.record("V.rr_repeated", 1.19, ci=(1.02, 1.39), kind="planted_twin")
+    ledger.record("W.ukb.n", 20688, kind="design_input")
+    ledger.record("V.rr_low_vs_high.agesex", 0.95, ci=(0.88, 1.03), kind="planted_twin")
+    table = ledger.compare().set_index("claim")
+    assert table.loc["W.ahba.n_donors", "status"] == "reproduced on real data"
+    assert table.loc["V.rr_repeated", "status"] == "recovered from a planted twin"
+    assert table.loc["W.ukb.n", "status"] == "set by design (twin input)"
+    assert table.loc["V.rr_low_vs_high.agesex", "status"] == "not reproduced"
+    assert table.loc["V.followup_mean", "status"] == "not yet attempted"
+    data = json.loads((res / "99_test.json").read_text())
+    assert set(data["records"]) == {"W.ahba.n_donors", "V.rr_repeated", "W.ukb.n", "V.rr_low_vs_high.agesex"}
+
+
+def test_ledger_check_exit_codes(isolated, monkeypatch, capsys, tmp_path):
+    res = isolated["build"] / "results"
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(res))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
+    ledger.record("W.ahba.n_donors", 6, kind="real_data")
+    assert main(["ledger", "--check", "--csv", str(tmp_path / "l.csv")]) == 0
+    assert (tmp_path / "l.csv").read_text().startswith("claim,")
+    ledger.record("W.ahba.n_male", 4, kind="real_data")
+    assert main(["ledger", "--check"]) == 1
+    assert "W.ahba.n_male" in capsys.readouterr().err
+
+
+def test_results_with_unknown_claim_are_an_error(isolated):
+    with pytest.raises(ledger.LedgerError, match="unknown claim"):
+        ledger.compare(results={"W.bogus": {"value": 1, "kind": "real_data"}})

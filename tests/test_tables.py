@@ -1,0 +1,70 @@
+"""Typed loaders on the real public data, and their schema errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from il6repro.brain import region_map
+from il6repro.data import tables
+
+
+@pytest.fixture(scope="module")
+def expr():
+    return tables.load_ahba_dk()
+
+
+def test_ahba_matrix_shape_and_genes(expr):
+    genes = expr.columns.drop("label")
+    assert expr.shape == (83, 15634) and len(genes) == 15633
+    assert "IL6" not in genes and {"IL6R", "IL6ST"} <= set(genes)
+    assert expr.index[13] == "L_middletemporal" and int(expr.loc["R_middletemporal", "label"]) == 55
+
+
+def test_dk_surface_and_regions():
+    surf = tables.load_dk_surface()
+    regions = tables.load_dk_regions()
+    assert surf["left"].shape == (10242,) and set(np.unique(surf["left"])) == set(range(0, 35))
+    assert set(np.unique(surf["right"])) == {0, *range(42, 76)}
+    assert len(regions) == 83
+
+
+def test_region_map_paints_vertices(expr):
+    surf, regions = tables.load_dk_surface(), tables.load_dk_regions()
+    vals = expr.loc[["L_middletemporal", "L_fusiform"], "IL6R"]
+    m = region_map(vals, surf, regions)
+    mtg = surf["left"] == 14
+    assert np.allclose(m["left"][mtg], vals["L_middletemporal"])
+    assert np.isnan(m["left"][surf["left"] == 0]).all() and np.isnan(m["right"]).all()
+    with pytest.raises(KeyError, match="none of the regions"):
+        region_map(pd.Series({"not_a_region": 1.0}), surf, regions)
+
+
+def test_donors_table():
+    d = tables.load_ahba_donors()
+    assert len(d) == 6 and (d["sex"] == "M").sum() == 5 and d["age"].mean() == pytest.approx(42.5)
+
+
+def test_string_and_gmt():
+    links = tables.load_string_links()
+    assert len(links) == 97928 and links["score"].min() >= 0.9
+    with pytest.raises(ValueError, match=">= 0.9"):
+        tables.load_string_links(min_score=0.4)
+    kegg = tables.load_gmt("kegg_2021_human")
+    assert len(kegg) > 300 and "IL6" in kegg["JAK-STAT signaling pathway"]
+
+
+def test_corrupt_table_fails_schema(tmp_path, monkeypatch):
+    bad = tmp_path / "donor_info.csv"
+    bad.write_text("donor,uid,age,sex\nA,1,30,M\nA,2,200,X\n")
+
+    class R:
+        def __getitem__(self, k):
+            return bad
+
+    monkeypatch.setattr(tables, "resolve", lambda *a, **k: R())
+    with pytest.raises(tables.TableError) as err:
+        tables.load_ahba_donors()
+    msg = str(err.value)
+    assert "ahba_donors" in msg and "in_range" in msg and "isin" in msg
