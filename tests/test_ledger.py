@@ -109,3 +109,26 @@ def test_ledger_check_exit_codes(isolated, monkeypatch, capsys, tmp_path):
 def test_results_with_unknown_claim_are_an_error(isolated):
     with pytest.raises(ledger.LedgerError, match="unknown claim"):
         ledger.compare(results={"W.bogus": {"value": 1, "kind": "real_data"}})
+
+
+def test_consistency_checks_find_the_tenfold_p_values():
+    checks = ledger.consistency_checks()
+    pz = checks[checks["check"].str.contains("P from z")]
+    assert len(pz) == 5
+    off = pz[pz["verdict"].str.contains("10.")]
+    names = sorted(off["check"].str.extract(r"GMV ([a-z ]+):")[0])
+    assert names == ["frontal cortex", "fusiform gyrus", "inferior temporal cortex"]
+    assert (pz[~pz.index.isin(off.index)]["verdict"] == "consistent").all()
+    bonf = checks[checks["check"].str.startswith("Bonferroni")].iloc[0]
+    assert bonf["ratio_or_gap"] == pytest.approx(454.5, abs=0.1)
+    rr = checks[checks["check"].str.contains("RR vs CI")]
+    assert len(rr) == 2 and (rr["verdict"] == "consistent").all()
+
+
+def test_consistency_check_flags_an_inconsistent_ci():
+    claims = ledger.load_claims()
+    c = claims["V.rr_repeated"]
+    claims["V.rr_repeated"] = ledger.Claim(c.id, c.study, c.quantity, c.source, 1.35, c.ci, c.rule, c.notebook)
+    checks = ledger.consistency_checks(claims)
+    row = checks[checks["check"].str.contains("repeated")].iloc[0]
+    assert row["verdict"].startswith("RR off the CI's log-midpoint")

@@ -20,7 +20,7 @@ def _run(nbs, *args, **kw):
 def snapshot(paths):
     """Bytes of every output file (executed notebook, figures, results, receipt)."""
     out = {}
-    for key, folder in paths.items():
+    for _key, folder in paths.items():
         for p in sorted(folder.rglob("*")):
             if p.is_file() and ".staging" not in p.parts and ".cache" not in p.parts and ".jupyter" not in p.parts:
                 out[str(p.relative_to(folder))] = p.read_bytes()
@@ -126,3 +126,17 @@ def test_dead_kernel_is_an_error_not_a_hang(isolated, tiny_notebooks):
     o = rep.outcomes[0]
     assert o.status == "failed" and o.wall_seconds < 60
     assert "DeadKernel" in o.message or "kernel" in o.message.lower()
+
+
+def test_results_reader_reruns_when_results_change(isolated, tiny_notebooks):
+    import sys
+
+    sys.path.insert(0, str(tiny_notebooks.parents[0]))
+    from nbtools import write_notebook
+
+    write_notebook(tiny_notebooks / "09_reader.ipynb", [("md", "# Reader"), ("params", "x = 1"),
+                                                        ("code", "print(x)")], reads_results=True)
+    assert [o.status for o in _run(tiny_notebooks).outcomes] == ["ran", "ran", "ran"]
+    assert [o.status for o in _run(tiny_notebooks).outcomes] == ["skipped", "skipped", "skipped"]
+    # 01 records a different value -> its results change -> the reader reruns, 02 (depends on 01) too
+    assert [o.status for o in _run(tiny_notebooks, "01.n=6").outcomes] == ["ran", "ran", "ran"]

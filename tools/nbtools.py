@@ -8,12 +8,17 @@ from __future__ import annotations
 import nbformat
 
 
-def write_notebook(path, cells, *, depends=None):
+def write_notebook(path, cells, *, depends=None, reads_results=False):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
+    meta = {}
     if depends is not None:
-        nb.metadata["il6repro"] = {"depends": list(depends)}
+        meta["depends"] = list(depends)
+    if reads_results:
+        meta["reads_results"] = True
+    if meta:
+        nb.metadata["il6repro"] = meta
     out = []
     for i, (kind, src) in enumerate(cells):
         src = src.strip("\n")

@@ -217,3 +217,52 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
 def summary_counts(table) -> dict[str, int]:
     """Number of claims per status."""
     return {k: int(v) for k, v in table["status"].value_counts().items()}
+
+
+def consistency_checks(claims: dict[str, Claim] | None = None):
+    """Check the published statistics against each other (no reproduction needed).
+
+    - study W: each printed two-sided P against the P its printed z implies (normal reference);
+    - study W: the number of tests the Bonferroni threshold implies (0.05 / threshold), with the range that
+      rounding to two significant figures allows;
+    - study V: each RR against its 95% CI on the log scale (a CI from exp(log RR +/- 1.96 SE) is symmetric there),
+      and the SE, z and P the CI implies.
+
+    Returns a DataFrame: check, published, implied, ratio_or_gap, verdict.
+    """
+    import pandas as pd
+    from scipy import stats
+
+    claims = claims or load_claims()
+    rows = []
+    for c in claims.values():
+        if c.id.startswith("W.mr.il6.") and c.id.endswith(".z"):
+            pc = claims[c.id[:-2] + ".p"]
+            implied = float(2 * stats.norm.sf(abs(c.value)))
+            ratio = pc.value / implied
+            verdict = "consistent" if abs(math.log10(ratio)) < 0.05 else (
+                f"printed P is {1 / ratio:.1f}x smaller than z implies" if ratio < 1 else
+                f"printed P is {ratio:.1f}x larger than z implies")
+            rows.append({"check": f"{c.quantity.rsplit(',', 1)[0]}: P from z = {c.value:+.2f}",
+                         "published": f"P = {pc.value:.3g}", "implied": f"P = {implied:.3g}",
+                         "ratio_or_gap": round(ratio, 3), "verdict": verdict})
+    thr = claims.get("W.mr.threshold")
+    if thr:
+        lo, hi = 0.05 / (thr.value + 0.05e-4), 0.05 / (thr.value - 0.05e-4)
+        rows.append({"check": "Bonferroni: tests implied by 0.05 / threshold", "published": f"{thr.value:g}",
+                     "implied": f"{0.05 / thr.value:.0f} tests (rounding allows {math.ceil(lo)}-{math.floor(hi)})",
+                     "ratio_or_gap": round(0.05 / thr.value, 1),
+                     "verdict": "notebook 02 compares this with the number of tests it runs"})
+    for c in claims.values():
+        if c.study == "V" and c.ci and c.id != "V.rr_low_vs_high.full":
+            l_lo, l_hi, l_rr = math.log(c.ci[0]), math.log(c.ci[1]), math.log(c.value)
+            mid = math.exp((l_lo + l_hi) / 2)
+            se = (l_hi - l_lo) / (2 * 1.959964)
+            z = l_rr / se
+            p = float(2 * stats.norm.sf(abs(z)))
+            gap = l_rr - (l_lo + l_hi) / 2
+            verdict = "consistent" if abs(gap) < 0.01 else f"RR off the CI's log-midpoint by {gap:+.3f}"
+            rows.append({"check": f"{c.quantity}: RR vs CI on log scale", "published": f"{c.value} ({c.ci[0]}-{c.ci[1]})",
+                         "implied": f"log-midpoint {mid:.3f}; SE(log RR) {se:.3f}; z {z:.2f}; P {p:.2g}",
+                         "ratio_or_gap": round(gap, 4), "verdict": verdict})
+    return pd.DataFrame(rows)

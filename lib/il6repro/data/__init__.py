@@ -23,7 +23,15 @@ from pathlib import Path
 from .._docs import fill_doc
 from .._paths import cache_dir, manifest_dir
 from .manifest import FileSpec, Manifest, ManifestError, Source, load_manifests, parse_manifest
-from .sources import SourceUnavailable, from_generator, from_mirror, from_url, from_wheel, mirror_roots, sha256_file
+from .sources import (
+    SourceUnavailable,
+    from_generator,
+    from_mirror,
+    from_url,
+    from_wheel,
+    mirror_roots,
+    sha256_file,
+)
 
 __all__ = [
     "Catalog", "DataUnavailableError", "ChecksumError", "Manifest", "ManifestError", "Resolved",

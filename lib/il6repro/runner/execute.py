@@ -121,7 +121,7 @@ def datasets_unchanged(receipt: dict) -> bool:
             return False
         if _strip_fetch_state(cat.probe(ds_id)) != _strip_fetch_state(info["source"]):
             return False
-    for ds_id, label in receipt.get("datasets_unavailable", {}).items():
+    for ds_id, _label in receipt.get("datasets_unavailable", {}).items():
         if ds_id in cat and cat.probe(ds_id) != "unavailable":
             return False
     return True
@@ -182,6 +182,9 @@ def run(profile: str = "default", overrides: list[str] | None = None, only: list
         for dep in meta.get("depends", []):
             rec = bdir / "receipts" / f"{dep}.json"
             upstream[dep] = keys.get(dep) or (json.loads(rec.read_text())["key"] if rec.is_file() else "missing")
+        if meta.get("reads_results"):  # e.g. the ledger notebook: its input is every other notebook's results
+            res_files = sorted(p for p in (bdir / "results").glob("*.json") if p.stem != stem)
+            upstream["results"] = tree_digest(res_files, bdir) if res_files else "none"
         key = notebook_key(path, params[stem], code, upstream)
         keys[stem] = key
         receipt_path = bdir / "receipts" / f"{stem}.json"
