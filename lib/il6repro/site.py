@@ -23,7 +23,7 @@ from ._paths import build_dir, figures_dir, repo_root
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2329;background:#fafbfc}
 header{background:#23395d;color:#fff;padding:1rem 2rem}header a{color:#fff;margin-right:1.2rem}
-main{max-width:1100px;margin:0 auto;padding:1rem 2rem}
+main{max-width:1400px;margin:0 auto;padding:1rem 2rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:1rem 0}
 th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eef1f4}
 .st-real{background:#d4f7d4}.st-twin{background:#dcecff}.st-design{background:#eee8ff}
@@ -56,12 +56,21 @@ def _page(title: str, body: str, depth: int = 0) -> str:
             f"</header><main><h1>{html.escape(title)}</h1>{body}</main></body></html>")
 
 
+def _fmt(v) -> str:
+    """A table cell: blank for missing, compact general format for numbers."""
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
 def _table(df, classes: dict[int, str] | None = None) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     rows = []
     for i, (_, r) in enumerate(df.iterrows()):
         cls = f" class='{classes[i]}'" if classes and i in classes else ""
-        cells = "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in r.tolist())
+        cells = "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r.tolist())
         rows.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
