@@ -13,6 +13,7 @@ in place (and never copied into the project).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -178,8 +179,6 @@ class Catalog:
     def _resolve_generated(self, m: Manifest, src: Source) -> Resolved:
         params = dict(src.options.get("params") or {})
         key = json.dumps(params, sort_keys=True)
-        import hashlib
-
         tag = hashlib.sha256((src.options["function"] + key).encode()).hexdigest()[:12]
         outdir = cache_dir() / "generated" / m.id / tag
         done = outdir / ".complete.json"

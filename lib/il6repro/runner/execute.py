@@ -29,10 +29,6 @@ PACKAGES = ("papermill", "nbclient", "ipykernel", "numpy", "pandas", "scipy", "s
 KERNEL = "il6repro-python"
 
 
-class NotebookFailed(RuntimeError):
-    """A notebook raised, timed out or lost its kernel (message names the notebook and cell)."""
-
-
 @dataclass
 class NotebookOutcome:
     stem: str

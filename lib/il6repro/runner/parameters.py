@@ -12,8 +12,6 @@ from typing import Any
 
 import yaml
 
-from .._paths import repo_root
-
 
 class ParameterError(ValueError):
     """An unknown parameter, a value of the wrong type, or a bad profile."""
@@ -142,6 +140,3 @@ def resolve_parameters(
             resolved[stem][name] = check_value(stem, name, value, specs[stem][name])
     return resolved
 
-
-def profiles_path() -> Path:
-    return repo_root() / "lib" / "il6repro" / "profiles.yaml"

@@ -51,8 +51,7 @@ def _failing_cell(output: str) -> dict:
         nb = nbformat.read(output, as_version=4)
         for i, cell in enumerate(nb.cells):
             pm_meta = cell.get("metadata", {}).get("papermill", {})
-            if cell.cell_type == "code" and pm_meta.get("status") in ("running", "pending") and \
-                    pm_meta.get("status") != "completed":
+            if cell.cell_type == "code" and pm_meta.get("status") in ("running", "pending"):
                 return {"cell_index": i, "exec_count": cell.get("execution_count")}
     except Exception:  # noqa: BLE001
         pass
