@@ -49,13 +49,9 @@ def git_commit(root: Path | None = None) -> str:
 
 
 def _data_hashes() -> dict[str, dict[str, str]]:
-    log = os.environ.get("IL6REPRO_DATA_LOG")
-    out: dict[str, dict[str, str]] = {}
-    if log and Path(log).is_file():
-        for line in Path(log).read_text().splitlines():
-            rec = json.loads(line)
-            out[rec["id"]] = {k: v[:16] for k, v in rec["sha256"].items()}
-    return out
+    from .data import read_data_log
+
+    return {rec["id"]: {k: v[:16] for k, v in rec["sha256"].items()} for rec in read_data_log()}
 
 
 def provenance(extra: dict | None = None) -> dict:

@@ -36,7 +36,7 @@ from .sources import (
 
 __all__ = [
     "Catalog", "DataUnavailableError", "ChecksumError", "Manifest", "ManifestError", "Resolved",
-    "default_catalog", "resolve", "status", "parse_manifest", "sha256_file", "mirror_roots",
+    "default_catalog", "resolve", "status", "read_data_log", "parse_manifest", "sha256_file", "mirror_roots",
 ]
 
 
@@ -68,13 +68,24 @@ class Resolved:
         return next(iter(self.paths.values()))
 
 
-def _log_use(res: Resolved) -> None:
-    """Append the resolution to the run's data log (read by the runner for receipts and cache keys)."""
+def _log_use(dataset_id: str, source: str, sha256: dict[str, str]) -> None:
+    """Append a resolution (or ``source="unavailable"``) to the run's data log, if the runner set one.
+
+    The runner reads it back with :func:`read_data_log` for receipts and skip keys; figures stamp it.
+    """
     log = os.environ.get("IL6REPRO_DATA_LOG")
     if not log:
         return
     with open(log, "a") as fh:
-        fh.write(json.dumps({"id": res.manifest.id, "source": res.source, "sha256": res.sha256}) + "\n")
+        fh.write(json.dumps({"id": dataset_id, "source": source, "sha256": sha256}) + "\n")
+
+
+def read_data_log(path: Path | str | None = None) -> list[dict]:
+    """Records written by :func:`_log_use` (``path`` defaults to ``IL6REPRO_DATA_LOG``; [] if none)."""
+    path = path or os.environ.get("IL6REPRO_DATA_LOG")
+    if not path or not Path(path).is_file():
+        return []
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
 class Catalog:
@@ -127,17 +138,14 @@ class Catalog:
                         p = self._fetch_verified(m, f, src, allow_network)
                         res.paths[f.name] = p
                         res.sha256[f.name] = f.sha256
-                _log_use(res)
+                _log_use(m.id, res.source, res.sha256)
                 return res
             except ChecksumError as exc:
                 mismatches += 1
                 attempts.append(f"{src.label()}: {exc}")
             except SourceUnavailable as exc:
                 attempts.append(f"{src.label()}: {exc}")
-        log = os.environ.get("IL6REPRO_DATA_LOG")
-        if log:
-            with open(log, "a") as fh:
-                fh.write(json.dumps({"id": m.id, "source": "unavailable", "sha256": {}}) + "\n")
+        _log_use(m.id, "unavailable", {})
         advice = _advice(m)
         cls = ChecksumError if mismatches else DataUnavailableError
         raise cls(

@@ -264,8 +264,9 @@ def _commit_outputs(stem, stage, bdir, key, params, profile, commit, wall, statu
     old_figs = json.loads(receipt_path.read_text()).get("figures", {}) if receipt_path.is_file() else {}
     new_figs = {p.name: _sha(p.read_bytes()) for p in sorted((stage / "figures").iterdir()) if p.is_file()}
     datasets, unavailable = {}, {}
-    for line in (stage / "data.jsonl").read_text().splitlines():
-        rec = json.loads(line)
+    from ..data import read_data_log
+
+    for rec in read_data_log(stage / "data.jsonl"):
         if rec["source"] == "unavailable":
             unavailable[rec["id"]] = "unavailable"
             continue
