@@ -1,7 +1,10 @@
-"""Genetics stage: Mendelian randomization estimators on summary statistics (:mod:`.mr`).
+"""Genetics stage of study W.
 
-(Association of instruments with IDPs, harmonisation, the UK Biobank twin and one-sample 2SLS are planned with
-issue #3; this package so far holds the two-sample estimator suite and its reference tests.)
+- :mod:`.assoc`: every instrument x every IDP, covariate-adjusted, one vectorised pass (= statsmodels OLS);
+- :mod:`.harmonise`: allele alignment with TwoSampleMR's rules, every dropped variant with its reason;
+- :mod:`.mr`: the per-pair two-sample estimators, pinned to R MendelianRandomization's documented example;
+- :mod:`.scan`: all exposures x all outcomes at once (the same estimators, vectorised over outcomes);
+- :mod:`.onesample`: one-sample 2SLS (= linearmodels IV2SLS) and Steiger directionality.
 """
 
 from .mr import (

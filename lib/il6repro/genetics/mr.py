@@ -25,6 +25,7 @@ numbers are missing, never a number.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -197,21 +198,41 @@ def egger(bx, bxse, by, byse, *, distribution: str = "normal", underdispersion: 
                      "I2_GX": i2_gx(bx, bxse, byse)})
 
 
-def _weighted_median(beta: np.ndarray, w: np.ndarray) -> np.ndarray:
+def _in_chunks(work, rows: int, chunk: int, threads: int | None = None) -> None:
+    """Call ``work(slice)`` over row chunks, on a thread pool when there is more than one chunk (numpy releases
+    the GIL inside its kernels, so chunks run in parallel on all cores)."""
+    slices = [slice(a, min(rows, a + chunk)) for a in range(0, rows, chunk)]
+    if len(slices) > 1 and (threads or os.cpu_count() or 1) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads or os.cpu_count()) as pool:
+            list(pool.map(work, slices))
+    else:
+        for sl in slices:
+            work(sl)
+
+
+def _weighted_median(beta: np.ndarray, w: np.ndarray, chunk: int = 8192) -> np.ndarray:
     """Interpolated weighted median along the last axis (Bowden et al. 2016), vectorised over rows."""
     beta = np.atleast_2d(beta)
     w = np.broadcast_to(w, beta.shape)
-    order = np.argsort(beta, axis=-1)
-    b = np.take_along_axis(beta, order, -1)
-    ww = np.take_along_axis(w, order, -1)
-    cum = np.cumsum(ww, -1) - 0.5 * ww
-    cum = cum / ww.sum(-1, keepdims=True)
-    below = (cum < 0.5).sum(-1) - 1  # last index with cum < 0.5
-    below = np.clip(below, 0, b.shape[-1] - 2)
-    r = np.arange(b.shape[0])
-    b0, b1 = b[r, below], b[r, below + 1]
-    c0, c1 = cum[r, below], cum[r, below + 1]
-    return b0 + (b1 - b0) * (0.5 - c0) / (c1 - c0)
+    out = np.empty(beta.shape[0])
+
+    def work(sl):
+        order = np.argsort(beta[sl], axis=-1)
+        b = np.take_along_axis(beta[sl], order, -1)
+        ww = np.take_along_axis(w[sl], order, -1)
+        cum = np.cumsum(ww, -1) - 0.5 * ww
+        cum = cum / ww.sum(-1, keepdims=True)
+        below = (cum < 0.5).sum(-1) - 1  # last index with cum < 0.5
+        below = np.clip(below, 0, b.shape[-1] - 2)
+        r = np.arange(b.shape[0])
+        b0, b1 = b[r, below], b[r, below + 1]
+        c0, c1 = cum[r, below], cum[r, below + 1]
+        out[sl] = b0 + (b1 - b0) * (0.5 - c0) / (c1 - c0)
+
+    _in_chunks(work, beta.shape[0], chunk)
+    return out
 
 
 def weighted_median(bx, bxse, by, byse, *, weighting: str = "weighted", n_boot: int = 1000, seed: int = 314159265,
@@ -238,20 +259,57 @@ def simple_median(bx, bxse, by, byse, **kw) -> MRResult:
     return weighted_median(bx, bxse, by, byse, weighting="simple", **kw)
 
 
-def _mode(beta: np.ndarray, se: np.ndarray, w: np.ndarray, phi: float) -> np.ndarray:
-    """Mode of a weighted normal-kernel density, vectorised over rows (Hartwig et al. 2017)."""
-    beta = np.atleast_2d(beta)
-    w = np.broadcast_to(w / w.sum(), beta.shape)
-    n = beta.shape[-1]
-    mad = stats.median_abs_deviation(beta, axis=-1, scale="normal")
-    sd = np.std(beta, axis=-1, ddof=1)
-    h = np.maximum(1e-8, 0.9 * np.minimum(sd, mad) / n ** 0.2) * phi
-    out = np.empty(beta.shape[0])
-    for i in range(beta.shape[0]):  # grid search per replicate (512 points as R's density())
-        lo, hi = beta[i].min() - 3 * h[i], beta[i].max() + 3 * h[i]
-        grid = np.linspace(lo, hi, 512)
-        dens = (w[i][None, :] * np.exp(-0.5 * ((grid[:, None] - beta[i][None, :]) / h[i]) ** 2)).sum(1)
-        out[i] = grid[np.argmax(dens)]
+def _mode(beta: np.ndarray, se: np.ndarray, w: np.ndarray, phi: float, *, exact: bool = True,
+          chunk: int = 2048, threads: int | None = None) -> np.ndarray:
+    """Mode of a weighted normal-kernel density, vectorised over rows (Hartwig et al. 2017).
+
+    The density is evaluated on R density()'s grid (512 points over [min - 3h, max + 3h]) and the grid point of
+    highest density returned. ``exact=False`` (used for bootstrap replicates) first scans a 64-point grid, then
+    the 512-grid points within one coarse step of the two highest coarse points, in single precision: the same
+    grid with ~5x fewer kernel evaluations; it can differ from the full scan only when two separate modes are
+    nearly tied. Rows are processed in chunks on ``threads`` threads (default: all cores).
+    """
+    beta = np.atleast_2d(np.asarray(beta, float))
+    rows, n = beta.shape
+    w = np.broadcast_to(np.asarray(w, float), beta.shape)
+    h, lo, step, out = (np.empty(rows) for _ in range(4))
+    dt = np.float64 if exact else np.float32
+    c = np.sqrt(0.5)
+
+    def dens(b, idx):  # density (up to a constant) at grid indices idx (r, k), accumulated variant by variant
+        inv = (c / h[b])[:, None]
+        g = ((lo[b][:, None] + step[b][:, None] * idx) * inv).astype(dt)
+        bs = (beta[b] * inv).astype(dt)
+        ww = (w[b] / w[b].sum(-1, keepdims=True)).astype(dt)
+        d = np.zeros(g.shape, dt)
+        z = np.empty(g.shape, dt)
+        for j in range(n):
+            np.subtract(g, bs[:, j, None], out=z)
+            np.square(z, out=z)
+            np.negative(z, out=z)
+            np.exp(z, out=z)
+            z *= ww[:, j, None]
+            d += z
+        return d
+
+    def work(b):
+        m = b.stop - b.start
+        bb = beta[b]
+        mad = stats.median_abs_deviation(bb, axis=-1, scale="normal")
+        sd = np.std(bb, axis=-1, ddof=1)
+        h[b] = np.maximum(1e-8, 0.9 * np.minimum(sd, mad) / n ** 0.2) * phi
+        lo[b] = bb.min(-1) - 3 * h[b]
+        step[b] = (bb.max(-1) + 3 * h[b] - lo[b]) / 511
+        if exact:
+            idx = np.broadcast_to(np.arange(512, dtype=float), (m, 512))
+            out[b] = lo[b] + step[b] * np.argmax(dens(b, idx), 1)
+            return
+        coarse = np.broadcast_to(np.arange(4, 512, 8, dtype=float), (m, 64))
+        top = np.argsort(dens(b, coarse), 1)[:, -2:] * 8 + 4
+        cand = np.clip((top[:, :, None] + np.arange(-8, 9)[None, None, :]).reshape(m, -1), 0, 511).astype(float)
+        out[b] = lo[b] + step[b] * cand[np.arange(m), np.argmax(dens(b, cand), 1)]
+
+    _in_chunks(work, rows, chunk, threads)
     return out
 
 
@@ -266,7 +324,7 @@ def weighted_mode(bx, bxse, by, byse, *, phi: float = 1.0, n_boot: int = 1000, s
     rng = np.random.default_rng(seed)
     bxb = rng.normal(bx, bxse, size=(n_boot, len(bx)))
     byb = rng.normal(by, byse, size=(n_boot, len(bx)))
-    boot = _mode(byb / bxb, se_r, w, phi)
+    boot = _mode(byb / bxb, se_r, w, phi, exact=False)
     se = float(np.median(np.abs(boot - np.median(boot))) * 1.4826)
     lo, hi, p = _ci(est, se, alpha)
     return MRResult("Weighted mode", est, se, lo, hi, p, len(bx), {"phi": phi, "n_boot": n_boot, "seed": seed})

@@ -1,0 +1,137 @@
+"""Association of every instrument with every IDP, covariate-adjusted, in one vectorised pass.
+
+For SNP ``j`` and IDP ``r`` the model is the ordinary least squares fit ``y_r ~ covariates + g_j`` (one SNP at a
+time, as ``plink2 --glm`` and every GWAS of IDPs fit it). By the Frisch-Waugh-Lovell theorem its SNP coefficient
+is the regression of the covariate-residualised ``y`` on the covariate-residualised ``g``; with ``Q`` an
+orthonormal basis of the covariates, all ``J x R`` fits reduce to two projections and one matrix product:
+
+    G~ = G - Q Q'G,  Y~ = Y - Q Q'Y,  beta = G~'Y~ / diag(G~'G~),
+    RSS = ||Y~||^2 - beta^2 diag(G~'G~),  SE = sqrt(RSS / (n - k - 1) / diag(G~'G~))
+
+identical to statsmodels OLS per pair (tested to 1e-8). IDPs with missing values are fitted on their complete
+cases: IDPs are grouped by missingness pattern and each pattern gets its own projection.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def design_matrix(cov: pd.DataFrame, *, age_squared: bool = True, sex_by_age: bool = True) -> pd.DataFrame:
+    """Covariate design: intercept, age (and age^2, age x sex), sex, imaging-centre dummies, head size, PCs."""
+    need = {"age", "sex", "centre", "head_scaling"}
+    missing = sorted(need - set(cov.columns))
+    if missing:
+        raise KeyError(f"design_matrix: missing covariate column(s) {missing}")
+    X = pd.DataFrame(index=cov.index)
+    X["const"] = 1.0
+    age = cov["age"].astype(float)
+    X["age"] = age - age.mean()
+    if age_squared:
+        X["age2"] = X["age"] ** 2
+    X["sex"] = cov["sex"].astype(float)
+    if sex_by_age:
+        X["age_x_sex"] = X["age"] * X["sex"]
+    centres = sorted(pd.unique(cov["centre"].dropna()))
+    for c in centres[1:]:
+        X[f"centre_{c}"] = (cov["centre"] == c).astype(float)
+    X["head_scaling"] = cov["head_scaling"].astype(float)
+    for c in cov.columns:
+        if c.startswith("PC"):
+            X[c] = cov[c].astype(float)
+    return X
+
+
+def ols_many(G: np.ndarray, Y: np.ndarray, C: np.ndarray) -> dict[str, np.ndarray]:
+    """All single-SNP OLS fits ``Y[:, r] ~ C + G[:, j]`` at once (complete data).
+
+    Returns ``beta, se, t, p`` as ``(J, R)`` arrays and ``df`` (residual degrees of freedom).
+    """
+    G = np.asarray(G, float)
+    Y = np.asarray(Y, float)
+    C = np.asarray(C, float)
+    n = len(C)
+    if not (len(G) == len(Y) == n):
+        raise ValueError(f"rows differ: G {len(G)}, Y {len(Y)}, covariates {n}")
+    Q, Rm = np.linalg.qr(C)
+    rank = int(np.sum(np.abs(np.diag(Rm)) > 1e-10 * np.abs(Rm).max()))
+    if rank < C.shape[1]:
+        raise ValueError(f"covariate matrix is rank-deficient ({rank} of {C.shape[1]} columns independent)")
+    Gr = G - Q @ (Q.T @ G)
+    Yr = Y - Q @ (Q.T @ Y)
+    gg = np.einsum("ij,ij->j", Gr, Gr)
+    if np.any(gg <= 1e-12):
+        raise ValueError("a variant has no variation after covariate adjustment (monomorphic?)")
+    gy = Gr.T @ Yr
+    beta = gy / gg[:, None]
+    yy = np.einsum("ij,ij->j", Yr, Yr)
+    df = n - C.shape[1] - 1
+    if df <= 0:
+        raise ValueError(f"too few participants ({n}) for {C.shape[1]} covariates")
+    rss = yy[None, :] - beta * gy
+    se = np.sqrt(np.maximum(rss, 0) / df / gg[:, None])
+    t = beta / se
+    p = 2 * stats.t.sf(np.abs(t), df)
+    return {"beta": beta, "se": se, "t": t, "p": p, "df": df}
+
+
+def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFrame, *,
+              variants: pd.DataFrame | None = None, standardize: bool = True) -> pd.DataFrame:
+    """Tidy SNP x IDP association table (one row per pair), covariate-adjusted, vectorised.
+
+    Parameters
+    ----------
+    dosages : DataFrame
+        Participants x variants, the counted-allele dosage (index eid).
+    idps : DataFrame
+        Participants x IDPs (NaN allowed; each IDP uses its complete cases).
+    covariates : DataFrame
+        The design matrix (see :func:`design_matrix`; must include the intercept).
+    variants : DataFrame, optional
+        snp, counted, alt: copied into the output as effect_allele / other_allele.
+    standardize : bool
+        Scale each IDP to unit SD (on its complete cases) first, so betas are in IDP SD units.
+
+    Returns
+    -------
+    DataFrame with snp, idp, effect_allele, other_allele, eaf, beta, se, t, p, n.
+    """
+    if dosages.empty or idps.empty:
+        raise ValueError("associate: no dosages or no IDPs")
+    idx = covariates.dropna().index.intersection(dosages.dropna().index)
+    if len(idx) == 0:
+        raise ValueError("associate: no participant with complete covariates and dosages")
+    G = dosages.loc[idx].to_numpy(float)
+    C = covariates.loc[idx].to_numpy(float)
+    Y = idps.loc[idx]
+    mask = Y.notna().to_numpy()
+    patterns: dict[bytes, list[int]] = {}
+    for r in range(mask.shape[1]):
+        patterns.setdefault(np.packbits(mask[:, r]).tobytes(), []).append(r)
+    J, R = G.shape[1], Y.shape[1]
+    out = {k: np.full((J, R), np.nan) for k in ("beta", "se", "t", "p", "eaf")}
+    nobs = np.zeros(R, int)
+    Yv = Y.to_numpy(float)
+    for cols in patterns.values():
+        rows = mask[:, cols[0]]
+        if rows.sum() < C.shape[1] + 3:
+            continue
+        y = Yv[np.ix_(rows, cols)]
+        if standardize:
+            y = (y - y.mean(0)) / y.std(0, ddof=1)
+        fit = ols_many(G[rows], y, C[rows])
+        for k in ("beta", "se", "t", "p"):
+            out[k][:, cols] = fit[k]
+        out["eaf"][:, cols] = (G[rows].mean(0) / 2)[:, None]
+        nobs[cols] = rows.sum()
+    snps = dosages.columns.to_numpy()
+    tidy = pd.DataFrame({
+        "snp": np.repeat(snps, R), "idp": np.tile(Y.columns.to_numpy(), J),
+        **{k: out[k].ravel() for k in ("eaf", "beta", "se", "t", "p")}, "n": np.tile(nobs, J)})
+    if variants is not None:
+        v = variants.set_index("snp")
+        tidy.insert(2, "effect_allele", tidy["snp"].map(v["counted"]))
+        tidy.insert(3, "other_allele", tidy["snp"].map(v["alt"]))
+    return tidy

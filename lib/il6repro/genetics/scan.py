@@ -1,0 +1,301 @@
+"""All exposures x all outcomes in one call: harmonisation and the full MR suite, vectorised over outcomes.
+
+The per-pair estimators of :mod:`.mr` are pinned to R MendelianRandomization; this module computes the same
+quantities for every outcome at once (closed forms on ``J x R`` arrays; the bootstrap draws of one seed shared
+by every outcome exactly as a per-pair call with that seed would draw them), so a scan of 5 exposures x 205
+IDPs with 1,000 bootstrap draws takes seconds. ``tests/test_scan.py`` checks every column against the per-pair
+functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import mr
+from .harmonise import harmonise
+from .onesample import r2_from_t
+
+METHODS = ("ivw", "egger", "weighted_median", "simple_median", "weighted_mode")
+MIN_SNPS = {"ivw": 2, "egger": 3, "weighted_median": 3, "simple_median": 3, "weighted_mode": 3}
+LABELS = {"ivw": "IVW", "egger": "MR-Egger", "weighted_median": "Weighted median",
+          "simple_median": "Simple median", "weighted_mode": "Weighted mode", "wald": "Wald ratio"}
+
+
+@dataclass
+class ScanResult:
+    """Tidy outputs of :func:`scan` (every table has ``exposure`` and, where per outcome, ``idp`` columns)."""
+
+    estimates: pd.DataFrame      # one row per exposure x idp x method (note says "not applicable: ..." if so)
+    primary: pd.DataFrame        # one row per exposure x idp: IVW (or Wald ratio for a single variant)
+    heterogeneity: pd.DataFrame  # Cochran's Q, Rucker's Q', Egger intercept, I2_GX per exposure x idp
+    single_snp: pd.DataFrame     # Wald ratio of every variant x idp
+    leave_one_out: pd.DataFrame  # IVW leaving out each variant, per idp
+    steiger: pd.DataFrame        # directionality per exposure x idp
+    dropped: pd.DataFrame        # variants dropped in harmonisation, with the reason
+    instruments: pd.DataFrame    # per exposure: variants used, mean F, R^2 of the exposure
+
+
+def _norm(est, se, alpha):
+    zq = stats.norm.ppf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = est / se
+    return est - zq * se, est + zq * se, 2 * stats.norm.sf(np.abs(z)), z
+
+
+def _ivw(bx, BY, W, model, underdispersion):
+    J = len(bx)
+    sxx = (W * bx[:, None] ** 2).sum(0)
+    sxy = (W * bx[:, None] * BY).sum(0)
+    est = sxy / sxx
+    se_f = 1 / np.sqrt(sxx)
+    Q = (W * (BY - est * bx[:, None]) ** 2).sum(0)
+    df = J - 1
+    rse = np.sqrt(Q / df)
+    model = ("fixed" if J <= 3 else "random") if model == "default" else model
+    se = se_f if model == "fixed" else se_f * (np.maximum(1, rse) if underdispersion == "floor" else rse)
+    return est, se, Q, df, rse, model
+
+
+def _egger(bx, bxse, BY, BYSE, distribution, underdispersion, alpha):
+    J = len(bx)
+    s = np.sign(bx)[:, None]
+    x = np.abs(bx)[:, None]
+    y = BY * s
+    w = BYSE ** -2
+    Sw, Sx, Sxx = w.sum(0), (w * x).sum(0), (w * x * x).sum(0)
+    Sy, Sxy = (w * y).sum(0), (w * x * y).sum(0)
+    D = Sw * Sxx - Sx ** 2
+    slope = (Sw * Sxy - Sx * Sy) / D
+    icpt = (Sy - slope * Sx) / Sw
+    qr = (w * (y - icpt - slope * x) ** 2).sum(0)
+    df = J - 2
+    sigma = np.sqrt(qr / df)
+    scale = np.maximum(1, sigma) if underdispersion == "floor" else sigma
+    se_s, se_i = np.sqrt(Sw / D) * scale, np.sqrt(Sxx / D) * scale
+    # I2_GX (MendelianRandomization)
+    xg = np.abs(bx)[:, None] / BYSE
+    wg = (bxse[:, None] / BYSE) ** -2
+    mg = (wg * xg).sum(0) / wg.sum(0)
+    qg = (wg * (xg - mg) ** 2).sum(0)
+    i2gx = np.where(qg > 0, np.maximum(0, (qg - (J - 1)) / np.where(qg > 0, qg, 1)), 0.0)
+
+    def bounds(est, se):
+        zq = stats.norm.ppf(1 - alpha / 2)
+        pn = 2 * stats.norm.sf(np.abs(est / se))
+        if distribution == "normal":
+            return est - zq * se, est + zq * se, pn
+        tq = stats.t.ppf(1 - alpha / 2, df)
+        half = np.where(sigma < 1, np.maximum(zq * se, tq * se * sigma), tq * se)
+        pt_under = 2 * stats.t.sf(np.abs(est / se / sigma), df)
+        pt = 2 * stats.t.sf(np.abs(est / se), df)
+        p = np.where(sigma < 1, np.maximum(pn, pt_under), pt)
+        return est - half, est + half, p
+
+    lo, hi, p = bounds(slope, se_s)
+    ilo, ihi, ip = bounds(icpt, se_i)
+    return dict(estimate=slope, se=se_s, ci_low=lo, ci_high=hi, p=p, intercept=icpt, intercept_se=se_i,
+                intercept_ci_low=ilo, intercept_ci_high=ihi, intercept_p=ip, residual_se=sigma, Q_rucker=qr,
+                Q_rucker_df=df, Q_rucker_p=stats.chi2.sf(qr, df), I2_GX=i2gx)
+
+
+def _boot_draws(bx, bxse, n_boot, seed):
+    rng = np.random.default_rng(seed)
+    bxb = rng.normal(bx, bxse, size=(n_boot, len(bx)))
+    e2 = rng.standard_normal(size=(n_boot, len(bx)))
+    return bxb, e2
+
+
+def _medians(bx, bxse, BY, BYSE, weighting, n_boot, seed):
+    ratio = (BY / bx[:, None]).T                      # (R, J)
+    w = ((BYSE / np.abs(bx)[:, None]) ** -2).T if weighting == "weighted" else np.ones_like(ratio)
+    est = mr._weighted_median(ratio, w)
+    bxb, e2 = _boot_draws(bx, bxse, n_boot, seed)
+    byb = BY.T[None] + BYSE.T[None] * e2[:, None, :]  # (B, R, J), = rng.normal(by, byse) per outcome
+    R, J = ratio.shape
+    boot = mr._weighted_median((byb / bxb[:, None, :]).reshape(-1, J), np.tile(w, (n_boot, 1)))
+    se = boot.reshape(n_boot, R).std(0, ddof=1)
+    return est, se
+
+
+def _mode(bx, bxse, BY, BYSE, phi, n_boot, seed):
+    ratio = (BY / bx[:, None]).T
+    se_r = (BYSE / np.abs(bx)[:, None]).T
+    w = se_r ** -2
+    est = mr._mode(ratio, se_r, w, phi)
+    bxb, e2 = _boot_draws(bx, bxse, n_boot, seed)
+    byb = BY.T[None] + BYSE.T[None] * e2[:, None, :]
+    R, J = ratio.shape
+    boot = mr._mode((byb / bxb[:, None, :]).reshape(-1, J), None, np.tile(w, (n_boot, 1)), phi,
+                    exact=False).reshape(n_boot, R)
+    med = np.median(boot, 0)
+    se = np.median(np.abs(boot - med), 0) * 1.4826
+    return est, se
+
+
+def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=METHODS, ivw_model: str = "fixed",
+         underdispersion: str = "floor", egger_distribution: str = "normal", n_boot: int = 1000,
+         seed: int = 314159265, phi: float = 1.0, action: int = 2, alpha: float = 0.05,
+         n_outcome: int | None = None, progress: bool = False) -> ScanResult:
+    """Two-sample MR of every exposure in ``instruments`` on every outcome in ``assoc``.
+
+    Parameters
+    ----------
+    instruments : DataFrame
+        exposure, snp, effect_allele, other_allele, eaf, beta, se [, n] (SNP-exposure statistics).
+    assoc : DataFrame
+        SNP-outcome statistics: snp, idp, effect_allele, other_allele, eaf, beta, se, n
+        (:func:`il6repro.genetics.assoc.associate`).
+    methods : sequence
+        Estimators from :data:`METHODS`; each needs :data:`MIN_SNPS` variants, else a "not applicable" row.
+    ivw_model : {"fixed", "random", "default"}
+        IVW model (``"default"``: fixed for <= 3 variants, multiplicative random effects otherwise, as
+        MendelianRandomization); the random model floors the residual SE at 1 unless ``underdispersion="allow"``.
+    egger_distribution : {"normal", "t"}
+        MR-Egger inference (MendelianRandomization default "normal"; "t" its t-dist rule).
+    n_boot, seed, phi
+        Bootstrap draws and seed of the median / mode SEs (one seed for every pair, as per-pair calls), the
+        mode's bandwidth factor.
+    action : {1, 2, 3}
+        Palindromic-variant rule of the harmonisation (TwoSampleMR).
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown MR method(s) {unknown}; choose from {list(METHODS)}")
+    if ivw_model not in ("fixed", "random", "default"):
+        raise ValueError(f"ivw_model must be 'fixed', 'random' or 'default', got {ivw_model!r}")
+    if egger_distribution not in ("normal", "t"):
+        raise ValueError(f"egger_distribution must be 'normal' or 't', got {egger_distribution!r}")
+    need = {"exposure", "snp", "effect_allele", "other_allele", "beta", "se"}
+    miss = need - set(instruments.columns)
+    if miss:
+        raise ValueError(f"instruments: missing column(s) {sorted(miss)}")
+    if (instruments["se"] <= 0).any():
+        bad = instruments.loc[instruments["se"] <= 0, "snp"].tolist()
+        raise ValueError(f"instruments: zero or negative SE for {bad}")
+    if (assoc["se"] <= 0).any():
+        raise ValueError("outcome associations: zero or negative SE")
+    est_rows, prim, het, single, loo, steig, dropped, inst = [], [], [], [], [], [], [], []
+    exposures = list(dict.fromkeys(instruments["exposure"]))
+    it = exposures
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(exposures, desc="MR scan", unit="exposure")
+    for exp in it:
+        ins = instruments[instruments["exposure"] == exp]
+        h, dr = harmonise(ins.drop(columns=["exposure"]), assoc, action=action)
+        dr.insert(0, "exposure", exp)
+        dropped.append(dr)
+        snps = list(dict.fromkeys(h["snp"]))
+        wide = {k: h.pivot(index="snp", columns="idp", values=k).loc[snps] for k in ("beta_out", "se_out")}
+        idps = wide["beta_out"].columns.to_numpy()
+        first = h.drop_duplicates("snp").set_index("snp").loc[snps]
+        bx, bxse = first["beta_exp"].to_numpy(float), first["se_exp"].to_numpy(float)
+        BY, BYSE = wide["beta_out"].to_numpy(float), wide["se_out"].to_numpy(float)
+        J, R = BY.shape
+        nout = (h.groupby("idp")["n"].max().reindex(idps).to_numpy() if "n" in h else
+                np.full(R, n_outcome or np.nan))
+        inst.append({"exposure": exp, "n_snp": J, "n_dropped": len(dr),
+                     "F_mean": float(np.mean((bx / bxse) ** 2)),
+                     "R2_exposure": float(np.sum(r2_from_t(bx, bxse, first["n_exp"]))) if "n_exp" in first else np.nan})
+        base = {"exposure": np.repeat(exp, R), "idp": idps, "n_snp": np.repeat(J, R)}
+
+        def add(method, est, se, lo=None, hi=None, p=None, base=base, **extra):
+            lo_, hi_, p_, z = _norm(est, se, alpha)
+            est_rows.append(pd.DataFrame({**base, "method": LABELS[method], "estimate": est, "se": se,
+                                          "ci_low": lo_ if lo is None else lo, "ci_high": hi_ if hi is None else hi,
+                                          "z": z, "p": p_ if p is None else p, "note": "", **extra}))
+
+        def not_applicable(method, reason, base=base):
+            est_rows.append(pd.DataFrame({**base, "method": LABELS[method], "estimate": np.nan, "se": np.nan,
+                                          "ci_low": np.nan, "ci_high": np.nan, "z": np.nan, "p": np.nan,
+                                          "note": f"not applicable: {reason}"}))
+
+        # single-SNP Wald ratios (first order), always
+        wr = BY / bx[:, None]
+        wse = BYSE / np.abs(bx)[:, None]
+        lo_, hi_, p_, z_ = _norm(wr, wse, alpha)
+        single.append(pd.DataFrame({"exposure": exp, "snp": np.repeat(snps, R), "idp": np.tile(idps, J),
+                                    "estimate": wr.ravel(), "se": wse.ravel(), "z": z_.ravel(), "p": p_.ravel()}))
+        if J == 1:
+            add("wald", wr[0], wse[0])
+            prim.append(est_rows[-1].assign(primary_method="Wald ratio"))
+        for m in methods:
+            if J < MIN_SNPS[m]:
+                not_applicable(m, f"{LABELS[m]} needs at least {MIN_SNPS[m]} variants, {exp} has {J}")
+                continue
+            if m == "ivw":
+                est, se, Q, df, rse, model = _ivw(bx, BY, BYSE ** -2, ivw_model, underdispersion)
+                add("ivw", est, se, model=model)
+                prim.append(est_rows[-1].assign(primary_method=f"IVW ({model})"))
+                het.append(pd.DataFrame({**base, "Q": Q, "Q_df": df, "Q_p": stats.chi2.sf(Q, df),
+                                         "I2": np.where(Q > 0, np.maximum(0, (Q - df) / np.where(Q > 0, Q, 1)), 0),
+                                         "residual_se": rse}))
+            elif m == "egger":
+                e = _egger(bx, bxse, BY, BYSE, egger_distribution, underdispersion, alpha)
+                add("egger", e["estimate"], e["se"], e["ci_low"], e["ci_high"], e["p"],
+                    intercept=e["intercept"], intercept_se=e["intercept_se"], intercept_p=e["intercept_p"])
+                het.append(pd.DataFrame({**base, **{k: e[k] for k in ("intercept", "intercept_se", "intercept_p",
+                                                                        "Q_rucker", "Q_rucker_df", "Q_rucker_p",
+                                                                        "I2_GX")}}).assign(egger=True))
+            elif m in ("weighted_median", "simple_median"):
+                est, se = _medians(bx, bxse, BY, BYSE, m.split("_")[0], n_boot, seed)
+                add(m, est, se)
+            elif m == "weighted_mode":
+                est, se = _mode(bx, bxse, BY, BYSE, phi, n_boot, seed)
+                add(m, est, se)
+        # leave-one-out IVW (closed form: subtract each variant's contribution)
+        if J >= 3:
+            W = BYSE ** -2
+            a, b_, c = W * bx[:, None] ** 2, W * bx[:, None] * BY, W * BY ** 2
+            sa, sb, sc = a.sum(0) - a, b_.sum(0) - b_, c.sum(0) - c
+            e_l = sb / sa
+            q_l = sc - 2 * e_l * sb + e_l ** 2 * sa
+            df_l = J - 2
+            model = ("fixed" if J - 1 <= 3 else "random") if ivw_model == "default" else ivw_model
+            se_l = 1 / np.sqrt(sa)
+            if model == "random":
+                rse = np.sqrt(q_l / df_l)
+                se_l = se_l * (np.maximum(1, rse) if underdispersion == "floor" else rse)
+            lo_, hi_, p_, z_ = _norm(e_l, se_l, alpha)
+            loo.append(pd.DataFrame({"exposure": exp, "left_out": np.repeat(snps, R), "idp": np.tile(idps, J),
+                                     "estimate": e_l.ravel(), "se": se_l.ravel(), "p": p_.ravel()}))
+        # Steiger directionality
+        nexp = first["n_exp"].to_numpy(float) if "n_exp" in first else np.full(J, np.nan)
+        r2x = float(np.sum(r2_from_t(bx, bxse, nexp)))
+        r2y = r2_from_t(BY, BYSE, nout[None, :]).sum(0)
+        nx = float(np.nanmean(nexp)) if np.isfinite(nexp).any() else np.nan
+        zst = (np.arctanh(np.sqrt(min(r2x, 0.9999))) - np.arctanh(np.sqrt(np.minimum(r2y, 0.9999)))) / np.sqrt(
+            1 / (nx - 3) + 1 / (nout - 3))
+        steig.append(pd.DataFrame({**base, "r2_exposure": r2x, "r2_outcome": r2y, "correct_direction": r2x > r2y,
+                                   "steiger_z": zst, "steiger_p": 2 * stats.norm.sf(np.abs(zst)),
+                                   "note": "" if np.isfinite(nx) else "not applicable: exposure sample size "
+                                                                       "unknown"}))
+
+    def cat(x):
+        return pd.concat(x, ignore_index=True) if x else pd.DataFrame()
+
+    hetero = cat(het)
+    if not hetero.empty:
+        hetero = hetero.groupby(["exposure", "idp"], sort=False).first().reset_index()
+        hetero = hetero.drop(columns=[c for c in ("egger",) if c in hetero])
+    return ScanResult(cat(est_rows), cat(prim), hetero, cat(single), cat(loo), cat(steig),
+                      cat(dropped) if dropped else pd.DataFrame(columns=["exposure", "snp", "reason"]),
+                      pd.DataFrame(inst))
+
+
+def bonferroni(n_tests: int, alpha: float = 0.05) -> float:
+    """Bonferroni threshold ``alpha / n_tests``."""
+    if n_tests < 1:
+        raise ValueError("n_tests must be >= 1")
+    return alpha / n_tests
+
+
+def effective_tests(corr: np.ndarray) -> float:
+    """Effective number of independent outcomes from their correlation matrix (Li & Ji 2005)."""
+    ev = np.abs(np.linalg.eigvalsh(np.asarray(corr, float)))
+    return float(np.sum((ev >= 1).astype(float) + (ev - np.floor(ev))))

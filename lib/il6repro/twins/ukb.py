@@ -1,0 +1,469 @@
+"""The UK Biobank imaging-genetics twin of study W, and the loader that reads it or a real extract.
+
+The twin is a synthetic cohort written in the on-disk layout of a real UK Biobank extract:
+
+- ``ukb_participants.csv``: one row per participant keyed by ``eid``, ukbconv-style ``<field>-<instance>.<array>``
+  columns (sex 31, age 21022/21003, imaging centre 54, head-size scaling 25000, genetic PCs 22009, CRP 30710,
+  the 139 FAST grey-matter volume IDPs 25782-25920 and the 66 Desikan-Killiany thickness IDPs), as mapped by
+  ``data_manifest/ukb_columns.yaml`` and ``data_manifest/ukb_idps.csv``;
+- ``ukb_instruments.raw``: the instrument dosages as ``plink2 --export A include-alt`` writes them;
+- ``truth/``: what was planted (causal effect of every exposure on every IDP, the target z's, parameters).
+
+How it is generated (all from one seed): independent variants at the cited allele frequencies
+(``data_manifest/ukb_instruments.csv``); covariates with UK Biobank-like distributions; IDPs = covariate effects
+(age, sex, head size, centre, PCs) + a global and a measure-specific shared factor (so regions correlate) + unique
+noise + the planted genetic effects. An exposure k acts on IDP r through its genetic score
+``sum_j beta_kj * dosage_j`` (the cited SNP-exposure betas, so a two-sample MR of the twin estimates the planted
+``theta_kr`` in IDP residual-SD units per exposure unit). ``theta`` is set so that the *expected* fixed-effect
+IVW z at the twin's N equals the published z (``calibrate_to="z"``) or the z implied by the published P
+(``calibrate_to="p"``, same sign). Optional balanced pleiotropy adds SNP-specific direct effects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from .._paths import build_dir, manifest_dir
+
+PARTICIPANTS = "ukb_participants.csv"
+RAW = "ukb_instruments.raw"
+TRUTH = "truth"
+CENTRES = {11025: 0.6, 11026: 0.2, 11027: 0.2}  # Cheadle, Reading, Newcastle (imaging centres)
+DEFAULTS = dict(n=20688, seed=20220101, calibrate_to="z", pleiotropy_sd=0.0, pleiotropy_mean=0.0,
+                female_frac=0.523, mean_age=55.5, ct_missing=0.015)
+
+
+class ExtractError(ValueError):
+    """A participant table or dosage file is not a usable extract (the message names the problem)."""
+
+
+# ------------------------------------------------------------------------------------------ reference tables
+def instruments() -> pd.DataFrame:
+    """The instrument table: exposure, snp, alleles, eaf, beta, se, pval, n, source, citation, illustrative."""
+    df = pd.read_csv(manifest_dir() / "ukb_instruments.csv")
+    df["illustrative"] = df["illustrative"].fillna("")
+    return df
+
+
+def idp_table() -> pd.DataFrame:
+    """The 205 IDPs: field, ukbconv column, short ``idp`` name, measure (gmv/ct), atlas and atlas label."""
+    return pd.read_csv(manifest_dir() / "ukb_idps.csv")
+
+
+def column_mapping(path: str | Path | None = None) -> dict:
+    """The role -> column mapping (``data_manifest/ukb_columns.yaml`` unless ``path`` is given)."""
+    p = Path(path) if path else manifest_dir() / "ukb_columns.yaml"
+    return yaml.safe_load(p.read_text())
+
+
+def targets() -> pd.DataFrame:
+    """Published IL-6 associations and the IDP each is planted on (``data_manifest/ukb_twin_targets.yaml``)."""
+    doc = yaml.safe_load((manifest_dir() / "ukb_twin_targets.yaml").read_text())
+    df = pd.DataFrame(doc["targets"])
+    df.insert(0, "exposure", doc["exposure"])
+    return df
+
+
+# ----------------------------------------------------------------------------------------------- planting
+def expected_ivw_se(ins: pd.DataFrame, n: int, resid_sd: float = 1.0) -> float:
+    """Expected fixed-effect IVW SE at sample size ``n`` for outcome residual SD ``resid_sd``.
+
+    Each SNP-outcome SE is ``resid_sd / sqrt(n * 2f(1-f))``; the IVW SE is ``1/sqrt(sum(bx^2 / se_y^2))``.
+    """
+    f = ins["eaf"].to_numpy(float)
+    bx = ins["beta"].to_numpy(float)
+    return float(resid_sd / np.sqrt(n * np.sum(bx ** 2 * 2 * f * (1 - f))))
+
+
+def planted_effects(n: int, calibrate_to: str = "z", ins: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Causal effect ``theta`` of every exposure on every IDP: the targets' values, zero elsewhere."""
+    if calibrate_to not in ("z", "p"):
+        raise ValueError(f"calibrate_to must be 'z' or 'p', got {calibrate_to!r}")
+    ins = instruments() if ins is None else ins
+    idps = idp_table()
+    tg = targets()
+    unknown = set(tg["idp"]) - set(idps["idp"])
+    if unknown:
+        raise ValueError(f"targets name IDPs not in ukb_idps.csv: {sorted(unknown)}")
+    rows = []
+    for exp, sub in ins.groupby("exposure", sort=False):
+        se = expected_ivw_se(sub, n)
+        for idp in idps["idp"]:
+            hit = tg[(tg["exposure"] == exp) & (tg["idp"] == idp)]
+            if len(hit):
+                h = hit.iloc[0]
+                z = float(h["z"]) if calibrate_to == "z" else float(np.sign(h["z"]) * stats.norm.isf(h["p"] / 2))
+                rows.append(dict(exposure=exp, idp=idp, theta=z * se, target_z=z, expected_z=z,
+                                 expected_se=se, claim=h["claim"], published_z=float(h["z"]),
+                                 published_p=float(h["p"])))
+            else:
+                rows.append(dict(exposure=exp, idp=idp, theta=0.0, target_z=0.0, expected_z=0.0,
+                                 expected_se=se, claim="", published_z=np.nan, published_p=np.nan))
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------- generation
+def _params(**kw) -> dict:
+    unknown = set(kw) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown twin parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    p = dict(DEFAULTS, **kw)
+    if int(p["n"]) < 100:
+        raise ValueError(f"n={p['n']}: the twin needs at least 100 participants")
+    if p["calibrate_to"] not in ("z", "p"):
+        raise ValueError(f"calibrate_to must be 'z' or 'p', got {p['calibrate_to']!r}")
+    if not 0 <= float(p["ct_missing"]) < 0.5:
+        raise ValueError(f"ct_missing={p['ct_missing']} must be in [0, 0.5)")
+    p["n"] = int(p["n"])
+    p["seed"] = int(p["seed"])
+    return p
+
+
+def simulate(**kw) -> dict:
+    """Draw the twin in memory: participants table, dosage matrix, variant table, planted truth.
+
+    Parameters are those of :data:`DEFAULTS` (``n``, ``seed``, ``calibrate_to``, ``pleiotropy_sd`` - SD of
+    SNP-specific direct effects in units of the expected SNP-outcome SE, ``pleiotropy_mean`` - their mean in the
+    same units (directional pleiotropy), ``female_frac``, ``mean_age``, ``ct_missing`` - share of participants
+    without FreeSurfer thickness outputs).
+    """
+    p = _params(**kw)
+    n = p["n"]
+    rng = np.random.default_rng(p["seed"])
+    ins = instruments()
+    idps = idp_table()
+    truth = planted_effects(n, p["calibrate_to"], ins)
+    cols = column_mapping()
+
+    # covariates
+    female = rng.random(n) < p["female_frac"]
+    age_rec = np.clip(rng.normal(p["mean_age"], 7.4, n), 40, 70)
+    age_img = age_rec + np.clip(rng.normal(8.8, 1.7, n), 4, 14)
+    centre = rng.choice(list(CENTRES), size=n, p=list(CENTRES.values()))
+    scaling = rng.normal(np.where(female, 1.36, 1.22), 0.085)
+    pcs = rng.normal(0, 1, (n, 10)) * np.linspace(6, 1.5, 10)
+    # genotypes: independent variants, HWE at the cited frequency; counted allele = ALT (alternating by variant)
+    f = ins["eaf"].to_numpy(float)
+    G = rng.binomial(2, f, size=(n, len(f))).astype(float)  # effect-allele dosage
+    score = {}
+    for exp, sub in ins.groupby("exposure", sort=False):
+        idx = sub.index.to_numpy()
+        score[exp] = G[:, idx] @ sub["beta"].to_numpy(float)
+    # measured CRP: IL6R-driven and CRP-locus genetic scores on the log scale, age/sex and noise
+    il6_crp = score["IL-6"] if "IL-6" in score else 0.0
+    log_crp = 0.3 + il6_crp + score.get("CRP", 0.0) + 0.012 * (age_rec - 55) + 0.15 * female \
+        + rng.normal(0, 1.05, n)
+    # IDPs: standardised latent = covariates + shared factors + unique + planted genetic effects
+    R = len(idps)
+    is_ct = (idps["measure"] == "ct").to_numpy()
+    z_age = (age_img - 64.0) / 7.5
+    z_scale = (scaling - scaling.mean()) / scaling.std()
+    a = rng.normal(np.where(is_ct, -0.30, -0.40), 0.08)
+    s = rng.normal(np.where(is_ct, -0.05, 0.15), 0.05)
+    h = np.where(is_ct, rng.normal(0.0, 0.03, R), rng.normal(-0.45, 0.08, R))
+    c = {k: rng.normal(0, 0.06, R) for k in CENTRES}
+    pc_eff = rng.normal(0, 0.01, (10, R))
+    cov_part = (np.outer(z_age, a) + np.outer(z_age ** 2, np.full(R, -0.05)) + np.outer(~female, s)
+                + np.outer(z_scale, h) + pcs / pcs.std(0) @ pc_eff)
+    for k, v in c.items():
+        cov_part += np.outer(centre == k, v)
+    g_glob = rng.normal(0, 1, n)
+    g_meas = rng.normal(0, 1, (n, 2))
+    noise = (np.sqrt(0.30) * g_glob[:, None] + np.sqrt(0.20) * g_meas[:, is_ct.astype(int)]
+             + np.sqrt(0.50) * rng.normal(0, 1, (n, R)))
+    gen = np.zeros((n, R))
+    th = truth.pivot(index="exposure", columns="idp", values="theta").reindex(columns=idps["idp"])
+    for exp in th.index:
+        gen += np.outer(score[exp], th.loc[exp].to_numpy())
+    # pleiotropy: direct SNP -> IDP effects, in units of each SNP's expected outcome SE
+    direct = np.zeros((len(f), R))
+    if p["pleiotropy_sd"] or p["pleiotropy_mean"]:
+        se_y = 1.0 / np.sqrt(n * 2 * f * (1 - f))
+        direct = (p["pleiotropy_mean"] + p["pleiotropy_sd"] * rng.normal(0, 1, (len(f), R))) * se_y[:, None]
+        gen += G @ direct
+    latent = cov_part + noise + gen
+    mean = np.where(is_ct, rng.uniform(2.2, 3.2, R), rng.uniform(1500, 18000, R))
+    sd = np.where(is_ct, rng.uniform(0.10, 0.20, R), mean * rng.uniform(0.08, 0.14, R))
+    Y = mean + sd * latent
+    # thickness missing for a share of participants (no FreeSurfer output)
+    miss = rng.random(n) < p["ct_missing"]
+    Y[np.ix_(miss, is_ct)] = np.nan
+
+    eid = 1000000 + rng.choice(np.arange(9000000), size=n, replace=False)
+    part = pd.DataFrame({cols["eid"]: eid, cols["sex"]: (~female).astype(int),
+                         cols["age_recruitment"]: np.round(age_rec).astype(int),
+                         cols["age_imaging"]: np.round(age_img, 1), cols["centre"]: centre,
+                         cols["head_scaling"]: np.round(scaling, 5)})
+    for k, col in enumerate(cols["pcs"]):
+        part[col] = np.round(pcs[:, k], 4)
+    part[cols["crp"]] = np.round(np.exp(log_crp), 2)
+    part[cols["genetic_grouping"]] = 1
+    idp_vals = pd.DataFrame(np.round(Y, 4), columns=idps["column"].tolist())
+    part = pd.concat([part, idp_vals], axis=1)
+
+    flip = np.arange(len(f)) % 2 == 1  # counted allele = other allele for every second variant
+    counted = np.where(flip, ins["other_allele"], ins["effect_allele"])
+    alt = np.where(flip, ins["effect_allele"], ins["other_allele"])
+    dos = np.where(flip[None, :], 2 - G, G)
+    variants = pd.DataFrame({"snp": ins["snp"], "counted": counted, "alt": alt})
+    pleio = pd.DataFrame(direct, index=ins["snp"], columns=idps["idp"])
+    return dict(participants=part, dosages=dos, variants=variants, truth=truth, pleiotropy=pleio, params=p,
+                sex=(~female).astype(int))
+
+
+def _write_raw(path: Path, eid: np.ndarray, sex: np.ndarray, dos: np.ndarray, variants: pd.DataFrame) -> None:
+    head = ["FID", "IID", "PAT", "MAT", "SEX", "PHENOTYPE"] + [
+        f"{s}_{c}(/{a})" for s, c, a in zip(variants["snp"], variants["counted"], variants["alt"], strict=False)]
+    plink_sex = np.where(sex == 1, 1, 2)  # plink: 1 = male, 2 = female
+    df = pd.DataFrame(dos.astype(int) if np.all(dos == np.round(dos)) else np.round(dos, 3),
+                      columns=head[6:])
+    df.insert(0, "PHENOTYPE", -9)
+    df.insert(0, "SEX", plink_sex)
+    df.insert(0, "MAT", 0)
+    df.insert(0, "PAT", 0)
+    df.insert(0, "IID", eid)
+    df.insert(0, "FID", eid)
+    df.to_csv(path, sep=" ", index=False)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def params_key(**kw) -> str:
+    """Short hash identifying a twin by its parameters and the reference tables it is drawn from."""
+    p = _params(**kw)
+    h = hashlib.sha256(json.dumps(p, sort_keys=True).encode())
+    for name in ("ukb_instruments.csv", "ukb_idps.csv", "ukb_twin_targets.yaml", "ukb_columns.yaml"):
+        h.update((manifest_dir() / name).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def write(outdir: str | Path, **kw) -> Path:
+    """Generate the twin and write it to ``outdir`` (atomically: a failed run leaves no partial directory)."""
+    outdir = Path(outdir)
+    tw = simulate(**kw)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".twin-", dir=outdir.parent))
+    try:
+        tw["participants"].to_csv(tmp / PARTICIPANTS, index=False)
+        eid = tw["participants"][column_mapping()["eid"]].to_numpy()
+        _write_raw(tmp / RAW, eid, tw["sex"], tw["dosages"], tw["variants"])
+        (tmp / TRUTH).mkdir()
+        tw["truth"].to_csv(tmp / TRUTH / "planted_effects.csv", index=False)
+        if np.any(tw["pleiotropy"].to_numpy()):
+            tw["pleiotropy"].to_csv(tmp / TRUTH / "pleiotropic_effects.csv")
+        meta = {"generator": "il6repro.twins.ukb", "params": tw["params"], "key": params_key(**kw),
+                "files": {f: _sha256(tmp / f) for f in (PARTICIPANTS, RAW)},
+                "instruments_sha256": _sha256(manifest_dir() / "ukb_instruments.csv"),
+                "note": "synthetic twin: no real participant is represented; effects planted as in "
+                        "planted_effects.csv (theta in IDP residual-SD units per exposure unit)"}
+        (tmp / TRUTH / "twin.json").write_text(json.dumps(meta, indent=1, default=str))
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        os.replace(tmp, outdir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return outdir
+
+
+def build(cache: str | Path | None = None, **kw) -> Path:
+    """Path of the twin with these parameters, generating it once into ``build/twins/ukb-<key>/``."""
+    root = Path(cache) if cache else build_dir() / "twins"
+    out = root / f"ukb-{params_key(**kw)}"
+    if (out / TRUTH / "twin.json").is_file():
+        return out
+    return write(out, **kw)
+
+
+def truth(path: str | Path) -> pd.DataFrame:
+    """The planted effects saved beside a twin."""
+    return pd.read_csv(Path(path) / TRUTH / "planted_effects.csv")
+
+
+# ----------------------------------------------------------------------------------------------- loading
+@dataclass
+class Extract:
+    """A loaded extract: covariates, IDPs and dosages aligned on ``eid`` (index), plus their descriptions."""
+
+    covariates: pd.DataFrame
+    idps: pd.DataFrame
+    dosages: pd.DataFrame
+    variants: pd.DataFrame
+    idp_info: pd.DataFrame
+    exposure: pd.DataFrame
+    table1: pd.DataFrame = field(repr=False)
+    notes: list = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.covariates)
+
+
+def parse_raw_header(columns) -> pd.DataFrame:
+    """Variant id, counted allele and (if written with ``include-alt``) the other allele of each ``.raw`` column."""
+    rows = []
+    for col in columns:
+        name, alt = col, None
+        if col.endswith(")") and "(/" in col:
+            name, alt = col[:-1].split("(/")
+        snp, _, counted = name.rpartition("_")
+        if not snp or not counted:
+            raise ExtractError(f".raw column {col!r} is not '<variant>_<counted allele>' as plink --export A writes")
+        rows.append({"column": col, "snp": snp, "counted": counted.upper(), "alt": alt.upper() if alt else None})
+    return pd.DataFrame(rows)
+
+
+def read_raw(path: str | Path, alleles: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read a plink ``--export A`` file: dosages (index IID) and the variant table (snp, counted, alt).
+
+    Without ``include-alt`` the other allele is not in the header; pass ``alleles`` (columns snp, alt).
+    """
+    df = pd.read_csv(path, sep=r"\s+", dtype={"FID": str, "IID": str})
+    need = ["FID", "IID", "PAT", "MAT", "SEX", "PHENOTYPE"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise ExtractError(f"{Path(path).name}: not a plink .raw file (missing columns {missing})")
+    var = parse_raw_header(df.columns[6:])
+    if len(var) == 0:
+        raise ExtractError(f"{Path(path).name}: no variant columns")
+    if var["alt"].isna().any():
+        if alleles is None:
+            raise ExtractError(f"{Path(path).name}: written without 'include-alt' - pass alleles= (snp, alt) "
+                               "or re-export with 'plink2 --export A include-alt'")
+        amap = dict(zip(alleles["snp"], alleles["alt"].str.upper(), strict=False))
+        var["alt"] = var["alt"].fillna(var["snp"].map(amap))
+        if var["alt"].isna().any():
+            raise ExtractError(f"no other allele for {var.loc[var['alt'].isna(), 'snp'].tolist()}")
+    dos = df.iloc[:, 6:].copy()
+    for col in dos.columns:
+        if not pd.api.types.is_numeric_dtype(dos[col]):
+            conv = pd.to_numeric(dos[col], errors="coerce")
+            bad = dos[col][conv.isna() & dos[col].notna() & (dos[col].astype(str) != "NA")]
+            if len(bad):
+                raise ExtractError(f"{Path(path).name}: non-numeric dosage in column {col!r} "
+                                   f"({len(bad)} value(s), e.g. {bad.iloc[0]!r})")
+            dos[col] = conv
+    if ((dos < 0) | (dos > 2)).any().any():
+        raise ExtractError(f"{Path(path).name}: dosages must lie in [0, 2]")
+    if df["IID"].duplicated().any():
+        raise ExtractError(f"{Path(path).name}: duplicated IID {df.loc[df['IID'].duplicated(), 'IID'].iloc[0]}")
+    dos.columns = var["snp"].tolist()
+    dos.index = pd.Index(df["IID"].astype(str), name="eid")
+    if dos.columns.duplicated().any():
+        raise ExtractError(f"{Path(path).name}: a variant appears twice")
+    return dos, var[["snp", "counted", "alt"]]
+
+
+def load(participants: str | Path, raw: str | Path | None = None, *, mapping: str | Path | dict | None = None,
+         alleles: pd.DataFrame | None = None) -> Extract:
+    """Load a UK Biobank-layout extract (the twin or a real one) for the association step.
+
+    Parameters
+    ----------
+    participants : path
+        ukbconv-style CSV keyed by ``eid`` (or a twin directory, then ``raw`` defaults to its ``.raw``).
+    raw : path
+        plink ``--export A [include-alt]`` dosage file keyed by IID = eid.
+    mapping : path or dict
+        Column roles (default ``data_manifest/ukb_columns.yaml``).
+
+    Raises
+    ------
+    ExtractError
+        Missing covariate or IDP columns, duplicated eids, non-numeric dosages, no overlap between the files.
+    """
+    participants = Path(participants)
+    if participants.is_dir():
+        raw = raw or participants / RAW
+        participants = participants / PARTICIPANTS
+    if raw is None:
+        raise ExtractError("no dosage file: pass raw= (plink --export A output)")
+    cols = mapping if isinstance(mapping, dict) else column_mapping(mapping)
+    head = pd.read_csv(participants, nrows=0).columns
+    roles = {k: cols[k] for k in ("eid", "sex", "age_imaging", "centre", "head_scaling")}
+    missing = [f"{role} ({col})" for role, col in roles.items() if col not in head]
+    missing += [f"genetic PC ({c})" for c in cols["pcs"] if c not in head]
+    if missing:
+        raise ExtractError(f"{participants.name}: missing covariate column(s): {', '.join(missing)}")
+    info = idp_table()
+    info = info[info["column"].isin(head)].reset_index(drop=True)
+    if info.empty:
+        raise ExtractError(f"{participants.name}: none of the {len(idp_table())} IDP columns of ukb_idps.csv found")
+    optional = [cols[k] for k in ("crp", "age_recruitment", "genetic_grouping") if cols.get(k) in head]
+    use = list(roles.values()) + list(cols["pcs"]) + optional + info["column"].tolist()
+    df = pd.read_csv(participants, usecols=use, dtype={cols["eid"]: str})
+    if df.empty:
+        raise ExtractError(f"{participants.name}: no participants")
+    dup = df[cols["eid"]].duplicated()
+    if dup.any():
+        raise ExtractError(f"{participants.name}: duplicated eid ({int(dup.sum())} row(s)); one row per "
+                           "participant is required")
+    df = df.set_index(cols["eid"])
+    df.index.name = "eid"
+    dos, var = read_raw(raw, alleles)
+    notes = []
+    common = df.index.intersection(dos.index)
+    if len(common) == 0:
+        raise ExtractError("no eid in common between the participant table and the dosage file")
+    if len(common) < len(df) or len(common) < len(dos):
+        notes.append(f"{len(df) - len(common)} participant(s) without dosages and {len(dos) - len(common)} "
+                     "dosage row(s) without participant data were set aside")
+    df, dos = df.loc[common], dos.loc[common]
+    cov = pd.DataFrame(index=df.index)
+    cov["age"] = df[cols["age_imaging"]].astype(float)
+    cov["sex"] = df[cols["sex"]].astype(float)
+    cov["centre"] = df[cols["centre"]]
+    cov["head_scaling"] = df[cols["head_scaling"]].astype(float)
+    for k, c in enumerate(cols["pcs"], 1):
+        cov[f"PC{k}"] = df[c].astype(float)
+    exposure = pd.DataFrame(index=df.index)
+    if cols.get("crp") in df.columns:
+        exposure["log_crp"] = np.log(df[cols["crp"]].where(df[cols["crp"]] > 0))
+    idps = df[info["column"]].apply(pd.to_numeric, errors="coerce")
+    idps.columns = info["idp"].tolist()
+    table1 = df[[c for c in (cols["sex"], cols.get("age_recruitment"), cols["age_imaging"], cols["centre"])
+                 if c in df.columns]].rename(columns={cols["sex"]: "sex", cols.get("age_recruitment"):
+                                                     "age_recruitment", cols["age_imaging"]: "age_imaging",
+                                                     cols["centre"]: "centre"})
+    return Extract(cov, idps, dos, var, info, exposure, table1, notes)
+
+
+def describe(ex: Extract, min_cell: int = 10) -> pd.DataFrame:
+    """Table 1 of an extract, aggregated (cells under ``min_cell`` people suppressed)."""
+    t = ex.table1
+    rows = [("Participants", f"{len(t):,}")]
+    fem = int((t["sex"] == 0).sum())
+    rows.append(("Female, n (%)", f"{fem:,} ({100 * fem / len(t):.1f})" if fem >= min_cell else f"<{min_cell}"))
+    for col, lab in (("age_recruitment", "Age at recruitment, mean (SD)"),
+                     ("age_imaging", "Age at imaging, mean (SD)")):
+        if col in t:
+            rows.append((lab, f"{t[col].mean():.1f} ({t[col].std():.1f})"))
+    for k, v in t["centre"].value_counts().sort_index().items():
+        name = {11025: "Cheadle", 11026: "Reading", 11027: "Newcastle"}.get(int(k), str(k))
+        rows.append((f"Imaging centre {name}, n (%)",
+                     f"{v:,} ({100 * v / len(t):.1f})" if v >= min_cell else f"<{min_cell}"))
+    if "log_crp" in ex.exposure:
+        crp = np.exp(ex.exposure["log_crp"])
+        rows.append(("CRP (mg/L), median (IQR)", f"{crp.median():.2f} ({crp.quantile(.25):.2f}-"
+                                                 f"{crp.quantile(.75):.2f})"))
+    n_ct = int(ex.idps.filter(like="ct_").notna().all(axis=1).sum())
+    rows.append(("With cortical thickness IDPs, n", f"{n_ct:,}"))
+    return pd.DataFrame(rows, columns=["characteristic", "value"]).set_index("characteristic")

@@ -1,0 +1,226 @@
+"""The association step, harmonisation, the vectorised MR scan, 2SLS and Steiger, checked against statsmodels,
+linearmodels, pytwosamplemr and the per-pair estimators (themselves pinned to R MendelianRandomization)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from il6repro.genetics import assoc as A
+from il6repro.genetics import harmonise as H
+from il6repro.genetics import mr
+from il6repro.genetics import onesample as O
+from il6repro.genetics import scan as S
+from il6repro.twins import ukb
+
+
+@pytest.fixture(scope="module")
+def small_twin(tmp_path_factory):
+    path = ukb.write(tmp_path_factory.mktemp("twin") / "ukb", n=1500, seed=7, ct_missing=0.05)
+    ex = ukb.load(path)
+    return path, ex, A.design_matrix(ex.covariates)
+
+
+def test_association_equals_statsmodels_ols(small_twin):
+    _, ex, X = small_twin
+    idps = ex.idps[["gmv_L_Middle_Temporal_Gyrus_posterior_division", "ct_L_superiorfrontal", "gmv_B_Brain-Stem"]]
+    assert idps["ct_L_superiorfrontal"].isna().any()  # a second missingness pattern is exercised
+    tab = A.associate(ex.dosages, idps, X, variants=ex.variants, standardize=False)
+    checked = 0
+    for snp in ex.dosages.columns[:6]:
+        for idp in idps.columns:
+            y = idps[idp]
+            ok = y.notna()
+            fit = sm.OLS(y[ok], pd.concat([X[ok], ex.dosages.loc[ok, snp]], axis=1)).fit()
+            row = tab[(tab.snp == snp) & (tab.idp == idp)].iloc[0]
+            assert row["beta"] == pytest.approx(fit.params[snp], rel=1e-8, abs=1e-12)
+            assert row["se"] == pytest.approx(fit.bse[snp], rel=1e-8)
+            assert row["p"] == pytest.approx(fit.pvalues[snp], rel=1e-6, abs=1e-300)
+            assert row["n"] == fit.nobs
+            checked += 1
+    assert checked == 18
+    assert set(tab["effect_allele"]) <= set("ACGT")
+
+
+def test_standardised_association_scales_beta_and_se_together(small_twin):
+    _, ex, X = small_twin
+    idps = ex.idps.iloc[:, :3]
+    raw = A.associate(ex.dosages, idps, X, standardize=False)
+    std = A.associate(ex.dosages, idps, X, standardize=True)
+    np.testing.assert_allclose(raw["t"], std["t"], rtol=1e-10)
+
+
+def test_rank_deficient_covariates_are_refused(small_twin):
+    _, ex, X = small_twin
+    X2 = X.assign(dup=X["age"])
+    with pytest.raises(ValueError, match="rank-deficient"):
+        A.associate(ex.dosages, ex.idps.iloc[:, :2], X2)
+
+
+def _exp(snps, ea, oa, eaf, beta=0.1):
+    return pd.DataFrame({"snp": snps, "effect_allele": ea, "other_allele": oa, "eaf": eaf,
+                         "beta": beta, "se": 0.01})
+
+
+def test_harmonisation_rules_and_reasons():
+    e = _exp(["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"],
+             ["A", "A", "A", "A", "A", "C", "A", "G"], ["G", "G", "G", "G", "C", "G", "T", "C"],
+             [0.2, 0.2, 0.2, 0.2, 0.2, 0.45, 0.1, 0.1])
+    o = pd.DataFrame({"snp": ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"],
+                      "effect_allele": ["A", "G", "T", "C", "A", "C", "A", "G"],
+                      "other_allele": ["G", "A", "C", "T", "T", "G", "T", "C"],
+                      "eaf": [0.2, 0.8, 0.2, 0.8, 0.2, 0.45, 0.9, 0.1], "beta": 0.05, "se": 0.02})
+    h, dropped = H.harmonise(e.assign(snp=e.snp), pd.concat([o, o.iloc[:0]]))
+    got = h.set_index("snp")
+    assert got.loc["s1", "beta_out"] == 0.05                                   # aligned
+    assert got.loc["s2", "beta_out"] == -0.05 and got.loc["s2", "eaf_out"] == pytest.approx(0.2)  # swapped
+    assert got.loc["s3", "beta_out"] == 0.05 and got.loc["s3", "strand_flipped"]  # other strand (T/C = A/G)
+    assert got.loc["s4", "beta_out"] == -0.05 and got.loc["s4", "strand_flipped"]  # other strand, swapped
+    assert got.loc["s7", "beta_out"] == -0.05   # palindromic A/T: frequencies say the outcome is the other strand
+    assert got.loc["s8", "beta_out"] == 0.05    # palindromic G/C, frequencies agree
+    reasons = dict(zip(dropped.snp, dropped.reason, strict=False))
+    assert reasons["s5"] == "incompatible alleles"
+    assert "intermediate allele frequency" in reasons["s6"]
+    _, d3 = H.harmonise(e, o, action=3)
+    assert {"s6", "s7", "s8"} <= set(d3.loc[d3.reason.str.contains("palindromic"), "snp"])
+    h1, _ = H.harmonise(e, o, action=1)
+    assert h1.set_index("snp").loc["s7", "beta_out"] == 0.05  # action 1 trusts the forward strand
+
+
+def test_harmonisation_agrees_with_pytwosamplemr():
+    ph = pytest.importorskip("pytwosamplemr.harmonise")
+    rng = np.random.default_rng(3)
+    alle = [("A", "G"), ("C", "T"), ("A", "C"), ("G", "T"), ("A", "T"), ("C", "G")]
+    rows_e, rows_o = [], []
+    for i in range(60):
+        a1, a2 = alle[i % len(alle)]
+        f = rng.uniform(0.05, 0.35)
+        rows_e.append((f"s{i}", a1, a2, f, rng.normal(0, .1)))
+        kind = i % 4
+        b1, b2, fo = (a1, a2, f) if kind == 0 else (a2, a1, 1 - f) if kind == 1 else (
+            H.complement(a1), H.complement(a2), f) if kind == 2 else (H.complement(a2), H.complement(a1), 1 - f)
+        rows_o.append((f"s{i}", b1, b2, fo, rng.normal(0, .1)))
+    e = pd.DataFrame(rows_e, columns=["snp", "effect_allele", "other_allele", "eaf", "beta"]).assign(se=0.01)
+    o = pd.DataFrame(rows_o, columns=["snp", "effect_allele", "other_allele", "eaf", "beta"]).assign(se=0.02)
+    ours, _ = H.harmonise(e, o)
+    peer = ph.harmonise_data(e.rename(columns={"snp": "SNP"}), o.rename(columns={"snp": "SNP"}))
+    peer = peer[peer["mr_keep"]].set_index("SNP")
+    assert set(ours.snp) == set(peer.index)
+    np.testing.assert_allclose(ours.set_index("snp").loc[peer.index, "beta_out"], peer["beta.outcome"])
+
+
+def test_bad_summary_statistics_are_refused():
+    e = _exp(["s1", "s2"], ["A", "A"], ["G", "G"], [0.2, 0.3])
+    with pytest.raises(H.HarmonisationError, match="zero, negative or missing SE"):
+        H.harmonise(e.assign(se=[0.01, 0.0]), e)
+    with pytest.raises(H.HarmonisationError, match="allele codes"):
+        H.harmonise(e.assign(effect_allele=["A", "X"]), e)
+    with pytest.raises(H.HarmonisationError, match="no variant left"):
+        H.harmonise(e, e.assign(effect_allele=["C", "C"], other_allele=["A", "A"]))
+
+
+@pytest.fixture(scope="module")
+def scanned(small_twin):
+    _, ex, X = small_twin
+    idps = ex.idps[["gmv_L_Middle_Temporal_Gyrus_posterior_division", "ct_L_superiorfrontal", "gmv_L_Frontal_Pole",
+                    "ct_R_insula"]]
+    a = A.associate(ex.dosages, idps, X, variants=ex.variants)
+    ins = ukb.instruments()
+    return ins, a, S.scan(ins, a, n_boot=300, seed=11, ivw_model="default")
+
+
+@pytest.mark.parametrize("exposure", ["IL-6", "CRP", "IL-2"])
+def test_scan_equals_per_pair_estimators(scanned, exposure):
+    ins, a, res = scanned
+    e = ins[ins.exposure == exposure].drop(columns="exposure")
+    for idp in a.idp.unique():
+        h, _ = H.harmonise(e, a[a.idp == idp])
+        args = (h.beta_exp, h.se_exp, h.beta_out, h.se_out)
+        got = res.estimates[(res.estimates.exposure == exposure) & (res.estimates.idp == idp)].set_index("method")
+        ref = {"IVW": mr.ivw(*args), "MR-Egger": mr.egger(*args),
+               "Weighted median": mr.weighted_median(*args, n_boot=300, seed=11),
+               "Simple median": mr.simple_median(*args, n_boot=300, seed=11),
+               "Weighted mode": mr.weighted_mode(*args, n_boot=300, seed=11)}
+        for method, r in ref.items():
+            for key in ("estimate", "se", "ci_low", "ci_high", "p"):
+                assert got.loc[method, key] == pytest.approx(getattr(r, key), rel=1e-9, abs=1e-14), (method, key)
+        assert got.loc["MR-Egger", "intercept"] == pytest.approx(ref["MR-Egger"].extra["intercept"], rel=1e-9)
+        het = res.heterogeneity.set_index(["exposure", "idp"]).loc[(exposure, idp)]
+        assert het["Q"] == pytest.approx(ref["IVW"].extra["Q"], rel=1e-9)
+        assert het["Q_rucker"] == pytest.approx(ref["MR-Egger"].extra["Q_rucker"], rel=1e-9)
+        assert het["I2_GX"] == pytest.approx(ref["MR-Egger"].extra["I2_GX"], rel=1e-9)
+        loo = mr.leave_one_out(*args, snps=h.snp.tolist())
+        mine = res.leave_one_out[(res.leave_one_out.exposure == exposure) & (res.leave_one_out.idp == idp)]
+        np.testing.assert_allclose(mine.set_index("left_out").loc[loo.left_out, "estimate"], loo.estimate,
+                                   rtol=1e-9)
+        np.testing.assert_allclose(mine.set_index("left_out").loc[loo.left_out, "se"], loo.se, rtol=1e-9)
+
+
+def test_egger_t_and_random_ivw_options_match_per_pair(small_twin):
+    _, ex, X = small_twin
+    a = A.associate(ex.dosages, ex.idps.iloc[:, :2], X, variants=ex.variants)
+    ins = ukb.instruments()
+    res = S.scan(ins[ins.exposure == "CRP"], a, methods=("ivw", "egger"), ivw_model="random",
+                 egger_distribution="t", underdispersion="allow")
+    idp = a.idp.iloc[0]
+    h, _ = H.harmonise(ins[ins.exposure == "CRP"].drop(columns="exposure"), a[a.idp == idp])
+    args = (h.beta_exp, h.se_exp, h.beta_out, h.se_out)
+    got = res.estimates[res.estimates.idp == idp].set_index("method")
+    assert got.loc["IVW", "se"] == pytest.approx(mr.ivw(*args, model="random", underdispersion="allow").se)
+    eg = mr.egger(*args, distribution="t", underdispersion="allow")
+    assert got.loc["MR-Egger", "ci_low"] == pytest.approx(eg.ci_low) and got.loc["MR-Egger", "p"] == pytest.approx(eg.p)
+
+
+def test_single_variant_exposure_is_wald_ratio_and_not_applicable_elsewhere(scanned):
+    _, _, res = scanned
+    il1 = res.estimates[res.estimates.exposure == "IL-1"]
+    wald = il1[il1.method == "Wald ratio"]
+    assert wald["estimate"].notna().all()
+    others = il1[il1.method != "Wald ratio"]
+    assert others["estimate"].isna().all()
+    assert others["note"].str.startswith("not applicable: ").all()
+    assert (res.primary[res.primary.exposure == "IL-1"]["primary_method"] == "Wald ratio").all()
+
+
+def test_scan_rejects_bad_parameters(scanned):
+    ins, a, _ = scanned
+    with pytest.raises(ValueError, match="unknown MR method"):
+        S.scan(ins, a, methods=("ivw", "lasso"))
+    with pytest.raises(ValueError, match="zero or negative SE"):
+        S.scan(ins.assign(se=ins.se.where(ins.snp != "rs4133213", -1.0)), a)
+
+
+def test_tsls_matches_linearmodels(small_twin):
+    lm = pytest.importorskip("linearmodels.iv")
+    _, ex, X = small_twin
+    ins = ukb.instruments()
+    Z = ex.dosages[ins.loc[ins.exposure == "IL-6", "snp"]]
+    Y = ex.idps[["gmv_L_Middle_Temporal_Gyrus_posterior_division", "ct_L_superiorfrontal"]]
+    x = ex.exposure["log_crp"]
+    for cov in ("unadjusted", "robust"):
+        ours = O.tsls(Y, x, Z, X, cov_type=cov).set_index("outcome")
+        for col in Y.columns:
+            ok = Y[col].notna()
+            fit = lm.IV2SLS(Y.loc[ok, col], X[ok], x[ok], Z[ok]).fit(cov_type=cov, debiased=True)
+            assert ours.loc[col, "estimate"] == pytest.approx(fit.params["log_crp"], rel=1e-8)
+            assert ours.loc[col, "se"] == pytest.approx(fit.std_errors["log_crp"], rel=1e-8)
+            if cov == "unadjusted":
+                fs = fit.first_stage.diagnostics.loc["log_crp"]
+                assert ours.loc[col, "first_stage_F"] == pytest.approx(fs["f.stat"], rel=1e-6)
+
+
+def test_steiger_direction_and_formula():
+    r = O.steiger([0.1, 0.08], [0.005, 0.005], 50000, [0.01, 0.005], [0.01, 0.01], 20000)
+    assert r["correct_direction"] and r["r2_exposure"] > r["r2_outcome"]
+    r2x = sum((b / s) ** 2 / ((b / s) ** 2 + 50000 - 2) for b, s in ((0.1, .005), (0.08, .005)))
+    assert r["r2_exposure"] == pytest.approx(r2x)
+    flipped = O.steiger([0.01, 0.005], [0.01, 0.01], 20000, [0.1, 0.08], [0.005, 0.005], 50000)
+    assert not flipped["correct_direction"] and flipped["steiger_z"] == pytest.approx(-r["steiger_z"])
+
+
+def test_effective_tests_bounds():
+    assert S.effective_tests(np.eye(5)) == pytest.approx(5)
+    assert S.effective_tests(np.ones((5, 5))) == pytest.approx(1)
+    assert S.bonferroni(455) == pytest.approx(1.1e-4, rel=0.01)
