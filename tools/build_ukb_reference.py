@@ -1,9 +1,9 @@
 """Write the two reference tables of the UK Biobank twin (developer tool; the outputs are committed).
 
-- ``data_manifest/ukb_idps.csv``: the 139 FAST regional grey-matter volume IDPs (UKB fields 25782-25920, Category
+- ``data_manifest/ukb/idps.csv``: the 139 FAST regional grey-matter volume IDPs (UKB fields 25782-25920, Category
   1101) and the 66 FreeSurfer Desikan-Killiany (aparc) mean-thickness IDPs (fields 26756-26788 left,
   26857-26889 right, Category 192), each with the atlas label nilearn draws it with.
-- ``data_manifest/ukb_instruments.csv``: the genetic instruments, with every number either copied from a cited
+- ``data_manifest/ukb/instruments.csv``: the genetic instruments, with every number either copied from a cited
   public source (read here from the offline mirror, values unchanged) or marked illustrative.
 
 Run from the repository root with the offline mirror present: ``python tools/build_ukb_reference.py``.
@@ -159,7 +159,7 @@ def instruments(mirror: Path) -> pd.DataFrame:
 
 if __name__ == "__main__":
     mirror = ROOT.parent / "shared" / "data"
-    idp_table().to_csv(OUT / "ukb_idps.csv", index=False)
+    idp_table().to_csv(OUT / "ukb" / "idps.csv", index=False)
     ins = instruments(mirror)
-    ins.to_csv(OUT / "ukb_instruments.csv", index=False, float_format="%.6g")
+    ins.to_csv(OUT / "ukb" / "instruments.csv", index=False, float_format="%.6g")
     print(ins.groupby("exposure").size().to_string())

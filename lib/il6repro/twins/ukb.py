@@ -5,12 +5,12 @@ The twin is a synthetic cohort written in the on-disk layout of a real UK Bioban
 - ``ukb_participants.csv``: one row per participant keyed by ``eid``, ukbconv-style ``<field>-<instance>.<array>``
   columns (sex 31, age 21022/21003, imaging centre 54, head-size scaling 25000, genetic PCs 22009, CRP 30710,
   the 139 FAST grey-matter volume IDPs 25782-25920 and the 66 Desikan-Killiany thickness IDPs), as mapped by
-  ``data_manifest/ukb_columns.yaml`` and ``data_manifest/ukb_idps.csv``;
+  ``data_manifest/ukb/columns.yaml`` and ``data_manifest/ukb/idps.csv``;
 - ``ukb_instruments.raw``: the instrument dosages as ``plink2 --export A include-alt`` writes them;
 - ``truth/``: what was planted (causal effect of every exposure on every IDP, the target z's, parameters).
 
 How it is generated (all from one seed): independent variants at the cited allele frequencies
-(``data_manifest/ukb_instruments.csv``); covariates with UK Biobank-like distributions; IDPs = covariate effects
+(``data_manifest/ukb/instruments.csv``); covariates with UK Biobank-like distributions; IDPs = covariate effects
 (age, sex, head size, centre, PCs) + a global and a measure-specific shared factor (so regions correlate) + unique
 noise + the planted genetic effects. An exposure k acts on IDP r through its genetic score
 ``sum_j beta_kj * dosage_j`` (the cited SNP-exposure betas, so a two-sample MR of the twin estimates the planted
@@ -51,25 +51,25 @@ class ExtractError(ValueError):
 # ------------------------------------------------------------------------------------------ reference tables
 def instruments() -> pd.DataFrame:
     """The instrument table: exposure, snp, alleles, eaf, beta, se, pval, n, source, citation, illustrative."""
-    df = pd.read_csv(manifest_dir() / "ukb_instruments.csv")
+    df = pd.read_csv(manifest_dir() / "ukb" / "instruments.csv")
     df["illustrative"] = df["illustrative"].fillna("")
     return df
 
 
 def idp_table() -> pd.DataFrame:
     """The 205 IDPs: field, ukbconv column, short ``idp`` name, measure (gmv/ct), atlas and atlas label."""
-    return pd.read_csv(manifest_dir() / "ukb_idps.csv")
+    return pd.read_csv(manifest_dir() / "ukb" / "idps.csv")
 
 
 def column_mapping(path: str | Path | None = None) -> dict:
-    """The role -> column mapping (``data_manifest/ukb_columns.yaml`` unless ``path`` is given)."""
-    p = Path(path) if path else manifest_dir() / "ukb_columns.yaml"
+    """The role -> column mapping (``data_manifest/ukb/columns.yaml`` unless ``path`` is given)."""
+    p = Path(path) if path else manifest_dir() / "ukb" / "columns.yaml"
     return yaml.safe_load(p.read_text())
 
 
 def targets() -> pd.DataFrame:
-    """Published IL-6 associations and the IDP each is planted on (``data_manifest/ukb_twin_targets.yaml``)."""
-    doc = yaml.safe_load((manifest_dir() / "ukb_twin_targets.yaml").read_text())
+    """Published IL-6 associations and the IDP each is planted on (``data_manifest/ukb/twin_targets.yaml``)."""
+    doc = yaml.safe_load((manifest_dir() / "ukb" / "twin_targets.yaml").read_text())
     df = pd.DataFrame(doc["targets"])
     df.insert(0, "exposure", doc["exposure"])
     return df
@@ -95,7 +95,7 @@ def planted_effects(n: int, calibrate_to: str = "z", ins: pd.DataFrame | None = 
     tg = targets()
     unknown = set(tg["idp"]) - set(idps["idp"])
     if unknown:
-        raise ValueError(f"targets name IDPs not in ukb_idps.csv: {sorted(unknown)}")
+        raise ValueError(f"targets name IDPs not in idps.csv: {sorted(unknown)}")
     rows = []
     for exp, sub in ins.groupby("exposure", sort=False):
         se = expected_ivw_se(sub, n)
@@ -249,8 +249,8 @@ def params_key(**kw) -> str:
     """Short hash identifying a twin by its parameters and the reference tables it is drawn from."""
     p = _params(**kw)
     h = hashlib.sha256(json.dumps(p, sort_keys=True).encode())
-    for name in ("ukb_instruments.csv", "ukb_idps.csv", "ukb_twin_targets.yaml", "ukb_columns.yaml"):
-        h.update((manifest_dir() / name).read_bytes())
+    for name in ("instruments.csv", "idps.csv", "twin_targets.yaml", "columns.yaml"):
+        h.update((manifest_dir() / "ukb" / name).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()[:12]
 
@@ -271,7 +271,7 @@ def write(outdir: str | Path, **kw) -> Path:
             tw["pleiotropy"].to_csv(tmp / TRUTH / "pleiotropic_effects.csv")
         meta = {"generator": "il6repro.twins.ukb", "params": tw["params"], "key": params_key(**kw),
                 "files": {f: _sha256(tmp / f) for f in (PARTICIPANTS, RAW)},
-                "instruments_sha256": _sha256(manifest_dir() / "ukb_instruments.csv"),
+                "instruments_sha256": _sha256(manifest_dir() / "ukb" / "instruments.csv"),
                 "note": "synthetic twin: no real participant is represented; effects planted as in "
                         "planted_effects.csv (theta in IDP residual-SD units per exposure unit)"}
         (tmp / TRUTH / "twin.json").write_text(json.dumps(meta, indent=1, default=str))
@@ -383,7 +383,7 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     raw : path
         plink ``--export A [include-alt]`` dosage file keyed by IID = eid.
     mapping : path or dict
-        Column roles (default ``data_manifest/ukb_columns.yaml``).
+        Column roles (default ``data_manifest/ukb/columns.yaml``).
 
     Raises
     ------
@@ -406,7 +406,7 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     info = idp_table()
     info = info[info["column"].isin(head)].reset_index(drop=True)
     if info.empty:
-        raise ExtractError(f"{participants.name}: none of the {len(idp_table())} IDP columns of ukb_idps.csv found")
+        raise ExtractError(f"{participants.name}: none of the {len(idp_table())} IDP columns of idps.csv found")
     optional = [cols[k] for k in ("crp", "age_recruitment", "genetic_grouping") if cols.get(k) in head]
     use = list(roles.values()) + list(cols["pcs"]) + optional + info["column"].tolist()
     df = pd.read_csv(participants, usecols=use, dtype={cols["eid"]: str})
