@@ -126,7 +126,7 @@ def harvard_oxford_labels(threshold: float = 25.0):
 
 def volume_map(values: pd.Series, threshold: float = 25.0):
     """Paint one value per Harvard-Oxford region (indexed by atlas label, e.g. ``Left_Frontal_Pole``) into an
-    MNI volume (NaN elsewhere) for :func:`nilearn.plotting.plot_stat_map`."""
+    MNI volume (0 elsewhere, which plot_stat_map leaves transparent) for :func:`nilearn.plotting.plot_stat_map`."""
     import nibabel as nib
 
     lab_img, labels = harvard_oxford_labels(threshold)
@@ -140,4 +140,4 @@ def volume_map(values: pd.Series, threshold: float = 25.0):
         if k in name_to_index:
             lut[name_to_index[k]] = v
     out = np.where(lab >= 0, lut[np.clip(lab, 0, None)], np.nan)
-    return nib.Nifti1Image(out.astype(np.float32), lab_img.affine)
+    return nib.Nifti1Image(np.nan_to_num(out).astype(np.float32), lab_img.affine)  # 0 = no value (not drawn)

@@ -467,3 +467,21 @@ def describe(ex: Extract, min_cell: int = 10) -> pd.DataFrame:
     n_ct = int(ex.idps.filter(like="ct_").notna().all(axis=1).sum())
     rows.append(("With cortical thickness IDPs, n", f"{n_ct:,}"))
     return pd.DataFrame(rows, columns=["characteristic", "value"]).set_index("characteristic")
+
+
+def open_extract(extract: str = "", **twin_params) -> tuple[Extract, Path | None, bool]:
+    """The notebooks' entry point: the twin with ``twin_params`` (``extract=""``), or a real extract.
+
+    ``extract`` is a directory holding ``ukb_participants.csv`` and ``ukb_instruments.raw`` (the layout above), or
+    ``"<participants.csv>:<dosages.raw>"``. Returns ``(extract, twin_path_or_None, is_twin)``.
+    """
+    if not extract:
+        path = build(**twin_params)
+        return load(path), path, True
+    if ":" in extract and not Path(extract).exists():
+        part, raw = extract.split(":", 1)
+        return load(part, raw), None, False
+    p = Path(extract)
+    if not p.exists():
+        raise ExtractError(f"extract {extract!r} not found")
+    return load(p), None, False
