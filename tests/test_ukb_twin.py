@@ -52,6 +52,15 @@ def test_expected_z_is_planted_at_the_published_value():
     assert tp.loc[(tp.exposure == "IL-6") & (tp.index == itc), "target_z"].item() == pytest.approx(3.97, abs=0.01)
 
 
+def test_planted_effects_are_fixed_across_twin_sizes():
+    """theta is calibrated at the published N; a 4x larger twin doubles the expected z (power grows with N)."""
+    a = ukb.planted_effects(20688, "z").set_index(["exposure", "idp"])
+    b = ukb.planted_effects(4 * 20688, "z").set_index(["exposure", "idp"])
+    assert np.allclose(a.theta, b.theta)
+    hit = a.theta != 0
+    assert np.allclose(b.expected_z[hit], 2 * a.target_z[hit], rtol=1e-12)
+
+
 def test_unknown_or_bad_twin_parameters_are_refused(tmp_path):
     with pytest.raises(TypeError, match="unknown twin parameter"):
         ukb.simulate(n=200, sample_size=5)
@@ -130,6 +139,13 @@ def test_default_run_meets_the_acceptance(tmp_path):
     for t in ukb.targets().itertuples():
         z = prim.loc[("IL-6", t.idp), "z"]
         assert np.sign(z) == np.sign(t.z) and abs(z - t.z) <= 2, (t.idp, z, t.z)
+    # the estimates sit on the planted effect in the units the standardised analysis estimates (theta_sd),
+    # not on theta (residual-SD units, ~15% larger for volumes, whose covariates explain part of the variance)
+    tr = ukb.truth(tmp_path / "d").set_index(["exposure", "idp"])
+    hit = prim.loc[[("IL-6", i) for i in ukb.targets().idp]]
+    dev = (hit["estimate"] - tr.loc[hit.index, "theta_sd"]) / hit["se"]
+    assert dev.abs().max() < 3.5, dev
+    assert (tr.loc[hit.index, "idp_sd"] > 1).all()
     others = res.primary[res.primary.exposure != "IL-6"]
     assert others["p"].min() >= 1.1e-4
     # and nothing planted-null among the IL-6 tests passes either

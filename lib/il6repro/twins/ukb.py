@@ -14,9 +14,12 @@ How it is generated (all from one seed): independent variants at the cited allel
 (age, sex, head size, centre, PCs) + a global and a measure-specific shared factor (so regions correlate) + unique
 noise + the planted genetic effects. An exposure k acts on IDP r through its genetic score
 ``sum_j beta_kj * dosage_j`` (the cited SNP-exposure betas, so a two-sample MR of the twin estimates the planted
-``theta_kr`` in IDP residual-SD units per exposure unit). ``theta`` is set so that the *expected* fixed-effect
-IVW z at the twin's N equals the published z (``calibrate_to="z"``) or the z implied by the published P
-(``calibrate_to="p"``, same sign). Optional balanced pleiotropy adds SNP-specific direct effects.
+``theta_kr`` in IDP residual-SD units per exposure unit; ``theta_sd`` in the truth file is the same effect per SD of
+the IDP as measured in the twin, the units of ``associate(standardize=True)``, and what estimates are checked
+against). ``theta`` is set so that the *expected* fixed-effect IVW z at the published N = 20,688 equals the
+published z (``calibrate_to="z"``) or the z implied by the published P (``calibrate_to="p"``, same sign). The
+effects are fixed, so a twin of another size has the z's that size implies (``expected_z`` in the truth file).
+Optional balanced pleiotropy adds SNP-specific direct effects.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ PARTICIPANTS = "ukb_participants.csv"
 RAW = "ukb_instruments.raw"
 TRUTH = "truth"
 CENTRES = {11025: 0.6, 11026: 0.2, 11027: 0.2}  # Cheadle, Reading, Newcastle (imaging centres)
+PUBLISHED_N = 20688  # UK Biobank participants in Williams et al. 2022
 DEFAULTS = dict(n=20688, seed=20220101, calibrate_to="z", pleiotropy_sd=0.0, pleiotropy_mean=0.0,
                 female_frac=0.523, mean_age=55.5, ct_missing=0.015)
 
@@ -86,8 +90,14 @@ def expected_ivw_se(ins: pd.DataFrame, n: int, resid_sd: float = 1.0) -> float:
     return float(resid_sd / np.sqrt(n * np.sum(bx ** 2 * 2 * f * (1 - f))))
 
 
-def planted_effects(n: int, calibrate_to: str = "z", ins: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Causal effect ``theta`` of every exposure on every IDP: the targets' values, zero elsewhere."""
+def planted_effects(n: int, calibrate_to: str = "z", ins: pd.DataFrame | None = None,
+                    calibrate_n: int | None = None) -> pd.DataFrame:
+    """Causal effect ``theta`` of every exposure on every IDP: the targets' values, zero elsewhere.
+
+    ``theta`` is set so that the expected IVW z at ``calibrate_n`` participants (default: the published 20,688)
+    equals the target z; it is a fixed effect, so a twin of another size ``n`` has expected z
+    ``target_z * sqrt(n / calibrate_n)`` (``expected_z`` column), which is what a power analysis needs.
+    """
     if calibrate_to not in ("z", "p"):
         raise ValueError(f"calibrate_to must be 'z' or 'p', got {calibrate_to!r}")
     ins = instruments() if ins is None else ins
@@ -97,19 +107,21 @@ def planted_effects(n: int, calibrate_to: str = "z", ins: pd.DataFrame | None = 
     if unknown:
         raise ValueError(f"targets name IDPs not in idps.csv: {sorted(unknown)}")
     rows = []
+    cal_n = int(calibrate_n or PUBLISHED_N)
     for exp, sub in ins.groupby("exposure", sort=False):
+        se_cal = expected_ivw_se(sub, cal_n)
         se = expected_ivw_se(sub, n)
         for idp in idps["idp"]:
             hit = tg[(tg["exposure"] == exp) & (tg["idp"] == idp)]
             if len(hit):
                 h = hit.iloc[0]
                 z = float(h["z"]) if calibrate_to == "z" else float(np.sign(h["z"]) * stats.norm.isf(h["p"] / 2))
-                rows.append(dict(exposure=exp, idp=idp, theta=z * se, target_z=z, expected_z=z,
-                                 expected_se=se, claim=h["claim"], published_z=float(h["z"]),
+                rows.append(dict(exposure=exp, idp=idp, theta=z * se_cal, target_z=z, expected_z=z * se_cal / se,
+                                 expected_se=se, calibrate_n=cal_n, claim=h["claim"], published_z=float(h["z"]),
                                  published_p=float(h["p"])))
             else:
                 rows.append(dict(exposure=exp, idp=idp, theta=0.0, target_z=0.0, expected_z=0.0,
-                                 expected_se=se, claim="", published_z=np.nan, published_p=np.nan))
+                                 expected_se=se, calibrate_n=cal_n, claim="", published_z=np.nan, published_p=np.nan))
     return pd.DataFrame(rows)
 
 
@@ -193,6 +205,10 @@ def simulate(**kw) -> dict:
         direct = (p["pleiotropy_mean"] + p["pleiotropy_sd"] * rng.normal(0, 1, (len(f), R))) * se_y[:, None]
         gen += G @ direct
     latent = cov_part + noise + gen
+    # the planted effect in the units a standardised analysis estimates (per SD of the IDP as measured here)
+    truth = truth.copy()
+    truth["idp_sd"] = truth["idp"].map(pd.Series(latent.std(0, ddof=1), index=idps["idp"].to_numpy()))
+    truth["theta_sd"] = truth["theta"] / truth["idp_sd"]
     mean = np.where(is_ct, rng.uniform(2.2, 3.2, R), rng.uniform(1500, 18000, R))
     sd = np.where(is_ct, rng.uniform(0.10, 0.20, R), mean * rng.uniform(0.08, 0.14, R))
     Y = mean + sd * latent
@@ -273,7 +289,8 @@ def write(outdir: str | Path, **kw) -> Path:
                 "files": {f: _sha256(tmp / f) for f in (PARTICIPANTS, RAW)},
                 "instruments_sha256": _sha256(manifest_dir() / "ukb" / "instruments.csv"),
                 "note": "synthetic twin: no real participant is represented; effects planted as in "
-                        "planted_effects.csv (theta in IDP residual-SD units per exposure unit)"}
+                        "planted_effects.csv (theta in IDP residual-SD units per exposure unit; theta_sd per SD "
+                        "of the IDP as measured, the units of a standardised analysis)"}
         (tmp / TRUTH / "twin.json").write_text(json.dumps(meta, indent=1, default=str))
         if outdir.exists():
             shutil.rmtree(outdir)

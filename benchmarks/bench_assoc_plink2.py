@@ -1,0 +1,158 @@
+"""Benchmark (b): the association step against Debian's ``plink2 --glm`` on the same data, one run.
+
+The default UK Biobank twin (N = 20,688, 35 instruments, 205 IDPs, 1.5% of CT values missing) is exported once
+to what plink2 reads: a pgen made from a VCF of the counted-allele hard calls (ALT = the counted allele, so plink2's
+A1 is ours), a phenotype file of the IDPs (each scaled to unit SD on its complete cases, as ``associate`` does), and
+a covariate file holding our design matrix without its intercept (plink2 adds one). Export is not timed.
+
+Timed, best of ``--repeats`` each:
+
+* plink2: ``plink2 --pfile ... --pheno ... --covar ... --glm hide-covar omit-ref --threads T``
+  (``omit-ref`` makes ALT, our counted allele, plink2's A1; plink2 >= a3 otherwise tests the minor allele) (reads its inputs, fits
+  every variant x phenotype, writes one ``.glm.linear`` per phenotype);
+* ours, compute: :func:`il6repro.genetics.assoc.associate` on the loaded arrays;
+* ours, end to end: reading the participant CSV and the ``.raw`` dosages (``ukb.load``), building the design
+  matrix and ``associate`` -- the like-for-like comparison with plink2, which also reads files.
+
+Then prints the ratios (ours / plink2; the target is <= 1.0) and the agreement of betas, SEs and P values
+(plink2 prints 6 significant digits, so relative agreement is bounded by ~1e-6).
+
+    python benchmarks/bench_assoc_plink2.py [--threads 2] [--repeats 3] [--plink2 plink2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def export(ex, X: pd.DataFrame, d: Path) -> list[str]:
+    """Write ex (dosages, IDPs) and the design X as plink2 inputs under d; return the phenotype names."""
+    from il6repro.twins import ukb
+
+    ins = ukb.instruments().drop_duplicates("snp").set_index("snp")
+    v = ex.variants.set_index("snp").loc[ex.dosages.columns]
+    pos = ins.loc[v.index, ["chr", "pos"]].astype(int)
+    order = np.lexsort((pos["pos"].to_numpy(), pos["chr"].to_numpy()))
+    snps = v.index[order]
+    ids = ex.dosages.index.astype(str)
+    G = ex.dosages[snps].to_numpy()
+    if not np.allclose(G, np.round(G)):
+        raise SystemExit("the twin's dosages are not hard calls; this exporter writes GT only")
+    gt = np.array(["0/0", "0/1", "1/1"])[np.round(G).astype(int)]
+    with open(d / "g.vcf", "w") as f:
+        f.write("##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n")
+        f.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(ids) + "\n")
+        for j, s in enumerate(snps):
+            f.write(f"{pos.loc[s, 'chr']}\t{pos.loc[s, 'pos']}\t{s}\t{v.loc[s, 'alt']}\t{v.loc[s, 'counted']}"
+                    "\t.\tPASS\t.\tGT\t" + "\t".join(gt[:, j]) + "\n")
+    Y = ex.idps.loc[X.index]
+    Y = (Y - Y.mean()) / Y.std(ddof=1)
+    Y.insert(0, "IID", ids)
+    Y.insert(0, "#FID", ids)
+    Y.to_csv(d / "pheno.txt", sep="\t", index=False, na_rep="NA", float_format="%.12g")
+    C = X.drop(columns="const").copy()
+    C.insert(0, "IID", ids)
+    C.insert(0, "#FID", ids)
+    C.to_csv(d / "covar.txt", sep="\t", index=False, float_format="%.12g")
+    subprocess.run([PLINK2, "--vcf", str(d / "g.vcf"), "--double-id", "--make-pgen", "--out", str(d / "g"),
+                    "--threads", "1"], check=True, capture_output=True)
+    return list(ex.idps.columns)
+
+
+def run_plink2(d: Path, threads: int) -> float:
+    out = d / "res"
+    for f in d.glob("res.*"):
+        f.unlink()
+    t0 = time.perf_counter()
+    subprocess.run([PLINK2, "--pfile", str(d / "g"), "--pheno", str(d / "pheno.txt"), "--covar",
+                    str(d / "covar.txt"), "--glm", "hide-covar", "omit-ref", "--threads", str(threads), "--memory", "4000",
+                    "--out", str(out)], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def read_plink2(d: Path, phenos: list[str]) -> pd.DataFrame:
+    parts = []
+    for ph in phenos:
+        r = pd.read_csv(d / f"res.{ph}.glm.linear", sep="\t")
+        r["idp"] = ph
+        parts.append(r)
+    r = pd.concat(parts, ignore_index=True)
+    return r.rename(columns={"ID": "snp", "BETA": "beta_plink2", "SE": "se_plink2", "P": "p_plink2",
+                             "OBS_CT": "n_plink2", "A1": "a1"})
+
+
+def best(f, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = f()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+PLINK2 = "plink2"
+
+
+def main():
+    global PLINK2
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--plink2", default="plink2")
+    ap.add_argument("--n", type=int, default=20688)
+    args = ap.parse_args()
+    PLINK2 = shutil.which(args.plink2) or args.plink2
+    if not shutil.which(PLINK2):
+        raise SystemExit("plink2 not found: `apt-get install plink2` (Debian) or pass --plink2 /path/to/plink2")
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    from il6repro.genetics import assoc as A
+    from il6repro.twins import ukb
+
+    version = subprocess.run([PLINK2, "--version"], capture_output=True, text=True).stdout.strip()
+    twin = ukb.build(n=args.n)
+    ex = ukb.load(twin)
+    X = A.design_matrix(ex.covariates)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        phenos = export(ex, X, d)
+        print(f"inputs: N = {len(X):,}, {ex.dosages.shape[1]} variants x {len(phenos)} IDPs, "
+              f"{X.shape[1]} design columns; {version}; {args.threads} threads; best of {args.repeats}")
+        t_plink = min(run_plink2(d, args.threads) for _ in range(args.repeats))
+        res = read_plink2(d, phenos)
+        # ours, on the same standardised phenotypes (standardize=True does the same scaling internally)
+        t_core, ours = best(lambda: A.associate(ex.dosages, ex.idps, X, variants=ex.variants), args.repeats)
+
+        def end_to_end():
+            e = ukb.load(twin)
+            return A.associate(e.dosages, e.idps, A.design_matrix(e.covariates), variants=e.variants)
+
+        t_e2e, _ = best(end_to_end, args.repeats)
+    m = ours.merge(res[["snp", "idp", "a1", "beta_plink2", "se_plink2", "p_plink2", "n_plink2"]],
+                   on=["snp", "idp"], validate="1:1")
+    if len(m) != len(ours):
+        raise SystemExit(f"only {len(m)} of {len(ours)} pairs matched plink2's output")
+    if not (m["a1"] == m["effect_allele"]).all():
+        raise SystemExit("plink2's A1 differs from our counted allele for some variants")
+    rel = lambda a, b: np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))  # noqa: E731
+    print(f"plink2 --glm (reads pgen + pheno + covar, fits, writes)   {t_plink:7.3f} s")
+    print(f"ours, associate() on loaded arrays                       {t_core:7.3f} s   "
+          f"ratio ours/plink2 {t_core / t_plink:.2f}x")
+    print(f"ours, end to end (read CSV + .raw, design, associate)    {t_e2e:7.3f} s   "
+          f"ratio ours/plink2 {t_e2e / t_plink:.2f}x")
+    print(f"agreement over {len(m):,} variant x IDP pairs: max |beta diff| "
+          f"{np.max(np.abs(m.beta - m.beta_plink2)):.2e} (max |beta| {np.max(np.abs(m.beta)):.3f}), "
+          f"max rel. diff beta {rel(m.beta, m.beta_plink2):.2e}, SE {rel(m.se, m.se_plink2):.2e}, "
+          f"P {rel(m.p, m.p_plink2):.2e}; N identical: {bool((m.n == m.n_plink2).all())}")
+
+
+if __name__ == "__main__":
+    main()
