@@ -42,6 +42,9 @@ def test_notebooks_01_to_03_on_the_twin(isolated):
         assert table.loc[f"W.mr.il6.{claim}.z", "status"] == "recovered from a planted twin", claim
     for exp in ("il1", "il2", "crp", "bdnf"):
         assert table.loc[f"W.mr.{exp}.null", "status"] == "recovered from a planted twin"
+    # the ledger says which instrument values are illustrative (IL-2 alleles/effects, BDNF all but the rsid)
+    assert "illustrative fields: beta" in table.loc["W.mr.il2.null", "note"]
+    assert "illustrative fields: beta" in table.loc["W.mr.bdnf.null", "note"]
     assert table.loc["W.mr.threshold", "kind"] == "real_data"
     figs = set(json.loads((b / "receipts" / "02_mr_scan.json").read_text())["figures"])
     assert {"02_il6_ct_surface.png", "02_il6_gmv_volume.png", "02_manhattan.png"} <= figs

@@ -95,10 +95,14 @@ show[["exposure", "idp", "primary_method", "n_snp", "estimate", "se", "z", "p", 
       "passes Bonferroni", "passes 1.1e-4"]].sort_values("p")
 """),
 ("code", """
+# which instrument values are cited and which are illustrative, per exposure, carried into the ledger notes
+illus = ins.groupby("exposure")["illustrative"].agg(lambda s: sorted({f for v in s for f in str(v).split(";") if f}))
+provenance = {e: "instruments cited" if not f else f"instruments cited, illustrative fields: {', '.join(f)}"
+              for e, f in illus.items()}
 for t in tg.itertuples():
     r = prim[(prim.exposure == "IL-6") & (prim.idp == t.idp)].iloc[0]
     ledger.record(f"{t.claim}.z", round(float(r.z), 2), ci=(round(r.z - 1.96, 2), round(r.z + 1.96, 2)), kind=kind,
-                  note=f"{t.idp}; IVW ({r.n_snp} IL6R variants)")
+                  note=f"{t.idp}; IVW ({r.n_snp} IL6R variants; {provenance['IL-6']})")
     ledger.record(f"{t.claim}.p", float(f"{r.p:.3g}"), kind=kind, note=t.idp)
 nulls = {}
 for exp, cid in (("IL-1", "W.mr.il1.null"), ("IL-2", "W.mr.il2.null"), ("CRP", "W.mr.crp.null"),
@@ -106,7 +110,7 @@ for exp, cid in (("IL-1", "W.mr.il1.null"), ("IL-2", "W.mr.il2.null"), ("CRP", "
     sub = prim[prim.exposure == exp]
     nulls[exp] = sub["p"].min()
     ledger.record(cid, float(f"{sub['p'].min():.3g}"), kind=kind,
-                  note=f"smallest P of {len(sub)} tests ({sub['primary_method'].iloc[0]})")
+                  note=f"smallest P of {len(sub)} tests ({sub['primary_method'].iloc[0]}; {provenance[exp]})")
 pd.Series(nulls, name="smallest P").to_frame()
 """),
 ("md", """
