@@ -55,3 +55,41 @@ def test_notebooks_01_to_03_on_the_twin(isolated):
     for nb in (b / "notebooks").glob("0[123]_*.ipynb"):
         text = nb.read_text()
         assert not any(e in text for e in eids), f"participant id in {nb.name}"
+
+
+@pytest.mark.slow
+def test_notebooks_04_to_06_on_real_data(isolated):
+    """The AHBA notebooks run end to end on the real matrix; their claims are marked real data; 05 and 06 read
+    notebook 04's gene list through build/results."""
+    from il6repro.data import sources
+
+    rep = run("quick", only=["04", "05", "06"], progress=False, log=lambda *a: None)
+    assert rep.ok, [o.message for o in rep.outcomes]
+    b = isolated["build"]
+    assert (b / "results" / "04_mtg_genes.csv").is_file()
+    assert "MTG genes from notebook 04" in (b / "notebooks" / "05_coexpression_ppi.ipynb").read_text()
+    table = compare().set_index("claim")
+    for cid in ("W.ahba.mtg_coexpression.p", "W.ahba.ppi_il6.p"):
+        assert table.loc[cid, "kind"] == "real_data"
+        assert table.loc[cid, "status"] in ("reproduced on real data", "not reproduced")
+    figs = set(json.loads((b / "receipts" / "05_coexpression_ppi.json").read_text())["figures"])
+    assert {"05_coexpression_network.png", "05_il6_module.png", "05_ppi_null.png"} <= figs
+    if sources.mirror_roots():
+        assert table.loc["W.ahba.enrich_scz.q", "kind"] == "real_data"
+        assert "ENIGMA schizophrenia" in (b / "notebooks" / "04_ahba_mtg.ipynb").read_text()
+
+
+@pytest.mark.slow
+def test_notebooks_04_to_06_without_mirror(isolated, monkeypatch):
+    """No ../shared mirror: ENIGMA maps and the disease libraries are skipped with a note, the rest runs."""
+    monkeypatch.setenv("IL6REPRO_DATA_MIRRORS", "")
+    rep = run("quick", only=["04", "05", "06"], progress=False, log=lambda *a: None)
+    assert rep.ok, [o.message for o in rep.outcomes]
+    b = isolated["build"]
+    nb4 = (b / "notebooks" / "04_ahba_mtg.ipynb").read_text()
+    assert "ENIGMA maps skipped (mirror-only dataset enigma_toolbox not available)" in nb4
+    nb6 = (b / "notebooks" / "06_enrichment.ipynb").read_text()
+    assert "disgenet_gmt" in nb6 and "GO_BP_2023" in nb6
+    table = compare().set_index("claim")
+    assert table.loc["W.ahba.enrich_scz.q", "status"] == "not yet attempted"
+    assert table.loc["W.ahba.ppi_il6.p", "kind"] == "real_data"

@@ -57,6 +57,15 @@ def figures_dir() -> Path:
     return Path(env) if env else repo_root() / "figures"
 
 
+def upstream_result(name: str) -> Path | None:
+    """Find a table an earlier notebook wrote (e.g. ``02_mr_primary.csv``): this run's results folder first, then
+    ``build/results`` (where the runner moves a successful notebook's tables). ``None`` if neither has it."""
+    for folder in (results_dir(), build_dir() / "results"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
 def results_dir() -> Path:
     """Return where ledger results are written.
 

@@ -263,7 +263,7 @@ class PPIResult:
 
     @property
     def null_mean(self) -> float:
-        return float(self.null_edges.mean())
+        return float(self.null_edges.mean()) if len(self.null_edges) else float("nan")
 
 
 def ppi_enrichment(genes, links: pd.DataFrame, *, add=("IL6",), n_perm: int = 1000, seed: int = 0,
@@ -294,15 +294,17 @@ def ppi_enrichment(genes, links: pd.DataFrame, *, add=("IL6",), n_perm: int = 10
 
     obs = count(E)
     rng = np.random.default_rng(seed)
-    e = rewire(E, len(nodes), burn_in, rng)
     null = np.empty(n_perm, int)
-    for t in range(n_perm):
-        e = rewire(e, len(nodes), thin, rng)
-        null[t] = count(e)
+    if n_perm:  # n_perm = 0: only the expected-edges model (no rewiring)
+        e = rewire(E, len(nodes), burn_in, rng)
+        for t in range(n_perm):
+            e = rewire(e, len(nodes), thin, rng)
+            null[t] = count(e)
     deg = np.bincount(E.ravel(), minlength=len(nodes)).astype(float)
     d = deg[mask]
     expected = float((d.sum() ** 2 - (d ** 2).sum()) / 2 / (2 * len(E)))
-    return PPIResult(known, unknown, obs, null, float((1 + np.sum(null >= obs)) / (1 + n_perm)), expected,
+    p_dp = float((1 + np.sum(null >= obs)) / (1 + n_perm)) if n_perm else float("nan")
+    return PPIResult(known, unknown, obs, null, p_dp, expected,
                      float(stats.poisson.sf(obs - 1, expected)), string_version, min_score)
 
 

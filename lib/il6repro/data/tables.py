@@ -163,3 +163,29 @@ def load_string_links(catalog: Catalog | None = None, min_score: float = 0.9) ->
     df = pd.read_csv(resolve("string_links", catalog)["string_links.csv"], index_col=0)
     df = _validate(STRING_LINKS, df[["protein1", "protein2", "score"]], "string_links/string_links.csv")
     return df[df["score"] >= min_score].reset_index(drop=True)
+
+
+ENIGMA_CT = {
+    "schizophrenia": "summary_statistics/scz_case-controls_CortThick.csv",
+    "autism": "summary_statistics/asd_meta-analysis_case-controls_CortThick.csv",
+    "epilepsy": "summary_statistics/allepi_case-controls_CortThick.csv",
+}
+
+
+def load_enigma_ct(disorder: str, catalog: Catalog | None = None) -> pd.Series:
+    """ENIGMA case-control cortical-thickness effect sizes (Cohen's d, ICV-adjusted) per DK region.
+
+    ``disorder`` is one of :data:`ENIGMA_CT` (schizophrenia: van Erp 2018; autism: van Rooij 2018 meta-analysis;
+    epilepsy: Whelan 2018, all epilepsies). Indexed like the AHBA matrix (``L_bankssts``). Mirror-only dataset:
+    raises :class:`il6repro.data.DataUnavailableError` when no mirror holds it.
+    """
+    if disorder not in ENIGMA_CT:
+        raise KeyError(f"unknown disorder {disorder!r}; known: {sorted(ENIGMA_CT)}")
+    df = pd.read_csv(resolve("enigma_toolbox", catalog)[ENIGMA_CT[disorder]])
+    need = {"Structure", "d_icv"}
+    if not need <= set(df.columns):
+        raise TableError(f"enigma_toolbox {ENIGMA_CT[disorder]}: missing column(s) {sorted(need - set(df.columns))}")
+    s = df.set_index("Structure")["d_icv"].astype(float)
+    if s.index.duplicated().any():
+        raise TableError(f"enigma_toolbox {ENIGMA_CT[disorder]}: duplicated regions")
+    return s.rename(disorder)

@@ -272,10 +272,11 @@ def _commit_outputs(stem, stage, bdir, key, params, profile, commit, wall, statu
             continue
         datasets[rec["id"]] = {"source": rec["source"], "sha256": rec["sha256"]}
     results_file = stage / "results" / f"{stem}.json"
+    tables = sorted(p.name for p in (stage / "results").iterdir() if p.is_file() and p.name != f"{stem}.json")
     receipt = {
         "notebook": stem, "key": key, "profile": profile, "parameters": params, "git_commit": commit,
         "packages": package_versions(), "datasets": dict(sorted(datasets.items())),
-        "datasets_unavailable": unavailable, "figures": new_figs,
+        "datasets_unavailable": unavailable, "figures": new_figs, "tables": tables,
         "results_sha256": _sha(results_file.read_bytes()) if results_file.is_file() else None,
         "timing": {"wall_seconds": round(wall, 2), "peak_rss_mb": status.get("peak_rss_mb")},
     }
@@ -284,6 +285,8 @@ def _commit_outputs(stem, stage, bdir, key, params, profile, commit, wall, statu
             (fig_dest / name).unlink(missing_ok=True)
     for name in new_figs:
         os.replace(stage / "figures" / name, fig_dest / name)
+    for name in tables:  # aggregate tables a later notebook reads (e.g. 02_mr_primary.csv), never participant rows
+        os.replace(stage / "results" / name, bdir / "results" / name)
     if results_file.is_file():
         os.replace(results_file, bdir / "results" / f"{stem}.json")
     else:
