@@ -137,3 +137,14 @@ def test_enrichment_scores_equal_gseapy_prerank():
     for k, v in sets.items():
         ours = TX.enrichment_scores(score.to_numpy()[None], np.isin(genes, v))[0]
         assert ours == pytest.approx(float(pre.loc[k, "ES"]), abs=1e-6)
+
+
+def test_enrichment_scores_from_hit_positions_equal_the_running_sum():
+    rng = np.random.default_rng(9)
+    S = rng.normal(size=(40, 700))
+    sets = {f"s{j}": rng.choice(700, int(rng.integers(3, 80)), replace=False) for j in range(25)}
+    many = TX.enrichment_scores_many(S, sets)
+    for name, idx in sets.items():
+        mask = np.zeros(700, bool)
+        mask[idx] = True
+        assert np.allclose(many[name].to_numpy(), TX.enrichment_scores(S, mask), atol=1e-12)

@@ -436,3 +436,39 @@ def build_ahba_with_abagen(outdir, donors="all", ibf_threshold: float = 0.5) -> 
         df.to_csv(outdir / f"expression_{d}.csv")
     pd.concat(per_donor.values()).groupby(level=0).mean().to_csv(outdir / "expression_mean.csv")
     (outdir / "abagen_options.json").write_text(json.dumps({"abagen": abagen.__version__, **opts}, default=str))
+
+
+def enrichment_scores_many(scores: np.ndarray, sets: dict[str, np.ndarray], weight: float = 1.0) -> pd.DataFrame:
+    """GSEA enrichment scores of many gene sets for every row of ``scores``, from the hit positions only.
+
+    Identical to :func:`enrichment_scores` (and to gseapy ``prerank``'s ES) but without building the running sum
+    over all genes: each row is ranked once; for a set with hits at sorted positions ``r_1 < ... < r_k`` and
+    normalised weights ``w``, the running sum peaks just after a hit, ``sum_{j<=i} w_j - (r_i + 1 - i) / (N - k)``,
+    and dips just before one, ``sum_{j<i} w_j - (r_i - i + 1) / (N - k)`` (i counted from 1). Cost per set is
+    ``O(rows x k log k)``, so a spin or permutation null over thousands of rows and sets stays in numpy.
+
+    ``sets`` maps a name to the column indices of its genes. Returns a rows x sets DataFrame.
+    """
+    scores = np.atleast_2d(np.asarray(scores, float))
+    P, N = scores.shape
+    order = np.argsort(-scores, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    rank[np.arange(P)[:, None], order] = np.arange(N)[None, :]
+    absw = np.abs(scores) ** weight
+    out = {}
+    for name, idx in sets.items():
+        idx = np.asarray(idx)
+        k = len(idx)
+        r = rank[:, idx]  # (P, k)
+        o = np.argsort(r, axis=1)
+        r = np.take_along_axis(r, o, 1)
+        w = np.take_along_axis(absw[:, idx], o, 1)
+        cw = np.cumsum(w, axis=1) / w.sum(1, keepdims=True)
+        i = np.arange(1, k + 1)[None, :]
+        miss = 1.0 / (N - k)
+        peak = cw - (r + 1 - i) * miss
+        dip = (cw - w / w.sum(1, keepdims=True)) - (r - i + 1) * miss
+        mx = np.maximum(peak.max(1), 0.0)
+        mn = np.minimum(dip.min(1), 0.0)
+        out[name] = np.where(np.abs(mx) >= np.abs(mn), mx, mn)
+    return pd.DataFrame(out)
