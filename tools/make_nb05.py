@@ -152,7 +152,7 @@ paths.value_counts(dropna=False).sort_index().rename("MTG genes by shortest-path
 ("code", """
 fig, ax = plt.subplots(figsize=(7, 6))
 pos = nx.spring_layout(module, seed=seed)
-colour = {"seed": "C3", "set": "C0", "linker": "0.75"}
+colour = {"seed": "crimson", "set": "tab:blue", "linker": "0.75"}
 nx.draw_networkx_edges(module, pos, ax=ax, alpha=0.3)
 nx.draw_networkx_nodes(module, pos, ax=ax, node_size=[160 if roles[n] == "seed" else 40 for n in module],
                        node_color=[colour[roles[n]] for n in module])
