@@ -93,3 +93,27 @@ def test_notebooks_04_to_06_without_mirror(isolated, monkeypatch):
     table = compare().set_index("claim")
     assert table.loc["W.ahba.enrich_scz.q", "status"] == "not yet attempted"
     assert table.loc["W.ahba.ppi_il6.p", "kind"] == "real_data"
+
+
+@pytest.mark.slow
+def test_notebooks_07_08_on_the_twin(isolated):
+    """The Whitehall notebooks run on the twin; RRs are 'recovered from a planted twin', design facts are marked
+    as design inputs, and no participant id reaches an executed notebook."""
+    rep = run("quick", only=["07", "08"], progress=False, log=lambda *a: None)
+    assert rep.ok, [o.message for o in rep.outcomes]
+    b = isolated["build"]
+    table = compare().set_index("claim")
+    for cid in ("V.rr_low_vs_high.agesex", "V.rr_low_vs_high.full", "V.rr_repeated", "V.il6_change_with_resolution"):
+        assert table.loc[cid, "kind"] == "planted_twin", cid
+    for cid in ("V.n_cases", "V.age_min", "V.il6_phases", "V.followup_mean"):
+        assert table.loc[cid, "kind"] == "design_input", cid
+    figs = set(json.loads((b / "receipts" / "07_whitehall_resolution.json").read_text())["figures"])
+    assert {"07_flow.png", "07_forest.png"} <= figs
+    from il6repro.twins import whitehall
+
+    twin = sorted((b / "twins").glob("whitehall-*"))[0]
+    ids = whitehall.load(twin)["stno"].astype(str).sample(300, random_state=0)
+    for nb in (b / "notebooks").glob("0[78]_*.ipynb"):
+        text = nb.read_text()
+        leaked = [i for i in ids if f'"{i}"' in text or f" {i} " in text or f"\\n{i} " in text]
+        assert not leaked, f"participant id(s) in {nb.name}: {leaked[:3]}"

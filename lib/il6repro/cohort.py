@@ -199,3 +199,24 @@ def change_difference(ch: pd.DataFrame, alpha: float = 0.05) -> dict:
             "mean_change_persistent": float(means.loc[0, "mean"]) if 0 in means.index else np.nan,
             "n_resolved": int(means.loc[1, "size"]) if 1 in means.index else 0,
             "n_persistent": int(means.loc[0, "size"]) if 0 in means.index else 0}
+
+
+def describe(df: pd.DataFrame, min_cell: int = 10) -> pd.DataFrame:
+    """Per-phase cohort description, aggregated (counts under ``min_cell`` suppressed): attendance, age, GHQ
+    caseness, IL-6 median and IQR."""
+    rows = []
+    for ph in GHQ_PHASES:
+        att = df[f"ghq_p{ph}"].notna()
+        r = {"phase": ph, "attended": int(att.sum()), "women (%)": 100 * float((df.loc[att, "sex"] == 2).mean()),
+             "age mean": float(df.loc[att, f"age_p{ph}"].mean()), "age min": float(df.loc[att, f"age_p{ph}"].min()),
+             "age max": float(df.loc[att, f"age_p{ph}"].max()),
+             "GHQ cases (%)": 100 * float((df.loc[att, f"ghq_p{ph}"] >= 5).mean())}
+        if ph in IL6_PHASES:
+            v = df[f"il6_p{ph}"].dropna()
+            r.update({"IL-6 measured": int(len(v)), "IL-6 median (pg/mL)": float(v.median()),
+                      "IL-6 IQR": f"{v.quantile(0.25):.2f}-{v.quantile(0.75):.2f}"})
+        rows.append(r)
+    out = pd.DataFrame(rows).set_index("phase")
+    for c in ("attended", "IL-6 measured"):
+        out[c] = out[c].astype("Int64").mask(out[c] < min_cell)
+    return out

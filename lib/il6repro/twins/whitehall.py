@@ -52,7 +52,7 @@ GHQ_PHASES = (3, 5, 7, 8, 9)
 ATTENDANCE = {3: 8815, 5: 7870, 7: 6967, 8: 7173, 9: 6761}
 N_TOTAL, N_MEN = 10308, 6895
 DEFAULTS = dict(n=N_TOTAL, seed=19850101, rr_low=1.15, rr_repeated=1.21, il6_change=-0.20, case_prev=0.27,
-                incidence=0.11, resolution_base=0.50, il6_measured=0.50, il6_rho=0.60, il6_sd=0.62)
+                incidence=0.11, resolution_base=0.50, il6_measured=0.49, il6_rho=0.60, il6_sd=0.62)
 
 
 class ExtractError(ValueError):
@@ -80,25 +80,28 @@ def _params(**kw) -> dict:
 
 def _covariates(rng, n):
     male = rng.random(n) < N_MEN / N_TOTAL
-    age1 = rng.uniform(35, 55.99, n)
+    age1 = rng.uniform(35, 56, n)
     grade = np.where(male, rng.choice([1, 2, 3], n, p=[0.40, 0.42, 0.18]),
                      rng.choice([1, 2, 3], n, p=[0.15, 0.35, 0.50]))
-    date1 = rng.uniform(*PHASE_DATES[1], n)
     bmi0 = rng.normal(np.where(male, 24.8, 24.2), 3.4, n)
     smoker = rng.random(n) < np.where(grade == 3, 0.28, 0.14)
-    return male, age1, grade, date1, bmi0, smoker
+    return male, age1, grade, bmi0, smoker
 
 
-def _il6_process(rng, p, n, male, age1, grade, date1, bmi0, smoker):
+def _il6_process(rng, p, n, male, age1, grade, bmi0, smoker):
     """Log IL-6 at phases 1, 3, 5, 7 before any resolution shift, plus the phase covariates."""
-    dates = {ph: rng.uniform(*PHASE_DATES[ph], n) for ph in PHASE_DATES}
-    ages = {ph: age1 + dates[ph] - date1 for ph in PHASE_DATES}
+    # examination dates: a person keeps roughly their place in each phase's fieldwork (shared offset), so the
+    # phase-1 to phase-3 gap is about 5.5 years and ages at the IL-6 phases span about 39-72
+    offset = rng.uniform(-1, 1, n)
+    dates = {ph: np.clip((lo + hi) / 2 + 0.6 * offset + rng.normal(0, 0.15, n), lo, hi)
+             for ph, (lo, hi) in PHASE_DATES.items()}
+    ages = {ph: age1 + dates[ph] - dates[1] for ph in PHASE_DATES}
     cov, log_il6 = {}, {}
     e = rng.normal(0, 1, n)
     for ph in (1, 3, 5, 7):
         if ph != 1:
             e = p["il6_rho"] * e + np.sqrt(1 - p["il6_rho"] ** 2) * rng.normal(0, 1, n)
-        years = dates[ph] - date1
+        years = dates[ph] - dates[1]
         bmi = bmi0 + 0.09 * years + rng.normal(0, 0.8, n)
         smoke = np.where(rng.random(n) < 0.04 * (ph > 1), 0, smoker).astype(int)
         chronic = (rng.random(n) < 1 / (1 + np.exp(-(-3.6 + 0.07 * (ages[ph] - 50))))).astype(int)
@@ -121,8 +124,8 @@ def solve_betas(rr_low: float, rr_repeated: float, il6_rho: float = DEFAULTS["il
     """
     rng = np.random.default_rng(seed)
     p = dict(DEFAULTS, il6_rho=il6_rho, il6_sd=il6_sd)
-    male, age1, grade, date1, bmi0, smoker = _covariates(rng, n)
-    _, _, _, lg = _il6_process(rng, p, n, male, age1, grade, date1, bmi0, smoker)
+    male, age1, grade, bmi0, smoker = _covariates(rng, n)
+    _, _, _, lg = _il6_process(rng, p, n, male, age1, grade, bmi0, smoker)
     low = {ph: lg[ph] < np.median(lg[ph]) for ph in lg}
     a = float(np.mean([np.mean(low[prev][low[cur]]) for prev, cur in ((1, 3), (3, 5), (5, 7))]))
     total = np.log(rr_repeated)
@@ -141,8 +144,8 @@ def simulate(**kw) -> dict:
     n = p["n"]
     rng = np.random.default_rng(p["seed"])
     betas = solve_betas(p["rr_low"], p["rr_repeated"], p["il6_rho"], p["il6_sd"])
-    male, age1, grade, date1, bmi0, smoker = _covariates(rng, n)
-    dates, ages, cov, lg = _il6_process(rng, p, n, male, age1, grade, date1, bmi0, smoker)
+    male, age1, grade, bmi0, smoker = _covariates(rng, n)
+    dates, ages, cov, lg = _il6_process(rng, p, n, male, age1, grade, bmi0, smoker)
     # participation: persistent propensity u, probit per phase calibrated to the published counts
     u = rng.normal(0, 1, n)
     s = 1.0

@@ -1,0 +1,153 @@
+"""Study V: the Whitehall twin, its loader's errors, the person-observation rules, and the risk-ratio estimators
+pinned to R (glm + sandwich::vcovCL, geepack::geeglm) on a stored twin sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from il6repro import cohort as C
+from il6repro.twins import whitehall as W
+
+REF = Path(__file__).parent / "references" / "whitehall_r"
+
+
+@pytest.fixture(scope="module")
+def small():
+    return W.simulate(n=3000, seed=11)["table"]
+
+
+def test_twin_is_deterministic_and_respects_the_design(tmp_path):
+    a = W.write(tmp_path / "a", n=600, seed=1)
+    b = W.write(tmp_path / "b", n=600, seed=1)
+    assert (a / W.FILE).read_bytes() == (b / W.FILE).read_bytes()
+    t = W.truth(a)
+    assert t["rr_low"] == 1.15 and t["rr_repeated"] == 1.21 and t["il6_change"] < 0
+    assert np.log(t["rr_repeated"]) == pytest.approx(t["beta_c"] + t["beta_p"])
+    full = W.simulate()["table"]
+    assert len(full) == 10308 and (full["sex"] == 1).sum() == pytest.approx(6895, abs=150)
+    assert full["age_p1"].between(35, 56).all()
+    for ph, cnt in W.ATTENDANCE.items():
+        assert full[f"ghq_p{ph}"].notna().sum() == pytest.approx(cnt, rel=0.03), ph
+    il6 = full["il6_p3"].dropna()
+    assert il6.skew() > 1  # right-skewed on the pg/mL scale
+    both = full[["il6_p3", "il6_p5"]].dropna()
+    assert np.corrcoef(np.log(both["il6_p3"]), np.log(both["il6_p5"]))[0, 1] > 0.4
+    d = full[["il6_p3", "age_p3"]].dropna()
+    assert np.corrcoef(np.log(d["il6_p3"]), d["age_p3"])[0, 1] > 0.05  # rises with age
+
+
+def test_planted_risk_ratio_is_recovered_at_large_n():
+    """At 20x the published size the low-vs-high RR sits on the planted 1.15 (calibration of beta_c, beta_p)."""
+    df = W.simulate(n=200_000, seed=3, il6_measured=0.9)["table"]
+    obs = C.person_observations(df)
+    r = C.risk_ratio(obs)
+    assert abs(np.log(r["rr"]) - np.log(1.15)) < 3 * r["se"] + 0.01
+    rep = C.risk_ratio(C.repeated_exposure(obs), "repeated_low")
+    assert abs(np.log(rep["rr"]) - np.log(1.21)) < 3 * rep["se"] + 0.01
+
+
+@pytest.mark.parametrize("model,method,covs", [("agesex", "poisson", C.AGE_SEX), ("agesex", "gee", C.AGE_SEX),
+                                               ("full", "poisson", C.FULL), ("full", "gee", C.FULL)])
+def test_risk_ratio_models_equal_r(model, method, covs):
+    """Every coefficient and robust SE equals R (reference.R beside the numbers) to 1e-6 relative."""
+    obs = pd.read_csv(REF / "obs_sample.csv")
+    ref = pd.read_csv(REF / "reference.csv")
+    ref = ref[ref.model == f"{method}_{model}"].set_index("term")
+    fit = C.fit_model(obs, "low", covs, method=method)
+    ours = pd.DataFrame({"estimate": fit.params, "se": fit.bse}).rename(index={"const": "(Intercept)"})
+    assert set(ours.index) == set(ref.index)
+    for term in ref.index:
+        assert ours.loc[term, "estimate"] == pytest.approx(ref.loc[term, "estimate"], rel=1e-6, abs=1e-9), term
+        assert ours.loc[term, "se"] == pytest.approx(ref.loc[term, "se"], rel=1e-6), term
+
+
+def test_repeated_exposure_equals_r():
+    obs = pd.read_csv(REF / "obs_sample.csv")
+    ref = pd.read_csv(REF / "reference.csv")
+    ref = ref[ref.model == "poisson_repeated"].set_index("term")
+    r = C.risk_ratio(C.repeated_exposure(obs), "repeated_low")
+    assert r["log_rr"] == pytest.approx(ref.loc["repeated_low", "estimate"], rel=1e-6)
+    assert r["se"] == pytest.approx(ref.loc["repeated_low", "se"], rel=1e-6)
+    assert r["rr"] == pytest.approx(np.exp(ref.loc["repeated_low", "estimate"]), rel=1e-6)
+
+
+def test_person_observation_rules_are_explicit(small):
+    df = small.copy()
+    obs = C.person_observations(df)
+    flow = obs.attrs["flow"]
+    # every case with IL-6 and a later GHQ is an observation; the flow table accounts for every case
+    assert (flow["GHQ cases"] == flow["IL-6 measured"] + flow["no IL-6 (excluded)"]).all()
+    assert (flow["IL-6 measured"] == flow["no later GHQ (excluded)"] + flow["person-observations"]).all()
+    assert flow["person-observations"].sum() == len(obs)
+    # a case with no follow-up leaves and is counted
+    case3 = df.index[(df.ghq_p3 >= 5) & df.il6_p3.notna()][0]
+    for ph in (5, 7, 8, 9):
+        df.loc[case3, f"ghq_p{ph}"] = np.nan
+    obs2 = C.person_observations(df)
+    assert not ((obs2.stno == df.loc[case3, "stno"]) & (obs2.phase == 3)).any()
+    assert obs2.attrs["flow"].loc[3, "no later GHQ (excluded)"] == flow.loc[3, "no later GHQ (excluded)"] + 1
+    # missing IL-6 at a phase: that phase's observation leaves, counted as such
+    case5 = df.index[(df.ghq_p5 >= 5) & df.il6_p5.notna() & df.ghq_p7.notna()][0]
+    df.loc[case5, "il6_p5"] = np.nan
+    obs3 = C.person_observations(df)
+    assert not ((obs3.stno == df.loc[case5, "stno"]) & (obs3.phase == 5)).any()
+    assert obs3.attrs["flow"].loc[5, "no IL-6 (excluded)"] == flow.loc[5, "no IL-6 (excluded)"] + 1
+    # resolution = not a case at the next attended examination
+    for _, o in obs.sample(50, random_state=1).iterrows():
+        row = small.set_index("stno").loc[int(o.stno)]
+        fu, ph = int(o.followup_phase), int(o.phase)
+        assert o.resolved == int(row[f"ghq_p{fu}"] < 5)
+        assert all(pd.isna(row[f"ghq_p{p}"]) for p in W.GHQ_PHASES if ph < p < fu)
+    with pytest.raises(ValueError, match="resolution"):
+        C.person_observations(small, resolution="first")
+
+
+def test_loader_refuses_bad_tables(small, tmp_path):
+    small.to_csv(tmp_path / "ok.csv", index=False)
+    assert len(W.load(tmp_path / "ok.csv")) == 3000
+    pd.concat([small, small.iloc[:2]]).to_csv(tmp_path / "dup.csv", index=False)
+    with pytest.raises(W.ExtractError, match="2 participant id.s. appear more than once"):
+        W.load(tmp_path / "dup.csv")
+    small.drop(columns=["il6_p5"]).to_csv(tmp_path / "miss.csv", index=False)
+    with pytest.raises(W.ExtractError, match=r"missing column\(s\) \['il6_p5'\]"):
+        W.load(tmp_path / "miss.csv")
+    bad = small.copy()
+    i = bad.index[bad.ghq_p7.notna()][:3]
+    bad.loc[i, "ghq_p7"] = [31, -1, 99]
+    bad.to_csv(tmp_path / "ghq.csv", index=False)
+    before = (tmp_path / "ghq.csv").read_bytes()
+    with pytest.raises(W.ExtractError, match="ghq_p7 has 3 score.s. outside the GHQ-30 range"):
+        W.load(tmp_path / "ghq.csv")
+    ok = W.load(tmp_path / "ghq.csv", on_bad_ghq="missing")
+    assert ok.loc[i, "ghq_p7"].isna().all() and ok.attrs["notes"] == ["ghq_p7: 3 out-of-range score(s) set to missing"]
+    assert (tmp_path / "ghq.csv").read_bytes() == before  # source never modified
+    pd.DataFrame(columns=small.columns).to_csv(tmp_path / "empty.csv", index=False)
+    with pytest.raises(W.ExtractError, match="no rows"):
+        W.load(tmp_path / "empty.csv")
+    with pytest.raises(TypeError, match="unknown twin parameter"):
+        W.simulate(n=500, rr=1.2)
+
+
+def test_il6_falls_with_resolution_among_high_il6_cases():
+    df = W.simulate(n=30000, seed=4)["table"]
+    obs = C.person_observations(df)
+    d = C.change_difference(C.il6_change(df, obs))
+    assert d["difference"] < 0 and d["ci_high"] < 0
+    json.dumps(d)  # plain numbers, ready for the ledger
+
+
+@pytest.mark.slow
+def test_default_run_meets_the_acceptance():
+    """Default twin (N = 10,308, default seed): the three findings fall within the published CIs."""
+    df = W.simulate()["table"]
+    obs = C.person_observations(df)
+    r = C.risk_ratio(obs)
+    assert 1.06 <= r["rr"] <= 1.25, r
+    rep = C.risk_ratio(C.repeated_exposure(obs), "repeated_low")
+    assert 1.03 <= rep["rr"] <= 1.41, rep
+    assert C.change_difference(C.il6_change(df, obs))["difference"] < 0
