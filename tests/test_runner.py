@@ -140,3 +140,24 @@ def test_results_reader_reruns_when_results_change(isolated, tiny_notebooks):
     assert [o.status for o in _run(tiny_notebooks).outcomes] == ["skipped", "skipped", "skipped"]
     # 01 records a different value -> its results change -> the reader reruns, 02 (depends on 01) too
     assert [o.status for o in _run(tiny_notebooks, "01.n=6").outcomes] == ["ran", "ran", "ran"]
+
+
+def test_every_parameter_of_the_real_notebooks_is_recognised():
+    """A comment papermill cannot parse (e.g. one holding "") silently drops a parameter, and `-p name=...` is then
+    refused as unknown: every name assigned in a parameters cell must be inspected as a parameter."""
+    import re
+    from pathlib import Path
+
+    from il6repro.runner.parameters import inspect_parameters
+
+    nbs = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+    assert nbs
+    for nb in nbs:
+        cells = json.loads(nb.read_text())["cells"]
+        params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        if not params:
+            continue
+        src = "".join(params[0]["source"])
+        names = [m.group(1) for line in src.splitlines() if (m := re.match(r"^(\w+)\s*=", line))]
+        got = set(inspect_parameters(nb))
+        assert [n for n in names if n not in got] == [], nb.name

@@ -20,7 +20,7 @@ The genetic instruments are real variants with published effects where a SNP-lev
 (cited per row in `data_manifest/ukb/instruments.csv`); where none is, the value is labelled *illustrative*.
 """),
 ("params", """
-extract = ""  # "" = the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
+extract = ""  # empty: the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
 seed = 20220101  # twin seed
 n = 20688  # twin sample size
 calibrate_to = "z"  # twin calibration: "z" (published z's) or "p" (z implied by the published P values)

@@ -19,7 +19,7 @@ single-variant exposure).
 equal to the published z's) and zero everywhere else, so recovering them tests the pipeline, not the finding.
 """),
 ("params", """
-extract = ""  # "" = the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
+extract = ""  # empty: the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
 seed = 20220101  # twin seed
 n = 20688  # twin sample size
 calibrate_to = "z"  # twin calibration: "z" (published z's) or "p" (z implied by the published P values)

@@ -16,7 +16,7 @@ On the twin, with no pleiotropy planted (`pleiotropy_sd = 0`), all methods shoul
 `pleiotropy_sd` (and see notebook 1x on pleiotropy) to watch IVW and Egger part ways.
 """),
 ("params", """
-extract = ""  # "" = the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
+extract = ""  # empty: the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
 seed = 20220101  # twin seed
 n = 20688  # twin sample size
 calibrate_to = "z"  # twin calibration: "z" or "p"

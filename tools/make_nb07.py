@@ -23,12 +23,12 @@ says *recovered from a planted twin*. The cohort size, ages, phases and follow-u
 incidence and share of attendees with IL-6 (set so about 2,419 case-observations result).
 """),
 ("params", """
-extract = ""  # "" = the synthetic twin; or a CSV in the documented wide layout
+extract = ""  # empty: the synthetic twin; or a CSV in the documented wide layout
 seed = 19850101  # twin seed
 n = 10308  # twin size (Whitehall II phase 1)
 case_threshold = 5  # GHQ-30 caseness: score at or above this
 resolution = "next"  # "next": not a case at the next attended GHQ examination; "last": at the last one
-il6_cut = "median"  # "median" (phase median of measured IL-6) or a number in pg/mL
+il6_cut = "median"  # median: the phase median of measured IL-6; or a number in pg/mL
 """),
 ("code", """
 import matplotlib.pyplot as plt
@@ -77,7 +77,8 @@ for j, ph in enumerate(flow.index):
         ax.text(x, y, f"phase {ph}: {c}\\n{flow.loc[ph, c]:,}", ha="left", va="center", fontsize=8,
                 bbox=dict(boxstyle="round", fc="0.95", ec="0.6"))
         if i:
-            ax.annotate("", xy=(x + 0.06, y + 0.07), xytext=(x + 0.06, y + 0.17), arrowprops=dict(arrowstyle="->"))
+            ax.annotate("", xy=(x + 0.03, y + 0.06), xytext=(x + 0.03, y + 0.18), xycoords="axes fraction",
+                        textcoords="axes fraction", arrowprops=dict(arrowstyle="->", color="0.4"))
     ax.text(0.05 + 0.32 * j + 0.17, 0.85 - 0.24 * 2.5,
             f"- {flow.loc[ph, 'no IL-6 (excluded)']:,} no IL-6\\n- {flow.loc[ph, 'no later GHQ (excluded)']:,} no later GHQ",
             fontsize=7, color="0.35", va="center")

@@ -21,12 +21,12 @@ On the twin both are planted (see notebook 07 and `il6repro.twins.whitehall`), s
 planted twin*.
 """),
 ("params", """
-extract = ""  # "" = the synthetic twin; or a CSV in the documented wide layout
+extract = ""  # empty: the synthetic twin; or a CSV in the documented wide layout
 seed = 19850101  # twin seed
 n = 10308  # twin size
 case_threshold = 5  # GHQ-30 caseness: score at or above this
 resolution = "next"  # "next" or "last" attended GHQ examination
-il6_cut = "median"  # "median" or a number in pg/mL
+il6_cut = "median"  # median (phase median) or a number in pg/mL
 """),
 ("code", """
 import matplotlib.pyplot as plt
