@@ -78,7 +78,7 @@ out = results_dir()
 out.mkdir(parents=True, exist_ok=True)
 sel = pg[pg["selected"]].assign(rule=rule, threshold=threshold, reference=reference, hemisphere=hemisphere,
                                 target=target)
-sel.to_csv(out / "04_mtg_genes.csv")
+sel.to_csv(out / tx.MTG_GENES_TABLE)
 print(f"{len(sel)} genes -> results/04_mtg_genes.csv (read by notebooks 05 and 06)")
 """),
 ("md", """

@@ -36,24 +36,15 @@ import pandas as pd
 
 from il6repro import ledger
 from il6repro import transcriptomics as tx
-from il6repro._paths import results_dir, upstream_result
+from il6repro._paths import results_dir
 from il6repro.data import DataUnavailableError, tables
 from il6repro.figures import save, set_style
 
 set_style()
 expr = tables.load_ahba_dk()
 background = expr.columns.drop("label").tolist()
-path = upstream_result("04_mtg_genes.csv")
-if path is not None:
-    sel = pd.read_csv(path, index_col="gene")
-    rule = sel[["rule", "threshold", "reference", "hemisphere"]].iloc[0].to_dict()
-    genes = sel.index.tolist()
-    print(f"{len(genes)} MTG genes from notebook 04 ({rule})")
-else:
-    pg = tx.preferential_genes(expr)
-    genes = pg.index[pg.selected].tolist()
-    rule = {"rule": "fold", "threshold": 1.2, "reference": "cortex", "hemisphere": "left"}
-    print(f"notebook 04's results not found: {len(genes)} MTG genes selected here with its defaults ({rule})")
+genes, rule, message = tx.upstream_mtg_genes(expr)
+print(message)
 """),
 ("code", """
 libraries, missing = {}, {}

@@ -472,3 +472,30 @@ def enrichment_scores_many(scores: np.ndarray, sets: dict[str, np.ndarray], weig
         mn = np.minimum(dip.min(1), 0.0)
         out[name] = np.where(np.abs(mx) >= np.abs(mn), mx, mn)
     return pd.DataFrame(out)
+
+
+MTG_GENES_TABLE = "04_mtg_genes.csv"
+
+
+def upstream_mtg_genes(expr: pd.DataFrame) -> tuple[list[str], dict, str]:
+    """Notebook 04's MTG-preferential genes (``build/results/04_mtg_genes.csv``) with the rule that chose them;
+    when notebook 04 has not run, the same selection with :func:`preferential_genes`' defaults.
+
+    Returns ``(genes, rule, message)``; ``rule`` holds rule, threshold, reference and hemisphere.
+    """
+    import inspect
+
+    from ._paths import upstream_result
+
+    path = upstream_result(MTG_GENES_TABLE)
+    if path is not None:
+        sel = pd.read_csv(path, index_col="gene")
+        rule = sel[["rule", "threshold", "reference", "hemisphere"]].iloc[0].to_dict()
+        genes = sel.index.tolist()
+        return genes, rule, f"{len(genes)} MTG genes from notebook 04 ({rule})"
+    defaults = {k: v.default for k, v in inspect.signature(preferential_genes).parameters.items()
+                if k in ("rule", "threshold", "reference", "hemisphere")}
+    pg = preferential_genes(expr)
+    genes = pg.index[pg["selected"]].tolist()
+    return genes, defaults, (f"notebook 04's results not found: {len(genes)} MTG genes selected here with its "
+                             f"defaults ({defaults})")

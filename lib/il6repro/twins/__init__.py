@@ -1,4 +1,5 @@
 """Synthetic twins of the access-controlled cohorts, written in the real extracts' layout.
 
 - :mod:`.ukb`: UK Biobank imaging genetics (study W), planted MR effects calibrated to the published z's.
+- :mod:`.whitehall`: Whitehall II IL-6 and GHQ-30 (study V), planted risk ratios of symptom resolution.
 """

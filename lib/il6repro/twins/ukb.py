@@ -26,9 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +34,8 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from .._paths import build_dir, manifest_dir
+from .._paths import manifest_dir
+from ._store import atomic_directory, cached
 
 PARTICIPANTS = "ukb_participants.csv"
 RAW = "ukb_instruments.raw"
@@ -273,11 +271,8 @@ def params_key(**kw) -> str:
 
 def write(outdir: str | Path, **kw) -> Path:
     """Generate the twin and write it to ``outdir`` (atomically: a failed run leaves no partial directory)."""
-    outdir = Path(outdir)
     tw = simulate(**kw)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".twin-", dir=outdir.parent))
-    try:
+    with atomic_directory(outdir) as tmp:
         tw["participants"].to_csv(tmp / PARTICIPANTS, index=False)
         eid = tw["participants"][column_mapping()["eid"]].to_numpy()
         _write_raw(tmp / RAW, eid, tw["sex"], tw["dosages"], tw["variants"])
@@ -292,22 +287,12 @@ def write(outdir: str | Path, **kw) -> Path:
                         "planted_effects.csv (theta in IDP residual-SD units per exposure unit; theta_sd per SD "
                         "of the IDP as measured, the units of a standardised analysis)"}
         (tmp / TRUTH / "twin.json").write_text(json.dumps(meta, indent=1, default=str))
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        os.replace(tmp, outdir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return outdir
+    return Path(outdir)
 
 
 def build(cache: str | Path | None = None, **kw) -> Path:
     """Path of the twin with these parameters, generating it once into ``build/twins/ukb-<key>/``."""
-    root = Path(cache) if cache else build_dir() / "twins"
-    out = root / f"ukb-{params_key(**kw)}"
-    if (out / TRUTH / "twin.json").is_file():
-        return out
-    return write(out, **kw)
+    return cached("ukb", params_key(**kw), lambda out: write(out, **kw), cache)
 
 
 def truth(path: str | Path) -> pd.DataFrame:

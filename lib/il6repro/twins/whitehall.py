@@ -32,16 +32,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .._paths import build_dir
+from ._store import atomic_directory, cached
 
 FILE = "whitehall_wide.csv"
 TRUTH = "truth"
@@ -233,32 +230,19 @@ def params_key(**kw) -> str:
 
 def write(outdir: str | Path, **kw) -> Path:
     """Generate the twin into ``outdir`` atomically (a failed run leaves nothing half-written)."""
-    outdir = Path(outdir)
     tw = simulate(**kw)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".twin-", dir=outdir.parent))
-    try:
+    with atomic_directory(outdir) as tmp:
         tw["table"].to_csv(tmp / FILE, index=False)
         (tmp / TRUTH).mkdir()
         meta = {"generator": "il6repro.twins.whitehall", "params": tw["params"], "key": params_key(**kw),
                 "truth": tw["truth"], "note": "synthetic twin: no real participant is represented"}
         (tmp / TRUTH / "twin.json").write_text(json.dumps(meta, indent=1, default=str))
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        os.replace(tmp, outdir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return outdir
+    return Path(outdir)
 
 
 def build(cache: str | Path | None = None, **kw) -> Path:
     """Path of the twin with these parameters, generated once into ``build/twins/whitehall-<key>/``."""
-    root = Path(cache) if cache else build_dir() / "twins"
-    out = root / f"whitehall-{params_key(**kw)}"
-    if (out / TRUTH / "twin.json").is_file():
-        return out
-    return write(out, **kw)
+    return cached("whitehall", params_key(**kw), lambda out: write(out, **kw), cache)
 
 
 def truth(path: str | Path) -> dict:
