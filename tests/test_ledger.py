@@ -94,16 +94,64 @@ def test_statuses_say_where_a_number_came_from(isolated, monkeypatch):
     assert set(data["records"]) == {"W.ahba.n_donors", "V.rr_repeated", "W.ukb.n", "V.rr_low_vs_high.agesex"}
 
 
-def test_ledger_check_exit_codes(isolated, monkeypatch, capsys, tmp_path):
+def _baseline(tmp_path, statuses):
+    import yaml
+
+    claims = {cid: {"status": statuses.get(cid, ledger.NOT_ATTEMPTED)} for cid in ledger.load_claims()}
+    path = tmp_path / "baseline.yaml"
+    path.write_text(yaml.safe_dump({"claims": claims}))
+    return str(path)
+
+
+def test_ledger_check_fails_on_regressions_only(isolated, monkeypatch, capsys, tmp_path):
     res = isolated["build"] / "results"
     monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(res))
     monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
+    base = _baseline(tmp_path, {"W.ahba.n_donors": "reproduced on real data", "W.ahba.n_male": "reproduced on real data",
+                                "V.n_cases": ledger.NOT_REPRODUCED})
     ledger.record("W.ahba.n_donors", 6, kind="real_data")
-    assert main(["ledger", "--check", "--csv", str(tmp_path / "l.csv")]) == 0
+    ledger.record("W.ahba.n_male", 5, kind="real_data")
+    ledger.record("V.n_cases", 2400, kind="design_input")  # accepted as not reproduced: no failure
+    assert main(["ledger", "--check", "--baseline", base, "--csv", str(tmp_path / "l.csv")]) == 0
     assert (tmp_path / "l.csv").read_text().startswith("claim,")
-    ledger.record("W.ahba.n_male", 4, kind="real_data")
-    assert main(["ledger", "--check"]) == 1
-    assert "W.ahba.n_male" in capsys.readouterr().err
+    ledger.record("V.n_cases", 2419, kind="design_input")  # an improvement is reported, not a failure
+    assert main(["ledger", "--check", "--baseline", base]) == 0
+    assert "improved: V.n_cases" in capsys.readouterr().out
+    ledger.record("W.ahba.n_male", 4, kind="real_data")  # a passing claim now fails: regression
+    assert main(["ledger", "--check", "--baseline", base]) == 1
+    err = capsys.readouterr().err
+    assert "W.ahba.n_male: was 'reproduced on real data', now 'not reproduced'" in err
+    ledger.record("W.ahba.n_male", 5, kind="planted_twin")  # same value, weaker evidence: also a regression
+    assert main(["ledger", "--check", "--baseline", base]) == 1
+    assert "now 'recovered from a planted twin'" in capsys.readouterr().err
+    ledger.record("W.ahba.n_male", 5, kind="real_data")
+    ledger.record("W.ahba.mean_age", 10.0, kind="real_data")  # newly recorded and failing
+    assert main(["ledger", "--check", "--baseline", base]) == 1
+    assert "W.ahba.mean_age: newly recorded and not reproduced" in capsys.readouterr().err
+    assert main(["ledger", "--check", "--baseline", str(tmp_path / "none.yaml")]) == 2
+
+
+def test_baseline_roundtrip_keeps_reasons(isolated, monkeypatch, tmp_path):
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
+    ledger.record("V.n_cases", 2400, kind="design_input")
+    path = tmp_path / "b.yaml"
+    ledger.write_baseline(ledger.compare(), path)
+    assert "2400 != 2419" in path.read_text()
+    path.write_text(path.read_text().replace("2400 != 2419", "drawn, not fixed"))
+    ledger.write_baseline(ledger.compare(), path)  # unchanged status: the hand-written reason survives
+    b = ledger.load_baseline(path)
+    assert b["V.n_cases"] == {"status": ledger.NOT_REPRODUCED, "why": "drawn, not fixed"}
+    regressions, _ = ledger.check_against_baseline(ledger.compare(), b)
+    assert regressions == []
+
+
+def test_committed_baseline_accepts_failures_only_with_a_reason():
+    b = ledger.load_baseline()
+    assert set(b) == set(ledger.load_claims())
+    for cid, entry in b.items():
+        if entry["status"] == ledger.NOT_REPRODUCED:
+            assert len(entry.get("why", "")) > 40, cid
 
 
 def test_results_with_unknown_claim_are_an_error(isolated):

@@ -73,22 +73,39 @@ def _site(args) -> int:
 def _ledger(args) -> int:
     import pandas as pd
 
-    from .ledger import NOT_REPRODUCED, compare, summary_counts
+    from .ledger import LedgerError, check_against_baseline, compare, load_baseline, summary_counts, write_baseline
 
-    table = compare()
+    try:
+        table = compare()
+    except LedgerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cols = ["claim", "published", "reproduced", "status", "reason"]
     with pd.option_context("display.max_colwidth", 70, "display.width", 220, "display.max_rows", 500):
         print(table[cols].to_string(index=False))
     print("\n" + ", ".join(f"{v} {k}" for k, v in summary_counts(table).items()))
     if args.csv:
         table.to_csv(args.csv, index=False)
+    if args.update_baseline:
+        print(f"baseline written: {write_baseline(table, args.baseline)}")
+        return 0
     if args.check:
-        bad = table[table["status"] == NOT_REPRODUCED]
-        if len(bad):
-            print(f"ledger check FAILED: {len(bad)} claim(s) not reproduced: {', '.join(bad['claim'])}",
-                  file=sys.stderr)
+        try:
+            baseline = load_baseline(args.baseline)
+        except LedgerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        regressions, improvements = check_against_baseline(table, baseline)
+        for line in improvements:
+            print(f"improved: {line}")
+        if regressions:
+            print(f"ledger check FAILED: {len(regressions)} regression(s) against the baseline:", file=sys.stderr)
+            for line in regressions:
+                print(f"  {line}", file=sys.stderr)
             return 1
-        print("ledger check passed: no recorded claim fails its rule")
+        accepted = sum(b["status"] == "not reproduced" for b in baseline.values())
+        print(f"ledger check passed: no regression against the baseline ({accepted} claim(s) accepted as "
+              "not reproduced, each with its reason in data_manifest/ledger_baseline.yaml)")
     return 0
 
 
@@ -115,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--check", action="store_true", help="then check every page in headless Chromium")
     s.set_defaults(func=_site)
     lg = sub.add_parser("ledger", help="published vs reproduced numbers")
-    lg.add_argument("--check", action="store_true", help="exit 1 if a recorded claim fails its rule")
+    lg.add_argument("--check", action="store_true",
+                    help="exit 1 on a regression against the accepted baseline (data_manifest/ledger_baseline.yaml)")
+    lg.add_argument("--baseline", help="baseline file (default data_manifest/ledger_baseline.yaml)")
+    lg.add_argument("--update-baseline", action="store_true", help="accept the current statuses as the baseline")
     lg.add_argument("--csv", help="also write the table to this CSV")
     lg.set_defaults(func=_ledger)
     args = ap.parse_args(argv)

@@ -214,6 +214,78 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
     return pd.DataFrame(rows)
 
 
+PASSING = frozenset(KINDS.values())
+
+
+def baseline_path() -> Path:
+    return repo_root() / "data_manifest" / "ledger_baseline.yaml"
+
+
+def load_baseline(path: Path | None = None) -> dict[str, dict]:
+    """The accepted status of every claim (``data_manifest/ledger_baseline.yaml``): claim id -> {status, why}."""
+    path = Path(path) if path else baseline_path()
+    if not path.is_file():
+        raise LedgerError(f"no ledger baseline at {path}; write one with `python -m il6repro ledger --update-baseline`")
+    raw = yaml.safe_load(path.read_text()) or {}
+    out = {}
+    valid = PASSING | {NOT_REPRODUCED, NOT_ATTEMPTED}
+    for cid, entry in (raw.get("claims") or {}).items():
+        entry = {"status": entry} if isinstance(entry, str) else dict(entry)
+        if entry.get("status") not in valid:
+            raise LedgerError(f"{path.name}: {cid}: status {entry.get('status')!r} is not one of {sorted(valid)}")
+        out[cid] = entry
+    return out
+
+
+def check_against_baseline(table, baseline: dict[str, dict]) -> tuple[list[str], list[str]]:
+    """Compare a ledger table with the accepted baseline.
+
+    A *regression* (returned first) is a claim that passed in the baseline and now has any other status (not
+    reproduced, not recorded, or a different kind of evidence, e.g. real data -> planted twin), a claim that was
+    recorded and is no longer, or a claim the baseline does not know. An *improvement* (returned second) is a claim
+    the baseline accepted as not reproduced / not attempted that now passes: report it and update the baseline.
+    """
+    regressions, improvements = [], []
+    for row in table.itertuples():
+        base = baseline.get(row.claim)
+        if base is None:
+            regressions.append(f"{row.claim}: not in the baseline (now {row.status!r}); review and run "
+                               "`ledger --update-baseline`")
+            continue
+        was, now = base["status"], row.status
+        if was == now:
+            continue
+        if was in PASSING:
+            regressions.append(f"{row.claim}: was {was!r}, now {now!r} ({row.reason})")
+        elif was == NOT_REPRODUCED and now == NOT_ATTEMPTED:
+            regressions.append(f"{row.claim}: was recorded (not reproduced), now not recorded at all")
+        elif now in PASSING:
+            improvements.append(f"{row.claim}: was {was!r}, now {now!r} ({row.reason})")
+        elif was == NOT_ATTEMPTED and now == NOT_REPRODUCED:
+            regressions.append(f"{row.claim}: newly recorded and not reproduced ({row.reason})")
+    stale = sorted(set(baseline) - set(table["claim"]))
+    regressions += [f"{c}: in the baseline but not a claim any more" for c in stale]
+    return regressions, improvements
+
+
+def write_baseline(table, path: Path | None = None) -> Path:
+    """Write the current statuses as the accepted baseline, keeping the 'why' of claims whose status is unchanged."""
+    path = Path(path) if path else baseline_path()
+    old = load_baseline(path) if path.is_file() else {}
+    claims = {}
+    for row in table.itertuples():
+        entry = {"status": row.status}
+        prev = old.get(row.claim, {})
+        if row.status not in PASSING:
+            entry["why"] = prev.get("why") if prev.get("status") == row.status and prev.get("why") else row.reason
+        claims[row.claim] = entry
+    header = ("# The accepted status of every published claim: `python -m il6repro ledger --check` fails when a claim\n"
+              "# that passed here no longer does (a regression). Claims accepted as not reproduced say why.\n"
+              "# Regenerate after a reviewed change with `python -m il6repro ledger --update-baseline`.\n")
+    path.write_text(header + yaml.safe_dump({"claims": claims}, sort_keys=False, width=110, allow_unicode=True))
+    return path
+
+
 def summary_counts(table) -> dict[str, int]:
     """Number of claims per status."""
     return {k: int(v) for k, v in table["status"].value_counts().items()}

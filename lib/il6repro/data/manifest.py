@@ -188,10 +188,11 @@ def parse_manifest(path: Path) -> Manifest:
 
 
 def load_manifests(folder: Path) -> dict[str, Manifest]:
-    """Parse every ``*.yaml`` manifest in ``folder`` (``published_claims.yaml`` is not a manifest)."""
+    """Parse every ``*.yaml`` manifest in ``folder`` (the ledger files ``published_claims.yaml`` and
+    ``ledger_baseline.yaml`` are not manifests)."""
     out: dict[str, Manifest] = {}
     for p in sorted(Path(folder).glob("*.yaml")):
-        if p.name.startswith("published_claims"):
+        if p.name.startswith(("published_claims", "ledger_baseline")):
             continue
         m = parse_manifest(p)
         if m.id in out:

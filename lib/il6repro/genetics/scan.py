@@ -299,3 +299,24 @@ def effective_tests(corr: np.ndarray) -> float:
     """Effective number of independent outcomes from their correlation matrix (Li & Ji 2005)."""
     ev = np.abs(np.linalg.eigvalsh(np.asarray(corr, float)))
     return float(np.sum((ev >= 1).astype(float) + (ev - np.floor(ev))))
+
+
+def significant(p, alpha: float = 0.05, correction: str = "bonferroni") -> pd.Series:
+    """Which tests are significant after multiple-testing correction over all non-missing P values.
+
+    ``correction``: ``"bonferroni"`` (P < alpha / m, the paper's rule) or ``"fdr"`` (Benjamini-Hochberg at level
+    ``alpha``, statsmodels ``multipletests(method="fdr_bh")``). Missing P values are never significant.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    s = pd.Series(p, dtype=float)
+    ok = s.notna().to_numpy()
+    out = np.zeros(len(s), dtype=bool)
+    if correction == "bonferroni":
+        out[ok] = s[ok].to_numpy() < alpha / max(int(ok.sum()), 1)
+    elif correction == "fdr":
+        if ok.any():
+            out[ok] = multipletests(s[ok].to_numpy(), alpha=alpha, method="fdr_bh")[0]
+    else:
+        raise ValueError(f"correction must be 'bonferroni' or 'fdr', got {correction!r}")
+    return pd.Series(out, index=s.index, name=f"significant_{correction}")

@@ -217,6 +217,7 @@ def _execute_one(stem, path, params, key, profile, commit, bdir, jupyter_path, c
                    IL6REPRO_RESULTS_DIR=str(stage / "results"), IL6REPRO_NOTEBOOK=stem,
                    IL6REPRO_PARAMS_HASH=params_hash, IL6REPRO_DATA_LOG=str(data_log),
                    IL6REPRO_GIT_COMMIT=commit, IL6REPRO_ROOT=str(repo_root()),
+                   IL6REPRO_IDS_FILE=str(stage / "ids.txt"), IL6REPRO_METHODS_FILE=str(stage / "methods.md"),
                    JUPYTER_PATH=os.pathsep.join([str(jupyter_path), os.environ.get("JUPYTER_PATH", "")]).rstrip(os.pathsep),
                    MPLBACKEND="agg", PYTHONHASHSEED="0")
         t0 = time.perf_counter()
@@ -238,11 +239,27 @@ def _execute_one(stem, path, params, key, profile, commit, bdir, jupyter_path, c
                 shutil.copy2(executed, bdir / "failed" / f"{stem}.ipynb")
                 msg += f"; executed copy with the traceback: {bdir / 'failed' / (stem + '.ipynb')}"
             return NotebookOutcome(stem, "failed", wall, msg)
+        findings = _governance_findings(stage / f"{stem}.ipynb", stage / "ids.txt", bdir)
+        if findings:
+            shutil.copy2(stage / f"{stem}.ipynb", bdir / "failed" / f"{stem}.ipynb")
+            shown = "; ".join(map(str, findings[:5])) + (f"; ... {len(findings) - 5} more" if len(findings) > 5 else "")
+            return NotebookOutcome(stem, "failed", wall,
+                                   f"{stem} failed the data-governance check ({len(findings)} finding(s): {shown}); "
+                                   f"nothing was published; the executed copy (local only, not on the site) is "
+                                   f"{bdir / 'failed' / (stem + '.ipynb')}")
         _commit_outputs(stem, stage, bdir, key, params, profile, commit, wall, status)
         (bdir / "failed" / f"{stem}.ipynb").unlink(missing_ok=True)
         return NotebookOutcome(stem, "ran", wall)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _governance_findings(executed: Path, ids_file: Path, bdir: Path) -> list:
+    """Scan an executed notebook for individual-level data (ids this run loaded, and those of earlier notebooks)."""
+    from .. import governance
+
+    ids = governance.load_ids([ids_file, *sorted((bdir / "governance").glob("*.ids"))])
+    return governance.scan_notebook(executed, ids)
 
 
 def _describe_error(stem: str, err: dict) -> str:
@@ -287,6 +304,18 @@ def _commit_outputs(stem, stage, bdir, key, params, profile, commit, wall, statu
         os.replace(stage / "figures" / name, fig_dest / name)
     for name in tables:  # aggregate tables a later notebook reads (e.g. 02_mr_primary.csv), never participant rows
         os.replace(stage / "results" / name, bdir / "results" / name)
+    gov = bdir / "governance"
+    gov.mkdir(mode=0o700, exist_ok=True)
+    if (stage / "ids.txt").is_file():  # kept (locally, never published) so the site can be scanned for them
+        os.replace(stage / "ids.txt", gov / f"{stem}.ids")
+        (gov / f"{stem}.ids").chmod(0o600)
+    else:
+        (gov / f"{stem}.ids").unlink(missing_ok=True)
+    methods = stage / "methods.md"
+    if methods.is_file() and methods.read_text().strip():
+        os.replace(methods, bdir / "results" / f"{stem}.methods.md")
+    else:
+        (bdir / "results" / f"{stem}.methods.md").unlink(missing_ok=True)
     if results_file.is_file():
         os.replace(results_file, bdir / "results" / f"{stem}.json")
     else:

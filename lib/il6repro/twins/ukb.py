@@ -34,6 +34,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from .. import governance
 from .._paths import manifest_dir
 from ._store import atomic_directory, cached
 
@@ -419,6 +420,7 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
         raise ExtractError(f"{participants.name}: duplicated eid ({int(dup.sum())} row(s)); one row per "
                            "participant is required")
     df = df.set_index(cols["eid"])
+    governance.register_ids(df.index)
     df.index.name = "eid"
     dos, var = read_raw(raw, alleles)
     notes = []

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from .. import governance
 from ._store import atomic_directory, cached
 
 FILE = "whitehall_wide.csv"
@@ -302,6 +303,7 @@ def load(path: str | Path, *, on_bad_ghq: str = "error") -> pd.DataFrame:
             notes.append(f"{col}: {int(bad.sum())} out-of-range score(s) set to missing")
         df[col] = v
     df.attrs["notes"] = notes
+    governance.register_ids(df["stno"])
     return df
 
 
