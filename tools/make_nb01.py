@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from il6repro import ledger
+from il6repro import ledger, methods
 from il6repro.figures import save, set_style
 from il6repro.genetics import assoc, onesample
 from il6repro.twins import ukb
@@ -134,6 +134,18 @@ sns.heatmap(corr[np.ix_(order, order)], cmap="vlag", vmin=-1, vmax=1, ax=ax, xti
 ax.set_title(f"{Y.shape[1]} IDPs after covariate adjustment (GMV first, then CT)")
 save(fig, "01_idp_correlation", caption="Correlation of covariate-adjusted IDPs.")
 plt.show()
+"""),
+("md", """
+## Methods (written from this run)
+
+The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+"""),
+("code", """
+methods.write(methods.ukb_cohort(is_twin=is_twin, extract=extract, n=ex.n,
+                                 n_gmv=int((ex.idp_info["measure"] == "gmv").sum()),
+                                 n_ct=int((ex.idp_info["measure"] == "ct").sum()), n_instruments=len(ins),
+                                 exposures=list(ins["exposure"].unique()), seed=seed, calibrate_to=calibrate_to,
+                                 pleiotropy_sd=pleiotropy_sd), title="UK Biobank cohort and instruments")
 """),
 ]
 

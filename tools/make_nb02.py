@@ -25,7 +25,9 @@ n = 20688  # twin sample size
 calibrate_to = "z"  # twin calibration: "z" (published z's) or "p" (z implied by the published P values)
 pleiotropy_sd = 0.0  # SD of planted SNP-specific direct effects (units of the SNP-outcome SE)
 ivw_model = "fixed"  # primary IVW: "fixed", "random" (multiplicative, floored) or "default" (MendelianRandomization)
-alpha = 0.05  # family-wise error rate of the Bonferroni threshold
+alpha = 0.05  # family-wise error rate (Bonferroni) or false discovery rate (FDR)
+correction = "bonferroni"  # multiple testing: "bonferroni" (the paper) or "fdr" (Benjamini-Hochberg over all tests)
+harmonise_action = 2  # TwoSampleMR palindrome handling: 1 keep as is, 2 align by allele frequency, 3 drop all
 published_threshold = 1.1e-4  # the paper's threshold, shown for comparison
 """),
 ("code", """
@@ -34,7 +36,7 @@ import numpy as np
 import pandas as pd
 from nilearn import plotting
 
-from il6repro import ledger
+from il6repro import ledger, methods
 from il6repro._paths import results_dir
 from il6repro.brain import plot_surface, region_map, volume_map
 from il6repro.data import tables
@@ -49,7 +51,9 @@ kind = "planted_twin" if is_twin else "real_data"
 X = assoc.design_matrix(ex.covariates)
 a = assoc.associate(ex.dosages, ex.idps, X, variants=ex.variants)
 ins = ukb.instruments()
-res = scan.scan(ins, a, methods=("ivw",), ivw_model=ivw_model)
+if correction not in ("bonferroni", "fdr"):
+    raise ValueError(f"correction must be 'bonferroni' or 'fdr', got {correction!r}")
+res = scan.scan(ins, a, methods=("ivw",), ivw_model=ivw_model, action=harmonise_action)
 prim = res.primary.merge(ex.idp_info[["idp", "measure", "region", "hemisphere", "atlas", "atlas_label"]], on="idp")
 print(f"{len(a):,} SNP x IDP associations; {len(prim):,} exposure x IDP tests; "
       f"{len(res.dropped)} variant(s) dropped in harmonisation")
@@ -70,6 +74,7 @@ resid = Yv - Xm @ np.linalg.lstsq(Xm, Yv, rcond=None)[0]
 m_eff = scan.effective_tests(np.corrcoef(resid, rowvar=False))
 n_exp = prim["exposure"].nunique()
 thr_eff = alpha / (m_eff * n_exp)
+prim["significant"] = scan.significant(prim["p"], alpha, correction)
 thresholds = pd.DataFrame({
     "tests": [n_tests, round(m_eff * n_exp, 1), round(alpha / published_threshold)],
     "threshold": [bonf, thr_eff, published_threshold]},
@@ -88,11 +93,12 @@ Every test below either threshold, and the five published IL-6 associations what
 tg = ukb.targets()
 show = prim[(prim["p"] < max(bonf, published_threshold)) | prim["idp"].isin(tg["idp"])].copy()
 show["passes Bonferroni"] = show["p"] < bonf
+show[f"significant ({correction})"] = show["significant"]
 show["passes 1.1e-4"] = show["p"] < published_threshold
 show = show.merge(tg[["idp", "z", "p"]].rename(columns={"z": "published z", "p": "published P"}), on="idp",
                   how="left")
 show[["exposure", "idp", "primary_method", "n_snp", "estimate", "se", "z", "p", "published z", "published P",
-      "passes Bonferroni", "passes 1.1e-4"]].sort_values("p")
+      "passes Bonferroni", "passes 1.1e-4", f"significant ({correction})"]].sort_values("p")
 """),
 ("code", """
 # which instrument values are cited and which are illustrative, per exposure, carried into the ledger notes
@@ -211,6 +217,9 @@ out = results_dir()
 out.mkdir(parents=True, exist_ok=True)
 prim.drop(columns=["note"], errors="ignore").to_csv(out / "02_mr_primary.csv", index=False)
 print(f"primary results ({len(prim)} rows, no participant data) -> results/02_mr_primary.csv")
+methods.write(methods.mr_scan(n_tests=n_tests, n_exposures=n_exp, n_idps=ex.idps.shape[1], alpha=alpha, threshold=bonf,
+                              m_eff=m_eff, ivw_model=ivw_model, harmonise_action=harmonise_action,
+                              n_dropped=len(res.dropped), correction=correction), title="MR scan")
 """),
 ]
 

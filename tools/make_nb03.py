@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from il6repro import methods
 from il6repro.figures import save, set_style
 from il6repro.genetics import assoc, harmonise, onesample, plots, scan
 from il6repro.twins import ukb
@@ -117,6 +118,16 @@ fig.suptitle(f"IL-6 -> {label[mtg]}")
 fig.tight_layout()
 save(fig, "03_mtg_diagnostics", caption="Funnel, single-SNP forest and leave-one-out plots for IL-6 -> MTG GMV.")
 plt.show()
+"""),
+("md", """
+## Methods (written from this run)
+
+The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+"""),
+("code", """
+methods.write(methods.mr_sensitivity(n_boot=n_boot, boot_seed=boot_seed, egger_distribution=egger_distribution,
+                                     ivw_model=ivw_model, n_outcomes=len(tg), n_variants=len(il6)),
+              title="MR sensitivity analyses")
 """),
 ]
 

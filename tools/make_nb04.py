@@ -35,11 +35,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from il6repro import brain
+from il6repro import brain, methods
 from il6repro import transcriptomics as tx
 from il6repro._paths import results_dir, upstream_result
-from il6repro.data import DataUnavailableError, resolve
-from il6repro.data import tables
+from il6repro.data import DataUnavailableError, resolve, tables
 from il6repro.figures import save, set_style
 
 set_style()
@@ -170,6 +169,16 @@ ax.set_ylabel("rotations")
 ax.legend()
 save(fig, "04_spin_null", caption="Spin null of the correlation between the IL-6 CT z-map and the MTG-gene score.")
 plt.show()
+"""),
+("md", """
+## Methods (written from this run)
+
+The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+"""),
+("code", """
+methods.write(methods.ahba_mtg(target=target, hemisphere=hemisphere, reference=reference, rule=rule,
+                               threshold=threshold, n_genes=len(mtg_genes), n_rot=n_rot, spin_seed=spin_seed,
+                               correlation=correlation), title="AHBA region-preferential genes and spatial nulls")
 """),
 ]
 

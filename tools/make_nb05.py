@@ -40,7 +40,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from il6repro import ledger
+from il6repro import ledger, methods
 from il6repro import transcriptomics as tx
 from il6repro.data import resolve, tables
 from il6repro.figures import save, set_style
@@ -151,6 +151,18 @@ ax.set_title("IL6 module in STRING (red: IL6; blue: MTG genes; grey: linker prot
 ax.axis("off")
 save(fig, "05_il6_module", caption="MTG genes connected to IL6 in STRING (score >= 0.9), directly or via one linker.")
 plt.show()
+"""),
+("md", """
+## Methods (written from this run)
+
+The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+"""),
+("code", """
+methods.write(methods.coexpression_ppi(n_genes=tight.n_genes, n_regions=tight.n_regions,
+                                       n_perm_coexpression=n_perm_coexpression, n_perm_ppi=n_perm_ppi, seed=seed,
+                                       coexp_min_r=coexp_min_r, string_min_score=string_min_score,
+                                       n_in_string=len(ppi.genes_in_network), max_linkers=max_linkers,
+                                       string_version=string_version), title="Co-expression and protein interactions")
 """),
 ]
 

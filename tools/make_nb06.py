@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from il6repro import ledger
+from il6repro import ledger, methods
 from il6repro import transcriptomics as tx
 from il6repro._paths import results_dir
 from il6repro.data import DataUnavailableError, tables
@@ -150,6 +150,16 @@ out = results_dir()
 out.mkdir(parents=True, exist_ok=True)
 res.drop(columns=["Genes"]).to_csv(out / "06_enrichment.csv", index=False)
 print(f"{len(res):,} terms -> results/06_enrichment.csv")
+"""),
+("md", """
+## Methods (written from this run)
+
+The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+"""),
+("code", """
+methods.write(methods.enrichment(n_genes=len(genes), n_background=len(background),
+                                 libraries={k: len(v) for k, v in libraries.items()}, min_size=min_size,
+                                 max_size=max_size, fdr_level=fdr_level), title="Gene-set enrichment")
 """),
 ]
 

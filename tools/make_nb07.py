@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from il6repro import cohort, ledger
+from il6repro import cohort, ledger, methods
 from il6repro.figures import save, set_style
 from il6repro.twins import whitehall
 
@@ -120,6 +120,18 @@ ax.set_xlabel("risk ratio of symptom resolution, low vs high IL-6")
 ax.legend(fontsize=7, loc="lower right")
 save(fig, "07_forest", caption="Risk ratios of symptom resolution (low vs high IL-6) with 95% CIs; published 1.15 (1.06-1.25).")
 plt.show()
+"""),
+("md", """
+## Methods (written from this run)
+
+The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+"""),
+("code", """
+methods.write(methods.whitehall_cohort(is_twin=is_twin, extract=extract, n=len(df), seed=seed,
+                                       case_threshold=case_threshold, resolution=resolution, il6_cut=il6_cut,
+                                       n_obs=len(obs), n_persons=obs["stno"].nunique(), age_sex=cohort.AGE_SEX,
+                                       full=cohort.FULL),
+              title="Whitehall II: IL-6 and resolution of distress")
 """),
 ]
 

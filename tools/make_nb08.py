@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from il6repro import cohort, ledger
+from il6repro import cohort, governance, ledger, methods
 from il6repro.figures import save, set_style
 from il6repro.twins import whitehall
 
@@ -43,7 +43,7 @@ kind = "planted_twin" if is_twin else "real_data"
 obs = cohort.person_observations(df, case_threshold=case_threshold, resolution=resolution, il6_cut=il6_cut)
 rep = cohort.repeated_exposure(obs)
 counts = rep.groupby(["phase", "repeated_low"]).size().unstack().rename(columns={0: "repeated high", 1: "repeated low"})
-counts
+governance.suppress_small(counts.fillna(0).astype(int))  # cells under 10 people are not shown
 """),
 ("code", """
 rows = []
@@ -94,6 +94,15 @@ save(fig, "08_il6_trajectories", caption="Geometric mean IL-6 among high-IL-6 GH
      "phase, by resolution status at that phase.")
 plt.show()
 traj.round(3)
+"""),
+("md", """
+## Methods (written from this run)
+
+The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+"""),
+("code", """
+methods.write(methods.whitehall_repeated(n_obs=len(rep), n_resolved=d["n_resolved"], n_persistent=d["n_persistent"]),
+              title="Whitehall II: repeated IL-6 and IL-6 change")
 """),
 ]
 

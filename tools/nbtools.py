@@ -28,6 +28,8 @@ def write_notebook(path, cells, *, depends=None, reads_results=False):
             c = nbformat.v4.new_code_cell(src)
             if kind == "params":
                 c.metadata["tags"] = ["parameters"]
+            elif kind == "solution":  # a teaching exercise's solution (il6repro.teaching strips it for students)
+                c.metadata["tags"] = ["solution"]
         c["id"] = f"cell-{i:02d}"
         out.append(c)
     nb.cells = out

@@ -1,4 +1,4 @@
-"""Command line: ``python -m il6repro {data,run,site,ledger} ...`` (``-h`` on each for its options)."""
+"""Command line: ``python -m il6repro {data,run,site,ledger,sweep,teach} ...`` (``-h`` on each for its options)."""
 
 from __future__ import annotations
 
@@ -52,9 +52,14 @@ def _run(args) -> int:
 
 
 def _site(args) -> int:
+    from .governance import GovernanceError
     from .site import build_site
 
-    site = build_site(force=args.force)
+    try:
+        site = build_site(force=args.force)
+    except GovernanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if not args.check:
         return 0
     from .sitecheck import BrowserUnavailable, check_site
@@ -109,6 +114,36 @@ def _ledger(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from .sweep import SweepError, load_grid, points, run_sweep
+
+    try:
+        if args.list:
+            profile, items = load_grid(args.grid, args.choice)
+            for p in points(items):
+                print(f"{p.key}: notebooks {','.join(p.notebooks)}; {'; '.join(p.labels)}")
+            return 0
+        meta = run_sweep(args.grid, choices=args.choice, profile=args.profile, workers=args.workers,
+                         scheduler=args.scheduler, progress=not args.no_progress)
+    except SweepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1 if meta["failed"] else 0
+
+
+def _teach(args) -> int:
+    from .teaching import TeachingError, build_student_versions
+
+    try:
+        written = build_student_versions(out=args.out)
+    except TeachingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path, n in written.items():
+        print(f"{path}: {n} solution cell(s) replaced by stubs")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m il6repro", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -138,6 +173,18 @@ def main(argv: list[str] | None = None) -> int:
     lg.add_argument("--update-baseline", action="store_true", help="accept the current statuses as the baseline")
     lg.add_argument("--csv", help="also write the table to this CSV")
     lg.set_defaults(func=_ledger)
+    sw = sub.add_parser("sweep", help="what-if grid of analysis choices on a Dask cluster")
+    sw.add_argument("--grid", help="grid YAML (default lib/il6repro/sweep.yaml)")
+    sw.add_argument("--choice", action="append", help="run only this choice (by name; repeatable)")
+    sw.add_argument("--profile", help="run profile of every point (default: the grid's, 'quick')")
+    sw.add_argument("--workers", type=int, default=2, help="worker processes of the local Dask cluster")
+    sw.add_argument("--scheduler", help="address of an existing Dask scheduler (e.g. tcp://host:8786)")
+    sw.add_argument("--list", action="store_true", help="print the runs the grid makes and stop")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_sweep)
+    t = sub.add_parser("teach", help="write student versions of the teaching notebooks to build/teaching/")
+    t.add_argument("--out", help="output folder (default build/teaching)")
+    t.set_defaults(func=_teach)
     args = ap.parse_args(argv)
     return args.func(args)
 

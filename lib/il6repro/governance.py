@@ -172,7 +172,7 @@ def _scan_table(rows: list[list[str]], where: str, ids: frozenset[str], min_cell
 def _scan_text(text: str, where: str, ids: frozenset[str]) -> list[Finding]:
     if not ids:
         return []
-    tokens = set(re.findall(r"(?<![\w.,+-])\d{4,}(?![\w.,])", text))
+    tokens = set(re.findall(r"(?<![\w.+-])(?<!\d,)\d{4,}(?!\w|[.,]\d)", text))
     hits = tokens & ids
     if len(hits) >= 3:
         return [Finding(where, "participant ids", f"{len(hits)} distinct participant ids in one output")]

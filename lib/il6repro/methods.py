@@ -141,7 +141,7 @@ def enrichment(*, n_genes: int, n_background: int, libraries: dict[str, int], mi
 
 
 def whitehall_cohort(*, is_twin: bool, extract: str, n: int, seed: int, case_threshold: int, resolution: str,
-                     il6_cut, n_obs: int, n_persons: int) -> str:
+                     il6_cut, n_obs: int, n_persons: int, age_sex: list[str], full: list[str]) -> str:
     cut = "the phase median of measured IL-6" if il6_cut == "median" else f"{il6_cut} pg/mL"
     res = {"next": "the next attended GHQ examination", "last": "the last attended GHQ examination"}[resolution]
     return (twin_or_extract(is_twin, extract, "Whitehall II", seed=seed, n=n) +
@@ -149,8 +149,8 @@ def whitehall_cohort(*, is_twin: bool, extract: str, n: int, seed: int, case_thr
             f"phase and a later GHQ examination; {_n(n_obs)} case-observations from {_n(n_persons)} participants. "
             f"Low IL-6 is below {cut}; resolution is a score under {case_threshold} at {res}. Risk ratios of "
             "resolution come from log-link Poisson regression with cluster-robust (participant) standard errors, "
-            "checked against GEE with an exchangeable correlation; adjustment sets: age and sex; fully adjusted "
-            "(plus grade, BMI, smoking, chronic disease).")
+            "checked against GEE with an exchangeable correlation; adjustment sets: "
+            f"{', '.join(age_sex)} (age and sex) and {', '.join(full)} (fully adjusted).")
 
 
 def whitehall_repeated(*, n_obs: int, n_resolved: int, n_persistent: int) -> str:

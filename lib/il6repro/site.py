@@ -2,7 +2,10 @@
 
 ``python -m il6repro site`` writes ``build/site/``: ``index.html`` (the paper in short and a link per notebook),
 ``notebooks/NN_name.html``, ``gallery.html`` (every figure with its provenance and the notebook that made it),
-``ledger.html`` + ``ledger.csv`` and ``receipts.html``. Pages are self-contained: no script or style is loaded
+``ledger.html`` + ``ledger.csv``, ``methods.html`` (each notebook's methods paragraph, written by the run),
+``sweep.html`` (the what-if sweep's summary, when ``python -m il6repro sweep`` has run) and ``receipts.html``.
+Before the new site replaces the old one it is scanned for individual-level data (:mod:`il6repro.governance`);
+a finding stops the build and leaves the previous site in place. Pages are self-contained: no script or style is loaded
 from the network (nbconvert's CDN script tags are removed), so the site works offline. The site is rebuilt
 only when its inputs changed, into a temporary folder that replaces the old site when complete.
 """
@@ -50,7 +53,8 @@ recovered from a twin shows the pipeline works, not that the finding is true. Th
 def _page(title: str, body: str, depth: int = 0) -> str:
     up = "../" * depth
     nav = (f'<a href="{up}index.html">Index</a><a href="{up}ledger.html">Ledger</a>'
-           f'<a href="{up}gallery.html">Figures</a><a href="{up}receipts.html">Run receipts</a>')
+           f'<a href="{up}methods.html">Methods</a><a href="{up}gallery.html">Figures</a>'
+           f'<a href="{up}sweep.html">What-if sweep</a><a href="{up}receipts.html">Run receipts</a>')
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title><link rel='icon' href='data:,'>"
             f"<link rel='stylesheet' href='{up}style.css'></head><body><header><b>il6repro</b> &nbsp; {nav}"
             f"</header><main><h1>{html.escape(title)}</h1>{body}</main></body></html>")
@@ -106,7 +110,9 @@ def render_notebook(path: Path) -> tuple[str, str]:
 def _inputs_digest(bdir: Path) -> str:
     h = hashlib.sha256()
     files = sorted((bdir / "receipts").glob("*.json")) + sorted((bdir / "notebooks").glob("*.ipynb")) + \
-        sorted((bdir / "results").glob("*.json")) + [Path(__file__)] + \
+        sorted((bdir / "results").glob("*.json")) + sorted((bdir / "results").glob("*.methods.md")) + \
+        sorted((bdir / "sweep").glob("summary*")) + [Path(__file__)] + \
+        [repo_root() / "data_manifest" / "ledger_baseline.yaml"] + \
         [repo_root() / "data_manifest" / "published_claims.yaml"]
     for p in files:
         if p.is_file():
@@ -118,7 +124,8 @@ def _inputs_digest(bdir: Path) -> str:
 def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Path:
     """Build the site into ``out`` (default ``build/site``); skip when nothing changed."""
     from .figures import read_provenance
-    from .ledger import compare, summary_counts
+    from .governance import GovernanceError, load_ids, scan_site
+    from .ledger import NOT_REPRODUCED, LedgerError, compare, consistency_checks, load_baseline, summary_counts
 
     bdir = build_dir()
     out = Path(out) if out else bdir / "site"
@@ -163,16 +170,26 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
                     f"(made by <a href='notebooks/{stem}.html'>{stem}</a>; <a href='figures/{html.escape(svg.name)}'>SVG</a>)"
                     f"<table>{rows}</table></figcaption></figure>")
         table = compare()
+        try:
+            accepted = {k: v.get("why", "") for k, v in load_baseline().items() if v["status"] == NOT_REPRODUCED}
+        except LedgerError:
+            accepted = {}
+        table["accepted because"] = [accepted.get(c, "") if st == NOT_REPRODUCED else ""
+                                     for c, st in zip(table["claim"], table["status"], strict=True)]
         table.to_csv(tmp / "ledger.csv", index=False)
         counts = summary_counts(table)
         classes = {i: STATUS_CLASS.get(s, "") for i, s in enumerate(table["status"])}
         show = table[["claim", "study", "quantity", "published", "published_ci", "reproduced", "reproduced_ci",
-                      "rule", "status", "reason", "note"]]
+                      "rule", "status", "reason", "note", "accepted because"]]
         ledger_body = ("<p>Every number in the two abstracts, the reproduced value, the rule applied, and an honest "
                        "status. Colours: <span class='st-real'>real data</span>, <span class='st-twin'>planted "
                        "twin</span>, <span class='st-design'>twin input</span>, <span class='st-fail'>not "
                        "reproduced</span>, <span class='st-todo'>not yet attempted</span>. "
-                       "<a href='ledger.csv'>CSV</a>.</p>" + _table(show, classes))
+                       "<a href='ledger.csv'>CSV</a>. A claim accepted as not reproduced says why (from "
+                       "<code>data_manifest/ledger_baseline.yaml</code>); <code>python -m il6repro ledger --check</code> "
+                       "fails when a claim that passed there no longer does.</p>" + _table(show, classes) +
+                       "<h2>Consistency of the published statistics</h2><p>The abstracts' numbers checked against "
+                       "each other, without any reproduction.</p>" + _table(consistency_checks()))
         (tmp / "ledger.html").write_text(_page("Reproduction ledger", ledger_body))
         (tmp / "gallery.html").write_text(_page("Figures", "".join(fig_blocks) or "<p>No figures yet.</p>"))
         rrows = []
@@ -188,14 +205,22 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
                          "<th>wall (s)</th><th>peak RSS (MB)</th><th>datasets (source)</th><th>unavailable</th>"
                          "</tr></thead><tbody>" + "".join(rrows) + "</tbody></table>")
         (tmp / "receipts.html").write_text(_page("Run receipts", receipts_body))
+        (tmp / "methods.html").write_text(_page("Methods", _methods_body(bdir, nb_rows)))
+        (tmp / "sweep.html").write_text(_page("What-if sweep", _sweep_body(bdir, tmp)))
         items = "".join(f"<li><a href='notebooks/{stem}.html'>{html.escape(stem)}</a> &mdash; {html.escape(title)}</li>"
                         for stem, title, _ in nb_rows)
         count_txt = ", ".join(f"{v} {html.escape(k)}" for k, v in counts.items())
         index_body = (STORY + f"<h2>Notebooks</h2><ol>{items or '<li>none executed yet</li>'}</ol>"
                       f"<h2>Ledger</h2><p>{len(table)} published numbers: {count_txt}. "
                       f"<a href='ledger.html'>Open the ledger</a>.</p>"
-                      "<p><a href='gallery.html'>Figure gallery</a> &middot; <a href='receipts.html'>Run receipts</a></p>")
+                      "<p><a href='methods.html'>Methods</a> (written by the run) &middot; <a href='gallery.html'>"
+                      "Figure gallery</a> &middot; <a href='sweep.html'>What-if sweep</a> &middot; "
+                      "<a href='receipts.html'>Run receipts</a></p>")
         (tmp / "index.html").write_text(_page("IL-6 and the brain: a reproducible paper", index_body))
+        findings = scan_site(tmp, load_ids(sorted((bdir / "governance").glob("*.ids"))))
+        if findings:
+            raise GovernanceError(f"the rendered site holds individual-level data ({len(findings)} finding(s)); the "
+                                  "previous site is kept: " + "; ".join(map(str, findings[:10])))
         (tmp / ".inputs.sha256").write_text(digest)
         if out.exists():
             old = out.with_name(out.name + ".old")
@@ -210,3 +235,75 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
             shutil.rmtree(tmp, ignore_errors=True)
     log(f"site: {len(nb_rows)} notebook(s), {len(fig_blocks)} figure(s) -> {out / 'index.html'}")
     return out
+
+
+def _markdown_paragraphs(text: str) -> str:
+    out = []
+    for block in text.split("\n\n"):
+        block = block.strip()
+        if not block:
+            continue
+        if block.startswith("### "):
+            out.append(f"<h2>{html.escape(block[4:])}</h2>")
+        else:
+            out.append(f"<p>{html.escape(block)}</p>")
+    return "".join(out)
+
+
+def _methods_body(bdir: Path, nb_rows) -> str:
+    """Each executed notebook's methods paragraph (written by the run), then software and commit."""
+    parts = ["<p>Every paragraph below was written by the notebook from the parameters, counts and data it ran "
+             "with (<code>il6repro.methods</code>), so it cannot disagree with the results on this site.</p>"]
+    packages, commits = {}, set()
+    for stem, title, rec in nb_rows:
+        f = bdir / "results" / f"{stem}.methods.md"
+        commits.add(rec.get("git_commit", "")[:12])
+        packages.update(rec.get("packages", {}))
+        if f.is_file():
+            parts.append(_markdown_paragraphs(f.read_text()) +
+                         f"<p class='small'>From <a href='notebooks/{stem}.html'>{html.escape(stem)}</a>, profile "
+                         f"{html.escape(rec.get('profile', ''))}, parameters <span class='mono'>"
+                         f"{html.escape(json.dumps(rec.get('parameters', {}), sort_keys=True))}</span>.</p>")
+    if packages:
+        soft = ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))
+        parts.append(f"<h2>Software</h2><p>{html.escape(soft)}; il6repro at commit "
+                     f"{html.escape(', '.join(sorted(c for c in commits if c)))}.</p>")
+    return "".join(parts)
+
+
+def _sweep_body(bdir: Path, site: Path) -> str:
+    """The what-if sweep's summary table and figure, if a sweep has run."""
+    sdir = bdir / "sweep"
+    table, fig = sdir / "summary.csv", sdir / "summary.png"
+    if not table.is_file():
+        return ("<p>No sweep has been run yet. <code>python -m il6repro sweep</code> runs the grid of analysis "
+                "choices in <code>lib/il6repro/sweep.yaml</code> and writes its summary here.</p>")
+    import pandas as pd
+
+    df = pd.read_csv(table, keep_default_na=False)
+    meta = json.loads((sdir / "summary.json").read_text()) if (sdir / "summary.json").is_file() else {}
+    body = ("<p>Which conclusions survive which analysis choices. Each column is one run of the affected "
+            "notebooks with one choice changed from the default (profile "
+            f"{html.escape(str(meta.get('profile', '?')))}); a cell says whether the conclusion holds "
+            "(<span class='st-real'>yes</span> / <span class='st-fail'>no</span>; blank: that run does not "
+            "touch it). Conclusions about twin data show what the twin recovers under each choice.</p>")
+    if fig.is_file():
+        shutil.copy2(fig, site / "figures" / "sweep_summary.png")
+        body += ("<figure><img src='figures/sweep_summary.png' alt='Conclusions by analysis choice'>"
+                 "<figcaption>Conclusions (rows) by analysis choice (columns).</figcaption></figure>")
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for _, r in df.iterrows():
+        cells = []
+        for c, v in r.items():
+            cls = " class='st-real'" if v == "yes" else " class='st-fail'" if v == "no" else ""
+            cells.append(f"<td{cls}>{html.escape(str(v))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    body += f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    if (sdir / "points.csv").is_file():
+        shutil.copy2(sdir / "points.csv", site / "sweep_points.csv")
+        body += "<p><a href='sweep_points.csv'>Every run of the sweep (CSV)</a>.</p>"
+    if meta:
+        body += (f"<p class='small'>{meta.get('n_points', '?')} runs on a Dask cluster of "
+                 f"{meta.get('workers', '?')} worker(s), {meta.get('wall_seconds', '?')} s wall.</p>")
+    return body

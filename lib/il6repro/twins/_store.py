@@ -30,9 +30,24 @@ def atomic_directory(outdir: str | Path) -> Iterator[Path]:
 
 def cached(prefix: str, key: str, write: Callable[[Path], Path], cache: str | Path | None = None,
            marker: str = "truth/twin.json") -> Path:
-    """``<cache or build/twins>/<prefix>-<key>/``, written by ``write(path)`` unless already complete."""
-    root = Path(cache) if cache else build_dir() / "twins"
+    """``<cache>/<prefix>-<key>/``, written by ``write(path)`` unless already complete.
+
+    The cache folder is ``cache``, else ``$IL6REPRO_TWINS`` (the what-if sweep points every run at one shared
+    folder), else ``build/twins``. A file lock makes concurrent runs on one machine write a twin once.
+    """
+    import fcntl
+
+    root = Path(cache) if cache else Path(os.environ["IL6REPRO_TWINS"]) if os.environ.get("IL6REPRO_TWINS") \
+        else build_dir() / "twins"
     out = root / f"{prefix}-{key}"
     if (out / marker).is_file():
         return out
-    return write(out)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{prefix}-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if (out / marker).is_file():  # another process wrote it while we waited
+                return out
+            return write(out)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
