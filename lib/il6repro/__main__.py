@@ -78,7 +78,14 @@ def _site(args) -> int:
 def _ledger(args) -> int:
     import pandas as pd
 
-    from .ledger import LedgerError, check_against_baseline, compare, load_baseline, summary_counts, write_baseline
+    from .ledger import (
+        LedgerError,
+        check_against_baseline,
+        compare,
+        load_baseline,
+        summary_counts,
+        write_baseline,
+    )
 
     try:
         table = compare()

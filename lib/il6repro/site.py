@@ -125,7 +125,14 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
     """Build the site into ``out`` (default ``build/site``); skip when nothing changed."""
     from .figures import read_provenance
     from .governance import GovernanceError, load_ids, scan_site
-    from .ledger import NOT_REPRODUCED, LedgerError, compare, consistency_checks, load_baseline, summary_counts
+    from .ledger import (
+        NOT_REPRODUCED,
+        LedgerError,
+        compare,
+        consistency_checks,
+        load_baseline,
+        summary_counts,
+    )
 
     bdir = build_dir()
     out = Path(out) if out else bdir / "site"
@@ -255,7 +262,7 @@ def _methods_body(bdir: Path, nb_rows) -> str:
     parts = ["<p>Every paragraph below was written by the notebook from the parameters, counts and data it ran "
              "with (<code>il6repro.methods</code>), so it cannot disagree with the results on this site.</p>"]
     packages, commits = {}, set()
-    for stem, title, rec in nb_rows:
+    for stem, _title, rec in nb_rows:
         f = bdir / "results" / f"{stem}.methods.md"
         commits.add(rec.get("git_commit", "")[:12])
         packages.update(rec.get("packages", {}))
@@ -295,7 +302,7 @@ def _sweep_body(bdir: Path, site: Path) -> str:
     rows = []
     for _, r in df.iterrows():
         cells = []
-        for c, v in r.items():
+        for _c, v in r.items():
             cls = " class='st-real'" if v == "yes" else " class='st-fail'" if v == "no" else ""
             cells.append(f"<td{cls}>{html.escape(str(v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
