@@ -180,3 +180,20 @@ def test_consistency_check_flags_an_inconsistent_ci():
     checks = ledger.consistency_checks(claims)
     row = checks[checks["check"].str.contains("repeated")].iloc[0]
     assert row["verdict"].startswith("RR off the CI's log-midpoint")
+
+
+def test_claims_skipped_for_unavailable_data_are_not_regressions(isolated, monkeypatch, tmp_path, capsys):
+    """Without the mirror, notebook 06 cannot test the disease libraries: that is the environment, not a regression."""
+    base = _baseline(tmp_path, {"W.ahba.enrich_scz.q": "reproduced on real data",
+                                "W.ahba.enrich_asd.q": ledger.NOT_REPRODUCED})
+    table = ledger.compare(results={})
+    regressions, notes = ledger.check_against_baseline(table, ledger.load_baseline(base), {"06": ["disgenet_gmt"]})
+    assert regressions == [] and len(notes) == 2 and "ran without disgenet_gmt" in notes[0]
+    regressions, _ = ledger.check_against_baseline(table, ledger.load_baseline(base), {})
+    assert len(regressions) == 2
+    receipts = isolated["build"] / "receipts"
+    receipts.mkdir(parents=True)
+    (receipts / "06_enrichment.json").write_text(json.dumps({"datasets_unavailable": {"disgenet_gmt": "unavailable"}}))
+    assert ledger.unavailable_data() == {"06": ["disgenet_gmt"]}
+    assert main(["ledger", "--check", "--baseline", base]) == 0
+    assert "note: W.ahba.enrich_scz.q: not checked" in capsys.readouterr().out

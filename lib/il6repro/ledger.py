@@ -237,15 +237,33 @@ def load_baseline(path: Path | None = None) -> dict[str, dict]:
     return out
 
 
-def check_against_baseline(table, baseline: dict[str, dict]) -> tuple[list[str], list[str]]:
+def unavailable_data(receipts_dir: Path | None = None) -> dict[str, list[str]]:
+    """Notebook number -> datasets its last run could not resolve (from the run receipts)."""
+    folder = Path(receipts_dir) if receipts_dir else build_dir() / "receipts"
+    out: dict[str, list[str]] = {}
+    for p in sorted(folder.glob("*.json")):
+        rec = json.loads(p.read_text())
+        if rec.get("datasets_unavailable"):
+            out[p.stem.split("_", 1)[0]] = sorted(rec["datasets_unavailable"])
+    return out
+
+
+def check_against_baseline(table, baseline: dict[str, dict],
+                           unavailable: dict[str, list[str]] | None = None) -> tuple[list[str], list[str]]:
     """Compare a ledger table with the accepted baseline.
 
     A *regression* (returned first) is a claim that passed in the baseline and now has any other status (not
     reproduced, not recorded, or a different kind of evidence, e.g. real data -> planted twin), a claim that was
     recorded and is no longer, or a claim the baseline does not know. An *improvement* (returned second) is a claim
     the baseline accepted as not reproduced / not attempted that now passes: report it and update the baseline.
+
+    ``unavailable`` (notebook number -> datasets, see :func:`unavailable_data`): a claim that is not recorded because
+    its notebook ran without a dataset (e.g. a mirror-only gene-set library on a machine without the mirror) is
+    reported among the second list as skipped, not counted as a regression: the environment lacks the data, the
+    code did not change.
     """
     regressions, improvements = [], []
+    unavailable = unavailable or {}
     for row in table.itertuples():
         base = baseline.get(row.claim)
         if base is None:
@@ -254,6 +272,10 @@ def check_against_baseline(table, baseline: dict[str, dict]) -> tuple[list[str],
             continue
         was, now = base["status"], row.status
         if was == now:
+            continue
+        nb = str(row.notebook).split("_", 1)[0]
+        if now == NOT_ATTEMPTED and unavailable.get(nb):
+            improvements.append(f"{row.claim}: not checked: notebook {nb} ran without {', '.join(unavailable[nb])}")
             continue
         if was in PASSING:
             regressions.append(f"{row.claim}: was {was!r}, now {now!r} ({row.reason})")
