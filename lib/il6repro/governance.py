@@ -82,18 +82,18 @@ def load_ids(paths) -> frozenset[str]:
 
 # ------------------------------------------------------------------------------------------------ tables
 class _Tables(HTMLParser):
-    """Collect the tables of an HTML document: a list of (header cells, body rows)."""
+    """Collect the tables of an HTML document: each a list of rows (header rows included) of cell texts."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.tables: list[tuple[list[str], list[list[str]]]] = []
-        self._stack: list[tuple[list[str], list[list[str]]]] = []
+        self.tables: list[list[list[str]]] = []
+        self._stack: list[list[list[str]]] = []  # open (possibly nested) tables, each a list of rows
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
-            self._stack.append(([], []))
+            self._stack.append([])
         elif tag == "tr" and self._stack:
             self._row = []
         elif tag in ("td", "th") and self._row is not None:
@@ -104,7 +104,7 @@ class _Tables(HTMLParser):
             self._row.append(" ".join("".join(self._cell).split()))
             self._cell = None
         elif tag == "tr" and self._row is not None and self._stack:
-            self._stack[-1][1].append(self._row)
+            self._stack[-1].append(self._row)
             self._row = None
         elif tag == "table" and self._stack:
             self.tables.append(self._stack.pop())
@@ -118,7 +118,7 @@ def html_tables(text: str) -> list[list[list[str]]]:
     """Every table of an HTML string as a list of rows (header rows included) of cell texts."""
     p = _Tables()
     p.feed(text)
-    return [rows for _heads, rows in p.tables]
+    return p.tables
 
 
 def _text_tables(text: str) -> list[list[list[str]]]:

@@ -115,10 +115,6 @@ def points(items: list[dict]) -> list[Point]:
 
 
 # --------------------------------------------------------------------------------------------- conclusions
-def _rec(records: dict, cid: str) -> dict | None:
-    return records.get(cid)
-
-
 def conclusions(records: dict[str, dict], tables: dict[str, Any]) -> dict[str, bool | None]:
     """The paper's conclusions, evaluated on one run's ledger records and aggregate tables (None: not run)."""
     out: dict[str, bool | None] = {}
@@ -141,13 +137,13 @@ def conclusions(records: dict[str, dict], tables: dict[str, Any]) -> dict[str, b
                            ("W.ahba.enrich_asd.q", "W: autism enrichment (q < 0.05)", .05),
                            ("W.ahba.enrich_epilepsy.q", "W: epilepsy enrichment (q < 0.05)", .05),
                            ("W.ahba.enrich_cognition.q", "W: cognitive impairment enrichment (q < 0.05)", .05)):
-        r = _rec(records, cid)
+        r = records.get(cid)
         out[name] = None if r is None else bool(float(r["value"]) < thr)
     for cid, name in (("V.rr_low_vs_high.agesex", "V: low IL-6 -> more resolution (CI above 1)"),
                       ("V.rr_repeated", "V: repeatedly low IL-6 -> more resolution (CI above 1)")):
-        r = _rec(records, cid)
+        r = records.get(cid)
         out[name] = None if r is None or not r.get("ci") else bool(r["ci"][0] > 1)
-    r = _rec(records, "V.il6_change_with_resolution")
+    r = records.get("V.il6_change_with_resolution")
     out["V: IL-6 falls more in resolved cases (CI below 0)"] = None if r is None or not r.get("ci") else \
         bool(r["ci"][1] < 0)
     return out
@@ -183,11 +179,9 @@ def run_point(point: dict, profile: str, folder: str | None = None, twins: str |
     f = bdir / "results" / "02_mr_primary.csv"
     if f.is_file() and any(n.startswith("02") for n in p.notebooks):
         tables["02_mr_primary.csv"] = pd.read_csv(f)
-    ran = {s.split("_", 1)[0] for s in {r.get("notebook", "") for r in records.values()}}
     records = {k: v for k, v in records.items() if v.get("notebook", "").split("_", 1)[0] in p.notebooks}
     res["records"] = records
     res["conclusions"] = conclusions(records, tables)
-    res["notebooks_with_records"] = sorted(ran)
     return res
 
 
