@@ -66,7 +66,7 @@ test: env browser
 	$(MAKE) --no-print-directory ledger-check
 
 lint: env
-	$(BIN)/python -m ruff check lib tests tools
+	$(BIN)/python -m ruff check lib tests tools notebooks benchmarks
 
 clean:
 	rm -rf build figures/*.png figures/*.svg

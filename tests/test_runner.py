@@ -129,10 +129,7 @@ def test_dead_kernel_is_an_error_not_a_hang(isolated, tiny_notebooks):
 
 
 def test_results_reader_reruns_when_results_change(isolated, tiny_notebooks):
-    import sys
-
-    sys.path.insert(0, str(tiny_notebooks.parents[0]))
-    from nbtools import write_notebook
+    from tinynb import write_notebook
 
     write_notebook(tiny_notebooks / "09_reader.ipynb", [("md", "# Reader"), ("params", "x = 1"),
                                                         ("code", "print(x)")], reads_results=True)

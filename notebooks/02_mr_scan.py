@@ -1,24 +1,25 @@
-"""Author notebooks/02_mr_scan.ipynb (run: python tools/make_nb02.py)."""
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-from pathlib import Path
+# %% [markdown]
+# # 02 · The MR scan: five inflammatory exposures x 205 brain IDPs
+#
+# Two-sample Mendelian randomization of each exposure (IL-1, IL-2, IL-6, CRP, BDNF; instruments in notebook 01) on
+# each UK Biobank imaging-derived phenotype: 139 FAST regional grey-matter volumes (Harvard-Oxford cortical and
+# subcortical, cerebellar lobules) and 66 FreeSurfer Desikan-Killiany cortical thicknesses. SNP-outcome effects come
+# from one vectorised, covariate-adjusted pass over all instruments x IDPs (age, age^2, sex, age x sex, imaging
+# centre, head-size scaling, 10 genetic PCs; IDPs in SD units); the primary estimate is IVW (a Wald ratio for a
+# single-variant exposure).
+#
+# **What this shows on the twin.** The twin plants the five published IL-6 associations (expected z at N = 20,688
+# equal to the published z's) and zero everywhere else, so recovering them tests the pipeline, not the finding.
 
-from nbtools import write_notebook
-
-cells = [
-("md", """
-# 02 · The MR scan: five inflammatory exposures x 205 brain IDPs
-
-Two-sample Mendelian randomization of each exposure (IL-1, IL-2, IL-6, CRP, BDNF; instruments in notebook 01) on
-each UK Biobank imaging-derived phenotype: 139 FAST regional grey-matter volumes (Harvard-Oxford cortical and
-subcortical, cerebellar lobules) and 66 FreeSurfer Desikan-Killiany cortical thicknesses. SNP-outcome effects come
-from one vectorised, covariate-adjusted pass over all instruments x IDPs (age, age^2, sex, age x sex, imaging
-centre, head-size scaling, 10 genetic PCs; IDPs in SD units); the primary estimate is IVW (a Wald ratio for a
-single-variant exposure).
-
-**What this shows on the twin.** The twin plants the five published IL-6 associations (expected z at N = 20,688
-equal to the published z's) and zero everywhere else, so recovering them tests the pipeline, not the finding.
-"""),
-("params", """
+# %% tags=["parameters"]
 extract = ""  # empty: the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
 seed = 20220101  # twin seed
 n = 20688  # twin sample size
@@ -29,8 +30,8 @@ alpha = 0.05  # family-wise error rate (Bonferroni) or false discovery rate (FDR
 correction = "bonferroni"  # multiple testing: "bonferroni" (the paper) or "fdr" (Benjamini-Hochberg over all tests)
 harmonise_action = 2  # TwoSampleMR palindrome handling: 1 keep as is, 2 align by allele frequency, 3 drop all
 published_threshold = 1.1e-4  # the paper's threshold, shown for comparison
-"""),
-("code", """
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -57,14 +58,14 @@ res = scan.scan(ins, a, methods=("ivw",), ivw_model=ivw_model, action=harmonise_
 prim = res.primary.merge(ex.idp_info[["idp", "measure", "region", "hemisphere", "atlas", "atlas_label"]], on="idp")
 print(f"{len(a):,} SNP x IDP associations; {len(prim):,} exposure x IDP tests; "
       f"{len(res.dropped)} variant(s) dropped in harmonisation")
-"""),
-("md", """
-## The threshold
 
-Bonferroni over the tests actually run, next to the paper's 1.1e-4 and a threshold that allows for the correlation
-between IDPs (Li & Ji effective number of tests from the covariate-adjusted IDP correlation matrix).
-"""),
-("code", """
+# %% [markdown]
+# ## The threshold
+#
+# Bonferroni over the tests actually run, next to the paper's 1.1e-4 and a threshold that allows for the correlation
+# between IDPs (Li & Ji effective number of tests from the covariate-adjusted IDP correlation matrix).
+
+# %%
 n_tests = int(prim["p"].notna().sum())
 bonf = scan.bonferroni(n_tests, alpha)
 ok = ex.idps.dropna().index
@@ -83,13 +84,13 @@ ledger.record("W.mr.threshold", float(f"{bonf:.2g}"), kind="real_data",
               note=f"alpha/{n_tests} over the 5 exposures x {ex.idps.shape[1]} UK Biobank IDPs; the paper's "
                    f"1.1e-4 implies ~{alpha / published_threshold:.0f} tests")
 thresholds
-"""),
-("md", """
-## Results
 
-Every test below either threshold, and the five published IL-6 associations whatever their P.
-"""),
-("code", """
+# %% [markdown]
+# ## Results
+#
+# Every test below either threshold, and the five published IL-6 associations whatever their P.
+
+# %%
 tg = ukb.targets()
 show = prim[(prim["p"] < max(bonf, published_threshold)) | prim["idp"].isin(tg["idp"])].copy()
 show["passes Bonferroni"] = show["p"] < bonf
@@ -99,8 +100,8 @@ show = show.merge(tg[["idp", "z", "p"]].rename(columns={"z": "published z", "p":
                   how="left")
 show[["exposure", "idp", "primary_method", "n_snp", "estimate", "se", "z", "p", "published z", "published P",
       "passes Bonferroni", "passes 1.1e-4", f"significant ({correction})"]].sort_values("p")
-"""),
-("code", """
+
+# %%
 # which instrument values are cited and which are illustrative, per exposure, carried into the ledger notes
 illus = ins.groupby("exposure")["illustrative"].agg(lambda s: sorted({f for v in s for f in str(v).split(";") if f}))
 provenance = {e: "instruments cited" if not f else f"instruments cited, illustrative fields: {', '.join(f)}"
@@ -118,15 +119,15 @@ for exp, cid in (("IL-1", "W.mr.il1.null"), ("IL-2", "W.mr.il2.null"), ("CRP", "
     ledger.record(cid, float(f"{sub['p'].min():.3g}"), kind=kind,
                   note=f"smallest P of {len(sub)} tests ({sub['primary_method'].iloc[0]}; {provenance[exp]})")
 pd.Series(nulls, name="smallest P").to_frame()
-"""),
-("md", """
-## Planted against recovered (twin only)
 
-On the twin the true effects are known. `theta_sd` is the planted effect per SD of the IDP as measured, the units
-of the standardised analysis; the IVW 95% CI should cover it about 95% of the time over seeds (the calibration
-script under `benchmarks/` checks that over 200 seeds).
-"""),
-("code", """
+# %% [markdown]
+# ## Planted against recovered (twin only)
+#
+# On the twin the true effects are known. `theta_sd` is the planted effect per SD of the IDP as measured, the units
+# of the standardised analysis; the IVW 95% CI should cover it about 95% of the time over seeds (the calibration
+# script under `benchmarks/` checks that over 200 seeds).
+
+# %%
 if is_twin:
     tr = ukb.truth(twin_path)
     pv = tg[["idp", "region"]].merge(tr[tr.exposure == "IL-6"][["idp", "theta_sd"]], on="idp").merge(
@@ -135,16 +136,16 @@ if is_twin:
     display(pv.set_index("region").drop(columns="idp").round(3))
 else:
     print("real extract: no planted truth")
-"""),
-("md", """
-## Calibrating the twin to z or to P
 
-As printed, three of the five P values are about ten times smaller than their z implies (z = 3.38 gives P = 7.2e-4,
-not 7.2e-5). The twin can plant either reading: `calibrate_to="z"` (default) plants the printed z's,
-`calibrate_to="p"` the z's implied by the printed P's. Both runs are shown; which hits pass a threshold follows from
-the z's.
-"""),
-("code", """
+# %% [markdown]
+# ## Calibrating the twin to z or to P
+#
+# As printed, three of the five P values are about ten times smaller than their z implies (z = 3.38 gives P = 7.2e-4,
+# not 7.2e-5). The twin can plant either reading: `calibrate_to="z"` (default) plants the printed z's,
+# `calibrate_to="p"` the z's implied by the printed P's. Both runs are shown; which hits pass a threshold follows from
+# the z's.
+
+# %%
 from scipy import stats
 
 rows = []
@@ -163,18 +164,18 @@ for cal in ("z", "p"):
                      "passes Bonferroni": r.p < bonf})
 calib = pd.DataFrame(rows)
 calib.pivot(index="region", columns="calibrate_to", values=["twin z", "twin P", "passes 1.1e-4"]) if rows else None
-"""),
-("code", """
-calib.drop_duplicates("region")[["region", "published z", "published P", "z implied by P", "P implied by z"]] \\
-    if rows else None
-"""),
-("md", """
-## IL-6 z-maps
 
-Cortical thickness on the Desikan-Killiany parcellation (fsaverage5, nilearn) and grey-matter volume on the
-Harvard-Oxford atlas (MNI volume). Cerebellar volumes are in the table and the Manhattan plot, not on these maps.
-"""),
-("code", """
+# %%
+calib.drop_duplicates("region")[["region", "published z", "published P", "z implied by P", "P implied by z"]] \
+    if rows else None
+
+# %% [markdown]
+# ## IL-6 z-maps
+#
+# Cortical thickness on the Desikan-Killiany parcellation (fsaverage5, nilearn) and grey-matter volume on the
+# Harvard-Oxford atlas (MNI volume). Cerebellar volumes are in the table and the Manhattan plot, not on these maps.
+
+# %%
 il6 = prim[prim.exposure == "IL-6"]
 ct = il6[il6.measure == "ct"].set_index("atlas_label")["z"]
 labels = tables.load_dk_surface()
@@ -184,8 +185,8 @@ fig = plot_surface(region_map(ct, labels, regions), kind="stat", hemis=("left", 
                    vmin=-lim, vmax=lim, title="IL-6 -> cortical thickness (IVW z)", colorbar_label="z")
 save(fig, "02_il6_ct_surface", caption="IVW z of genetically proxied IL-6 signalling on DK cortical thickness.")
 plt.show()
-"""),
-("code", """
+
+# %%
 gmv = il6[(il6.measure == "gmv") & (il6.atlas == "harvard_oxford")].set_index("atlas_label")["z"]
 img = volume_map(gmv)
 fig = plt.figure(figsize=(9, 3.2))
@@ -194,11 +195,11 @@ plotting.plot_stat_map(img, display_mode="z", cut_coords=(-30, -15, 0, 15, 30), 
                        draw_cross=False, annotate=False)
 save(fig, "02_il6_gmv_volume", caption="IVW z of genetically proxied IL-6 signalling on Harvard-Oxford GMV.")
 plt.show()
-"""),
-("md", """
-## All tests against the threshold
-"""),
-("code", """
+
+# %% [markdown]
+# ## All tests against the threshold
+
+# %%
 fig, ax = plt.subplots(figsize=(9, 3.6))
 order = prim.sort_values(["exposure", "measure", "idp"]).reset_index(drop=True)
 for i, (exp, sub) in enumerate(order.groupby("exposure", sort=False)):
@@ -211,8 +212,8 @@ ax.set_xticks([])
 ax.legend(fontsize=7, ncol=4)
 save(fig, "02_manhattan", caption="All exposure x IDP tests with the computed and published thresholds.")
 plt.show()
-"""),
-("code", """
+
+# %%
 out = results_dir()
 out.mkdir(parents=True, exist_ok=True)
 prim.drop(columns=["note"], errors="ignore").to_csv(out / "02_mr_primary.csv", index=False)
@@ -220,7 +221,3 @@ print(f"primary results ({len(prim)} rows, no participant data) -> results/02_mr
 methods.write(methods.mr_scan(n_tests=n_tests, n_exposures=n_exp, n_idps=ex.idps.shape[1], alpha=alpha, threshold=bonf,
                               m_eff=m_eff, ivw_model=ivw_model, harmonise_action=harmonise_action,
                               n_dropped=len(res.dropped), correction=correction), title="MR scan")
-"""),
-]
-
-write_notebook(Path(__file__).resolve().parents[1] / "notebooks" / "02_mr_scan.ipynb", cells)

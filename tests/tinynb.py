@@ -1,6 +1,7 @@
-"""Maintainer helper: write a notebook from a list of (kind, source) cells, outputs stripped.
+"""Test helper: write a tiny purpose-built notebook from a list of (kind, source) cells, outputs stripped.
 
-Used to author notebooks as plain Python in review-friendly form; the .ipynb in notebooks/ is the artefact.
+Papermill's habit: one small notebook per way of failing. The paper's own notebooks are authored as jupytext
+percent files (``notebooks/NN_name.py``), not with this helper.
 """
 
 from __future__ import annotations

@@ -1,35 +1,39 @@
-"""Author notebooks/06_enrichment.ipynb (run: python tools/make_nb06.py)."""
+# ---
+# jupyter:
+#   il6repro:
+#     depends:
+#     - 04_ahba_mtg
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-from pathlib import Path
+# %% [markdown]
+# # 06 · What the MTG genes are enriched for
+#
+# **Real data.** Over-representation of notebook 04's MTG-preferential genes (hypergeometric test through
+# `gseapy.enrich`, offline, with local libraries), background = every gene in the AHBA matrix (15,633), each set
+# restricted to the background, Benjamini-Hochberg FDR within each library.
+#
+# Libraries: GO Biological Process 2023 and KEGG 2021 Human (Enrichr libraries carried in the `blitzgsea` package);
+# DisGeNET (1,364 diseases; release not documented upstream, CC BY-NC-SA), GWAS Catalog 2019 and the Human Phenotype
+# Ontology (Enrichr libraries). The last three are not carried by any registry package (gseapy fetches Enrichr
+# libraries online; blitzgsea carries only GO and KEGG); they come from the `../shared` mirror and are skipped with a
+# note when it is absent.
+#
+# The paper reports enrichment for schizophrenia, autism spectrum disorder and epilepsy (and, in its press summary,
+# cognitive impairment). Those terms are called out below by name pattern; the smallest FDR among the matching terms
+# is what the ledger records, with the number of terms it was chosen from and the number of gene-selection rules
+# under which it holds.
 
-from nbtools import write_notebook
-
-cells = [
-("md", """
-# 06 · What the MTG genes are enriched for
-
-**Real data.** Over-representation of notebook 04's MTG-preferential genes (hypergeometric test through
-`gseapy.enrich`, offline, with local libraries), background = every gene in the AHBA matrix (15,633), each set
-restricted to the background, Benjamini-Hochberg FDR within each library.
-
-Libraries: GO Biological Process 2023 and KEGG 2021 Human (Enrichr libraries carried in the `blitzgsea` package);
-DisGeNET (1,364 diseases; release not documented upstream, CC BY-NC-SA), GWAS Catalog 2019 and the Human Phenotype
-Ontology (Enrichr libraries). The last three are not carried by any registry package (gseapy fetches Enrichr
-libraries online; blitzgsea carries only GO and KEGG); they come from the `../shared` mirror and are skipped with a
-note when it is absent.
-
-The paper reports enrichment for schizophrenia, autism spectrum disorder and epilepsy (and, in its press summary,
-cognitive impairment). Those terms are called out below by name pattern; the smallest FDR among the matching terms
-is what the ledger records, with the number of terms it was chosen from and the number of gene-selection rules
-under which it holds.
-"""),
-("params", """
+# %% tags=["parameters"]
 min_size = 5  # smallest gene set (after restriction to the background)
 max_size = 2000  # largest gene set
 fdr_level = 0.05  # FDR level for "enriched"
 top_n = 20  # terms in the figure
-"""),
-("code", """
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -45,8 +49,8 @@ expr = tables.load_ahba_dk()
 background = expr.columns.drop("label").tolist()
 genes, rule, message = tx.upstream_mtg_genes(expr)
 print(message)
-"""),
-("code", """
+
+# %%
 libraries, missing = {}, {}
 specs = {"GO_BP_2023": ("go_bp_2023", None, {}), "KEGG_2021": ("kegg_2021_human", None, {}),
          "DisGeNET": ("disgenet_gmt", None, {"describe": True, "strip_prefix": "DISGENET_"}),
@@ -64,27 +68,27 @@ for name, (ds, file, kw) in specs.items():
         missing[name] = str(exc).splitlines()[0]
 pd.DataFrame({"sets": {k: len(v) for k, v in libraries.items()}}).join(
     pd.Series(missing, name="unavailable"), how="outer")
-"""),
-("code", """
+
+# %%
 res = tx.enrich(genes, libraries, background, min_size=min_size, max_size=max_size)
 unknown = res.attrs.get("unknown_genes", [])
 print(f"{len(res):,} terms tested; {int((res.fdr < fdr_level).sum())} at FDR < {fdr_level}; "
       f"{len(unknown)} gene symbol(s) of the list not in the background: {unknown[:10]}")
 res.groupby("library").agg(terms=("Term", "size"), enriched=("fdr", lambda q: int((q < fdr_level).sum()))).T
-"""),
-("code", """
+
+# %%
 show = res[res.fdr < fdr_level].head(top_n)
 show[["library", "Term", "Overlap", "P-value", "fdr", "Odds Ratio"]].round(6)
-"""),
-("md", """
-## How much hangs on the gene-selection rule
 
-The abstract does not give the rule that made a gene "preferentially expressed in the MTG". The default here
-(fold >= 1.2 against the other left cortical regions) is one defensible choice; the table repeats the three tests
-for others, with the cheap nulls (co-expression: 200 matched sets; PPI: STRING's expected-edges model). A finding
-that appears under one rule only is fragile, and the ledger's verdicts above hold for the default rule only.
-"""),
-("code", """
+# %% [markdown]
+# ## How much hangs on the gene-selection rule
+#
+# The abstract does not give the rule that made a gene "preferentially expressed in the MTG". The default here
+# (fold >= 1.2 against the other left cortical regions) is one defensible choice; the table repeats the three tests
+# for others, with the cheap nulls (co-expression: 200 matched sets; PPI: STRING's expected-edges model). A finding
+# that appears under one rule only is fragile, and the ledger's verdicts above hold for the default rule only.
+
+# %%
 links = tables.load_string_links()
 ctx = tx.cortical(expr, "left")
 rows = []
@@ -98,17 +102,17 @@ for ref, rl, thr in (("cortex", "fold", 1.2), ("cortex", "fold", 1.3), ("cortex"
     row.update({"PPI edges (obs / expected)": f"{ppi_s.observed_edges} / {ppi_s.expected_edges_config:.1f}",
                 "PPI P (STRING model)": ppi_s.p_config_poisson})
     r2 = tx.enrich(gs, libraries, background, min_size=min_size, max_size=max_size)
-    for disorder, (cid, pat) in patterns.items():
+    for disorder, (_cid, pat) in patterns.items():
         hit = r2[r2.Term.str.contains(pat, case=False) & ~r2.Term.str.contains(exclude, case=False)]
         row[f"{disorder} q"] = hit.fdr.min() if len(hit) else np.nan
     rows.append(row)
 sens = pd.DataFrame(rows).set_index("rule")
 sens.round(4)
-"""),
-("md", """
-## The disorders named in the paper
-"""),
-("code", """
+
+# %% [markdown]
+# ## The disorders named in the paper
+
+# %%
 rows = []
 for disorder, (cid, pat) in patterns.items():
     hit = res[res.Term.str.contains(pat, case=False) & ~res.Term.str.contains(exclude, case=False)]
@@ -128,8 +132,8 @@ for disorder, (cid, pat) in patterns.items():
                        "background = all 15,633 AHBA genes")
 called = pd.DataFrame(rows).set_index("disorder")
 called
-"""),
-("code", """
+
+# %%
 top = res.head(top_n).iloc[::-1]
 fig, ax = plt.subplots(figsize=(8, 0.28 * len(top) + 1))
 libs = list(libraries)
@@ -144,24 +148,19 @@ ax.legend(fontsize=7, loc="lower right")
 ax.set_title(f"Top {len(top)} terms for the {len(genes)} MTG-preferential genes")
 save(fig, "06_top_terms", caption="Over-representation of the MTG genes (hypergeometric, BH FDR per library).")
 plt.show()
-"""),
-("code", """
+
+# %%
 out = results_dir()
 out.mkdir(parents=True, exist_ok=True)
 res.drop(columns=["Genes"]).to_csv(out / "06_enrichment.csv", index=False)
 print(f"{len(res):,} terms -> results/06_enrichment.csv")
-"""),
-("md", """
-## Methods (written from this run)
 
-The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
-"""),
-("code", """
+# %% [markdown]
+# ## Methods (written from this run)
+#
+# The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+
+# %%
 methods.write(methods.enrichment(n_genes=len(genes), n_background=len(background),
                                  libraries={k: len(v) for k, v in libraries.items()}, min_size=min_size,
                                  max_size=max_size, fdr_level=fdr_level), title="Gene-set enrichment")
-"""),
-]
-
-write_notebook(Path(__file__).resolve().parents[1] / "notebooks" / "06_enrichment.ipynb", cells,
-               depends=["04_ahba_mtg"])

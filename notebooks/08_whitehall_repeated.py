@@ -1,34 +1,35 @@
-"""Author notebooks/08_whitehall_repeated.ipynb (run: python tools/make_nb08.py)."""
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-from pathlib import Path
+# %% [markdown]
+# # 08 · Repeated IL-6 exposure, and IL-6 as symptoms resolve
+#
+# Two further findings of Virtanen et al. 2015:
+#
+# * cases with **repeated low IL-6** (low at the baseline IL-6 phase and at the IL-6 phase before it) are more likely
+#   to be symptom-free at follow-up than cases with **repeated high IL-6** (published RR 1.21, 95% CI 1.03-1.41);
+#   mixed patterns are left out, and only baselines at phases 5 and 7 can have a previous IL-6 measurement;
+# * among cases with **high IL-6** at baseline (phases 3 and 5), IL-6 at the next IL-6 phase falls more in those whose
+#   symptoms have resolved by then than in those still symptomatic (the change in log IL-6, resolved minus persistent;
+#   the abstract gives the direction, not the size).
+#
+# On the twin both are planted (see notebook 07 and `il6repro.twins.whitehall`), so the ledger says *recovered from a
+# planted twin*.
 
-from nbtools import write_notebook
-
-cells = [
-("md", """
-# 08 · Repeated IL-6 exposure, and IL-6 as symptoms resolve
-
-Two further findings of Virtanen et al. 2015:
-
-* cases with **repeated low IL-6** (low at the baseline IL-6 phase and at the IL-6 phase before it) are more likely
-  to be symptom-free at follow-up than cases with **repeated high IL-6** (published RR 1.21, 95% CI 1.03-1.41);
-  mixed patterns are left out, and only baselines at phases 5 and 7 can have a previous IL-6 measurement;
-* among cases with **high IL-6** at baseline (phases 3 and 5), IL-6 at the next IL-6 phase falls more in those whose
-  symptoms have resolved by then than in those still symptomatic (the change in log IL-6, resolved minus persistent;
-  the abstract gives the direction, not the size).
-
-On the twin both are planted (see notebook 07 and `il6repro.twins.whitehall`), so the ledger says *recovered from a
-planted twin*.
-"""),
-("params", """
+# %% tags=["parameters"]
 extract = ""  # empty: the synthetic twin; or a CSV in the documented wide layout
 seed = 19850101  # twin seed
 n = 10308  # twin size
 case_threshold = 5  # GHQ-30 caseness: score at or above this
 resolution = "next"  # "next" or "last" attended GHQ examination
 il6_cut = "median"  # median (phase median) or a number in pg/mL
-"""),
-("code", """
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -44,8 +45,8 @@ obs = cohort.person_observations(df, case_threshold=case_threshold, resolution=r
 rep = cohort.repeated_exposure(obs)
 counts = rep.groupby(["phase", "repeated_low"]).size().unstack().rename(columns={0: "repeated high", 1: "repeated low"})
 governance.suppress_small(counts.fillna(0).astype(int))  # cells under 10 people are not shown
-"""),
-("code", """
+
+# %%
 rows = []
 for label, covs in (("age and sex", cohort.AGE_SEX), ("fully adjusted", cohort.FULL)):
     for method in ("poisson", "gee"):
@@ -58,21 +59,21 @@ ledger.record("V.rr_repeated", round(a["RR"], 3), ci=(round(a["95% CI low"], 3),
               note=f"repeated low vs repeated high IL-6 (phase medians), age and sex, Poisson cluster-robust; "
                    f"{int(a['observations'])} observations")
 rr.round(3)
-"""),
-("md", """
-## IL-6 as symptoms resolve
-"""),
-("code", """
+
+# %% [markdown]
+# ## IL-6 as symptoms resolve
+
+# %%
 ch = cohort.il6_change(df, obs)
 d = cohort.change_difference(ch)
 ledger.record("V.il6_change_with_resolution", round(d["difference"], 3), ci=(round(d["ci_low"], 3), round(d["ci_high"], 3)),
               kind=kind, note=f"change in log IL-6 to the next IL-6 phase among high-IL-6 cases, resolved ({d['n_resolved']}) "
                               f"minus persistent ({d['n_persistent']}); OLS, cluster-robust SE")
 pd.Series(d).to_frame("IL-6 change").T.round(3)
-"""),
-("code", """
+
+# %%
 traj = []
-for ph, nxt in ((3, 5), (5, 7)):
+for ph, _nxt in ((3, 5), (5, 7)):
     sub = ch[ch.phase == ph]
     base = obs[(obs.phase == ph) & (obs.low == 0)].set_index("stno").loc[sub.stno, "log_il6"].to_numpy()
     for status, g in ((1, "resolved"), (0, "still a case")):
@@ -94,16 +95,12 @@ save(fig, "08_il6_trajectories", caption="Geometric mean IL-6 among high-IL-6 GH
      "phase, by resolution status at that phase.")
 plt.show()
 traj.round(3)
-"""),
-("md", """
-## Methods (written from this run)
 
-The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
-"""),
-("code", """
+# %% [markdown]
+# ## Methods (written from this run)
+#
+# The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+
+# %%
 methods.write(methods.whitehall_repeated(n_obs=len(rep), n_resolved=d["n_resolved"], n_persistent=d["n_persistent"]),
               title="Whitehall II: repeated IL-6 and IL-6 change")
-"""),
-]
-
-write_notebook(Path(__file__).resolve().parents[1] / "notebooks" / "08_whitehall_repeated.ipynb", cells)

@@ -1,26 +1,30 @@
-"""Author notebooks/04_ahba_mtg.ipynb (run: python tools/make_nb04.py)."""
+# ---
+# jupyter:
+#   il6repro:
+#     depends:
+#     - 02_mr_scan
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-from pathlib import Path
+# %% [markdown]
+# # 04 · AHBA: genes preferentially expressed in the middle temporal gyrus, and spatial correspondence
+#
+# **Real data.** The Allen Human Brain Atlas microarray, parcellated to the 83 Desikan-Killiany regions and averaged
+# over the 6 donors (abagen pipeline; matrix carried in the `imaging-transcriptomics==1.0.3` wheel, sha256-verified by
+# the data layer). Right-hemisphere values rest on the two donors sampled there, so the left hemisphere is the primary
+# analysis and both hemispheres a sensitivity analysis.
+#
+# **Caveats that matter here.** The matrix has one value per region and gene, so "preferential expression" is a
+# per-gene contrast of the MTG against the other regions, not a donor-level differential-expression test (the
+# donor-level route is the optional `ahba_dk_abagen` dataset, online only). *IL6 itself is not in the matrix* (abagen's
+# intensity filter removed it for low signal); its receptor subunits IL6R and IL6ST are, and are mapped below.
+# The selection rule is not given in the abstract: it is a parameter, and the table below shows how many genes each
+# defensible rule selects. Notebooks 05 and 06 use the genes selected here.
 
-from nbtools import write_notebook
-
-cells = [
-("md", """
-# 04 · AHBA: genes preferentially expressed in the middle temporal gyrus, and spatial correspondence
-
-**Real data.** The Allen Human Brain Atlas microarray, parcellated to the 83 Desikan-Killiany regions and averaged
-over the 6 donors (abagen pipeline; matrix carried in the `imaging-transcriptomics==1.0.3` wheel, sha256-verified by
-the data layer). Right-hemisphere values rest on the two donors sampled there, so the left hemisphere is the primary
-analysis and both hemispheres a sensitivity analysis.
-
-**Caveats that matter here.** The matrix has one value per region and gene, so "preferential expression" is a
-per-gene contrast of the MTG against the other regions, not a donor-level differential-expression test (the
-donor-level route is the optional `ahba_dk_abagen` dataset, online only). *IL6 itself is not in the matrix* (abagen's
-intensity filter removed it for low signal); its receptor subunits IL6R and IL6ST are, and are mapped below.
-The selection rule is not given in the abstract: it is a parameter, and the table below shows how many genes each
-defensible rule selects. Notebooks 05 and 06 use the genes selected here.
-"""),
-("params", """
+# %% tags=["parameters"]
 target = "middletemporal"  # DK region whose preferentially expressed genes are sought
 hemisphere = "left"  # "left" (primary: 6 donors) or "both" (sensitivity; right hemisphere has 2 donors)
 reference = "cortex"  # compare with the other cortical regions ("cortex") or every other DK region ("brain")
@@ -29,8 +33,8 @@ threshold = 1.2  # cut-off for the rule: the fold ratio, the z, or the number of
 n_rot = 1000  # spin rotations of the fsaverage5 sphere for the spatial nulls
 spin_seed = 2022  # their seed
 correlation = "pearson"  # "pearson" or "spearman"
-"""),
-("code", """
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -47,22 +51,22 @@ genes_all = expr.columns.drop("label")
 print(f"AHBA DK matrix: {expr.shape[0]} regions x {len(genes_all):,} genes (sha256 "
       f"{resolve('ahba_dk').sha256['gene_expression_data.csv'][:12]}...)")
 print("IL6 present:", "IL6" in genes_all, "| IL6R present:", "IL6R" in genes_all, "| IL6ST present:", "IL6ST" in genes_all)
-"""),
-("md", """
-## MTG-preferential genes
-"""),
-("code", """
+
+# %% [markdown]
+# ## MTG-preferential genes
+
+# %%
 pg = tx.preferential_genes(expr, target, hemisphere=hemisphere, rule=rule, threshold=threshold, reference=reference)
 mtg_genes = pg.index[pg["selected"]].tolist()
 print(f"rule: {rule} >= {threshold} against the other {reference} regions ({hemisphere} hemisphere): "
       f"{len(mtg_genes)} genes")
 pg.head(15).round(3)
-"""),
-("md", """
-How the count depends on the rule (each row a defensible choice; the default is marked). The downstream tests in
-notebooks 05-06 are sensitive to this choice; the what-if sweep varies it.
-"""),
-("code", """
+
+# %% [markdown]
+# How the count depends on the rule (each row a defensible choice; the default is marked). The downstream tests in
+# notebooks 05-06 are sensitive to this choice; the what-if sweep varies it.
+
+# %%
 rows = []
 for ref in ("cortex", "brain"):
     for hemi in ("left", "both"):
@@ -71,22 +75,22 @@ for ref in ("cortex", "brain"):
             rows.append({"reference": ref, "hemisphere": hemi, "rule": f"{rl} >= {thr}", "genes": int(p.selected.sum()),
                          "default": (ref, hemi, rl, thr) == (reference, hemisphere, rule, threshold)})
 pd.DataFrame(rows).pivot_table(index=["reference", "hemisphere"], columns="rule", values="genes")
-"""),
-("code", """
+
+# %%
 out = results_dir()
 out.mkdir(parents=True, exist_ok=True)
 sel = pg[pg["selected"]].assign(rule=rule, threshold=threshold, reference=reference, hemisphere=hemisphere,
                                 target=target)
 sel.to_csv(out / tx.MTG_GENES_TABLE)
 print(f"{len(sel)} genes -> results/04_mtg_genes.csv (read by notebooks 05 and 06)")
-"""),
-("md", """
-## Expression maps on fsaverage5
 
-IL6R and IL6ST (IL-6 receptor and signal transducer) and the MTG-gene score (mean z-scored expression of the
-selected genes per region). Both hemispheres are drawn; the right hemisphere rests on two donors.
-"""),
-("code", """
+# %% [markdown]
+# ## Expression maps on fsaverage5
+#
+# IL6R and IL6ST (IL-6 receptor and signal transducer) and the MTG-gene score (mean z-scored expression of the
+# selected genes per region). Both hemispheres are drawn; the right hemisphere rests on two donors.
+
+# %%
 labels = tables.load_dk_surface()
 regions = tables.load_dk_regions()
 ctx_both = tx.cortical(expr, "both")
@@ -99,21 +103,21 @@ for name, vals, cmap in (("IL6R", ctx_both["IL6R"], "viridis"), ("IL6ST", ctx_bo
     slug = name.replace(" ", "_").replace("-", "_").lower()
     save(fig, f"04_map_{slug}", caption=f"AHBA {name} on the DK parcellation (fsaverage5); right hemisphere: 2 donors.")
     plt.show()
-"""),
-("md", """
-## Spatial correspondence with the IL-6 MR z-map, tested against spin nulls
 
-The IL-6 -> cortical-thickness z-map (one z per DK region) comes from notebook 02's results when present, else is
-computed here the same way from the default twin. **On the twin this map is synthetic** (one planted region,
-superior frontal; the rest noise), so its correspondences test the machinery, not the biology; on a real extract
-they are the real analysis. ENIGMA case-control thickness maps (schizophrenia, autism, epilepsy) are mirror-only
-data: without `../shared` they are skipped with a note.
+# %% [markdown]
+# ## Spatial correspondence with the IL-6 MR z-map, tested against spin nulls
+#
+# The IL-6 -> cortical-thickness z-map (one z per DK region) comes from notebook 02's results when present, else is
+# computed here the same way from the default twin. **On the twin this map is synthetic** (one planted region,
+# superior frontal; the rest noise), so its correspondences test the machinery, not the biology; on a real extract
+# they are the real analysis. ENIGMA case-control thickness maps (schizophrenia, autism, epilepsy) are mirror-only
+# data: without `../shared` they are skipped with a note.
+#
+# Each correspondence is a correlation across the 68 cortical regions; the spin null rotates the z-map on the
+# fsaverage5 sphere `n_rot` times (mirror-image rotation on the right), re-averages each region, and recomputes the
+# correlation. The naive parametric P ignores spatial autocorrelation and is shown for contrast.
 
-Each correspondence is a correlation across the 68 cortical regions; the spin null rotates the z-map on the
-fsaverage5 sphere `n_rot` times (mirror-image rotation on the right), re-averages each region, and recomputes the
-correlation. The naive parametric P ignores spatial autocorrelation and is shown for contrast.
-"""),
-("code", """
+# %%
 from il6repro.genetics import assoc, scan
 from il6repro.twins import ukb
 
@@ -141,22 +145,22 @@ for disorder in tables.ENIGMA_CT:
 if skipped:
     print(f"ENIGMA maps skipped (mirror-only dataset enigma_toolbox not available): {', '.join(skipped)}; "
           "set IL6REPRO_DATA_MIRRORS to a copy of the mirror to include them")
-"""),
-("code", """
+
+# %%
 spins = brain.spin_indices(n_rot, spin_seed)
 corr = brain.spin_test(zmap, maps, n_rot=n_rot, seed=spin_seed, method=correlation, labels=labels, regions=regions,
                        spins=spins)
 corr.round(4)
-"""),
-("md", """
-The same spin machinery on two real maps: IL6R against the MTG-gene score and the ENIGMA maps (no twin involved).
-"""),
-("code", """
+
+# %% [markdown]
+# The same spin machinery on two real maps: IL6R against the MTG-gene score and the ENIGMA maps (no twin involved).
+
+# %%
 corr_real = brain.spin_test(ctx_both["IL6R"], maps.drop(columns=["IL6R"]), n_rot=n_rot, seed=spin_seed,
                             method=correlation, labels=labels, regions=regions, spins=spins)
 corr_real.round(4)
-"""),
-("code", """
+
+# %%
 fig, ax = plt.subplots(figsize=(7, 3.2))
 null = brain.spin_parcels(zmap.loc[zmap.index.intersection(maps.index)], labels, regions, spins)
 col = "MTG-gene score"
@@ -169,17 +173,13 @@ ax.set_ylabel("rotations")
 ax.legend()
 save(fig, "04_spin_null", caption="Spin null of the correlation between the IL-6 CT z-map and the MTG-gene score.")
 plt.show()
-"""),
-("md", """
-## Methods (written from this run)
 
-The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
-"""),
-("code", """
+# %% [markdown]
+# ## Methods (written from this run)
+#
+# The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+
+# %%
 methods.write(methods.ahba_mtg(target=target, hemisphere=hemisphere, reference=reference, rule=rule,
                                threshold=threshold, n_genes=len(mtg_genes), n_rot=n_rot, spin_seed=spin_seed,
                                correlation=correlation), title="AHBA region-preferential genes and spatial nulls")
-"""),
-]
-
-write_notebook(Path(__file__).resolve().parents[1] / "notebooks" / "04_ahba_mtg.ipynb", cells, depends=["02_mr_scan"])

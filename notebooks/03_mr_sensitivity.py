@@ -1,21 +1,22 @@
-"""Author notebooks/03_mr_sensitivity.ipynb (run: python tools/make_nb03.py)."""
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-from pathlib import Path
+# %% [markdown]
+# # 03 · Sensitivity of the IL-6 associations
+#
+# For the five published IL-6 associations: the robust estimators (MR-Egger with its intercept, weighted and simple
+# median, weighted mode), heterogeneity (Cochran's Q, Rucker's Q', I^2_GX), leave-one-out, Steiger directionality and
+# a one-sample 2SLS on the individual data (IL6R variants instrumenting measured CRP, field 30710). The estimators are
+# those of R MendelianRandomization (pinned to its documented example in the tests), computed for all pairs at once.
+# On the twin, with no pleiotropy planted (`pleiotropy_sd = 0`), all methods should agree within sampling error; set
+# `pleiotropy_sd` (and see notebook 1x on pleiotropy) to watch IVW and Egger part ways.
 
-from nbtools import write_notebook
-
-cells = [
-("md", """
-# 03 · Sensitivity of the IL-6 associations
-
-For the five published IL-6 associations: the robust estimators (MR-Egger with its intercept, weighted and simple
-median, weighted mode), heterogeneity (Cochran's Q, Rucker's Q', I^2_GX), leave-one-out, Steiger directionality and
-a one-sample 2SLS on the individual data (IL6R variants instrumenting measured CRP, field 30710). The estimators are
-those of R MendelianRandomization (pinned to its documented example in the tests), computed for all pairs at once.
-On the twin, with no pleiotropy planted (`pleiotropy_sd = 0`), all methods should agree within sampling error; set
-`pleiotropy_sd` (and see notebook 1x on pleiotropy) to watch IVW and Egger part ways.
-"""),
-("params", """
+# %% tags=["parameters"]
 extract = ""  # empty: the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
 seed = 20220101  # twin seed
 n = 20688  # twin sample size
@@ -25,11 +26,9 @@ n_boot = 1000  # bootstrap draws for the median and mode SEs
 boot_seed = 314159265  # their seed
 egger_distribution = "normal"  # MR-Egger inference: "normal" (MendelianRandomization default) or "t"
 ivw_model = "fixed"  # IVW model: "fixed", "random" or "default"
-"""),
-("code", """
+
+# %%
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 
 from il6repro import methods
 from il6repro.figures import save, set_style
@@ -47,36 +46,36 @@ il6 = ins[ins.exposure == "IL-6"]
 res = scan.scan(il6, a, n_boot=n_boot, seed=boot_seed, egger_distribution=egger_distribution,
                 ivw_model=ivw_model)
 label = dict(zip(tg["idp"], tg["region"], strict=True))
-"""),
-("md", """
-## All estimators
-"""),
-("code", """
+
+# %% [markdown]
+# ## All estimators
+
+# %%
 est = res.estimates.assign(region=res.estimates["idp"].map(label))
 est.pivot(index="region", columns="method", values="z").round(2)
-"""),
-("code", """
+
+# %%
 est[["region", "method", "estimate", "se", "ci_low", "ci_high", "p", "note"]].round(4)
-"""),
-("md", """
-## Heterogeneity and pleiotropy
-"""),
-("code", """
+
+# %% [markdown]
+# ## Heterogeneity and pleiotropy
+
+# %%
 het = res.heterogeneity.assign(region=res.heterogeneity["idp"].map(label)).set_index("region")
 het[["Q", "Q_df", "Q_p", "I2", "Q_rucker", "Q_rucker_p", "intercept", "intercept_se", "intercept_p", "I2_GX"]].round(4)
-"""),
-("md", """
-## Steiger directionality and one-sample 2SLS
 
-Steiger compares the variance the variants explain in the exposure (unit-free, from the CRP GWAS t statistics and
-its sample size) with that in each IDP. 2SLS uses the individual data: IDP (SD units) on log CRP instrumented by the
-10 IL6R variants, same covariates; its estimate is per unit of IL6R-driven log CRP, the scale of the IVW estimate.
-"""),
-("code", """
+# %% [markdown]
+# ## Steiger directionality and one-sample 2SLS
+#
+# Steiger compares the variance the variants explain in the exposure (unit-free, from the CRP GWAS t statistics and
+# its sample size) with that in each IDP. 2SLS uses the individual data: IDP (SD units) on log CRP instrumented by the
+# 10 IL6R variants, same covariates; its estimate is per unit of IL6R-driven log CRP, the scale of the IVW estimate.
+
+# %%
 st = res.steiger.assign(region=res.steiger["idp"].map(label)).set_index("region")
 st[["r2_exposure", "r2_outcome", "correct_direction", "steiger_p", "note"]]
-"""),
-("code", """
+
+# %%
 if "log_crp" in ex.exposure:
     Ys = ex.idps[tg["idp"].tolist()]
     Ys = (Ys - Ys.mean()) / Ys.std()
@@ -90,11 +89,11 @@ if "log_crp" in ex.exposure:
 else:
     out = "no measured CRP in this extract: 2SLS not applicable"
 out
-"""),
-("md", """
-## Plots for the middle temporal gyrus and the other hits
-"""),
-("code", """
+
+# %% [markdown]
+# ## Plots for the middle temporal gyrus and the other hits
+
+# %%
 fig, axes = plt.subplots(2, 3, figsize=(11, 6.5))
 for ax, t in zip(axes.ravel(), tg.itertuples(), strict=False):
     h, _ = harmonise.harmonise(il6.drop(columns="exposure"), a[a.idp == t.idp])
@@ -104,8 +103,8 @@ axes.ravel()[-1].axis("off")
 fig.tight_layout()
 save(fig, "03_scatter", caption="SNP-IDP vs SNP-exposure effects with IVW, MR-Egger and weighted-median lines.")
 plt.show()
-"""),
-("code", """
+
+# %%
 mtg = tg["idp"].iloc[0]
 single = res.single_snp[res.single_snp.idp == mtg]
 loo = res.leave_one_out[res.leave_one_out.idp == mtg]
@@ -118,17 +117,13 @@ fig.suptitle(f"IL-6 -> {label[mtg]}")
 fig.tight_layout()
 save(fig, "03_mtg_diagnostics", caption="Funnel, single-SNP forest and leave-one-out plots for IL-6 -> MTG GMV.")
 plt.show()
-"""),
-("md", """
-## Methods (written from this run)
 
-The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
-"""),
-("code", """
+# %% [markdown]
+# ## Methods (written from this run)
+#
+# The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+
+# %%
 methods.write(methods.mr_sensitivity(n_boot=n_boot, boot_seed=boot_seed, egger_distribution=egger_distribution,
                                      ivw_model=ivw_model, n_outcomes=len(tg), n_variants=len(il6)),
               title="MR sensitivity analyses")
-"""),
-]
-
-write_notebook(Path(__file__).resolve().parents[1] / "notebooks" / "03_mr_sensitivity.ipynb", cells)

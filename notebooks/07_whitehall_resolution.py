@@ -1,36 +1,37 @@
-"""Author notebooks/07_whitehall_resolution.ipynb (run: python tools/make_nb07.py)."""
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-from pathlib import Path
+# %% [markdown]
+# # 07 · Whitehall II: IL-6 and recovery from psychological distress
+#
+# Virtanen et al. 2015: among GHQ-30 cases at the three IL-6 examinations (phases 3, 5, 7), is low IL-6 followed by
+# symptom resolution at the next GHQ examination? Risk ratios (low vs high IL-6) by log-link Poisson regression with
+# cluster-robust (person) variance and by GEE, adjusted for age and sex, then for socioeconomic position (employment
+# grade), smoking, BMI, chronic disease and medication.
+#
+# **What this shows on the twin.** Whitehall II is access-controlled, so this runs on a synthetic twin in the
+# documented wide layout (`data_manifest/whitehall/layout.yaml`), with the published risk ratios planted (expected
+# estimates 1.15 and 1.21 at the published size). Recovering them tests the pipeline, not the finding; the ledger
+# says *recovered from a planted twin*. The cohort size, ages, phases and follow-up are design inputs of the twin.
+#
+# **Assumptions** (the abstract does not give them; each is a parameter): *low* = below the phase median of IL-6;
+# *resolution* = not a case (GHQ < 5) at the next attended GHQ examination; the twin's caseness prevalence,
+# incidence and share of attendees with IL-6 (set so about 2,419 case-observations result).
 
-from nbtools import write_notebook
-
-cells = [
-("md", """
-# 07 · Whitehall II: IL-6 and recovery from psychological distress
-
-Virtanen et al. 2015: among GHQ-30 cases at the three IL-6 examinations (phases 3, 5, 7), is low IL-6 followed by
-symptom resolution at the next GHQ examination? Risk ratios (low vs high IL-6) by log-link Poisson regression with
-cluster-robust (person) variance and by GEE, adjusted for age and sex, then for socioeconomic position (employment
-grade), smoking, BMI, chronic disease and medication.
-
-**What this shows on the twin.** Whitehall II is access-controlled, so this runs on a synthetic twin in the
-documented wide layout (`data_manifest/whitehall/layout.yaml`), with the published risk ratios planted (expected
-estimates 1.15 and 1.21 at the published size). Recovering them tests the pipeline, not the finding; the ledger
-says *recovered from a planted twin*. The cohort size, ages, phases and follow-up are design inputs of the twin.
-
-**Assumptions** (the abstract does not give them; each is a parameter): *low* = below the phase median of IL-6;
-*resolution* = not a case (GHQ < 5) at the next attended GHQ examination; the twin's caseness prevalence,
-incidence and share of attendees with IL-6 (set so about 2,419 case-observations result).
-"""),
-("params", """
+# %% tags=["parameters"]
 extract = ""  # empty: the synthetic twin; or a CSV in the documented wide layout
 seed = 19850101  # twin seed
 n = 10308  # twin size (Whitehall II phase 1)
 case_threshold = 5  # GHQ-30 caseness: score at or above this
 resolution = "next"  # "next": not a case at the next attended GHQ examination; "last": at the last one
 il6_cut = "median"  # median: the phase median of measured IL-6; or a number in pg/mL
-"""),
-("code", """
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -47,8 +48,8 @@ for note in df.attrs.get("notes", []):
     print("note:", note)
 print(f"{len(df):,} participants ({'synthetic twin' if is_twin else 'real extract'})")
 cohort.describe(df).round(2)
-"""),
-("code", """
+
+# %%
 obs = cohort.person_observations(df, case_threshold=case_threshold, resolution=resolution, il6_cut=il6_cut)
 flow = obs.attrs["flow"]
 ledger.record("V.n_cases", len(obs), kind=design,
@@ -66,30 +67,30 @@ print(f"{len(obs):,} person-observations from {obs.stno.nunique():,} participant
       f"{100 * obs.resolved.mean():.1f}% resolved; IL-6 cut-offs (pg/mL): "
       + ", ".join(f"phase {k}: {v:.2f}" for k, v in obs.attrs["cuts"].items()))
 flow
-"""),
-("code", """
+
+# %%
 fig, ax = plt.subplots(figsize=(9, 3.6))
 ax.axis("off")
 cols = ["attended GHQ", "GHQ cases", "IL-6 measured", "person-observations"]
 for j, ph in enumerate(flow.index):
     for i, c in enumerate(cols):
         x, y = 0.05 + 0.32 * j, 0.85 - 0.24 * i
-        ax.text(x, y, f"phase {ph}: {c}\\n{flow.loc[ph, c]:,}", ha="left", va="center", fontsize=8,
+        ax.text(x, y, f"phase {ph}: {c}\n{flow.loc[ph, c]:,}", ha="left", va="center", fontsize=8,
                 bbox=dict(boxstyle="round", fc="0.95", ec="0.6"))
         if i:
             ax.annotate("", xy=(x + 0.03, y + 0.06), xytext=(x + 0.03, y + 0.18), xycoords="axes fraction",
                         textcoords="axes fraction", arrowprops=dict(arrowstyle="->", color="0.4"))
     ax.text(0.05 + 0.32 * j + 0.17, 0.85 - 0.24 * 2.5,
-            f"- {flow.loc[ph, 'no IL-6 (excluded)']:,} no IL-6\\n- {flow.loc[ph, 'no later GHQ (excluded)']:,} no later GHQ",
+            f"- {flow.loc[ph, 'no IL-6 (excluded)']:,} no IL-6\n- {flow.loc[ph, 'no later GHQ (excluded)']:,} no later GHQ",
             fontsize=7, color="0.35", va="center")
 ax.set_title(f"Who enters: {len(obs):,} GHQ-case observations with IL-6 and follow-up")
 save(fig, "07_flow", caption="Flow of participants from attendance to analysed GHQ-case observations, per phase.")
 plt.show()
-"""),
-("md", """
-## Risk ratios of symptom resolution, low vs high IL-6
-"""),
-("code", """
+
+# %% [markdown]
+# ## Risk ratios of symptom resolution, low vs high IL-6
+
+# %%
 rows = []
 for label, covs in (("age and sex", cohort.AGE_SEX), ("fully adjusted", cohort.FULL)):
     for method in ("poisson", "gee"):
@@ -106,8 +107,8 @@ ledger.record("V.rr_low_vs_high.full", round(f["RR"], 3), ci=(round(f["95% CI lo
               kind=kind, note="adds grade, smoking, BMI, chronic disease, medication" +
                               ("; in the twin these shift IL-6 but not resolution (assumption)" if is_twin else ""))
 rr.round(3)
-"""),
-("code", """
+
+# %%
 fig, ax = plt.subplots(figsize=(6.5, 2.8))
 y = np.arange(len(rr))[::-1]
 ax.errorbar(rr["RR"], y, xerr=[rr["RR"] - rr["95% CI low"], rr["95% CI high"] - rr["RR"]], fmt="o", color="C0",
@@ -120,19 +121,15 @@ ax.set_xlabel("risk ratio of symptom resolution, low vs high IL-6")
 ax.legend(fontsize=7, loc="lower right")
 save(fig, "07_forest", caption="Risk ratios of symptom resolution (low vs high IL-6) with 95% CIs; published 1.15 (1.06-1.25).")
 plt.show()
-"""),
-("md", """
-## Methods (written from this run)
 
-The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
-"""),
-("code", """
+# %% [markdown]
+# ## Methods (written from this run)
+#
+# The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+
+# %%
 methods.write(methods.whitehall_cohort(is_twin=is_twin, extract=extract, n=len(df), seed=seed,
                                        case_threshold=case_threshold, resolution=resolution, il6_cut=il6_cut,
                                        n_obs=len(obs), n_persons=obs["stno"].nunique(), age_sex=cohort.AGE_SEX,
                                        full=cohort.FULL),
               title="Whitehall II: IL-6 and resolution of distress")
-"""),
-]
-
-write_notebook(Path(__file__).resolve().parents[1] / "notebooks" / "07_whitehall_resolution.ipynb", cells)
