@@ -44,6 +44,18 @@ def rseq(a: float, b: float, n: int, i: int) -> float:
 
 
 @njit(**_OPTS)
+def _rs(a: float, b: float, by: float, n: int, i: int) -> float:
+    """:func:`rseq` with the step ``by = (b - a) / (n - 1)`` precomputed."""
+    if i == 0:
+        return a
+    if i == n - 1:
+        return b
+    if i < n // 2:
+        return a + i * by
+    return b - (n - 1 - i) * by
+
+
+@njit(**_OPTS)
 def _less(v, a, b):
     return v[a] < v[b] or (v[a] == v[b] and a < b)
 
@@ -166,13 +178,77 @@ def bandwidth(x, phi, buf):
 
 
 @njit(**_OPTS)
-def density_mode(x, w, phi, buf, ybin, gs, conv):
+def bandwidth_sorted(xs, phi):
+    """:func:`bandwidth` of sorted values in O(n): median and MAD by a merge walk of the deviations."""
+    n = xs.shape[0]
+    s = 0.0
+    for j in range(n):
+        s += xs[j]
+    mean = s / n
+    t = 0.0
+    for j in range(n):
+        t += xs[j] - mean
+    mean += t / n
+    ss = 0.0
+    for j in range(n):
+        d = xs[j] - mean
+        ss += d * d
+    sd = math.sqrt(ss / (n - 1))
+    half = n // 2
+    med = xs[half] if n % 2 == 1 else (xs[half - 1] + xs[half]) / 2.0
+    i, j = half - 1, half  # deviations med - xs[i] (i downwards) and xs[j] - med (j upwards), each ascending
+    prev = cur = 0.0
+    for _ in range(half + 1):
+        prev = cur
+        if j >= n or (i >= 0 and med - xs[i] <= xs[j] - med):
+            cur = med - xs[i]
+            i -= 1
+        else:
+            cur = xs[j] - med
+            j += 1
+    mad = 1.4826 * (cur if n % 2 == 1 else (prev + cur) / 2.0)
+    return max(1e-8, 0.9 * min(sd, mad) / n ** 0.2 * phi)
+
+
+@njit(**_OPTS)
+def density_mode(x, w, phi, buf, ybin, gs, conv, coarse):
     """Mode of R's ``density(x, weights = w / sum(w), bw = h)`` with Hartwig's ``h`` (see module docstring).
 
-    Scratch: ``buf`` (len(x)), ``ybin`` (512), ``gs`` (1023), ``conv`` (512).
+    Scratch: ``buf`` (len(x)), ``ybin`` (512), ``gs`` (1023), ``conv`` (512), ``coarse`` (512).
     """
+    return _density_mode(x, w, bandwidth(x, phi, buf), ybin, gs, conv, coarse)
+
+
+@njit(**_OPTS)
+def density_mode_sorted(x, xs, w, phi, ybin, gs, conv, coarse):
+    """:func:`density_mode` given ``xs``, the values of ``x`` sorted (the bandwidth then costs O(n))."""
+    return _density_mode(x, w, bandwidth_sorted(xs, phi), ybin, gs, conv, coarse)
+
+
+@njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+def _dot(a, b):
+    """Sum of a * b (vectorised: the summation order is free, the terms are non-negative)."""
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += a[i] * b[i]
+    return acc
+
+
+@njit(**_OPTS)
+def _conv_at(ybin, gs, k, mlo, mhi, L):
+    """The binned density at knot k: sum over occupied bins m within L of ybin[m] * kernel(|m - k|) (the
+    kernel table ``gs`` is symmetric, so gs[ng - 1 + m - k] runs forward with m)."""
+    m0 = max(mlo, k - L)
+    m1 = min(mhi, k + L)
+    if m1 < m0:
+        return 0.0
+    off = NGRID - 1 - k
+    return _dot(ybin[m0:m1 + 1], gs[off + m0:off + m1 + 1])
+
+
+@njit(**_OPTS)
+def _density_mode(x, w, h, ybin, gs, conv, coarse):
     n = x.shape[0]
-    h = bandwidth(x, phi, buf)
     wt = 0.0
     xmin, xmax = x[0], x[0]
     for j in range(n):
@@ -213,7 +289,9 @@ def density_mode(x, w, phi, buf, ybin, gs, conv):
     # kernel dnorm(kords, sd = h), kords = seq(0, 2 (up - lo), length.out = 2 ng); gs[ng - 1 + d] = kernel(|d|)
     # up to L = 10 kernel SDs (beyond, terms are below 2e-22 of the peak) or the width of the occupied span
     kby = 2.0 * (up - lo) / (2 * ng - 1)
-    L = min(khi - klo, int(math.ceil(10.0 * h / kby)) + 1)
+    sig = h / kby  # kernel SD in knots
+    st = int(sig / 3.0)  # stride of the coarse pass (none below 3)
+    L = min(ng - 1, khi - klo + st, int(math.ceil(10.0 * sig)) + 1)
     # (exp(-a d^2) by the recurrence g(d+1) = g(d) exp(-a (2d+1)), restarted exactly every 16 steps)
     a = 0.5 * (kby / h) ** 2
     q = math.exp(-2.0 * a)
@@ -227,17 +305,34 @@ def density_mode(x, w, phi, buf, ybin, gs, conv):
         gs[ng - 1 - d] = g
         g *= r
         r *= q
-    for m in range(mlo, mhi + 1):
-        ym = ybin[m]
-        if ym == 0.0:
-            continue
-        k0 = max(klo, m - L)
-        k1 = min(khi, m + L)
-        off = ng - 1 - m
-        g = gs[off + k0:off + k1 + 1]  # slices (views) let LLVM vectorise the update (no aliasing)
-        c = conv[k0:k1 + 1]
-        for k in range(k1 + 1 - k0):
-            c[k] += ym * g[k]
+    if st < 3 or khi - klo < 8 * st:
+        for k in range(klo, khi + 1):
+            conv[k] = _conv_at(ybin, gs, k, mlo, mhi, L)
+    else:
+        # exact values at the knots klo + st K (the last one at or past khi); between two of them the density
+        # exceeds the higher value by at most M st^2 / 8 (M = g0 / sig^2 bounds its negative curvature, total
+        # mass 1), and the maximum (and any interpolated point that can be selected) is within M of the highest:
+        # only intervals that can reach that level are then computed in full; the other knots stay 0 and can
+        # never be selected
+        nk = (khi - klo + st - 1) // st + 1
+        lb = 0.0
+        for kk in range(nk):
+            coarse[kk] = _conv_at(ybin, gs, klo + kk * st, mlo, mhi, L)
+            lb = max(lb, coarse[kk])
+        curv = _INV_SQRT_2PI / h / (sig * sig) * (1.0 + 1e-9)
+        thr = lb - curv - curv * st * st / 8.0 - 1e-9 * lb
+        a = -1
+        for kk in range(nk - 1):
+            k0 = klo + kk * st
+            k1 = min(k0 + st, khi)
+            keep = max(coarse[kk], coarse[kk + 1]) >= thr
+            if keep and a < 0:
+                a = max(klo, k0 - 1)
+            if a >= 0 and (not keep or k1 == khi):
+                b = min(khi, (k1 if keep else k0) + 1)
+                for k in range(a, b + 1):
+                    conv[k] = _conv_at(ybin, gs, k, mlo, mhi, L)
+                a = -1
     # highest knot, then the interpolated values near it, then any segment that could still reach them
     kmax = klo
     for k in range(klo + 1, khi + 1):
@@ -247,26 +342,24 @@ def density_mode(x, w, phi, buf, ybin, gs, conv):
     best_v, best_i = -1.0, ng
     for rep in range(2):
         thr = best_v
-        for k in range(ng - 1):
-            if rep == 0:
-                if k != kmax - 1 and k != kmax:
-                    continue
-            elif max(conv[k], conv[k + 1]) < thr:
+        ka, kb = (max(0, kmax - 1), min(ng - 2, kmax)) if rep == 0 else (max(0, klo - 1), min(ng - 2, khi))
+        for k in range(ka, kb + 1):
+            if rep == 1 and max(conv[k], conv[k + 1]) < thr:
                 continue
-            xa = rseq(lo, up, ng, k)
-            xb = rseq(lo, up, ng, k + 1)
+            xa = _rs(lo, up, xdelta, ng, k)
+            xb = _rs(lo, up, xdelta, ng, k + 1)
             i0 = max(0, int(math.floor((xa - frm) / dx)) - 1)
             i1 = min(ng - 1, int(math.ceil((xb - frm) / dx)) + 1)
             for i in range(i0, i1 + 1):
-                xv = rseq(frm, to, ng, i)
+                xv = _rs(frm, to, dx, ng, i)
                 # R's approx(): the knot interval holding xv, exact-knot values returned as is
                 kk = min(max(int((xv - lo) / xdelta), 0), ng - 2)
-                while kk > 0 and rseq(lo, up, ng, kk) > xv:
+                while kk > 0 and _rs(lo, up, xdelta, ng, kk) > xv:
                     kk -= 1
-                while kk < ng - 2 and rseq(lo, up, ng, kk + 1) <= xv:
+                while kk < ng - 2 and _rs(lo, up, xdelta, ng, kk + 1) <= xv:
                     kk += 1
-                xl = rseq(lo, up, ng, kk)
-                xr = rseq(lo, up, ng, kk + 1)
+                xl = _rs(lo, up, xdelta, ng, kk)
+                xr = _rs(lo, up, xdelta, ng, kk + 1)
                 if xv == xr:
                     val = conv[kk + 1]
                 elif xv == xl:
@@ -281,26 +374,19 @@ def density_mode(x, w, phi, buf, ybin, gs, conv):
 @njit(**_OPTS)
 def mode_rows(X, W, phi, out, r0, r1):
     """``out[r] = density_mode(X[r], W[r])`` for rows ``r0 <= r < r1``."""
-    n = X.shape[1]
-    buf = np.empty(n)
-    ybin, gs, conv = np.empty(NGRID), np.zeros(2 * NGRID - 1), np.empty(NGRID)
+    buf = np.empty(X.shape[1])
+    ybin, gs, conv, coarse = np.empty(NGRID), np.zeros(2 * NGRID - 1), np.zeros(NGRID), np.empty(NGRID)
     for r in range(r0, r1):
-        out[r] = density_mode(X[r], W[r], phi, buf, ybin, gs, conv)
+        out[r] = density_mode(X[r], W[r], phi, buf, ybin, gs, conv, coarse)
 
 
 @njit(**_OPTS)
-def mode_boot(ratio, se, W, Z, phi, out, r0, r1, b0, b1):
-    """Bootstrap modes: ``out[b, r] = density_mode(ratio[r] + se[r] * Z[b], W[r])``, ``r0 <= r < r1``,
-    ``b0 <= b < b1``."""
-    n = ratio.shape[1]
-    x = np.empty(n)
-    buf = np.empty(n)
-    ybin, gs, conv = np.empty(NGRID), np.zeros(2 * NGRID - 1), np.empty(NGRID)
-    for r in range(r0, r1):
-        for b in range(b0, b1):
-            for j in range(n):
-                x[j] = ratio[r, j] + se[r, j] * Z[b, j]
-            out[b, r] = density_mode(x, W[r], phi, buf, ybin, gs, conv)
+def mode_sorted_rows(X, XS, w, phi, out):
+    """``out[b] = density_mode(X[b], w)`` for every row, given ``XS`` = ``X`` sorted along rows (one outcome's
+    bootstrap draws: the weights are shared)."""
+    ybin, gs, conv, coarse = np.empty(NGRID), np.zeros(2 * NGRID - 1), np.zeros(NGRID), np.empty(NGRID)
+    for b in range(X.shape[0]):
+        out[b] = density_mode_sorted(X[b], XS[b], w, phi, ybin, gs, conv, coarse)
 
 
 @njit(**_OPTS)
@@ -312,14 +398,22 @@ def wmedian_rows(X, W, out, r0, r1):
 
 
 @njit(**_OPTS)
-def wmedian_boot(bxb, BY, BYSE, W, Z, out, r0, r1, b0, b1):
-    """Bootstrap medians: ``out[b, r] = wmedian((BY[r] + BYSE[r] * Z[b]) / bxb[b], W[r])``, ``r0 <= r < r1``,
-    ``b0 <= b < b1``."""
-    n = BY.shape[1]
-    x = np.empty(n)
-    idx = np.empty(n, np.int64)
-    for r in range(r0, r1):
-        for b in range(b0, b1):
-            for j in range(n):
-                x[j] = (BY[r, j] + BYSE[r, j] * Z[b, j]) / bxb[b, j]
-            out[b, r] = wmedian(x, W[r], idx)
+def wmedian_packed_rows(X, KEYS, w, mask, out):
+    """Weighted median of every row of ``X`` (weights ``w``, shared), given ``KEYS``: the rows' float64 bit
+    patterns (as int64) with the column index in the low bits (``mask``), sorted as floats. R's ``weighted.median``
+    arithmetic in sorted order (cumulative sum, minus half the own weight, interpolation at one half)."""
+    n = X.shape[1]
+    for b in range(X.shape[0]):
+        tot = 0.0
+        for i in range(n):
+            tot += w[KEYS[b, i] & mask]
+        cs = 0.0
+        prev_c, prev_j = 0.0, 0
+        for i in range(n):
+            j = KEYS[b, i] & mask
+            cs += w[j]
+            c = (cs - 0.5 * w[j]) / tot
+            if c >= 0.5:
+                out[b] = X[b, prev_j] + (X[b, j] - X[b, prev_j]) * (0.5 - prev_c) / (c - prev_c)
+                break
+            prev_c, prev_j = c, j

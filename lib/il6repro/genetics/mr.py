@@ -280,16 +280,6 @@ def _weighted_median(beta: np.ndarray, w: np.ndarray, threads: int | None = None
     return out
 
 
-def _boot_split(n_out: int, n_boot: int, threads: int | None, call) -> None:
-    """Run ``call(r0, r1, b0, b1)`` over blocks of outcomes (or of draws, when there are few outcomes)."""
-    t = threads or os.cpu_count() or 1
-    if n_out >= 2 * t or n_boot < 2 * t:
-        _in_chunks(lambda sl: call(sl.start, sl.stop, 0, n_boot), n_out, _chunk(n_out, threads), threads)
-    else:
-        for r in range(n_out):
-            _in_chunks(lambda sl, r=r: call(r, r + 1, sl.start, sl.stop), n_boot, _chunk(n_boot, threads), threads)
-
-
 def median_draws(bx, bxse, n_boot: int, seed: int):
     """The median bootstrap's draws: ``bx`` redrawn (``n_boot x J``) and the standard normals of ``by``.
 
@@ -302,6 +292,33 @@ def median_draws(bx, bxse, n_boot: int, seed: int):
     return np.ascontiguousarray(bx + bxse * z[:, 0]), np.ascontiguousarray(z[:, 1])
 
 
+def _packed_sort(X: np.ndarray) -> tuple[np.ndarray, int]:
+    """Rows of ``X`` sorted with their column index carried in the low mantissa bits (one float sort per chunk
+    instead of an argsort): returns the sorted bit patterns (int64) and the index mask. The key differs from
+    the value by less than 2^(bits - 52) of it, so only values that close can swap order."""
+    bits = max(1, int(np.ceil(np.log2(X.shape[1]))))
+    mask = (1 << bits) - 1
+    keys = X.copy()
+    k = keys.view(np.int64)
+    k &= ~mask
+    k |= np.arange(X.shape[1], dtype=np.int64)
+    keys.sort(axis=1)
+    return keys.view(np.int64), mask
+
+
+def _by_outcome(n_out: int, n_boot: int, threads: int | None, one) -> None:
+    """Run ``one(r, b0, b1)`` for every outcome ``r`` (threads over outcomes, or over draws if few outcomes)."""
+    t = threads or os.cpu_count() or 1
+    if n_out >= 2 * t or n_boot < 2 * t:
+        def work(sl):
+            for r in range(sl.start, sl.stop):
+                one(r, 0, n_boot)
+        _in_chunks(work, n_out, _chunk(n_out, threads), threads)
+    else:
+        for r in range(n_out):
+            _in_chunks(lambda sl, r=r: one(r, sl.start, sl.stop), n_boot, _chunk(n_boot, threads), threads)
+
+
 def median_boot(bx, bxse, BY, BYSE, W, n_boot: int, seed: int, threads: int | None = None) -> np.ndarray:
     """Bootstrap weighted medians, ``n_boot x R``: outcome ``r`` (row ``r`` of the ``R x J`` arrays ``BY``,
     ``BYSE``, weights ``W``) resampled as ``by ~ N(BY[r], BYSE[r])``, ``bx ~ N(bx, bxse)`` (shared draws)."""
@@ -309,10 +326,15 @@ def median_boot(bx, bxse, BY, BYSE, W, n_boot: int, seed: int, threads: int | No
 
     BY, BYSE, W = (np.ascontiguousarray(np.atleast_2d(a), dtype=float) for a in (BY, BYSE, W))
     bxb, Z = median_draws(bx, bxse, n_boot, seed)
-    out = np.empty((n_boot, BY.shape[0]))
-    _boot_split(BY.shape[0], n_boot, threads,
-                lambda r0, r1, b0, b1: K.wmedian_boot(bxb, BY, BYSE, W, Z, out, r0, r1, b0, b1))
-    return out
+    out = np.empty((BY.shape[0], n_boot))
+
+    def one(r, b0, b1):
+        X = (BY[r] + BYSE[r] * Z[b0:b1]) / bxb[b0:b1]
+        keys, mask = _packed_sort(X)
+        K.wmedian_packed_rows(X, keys, W[r], mask, out[r, b0:b1])
+
+    _by_outcome(BY.shape[0], n_boot, threads, one)
+    return out.T
 
 
 def weighted_median(bx, bxse, by, byse, *, weighting: str = "weighted", ratio_se: str = "first",
@@ -437,10 +459,14 @@ def mode_boot(ratio, se, W, n_boot: int, seed: int, phi: float = 1.0, threads: i
 
     ratio, se, W = (np.ascontiguousarray(np.atleast_2d(a), dtype=float) for a in (ratio, se, W))
     Z = np.random.default_rng(seed).standard_normal((n_boot, ratio.shape[1]))
-    out = np.empty((n_boot, ratio.shape[0]))
-    _boot_split(ratio.shape[0], n_boot, threads,
-                lambda r0, r1, b0, b1: K.mode_boot(ratio, se, W, Z, float(phi), out, r0, r1, b0, b1))
-    return out
+    out = np.empty((ratio.shape[0], n_boot))
+
+    def one(r, b0, b1):
+        X = ratio[r] + se[r] * Z[b0:b1]
+        K.mode_sorted_rows(X, np.sort(X, axis=1), W[r], float(phi), out[r, b0:b1])
+
+    _by_outcome(ratio.shape[0], n_boot, threads, one)
+    return out.T
 
 
 def mad(x, axis: int = 0) -> np.ndarray:
