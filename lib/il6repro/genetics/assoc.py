@@ -78,7 +78,7 @@ def ols_many(G: np.ndarray, Y: np.ndarray, C: np.ndarray) -> dict[str, np.ndarra
 
 
 def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFrame, *,
-              variants: pd.DataFrame | None = None, standardize: bool = True) -> pd.DataFrame:
+              variants: pd.DataFrame | None = None, standardize: bool = True, chunk: int = 512) -> pd.DataFrame:
     """Tidy SNP x IDP association table (one row per pair), covariate-adjusted, vectorised.
 
     Parameters
@@ -93,6 +93,8 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
         snp, counted, alt: copied into the output as effect_allele / other_allele.
     standardize : bool
         Scale each IDP to unit SD (on its complete cases) first, so betas are in IDP SD units.
+    chunk : int
+        IDPs fitted at a time: working memory is about ``n x chunk`` floats, whatever the number of IDPs.
 
     Returns
     -------
@@ -105,30 +107,37 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
         raise ValueError("associate: no participant with complete covariates and dosages")
     G = dosages.loc[idx].to_numpy(float)
     C = covariates.loc[idx].to_numpy(float)
-    Y = idps.loc[idx]
-    mask = Y.notna().to_numpy()
+    pos = idps.index.get_indexer(idx)
+    if (pos < 0).any():
+        raise ValueError("associate: participants with covariates and dosages missing from the IDP table")
+    # missingness patterns, one column at a time (no full copy of the IDP table: it may be GBs)
     patterns: dict[bytes, list[int]] = {}
-    for r in range(mask.shape[1]):
-        patterns.setdefault(np.packbits(mask[:, r]).tobytes(), []).append(r)
-    J, R = G.shape[1], Y.shape[1]
+    for r in range(idps.shape[1]):
+        col = idps.iloc[:, r].to_numpy(float)[pos]
+        patterns.setdefault(np.packbits(~np.isnan(col)).tobytes(), []).append(r)
+    J, R = G.shape[1], idps.shape[1]
     out = {k: np.full((J, R), np.nan) for k in ("beta", "se", "t", "p", "eaf")}
     nobs = np.zeros(R, int)
-    Yv = Y.to_numpy(float)
-    for cols in patterns.values():
-        rows = mask[:, cols[0]]
+    for key, cols in patterns.items():
+        rows = np.unpackbits(np.frombuffer(key, np.uint8), count=len(idx)).astype(bool)
         if rows.sum() < C.shape[1] + 3:
             continue
-        y = Yv[np.ix_(rows, cols)]
-        if standardize:
-            y = (y - y.mean(0)) / y.std(0, ddof=1)
-        fit = ols_many(G[rows], y, C[rows])
-        for k in ("beta", "se", "t", "p"):
-            out[k][:, cols] = fit[k]
-        out["eaf"][:, cols] = (G[rows].mean(0) / 2)[:, None]
+        prow = pos[rows]
+        Gr, Cr = G[rows], C[rows]
+        for c0 in range(0, len(cols), chunk):  # bounded memory: `chunk` IDPs at a time
+            cc = cols[c0:c0 + chunk]
+            y = idps.iloc[prow, cc].to_numpy(dtype=float, copy=True)
+            if standardize:
+                y -= y.mean(0)
+                y /= y.std(0, ddof=1)
+            fit = ols_many(Gr, y, Cr)
+            for k in ("beta", "se", "t", "p"):
+                out[k][:, cc] = fit[k]
+        out["eaf"][:, cols] = (Gr.mean(0) / 2)[:, None]
         nobs[cols] = rows.sum()
     snps = dosages.columns.to_numpy()
     tidy = pd.DataFrame({
-        "snp": np.repeat(snps, R), "idp": np.tile(Y.columns.to_numpy(), J),
+        "snp": np.repeat(snps, R), "idp": np.tile(idps.columns.to_numpy(), J),
         **{k: out[k].ravel() for k in ("eaf", "beta", "se", "t", "p")}, "n": np.tile(nobs, J)})
     if variants is not None:
         v = variants.set_index("snp")
