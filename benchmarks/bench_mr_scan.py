@@ -12,7 +12,8 @@ Two workloads, each run as a user comparing tools would:
 
 Protocol: imports and inputs prepared first (not timed), one warm-up of each side (JIT cache load, thread pool),
 then ``--pairs`` interleaved pairs (ours, peer, ours, peer, ...). Each side's median and min-max are printed and
-the ratio of medians. The peer is a per-outcome Python loop with no shared work, so when ``--peer-k`` (or
+the ratio of medians, for wall time and for the process's CPU time (all threads; on a shared machine wall time
+also measures the other tenants). The peer is a per-outcome Python loop with no shared work, so when ``--peer-k`` (or
 ``--peer-idps``) is below the full size it is timed on that many outcomes per repeat and its time is scaled to
 the full size (printed as such); ``--peer-k 0`` times it on every outcome.
 
@@ -127,35 +128,36 @@ def ours_project(ins, assoc, n_boot, seed, threads):
 
 
 def interleave(ours, peer, pairs: int):
-    """Warm-up of each side, then ``pairs`` x (ours, peer); returns both lists of times and the last outputs."""
+    """Warm-up of each side, then ``pairs`` x (ours, peer); returns wall and CPU times and the last outputs."""
     ours(warm=True)
     peer(warm=True)
-    t_ours, t_peer = [], []
-    out_o = out_p = None
+    t = {"ours": [], "peer": [], "ours cpu": [], "peer cpu": []}
+    out = {}
     for i in range(pairs):
-        t0 = time.perf_counter()
-        out_o = ours(warm=False)
-        t_ours.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        out_p = peer(warm=False)
-        t_peer.append(time.perf_counter() - t0)
-        print(f"  pair {i + 1}: ours {t_ours[-1]:8.2f} s   peer {t_peer[-1]:8.2f} s", flush=True)
-    return t_ours, t_peer, out_o, out_p
+        for side, f in (("ours", ours), ("peer", peer)):
+            c0, t0 = time.process_time(), time.perf_counter()
+            out[side] = f(warm=False)
+            t[side].append(time.perf_counter() - t0)
+            t[f"{side} cpu"].append(time.process_time() - c0)
+        print(f"  pair {i + 1}: ours {t['ours'][-1]:8.2f} s ({t['ours cpu'][-1]:.2f} s CPU)   peer "
+              f"{t['peer'][-1]:8.2f} s ({t['peer cpu'][-1]:.2f} s CPU)", flush=True)
+    return t, out["ours"], out["peer"]
 
 
-def report(name, t_ours, t_peer, n_full, n_peer, unit):
+def report(name, t, n_full, n_peer, unit):
     scale = n_full / n_peer
-    peer_full = [t * scale for t in t_peer]
-    mo, mp = statistics.median(t_ours), statistics.median(peer_full)
-    print(f"{name}: ours (scan, {n_full:,} {unit}) median {mo:.2f} s (range {min(t_ours):.2f}-{max(t_ours):.2f}); "
-          f"{1e3 * mo / n_full:.3f} ms per {unit[:-1]}")
     how = "timed on all" if scale == 1 else f"timed on {n_peer:,} {unit} per repeat, x {scale:g}"
-    print(f"{name}: pytwosamplemr per {unit[:-1]} ({how}) median {mp:.1f} s (range {min(peer_full):.1f}-"
-          f"{max(peer_full):.1f}); {1e3 * mp / n_full:.1f} ms per {unit[:-1]}")
-    print(f"{name}: speed-up (ratio of medians) {mp / mo:.0f}x  (per-pair ratios "
-          f"{min(p / o for p, o in zip(peer_full, t_ours, strict=True)):.0f}-"
-          f"{max(p / o for p, o in zip(peer_full, t_ours, strict=True)):.0f}x)")
-    return mp / mo
+    for kind in ("", " cpu"):
+        t_ours, peer_full = t[f"ours{kind}"], [x * scale for x in t[f"peer{kind}"]]
+        mo, mp = statistics.median(t_ours), statistics.median(peer_full)
+        label = "wall" if not kind else "CPU (all threads)"
+        print(f"{name} {label}: ours (scan, {n_full:,} {unit}) median {mo:.2f} s (range {min(t_ours):.2f}-"
+              f"{max(t_ours):.2f}), {1e3 * mo / n_full:.3f} ms per {unit[:-1]}; pytwosamplemr per {unit[:-1]} "
+              f"({how}) median {mp:.1f} s (range {min(peer_full):.1f}-{max(peer_full):.1f}), "
+              f"{1e3 * mp / n_full:.1f} ms per {unit[:-1]}")
+        ratios = [p / o for p, o in zip(peer_full, t_ours, strict=True)]
+        print(f"{name} {label}: speed-up (ratio of medians) {mp / mo:.0f}x  (per-pair ratios {min(ratios):.0f}-"
+              f"{max(ratios):.0f}x)")
 
 
 def agreement(est: pd.DataFrame, peer: pd.DataFrame, keys: list[str]) -> dict:
@@ -239,11 +241,11 @@ def main():
         print(f"[bmi] 79 SNPs (BMI -> CHD, TwoSampleMR test data) x {args.k:,} outcomes; IVW, MR-Egger, weighted "
               f"median, weighted mode")
         small = assoc[assoc["idp"].isin(idps[:2])]
-        t_o, t_p, res, peer = interleave(
+        t, res, peer = interleave(
             lambda warm: ours_bmi(ins, small if warm else assoc, args.n_boot, args.seed, threads),
             lambda warm: peer_bmi(ins, assoc, idps[:1] if warm else idps[:pk], args.n_boot, args.seed),
             args.pairs)
-        report("[bmi]", t_o, t_p, len(idps), pk, "outcomes")
+        report("[bmi]", t, len(idps), pk, "outcomes")
         used = int(res.instruments["n_snp"].iloc[0])
         print(f"  instruments used by scan: {used} of 79")
         agree = agreement(res.estimates, peer, ["idp"])
@@ -262,11 +264,11 @@ def main():
         print(f"[project] {n_exp} exposures x {len(idps)} IDPs = {n_exp * len(idps):,} pairs, "
               f"{ins.groupby('exposure').size().max()} SNPs at most per exposure; full suite")
         small = a[a["idp"].isin(idps[:2])]
-        t_o, t_p, res, peer = interleave(
+        t, res, peer = interleave(
             lambda warm: ours_project(ins, small if warm else a, args.n_boot, args.seed, threads),
             lambda warm: peer_project(ins, a, idps[:1] if warm else idps[:pk], args.n_boot, args.seed),
             args.pairs)
-        report("[project]", t_o, t_p, n_exp * len(idps), n_exp * pk, "pairs")
+        report("[project]", t, n_exp * len(idps), n_exp * pk, "pairs")
         agree = agreement(res.estimates, peer, ["exposure", "idp"])
         worst, checked = exact_path(res.estimates, ins[ins["exposure"] == "IL-6"], a, args.exact, args.n_boot,
                                     args.seed, ["exposure", "idp"])

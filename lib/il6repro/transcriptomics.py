@@ -207,45 +207,26 @@ def coexpression_network(expr: pd.DataFrame, genes, *, min_r: float = 0.8, seed:
 
 
 # --------------------------------------------------------------------------------------------------- PPI
-def _keys(e: np.ndarray, n: int) -> np.ndarray:
-    lo, hi = np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
-    return lo.astype(np.int64) * n + hi
-
-
 def rewire(edges: np.ndarray, n_nodes: int, rounds: int, rng: np.random.Generator) -> np.ndarray:
     """Degree-preserving rewiring by double edge swaps, in vectorised rounds.
 
     Each round pairs all edges at random, proposes ``(a, b), (c, d) -> (a, d), (c, b)`` (orientation random) and
     accepts a pair's swap only if it creates no self-loop and no edge already present or proposed twice. Every
-    node keeps its degree exactly; about half the edges move per round.
+    node keeps its degree exactly; about half the edges move per round. The proposals come from ``rng`` (numpy);
+    the acceptance runs compiled (:mod:`il6repro._rewire`, hash sets of the edge keys).
     """
-    e = edges.copy()
+    from ._rewire import swap_round, tables
+
+    e = np.ascontiguousarray(edges, dtype=np.int64).copy()
     m = len(e)
+    scratch = tables(m)
     for _ in range(rounds):
         perm = rng.permutation(m)
         if m % 2:
             perm = perm[:-1]
         i, j = perm[0::2], perm[1::2]
         flip = rng.random(len(j)) < 0.5
-        c = np.where(flip, e[j, 1], e[j, 0])
-        d = np.where(flip, e[j, 0], e[j, 1])
-        a, b = e[i, 0], e[i, 1]
-        new1 = np.stack([a, d], 1)
-        new2 = np.stack([c, b], 1)
-        ok = (a != d) & (c != b)
-        cur = np.sort(_keys(e, n_nodes))
-        k1, k2 = _keys(new1, n_nodes), _keys(new2, n_nodes)
-        for k in (k1, k2):
-            pos = np.clip(np.searchsorted(cur, k), 0, m - 1)
-            ok &= cur[pos] != k
-        ok &= k1 != k2
-        allk = np.concatenate([k1[ok], k2[ok]])
-        uniq, cnt = np.unique(allk, return_counts=True)
-        dup = set(uniq[cnt > 1].tolist())
-        if dup:
-            ok[ok] &= ~(np.isin(k1[ok], list(dup)) | np.isin(k2[ok], list(dup)))
-        e[i[ok]] = new1[ok]
-        e[j[ok]] = new2[ok]
+        swap_round(e, int(n_nodes), np.ascontiguousarray(i), np.ascontiguousarray(j), flip, *scratch)
     return e
 
 
