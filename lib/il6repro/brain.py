@@ -177,10 +177,20 @@ def spin_indices(n_rot: int, seed: int, coords: dict[str, np.ndarray] | None = N
         xyz = coords[h]
         R = rots if h == "left" else reflect @ rots @ reflect
         tree = cKDTree(xyz)
+        # the search radius: twice the largest vertex-to-nearest-other-vertex distance (a point of the sphere is
+        # rarely farther from its nearest vertex); a query finding nothing within it is asked again unbounded, so
+        # the answer is always the exact nearest vertex
+        bound = 2 * float(tree.query(xyz, k=2)[0][:, 1].max())
         idx = np.empty((n_rot, len(xyz)), np.int32)
-        for k in range(n_rot):
+        step = max(1, 2_000_000 // len(xyz))  # rotations per batched query (bounded memory)
+        for k0 in range(0, n_rot, step):
             # nearest rotated original vertex u to target v: argmin |R x_u - x_v| = argmin |x_u - R' x_v|
-            idx[k] = tree.query(xyz @ R[k], k=1, workers=-1)[1]
+            pts = np.concatenate([xyz @ R[k] for k in range(k0, min(n_rot, k0 + step))])
+            dist, nn = tree.query(pts, k=1, workers=-1, distance_upper_bound=bound)
+            miss = ~np.isfinite(dist)
+            if miss.any():
+                nn[miss] = tree.query(pts[miss], k=1)[1]
+            idx[k0:k0 + step] = nn.reshape(-1, len(xyz))
         out[h] = idx
     return out
 
