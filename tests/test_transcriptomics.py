@@ -187,3 +187,12 @@ def test_enrichment_scores_from_hit_positions_equal_the_running_sum():
         mask = np.zeros(700, bool)
         mask[idx] = True
         assert np.allclose(many[name].to_numpy(), TX.enrichment_scores(S, mask), atol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_argmax_last_axis_equals_numpy_first_maximum(order):
+    from il6repro._argmax import argmax_last_axis
+
+    a = np.asarray(np.random.default_rng(1).integers(0, 4, (6, 5, 7, 11)).astype(np.uint8), order=order)  # ties
+    first, top = argmax_last_axis(a)
+    assert np.array_equal(first, a.argmax(-1)) and np.array_equal(top, a.max(-1))

@@ -116,12 +116,16 @@ def harvard_oxford_labels(threshold: float = 25.0):
     label table; voxels whose highest probability is below ``threshold`` percent are background (-1)."""
     import nibabel as nib
 
+    from ._argmax import argmax_last_axis
     from .data.tables import load_harvard_oxford
 
     img, labels = load_harvard_oxford()
     prob = np.asarray(img.dataobj)
-    lab = np.argmax(prob, axis=-1).astype(np.int16)
-    lab[prob.max(-1) < threshold] = -1
+    if np.issubdtype(prob.dtype, np.floating) and np.isnan(prob).any():
+        raise ValueError("harvard_oxford_labels: NaN in the probability maps")
+    first, top = argmax_last_axis(prob)  # = np.argmax(prob, -1), prob.max(-1), in one pass
+    lab = first.astype(np.int16)
+    lab[top < threshold] = -1
     return nib.Nifti1Image(lab, img.affine), labels
 
 
