@@ -146,7 +146,9 @@ def _kernel_dir(bdir: Path) -> Path:
     """A kernelspec that runs this very interpreter (a user-level 'python3' spec cannot shadow it)."""
     kdir = bdir / ".jupyter" / "kernels" / KERNEL
     kdir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+    # log level ERROR: the kernel's start-up warning about TCP transport is noise on a single machine
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                     "--IPKernelApp.log_level=ERROR"],
             "display_name": "il6repro (Python)", "language": "python"}
     (kdir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return bdir / ".jupyter"
