@@ -76,22 +76,27 @@ def _records(df) -> list[dict]:
     return [{k: _clean(v) for k, v in row.items()} for row in df.astype(object).to_dict("records")]
 
 
-def notebook_title(nb) -> str:
-    """The first markdown heading of a notebook (its chapter title)."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.source, re.M)
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def notebook_title(nb: dict) -> str:
+    """The first markdown heading of a notebook (its chapter title); ``nb`` is the notebook's JSON."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            m = re.search(r"^#\s+(.+)$", _source(cell), re.M)
             if m:
                 return m.group(1).strip()
     return ""
 
 
-def find_cell(nb, claim_id: str) -> int | None:
+def find_cell(nb: dict, claim_id: str) -> int | None:
     """Execution count of the first code cell whose source names ``claim_id`` (for records made before cells
     were recorded, or by a claim id written out in full)."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and claim_id in cell.source and cell.get("execution_count"):
-            return int(cell.execution_count)
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and claim_id in _source(cell) and cell.get("execution_count"):
+            return int(cell["execution_count"])
     return None
 
 
@@ -301,8 +306,6 @@ def _receipts(bdir: Path) -> dict[str, dict]:
 
 def prepare_source(src: Path | None = None) -> dict:
     """Sync the build-time source folder (module docstring, step 1); return the run snapshot."""
-    import nbformat
-
     bdir = build_dir()
     src = Path(src) if src else bdir / "book" / "src"
     receipts = _receipts(bdir)
@@ -314,7 +317,7 @@ def prepare_source(src: Path | None = None) -> dict:
     for stem in receipts:
         path = bdir / "notebooks" / f"{stem}.ipynb"
         if path.is_file():
-            notebooks[stem] = nbformat.read(path, as_version=4)
+            notebooks[stem] = json.loads(path.read_text())
             files[f"notebooks/{stem}.ipynb"] = path
     snap = run_snapshot(bdir, receipts, notebooks)
     for fig in snap["figures"]:
