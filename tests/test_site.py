@@ -42,8 +42,9 @@ def _pdftotext_or_skip() -> str:
 
 
 def _pdf_text(pdf: Path) -> str:
-    return subprocess.run([_pdftotext_or_skip(), "-layout", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    """The PDF's words, whitespace (including line breaks) collapsed to single spaces."""
+    out = subprocess.run([_pdftotext_or_skip(), str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(out.split())
 
 
 def _text(page: Path) -> str:
