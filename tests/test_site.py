@@ -235,6 +235,39 @@ def test_book_in_headless_chromium(site, tmp_path):
 
 
 @pytest.mark.browser
+def test_ledger_fits_1400px_and_filters(site):
+    """At 1400 px the ledger's columns are all on screen; the filters show one study / one status; a click opens a
+    row's details (the source sentence)."""
+    _browser_or_skip()
+    from il6repro.sitecheck import WIDTH, _browser, _serve
+
+    claims = load_claims()
+    with _browser() as browser, _serve(site) as base:
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        page.goto(base + "ledger.html", wait_until="load")
+        right = page.evaluate("Math.max(...[...document.querySelectorAll('table.ledger-table th')]"
+                              ".map(e => e.getBoundingClientRect().right))")
+        assert right <= WIDTH, f"the ledger is {right:.0f} px wide"
+        visible = "document.querySelectorAll('tr.ledger-row:not([style*=\"none\"])').length"
+        assert page.evaluate(visible) == len(claims)
+        page.select_option(".ledger-filter select >> nth=0", "V")
+        assert page.evaluate(visible) == sum(c.study == "V" for c in claims.values())
+        page.select_option(".ledger-filter select >> nth=0", "all")
+        options = page.eval_on_selector_all(".ledger-filter select >> nth=1 >> option", "os => os.map(o => o.value)")
+        assert options == ["all", "not reproduced", "not yet attempted"]  # the statuses present
+        page.select_option(".ledger-filter select >> nth=1", "not reproduced")
+        assert page.evaluate(visible) == 1  # the tiny run's one claim
+        page.select_option(".ledger-filter select >> nth=1", "not yet attempted")
+        assert page.evaluate(visible) == len(claims) - 1
+        page.select_option(".ledger-filter select >> nth=1", "not reproduced")
+        row = page.locator("#claim-w-ahba-n-donors")
+        assert "six neurotypical" in row.get_attribute("title")
+        assert not page.locator("#claim-w-ahba-n-donors .claim-more").is_visible()
+        row.locator("td >> nth=1").click()
+        assert page.locator("#claim-w-ahba-n-donors .claim-more").is_visible()
+
+
+@pytest.mark.browser
 def test_paper_pdf(site):
     _browser_or_skip()
     text = _pdf_text(site / "paper.pdf")

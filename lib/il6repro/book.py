@@ -216,7 +216,10 @@ class LedgerTable(SphinxDirective):
         table = make_table(["Claim", "Study", "Status", "Published", "Reproduced", "Rule", "Reason"], rows,
                            classes=["ledger-table"], widths=[26, 5, 13, 11, 12, 12, 21], row_ids=ids,
                            row_classes=classes)
-        return [table]
+        csv = nodes.paragraph("", "The whole table, every column: ")
+        csv += _download(self.env, "/_run/ledger.csv", "ledger.csv")
+        csv += nodes.Text(".")
+        return [table, csv]
 
 
 class LedgerSummary(SphinxDirective):
