@@ -214,7 +214,7 @@ class LedgerTable(SphinxDirective):
             ids.append(r["anchor"])
             classes.append(["ledger-row", f"study-{r['study']}", STATUS_CLASS.get(status, "")])
         table = make_table(["Claim", "Study", "Status", "Published", "Reproduced", "Rule", "Reason"], rows,
-                           classes=["ledger-table"], widths=[26, 5, 13, 11, 12, 12, 21], row_ids=ids,
+                           classes=["ledger-table"], widths=[25, 6, 13, 11, 12, 12, 21], row_ids=ids,
                            row_classes=classes)
         csv = nodes.paragraph("", "The whole table, every column: ")
         csv += _download(self.env, "/_run/ledger.csv", "ledger.csv")
@@ -536,12 +536,20 @@ class PaperPdf(SphinxDirective):
 
 # ------------------------------------------------------------------------------------------------ transforms
 def add_cell_anchors(app, doctree) -> None:
-    """Give every executed code cell of a notebook page the anchor ``cell-<execution count>``."""
+    """Give every executed code cell of a notebook page the anchor ``cell-<execution count>``, and fold the cell
+    papermill injected (the parameters this run used) under a "show" toggle: it repeats the parameters cell above
+    it with the run's values."""
     for node in doctree.findall(nodes.container):
-        if node.get("nb_element") == "cell_code" and node.get("exec_count"):
+        if node.get("nb_element") != "cell_code":
+            continue
+        if node.get("exec_count"):
             anchor = f"cell-{node['exec_count']}"
             if anchor not in node["ids"]:
                 node["ids"].append(anchor)
+        if "tag_injected-parameters" in node["classes"] and not node.get("hide_mode"):
+            node["hide_mode"] = "input"
+            node["prompt_show"] = "Show the parameters this run used"
+            node["prompt_hide"] = "Hide the parameters this run used"
 
 
 def _tex_inline(self, node) -> None:
