@@ -122,6 +122,19 @@ def test_numbers_in_the_abstracts_own_style():
     assert claim_display(claims["W.ahba.enrich_scz.q"], {}) == ("< 0.05", "—")
 
 
+def test_ledger_rows_show_fields_they_do_not_know(isolated, monkeypatch):
+    """A field another part of the project adds to a record (or its extra dict) reaches the book's ledger."""
+    res = isolated["build"] / "results"
+    res.mkdir(parents=True)
+    (res / "07_whitehall_resolution.json").write_text(json.dumps({"notebook": "07_whitehall_resolution", "records": {
+        "V.rr_repeated": {"value": 1.2, "ci": [1.0, 1.4], "kind": "planted_twin", "note": "", "cell": 9,
+                          "conclusion_verdict": "holds", "extra": {"twin_power": 0.41}}}}))
+    columns, rows = ledger_rows({}, {})
+    assert columns[-2:] == ["conclusion_verdict", "twin_power"]
+    row = next(r for r in rows if r["claim"] == "V.rr_repeated")
+    assert row["conclusion_verdict"] == "holds" and row["twin_power"] == 0.41 and row["cell"] == 9
+
+
 def test_claim_without_its_dataset_says_not_checked(isolated):
     receipts = {"06_enrichment": {"notebook": "06_enrichment",
                                   "datasets_unavailable": {"disgenet_gmt": "no source"}}}

@@ -49,6 +49,9 @@ SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _PRINTED = re.compile(r"(\d[\d,]*(?:\.\d+)?)(\s*[x×]\s*10\^?\s*([-−]?\d+))?")
 
 
+RECORD_FIELDS = {"value", "ci", "kind", "note", "cell", "notebook", "extra"}  # what ledger.compare() already shows
+
+
 class SiteError(RuntimeError):
     """Sphinx failed to build the book."""
 
@@ -177,7 +180,8 @@ def claim_display(claim, rec: dict) -> tuple[str, str]:
 def ledger_rows(notebooks: dict, receipts: dict[str, dict]) -> tuple[list[str], list[dict]]:
     """The ledger as the book shows it: every column of :func:`il6repro.ledger.compare` plus the display status
     (``not checked: 06 ran without ...`` for a claim whose notebook ran without its dataset), the reason a claim
-    is accepted as not reproduced, the rule in words, CIs as pairs, and the notebook cell that recorded it."""
+    is accepted as not reproduced, the rule in words, CIs as pairs, the notebook cell that recorded it, and any
+    further field of the record (returned among the columns, after compare()'s)."""
     from .data import default_catalog
     from .ledger import (
         NOT_ATTEMPTED,
@@ -198,7 +202,7 @@ def ledger_rows(notebooks: dict, receipts: dict[str, dict]) -> tuple[list[str], 
         accepted = {}
     titles = {m.id: m.title.split(" (")[0] for m in default_catalog().manifests.values()}
     by_number = {stem.split("_", 1)[0]: stem for stem in receipts}
-    rows = []
+    rows, extra_columns = [], []
     for row in _records(table):
         cid = row["claim"]
         claim, rec = claims[cid], results.get(cid, {})
@@ -210,6 +214,7 @@ def ledger_rows(notebooks: dict, receipts: dict[str, dict]) -> tuple[list[str], 
             status = "not checked"
             reason = (f"not checked: {nb_stem.split('_', 1)[0]} ran without "
                       f"{', '.join(titles.get(d, d) for d in sorted(missing))}")
+        shown = claim_display(claim, rec)
         cell = rec.get("cell")
         if cell is None and nb_stem in notebooks and rec:
             cell = find_cell(notebooks[nb_stem], cid)
@@ -218,10 +223,19 @@ def ledger_rows(notebooks: dict, receipts: dict[str, dict]) -> tuple[list[str], 
             accepted_because=accepted.get(cid, "") if row["status"] == NOT_REPRODUCED else "",
             anchor="claim-" + re.sub(r"[^a-z0-9]+", "-", cid.lower()).strip("-"),
             rule_text=rule_text(claim.rule), rule_params=dict(claim.rule),
-            published_display=claim_display(claim, rec)[0], reproduced_display=claim_display(claim, rec)[1], published_ci_pair=list(claim.ci) if claim.ci else None,
-            reproduced_ci_pair=rec.get("ci"), cell_notebook=nb_stem if nb_stem in notebooks else None, cell=cell)
+            published_display=shown[0], reproduced_display=shown[1],
+            published_ci_pair=list(claim.ci) if claim.ci else None, reproduced_ci_pair=rec.get("ci"),
+            cell_notebook=nb_stem if nb_stem in notebooks else None, cell=cell)
+        # whatever else a notebook recorded (fields added to ledger.record, its ``extra`` dict) is shown too
+        fields = {k: v for k, v in rec.items() if k not in RECORD_FIELDS}
+        fields.update(rec.get("extra") or {})
+        for k, v in fields.items():
+            if k not in row:
+                row[k] = v
+                if k not in extra_columns:
+                    extra_columns.append(k)
         rows.append(row)
-    return list(table.columns), rows
+    return list(table.columns) + extra_columns, rows
 
 
 def run_snapshot(bdir: Path, receipts: dict[str, dict], notebooks: dict) -> dict:
