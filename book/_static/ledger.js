@@ -10,10 +10,12 @@ document.addEventListener("DOMContentLoaded", () => {
         row.classList.toggle("expanded");
       });
     }
-    if (location.hash) {
-      const target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    const openTarget = () => {  // a link to a claim's row (from the paper) opens its details
+      const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
       if (target && target.classList.contains("ledger-row")) target.classList.add("expanded");
-    }
+    };
+    openTarget();
+    window.addEventListener("hashchange", openTarget);
     const values = (pick) => [...new Set(rows.map(pick))].sort();
     const studyOf = (r) => [...r.classList].find((c) => c.startsWith("study-")).slice(6);
     const statusOf = (r) => r.querySelector(".ledger-status").textContent.trim();
