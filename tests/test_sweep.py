@@ -82,5 +82,5 @@ def test_a_small_sweep_on_a_local_dask_cluster(isolated, tmp_path, capsys):
         assert receipt["parameters"]["n"] in (1500, 2500) and receipt["profile"] == "quick"
     site = build_site(log=lambda *a: None)
     page = (site / "sweep.html").read_text()
-    assert "Whitehall twin N = 1500" in page and "figures/sweep_summary.png" in page
-    assert (site / "figures" / "sweep_summary.png").is_file()
+    assert "Whitehall twin N = 1500" in page and "_images/sweep_summary.png" in page
+    assert (site / "_images" / "sweep_summary.png").is_file()

@@ -53,23 +53,32 @@ def _run(args) -> int:
 
 def _site(args) -> int:
     from .governance import GovernanceError
-    from .site import build_site
+    from .site import SiteError, build_site
 
     try:
-        site = build_site(force=args.force)
-    except GovernanceError as exc:
+        site = build_site(force=args.force, pdf=not args.no_pdf)
+    except (GovernanceError, SiteError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if not args.check:
+    if not (args.check or args.screens):
         return 0
-    from .sitecheck import BrowserUnavailable, check_site
+    from .sitecheck import BrowserUnavailable, check_site, screenshots
 
     try:
+        if args.screens:
+            shots = screenshots(site, {"paper": "paper.html", "ledger": "ledger.html",
+                                       "notebook": "notebooks/02_mr_scan.html", "search": "search.html?q=fusiform"},
+                                args.screens)
+            print(f"screenshots: {', '.join(str(p) for p in shots.values())}")
+        if not args.check:
+            return 0
         rep = check_site(site, screenshot=site.parent / "site-check" / "index.png")
     except BrowserUnavailable as exc:
         print(f"site check: {exc}", file=sys.stderr)
         return 2
-    print(f"site check: {len(rep.pages)} pages, {rep.images} images, {rep.links} links; screenshot {rep.screenshot}")
+    found = "; ".join(f"{w!r}: {len(v)} page(s)" for w, v in rep.searches.items())
+    print(f"site check: {len(rep.pages)} pages, {rep.images} images, {rep.links} links; search {found}; "
+          f"screenshot {rep.screenshot}")
     for p in rep.problems:
         print(f"  problem: {p}", file=sys.stderr)
     return 0 if rep.ok else 1
@@ -170,9 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--notebook-timeout", type=int, default=3600, help="seconds a notebook may run")
     r.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     r.set_defaults(func=_run)
-    s = sub.add_parser("site", help="render build/site")
+    s = sub.add_parser("site", help="build the book (build/book/html) with Sphinx")
     s.add_argument("--force", action="store_true", help="rebuild even if up to date")
-    s.add_argument("--check", action="store_true", help="then check every page in headless Chromium")
+    s.add_argument("--check", action="store_true",
+                   help="then check every page and the search in headless Chromium")
+    s.add_argument("--no-pdf", action="store_true", help="do not print the paper to PDF")
+    s.add_argument("--screens", metavar="DIR",
+                   help="save 1400 px screenshots of the paper, ledger, a notebook and a search to DIR")
     s.set_defaults(func=_site)
     lg = sub.add_parser("ledger", help="published vs reproduced numbers")
     lg.add_argument("--check", action="store_true",

@@ -125,6 +125,9 @@ def record(claim_id: str, value: float, ci: tuple[float, float] | None = None, *
     path = folder / f"{nb}.json"
     data = json.loads(path.read_text()) if path.is_file() else {"notebook": nb, "records": {}}
     rec = {"value": _jsonable(value), "ci": list(ci) if ci else None, "kind": kind, "note": note}
+    cell = _calling_cell()
+    if cell is not None:
+        rec["cell"] = cell
     if extra:
         rec["extra"] = {k: _jsonable(v) for k, v in extra.items()}
     data["records"][claim_id] = rec
@@ -132,6 +135,22 @@ def record(claim_id: str, value: float, ci: tuple[float, float] | None = None, *
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
     os.replace(tmp, path)
     return rec
+
+
+def _calling_cell() -> int | None:
+    """Execution count of the notebook cell running now (so the book links a number to the cell that made it).
+
+    IPython hands its display hook the result object of the cell being executed; its ``execution_count`` is the
+    number the executed notebook shows for that cell. ``None`` outside IPython.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the kernel
+        return None
+    shell = get_ipython()
+    result = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    count = getattr(result, "execution_count", None)
+    return int(count) if isinstance(count, int) and count > 0 else None
 
 
 def load_results(folder: Path | None = None) -> dict[str, dict]:
