@@ -101,6 +101,10 @@ class RateLimitError(OpenGWASError):
     """The allowance is used up for longer than we are willing to wait (HTTP 429)."""
 
 
+class _Refused(OpenGWASError):
+    """A 4xx answer other than 401/403/429 (the request itself is wrong)."""
+
+
 class _Transient(Exception):
     """A failure worth retrying (429 within the wait limit, 5xx, network); ``wait`` from Retry-After if given."""
 
@@ -270,7 +274,7 @@ class Client:
             raise _Transient(f"HTTP 429: {msg}", wait)
         if r.status_code >= 500:
             raise _Transient(f"HTTP {r.status_code}: {msg}")
-        raise OpenGWASError(f"OpenGWAS refused the request to {path} (HTTP {r.status_code}: {msg})")
+        raise _Refused(f"OpenGWAS refused the request to {path} (HTTP {r.status_code}: {msg})")
 
     def request(self, method: str, path: str, payload: dict | None = None):
         """One API call with retries; returns the ``httpx.Response`` (2xx) or raises :class:`OpenGWASError`."""
@@ -295,11 +299,12 @@ class Client:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def api_version(self) -> str:
-        """The version the server reports at ``GET status`` ("unknown" if it does not say)."""
+        """The version the server reports at ``GET status`` ("unknown" if it does not say; a server that cannot
+        be reached raises, as the associations would)."""
         try:
             r = self.request("GET", "status")
             return str(r.json().get("API version", "unknown"))
-        except (OpenGWASError, ValueError, AttributeError):
+        except (_Refused, ValueError, AttributeError):
             return "unknown"
 
     def associations(self, query: Query, rsids: Sequence[str], ids: Sequence[str], proxies: bool
@@ -509,6 +514,11 @@ def tidy(records: list[dict], query: Query, mapping: pd.DataFrame) -> tuple[pd.D
     df.loc[swap, "beta"] = -df.loc[swap, "beta"]
     df.loc[swap, "eaf"] = 1 - df.loc[swap, "eaf"]
     df.loc[swap, ["ea", "nea"]] = df.loc[swap, ["nea", "ea"]].to_numpy()
+    # the scan fits one variant set per exposure for all outcomes: a variant some studies lack is left out of all
+    n_ids = df.groupby("rsid")["id"].nunique()
+    patchy = df["rsid"].map(n_ids) < len(query.ids)
+    drop(patchy, "usable in only some studies: left out of all, so every IDP uses the same variants")
+    swap = swap.loc[df.index]
     n_meta = df["id"].map(m["sample_size"]).astype(float)
     df["n"] = df["n"].fillna(n_meta)
     assoc = pd.DataFrame({
