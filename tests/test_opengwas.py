@@ -414,3 +414,18 @@ def test_ledger_kinds_keep_fixtures_out_of_the_evidence(isolated, monkeypatch, t
     reg, _ = ledger.check_against_baseline(t.reset_index(), {
         "W.mr.il6.gmv_mtg.z": {"status": "recovered from a planted twin"}})
     assert any(r.startswith("W.mr.il6.gmv_mtg.z: was 'recovered from a planted twin'") for r in reg)
+
+
+# ------------------------------------------------------------------------------------------ command line
+def test_cli_plan_offline_and_fetch_without_token(env, monkeypatch, capsys):
+    from il6repro.__main__ import main
+
+    assert main(["opengwas", "plan"]) == 0
+    out = capsys.readouterr().out
+    assert "requests (first pass, no proxies): 115" in out and "pairs: 7175" in out
+    monkeypatch.delenv("OPENGWAS_JWT")
+    assert main(["opengwas", "fetch", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no OpenGWAS token") and "\n" not in err
+    assert main(["opengwas", "status"]) == 0
+    assert "cached copies of the paper's query" in capsys.readouterr().out

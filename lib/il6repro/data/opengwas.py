@@ -681,3 +681,35 @@ def open_outcomes(instruments: pd.DataFrame | Iterable[str], *, idps: Sequence[s
 def ukb_idps() -> pd.DataFrame:
     """The project's IDP table (``data_manifest/ukb/idps.csv``)."""
     return pd.read_csv(manifest_dir() / "ukb" / "idps.csv")
+
+
+# ---------------------------------------------------------------------------------------- command line
+def default_query(**kw) -> Query:
+    """The paper's query: every instrument (``data_manifest/ukb/instruments.csv``) on every mapped IDP."""
+    from ..twins.ukb import instruments
+
+    mp = load_map()
+    url = kw.pop("base_url", None) or os.environ.get("OPENGWAS_API_URL") or API_URL
+    return Query(tuple(instruments()["snp"]), tuple(mp.loc[mp["status"] == "mapped", "opengwas_id"]),
+                 base_url=url if url.endswith("/") else url + "/", **kw)
+
+
+def plan(query: Query) -> dict:
+    """What fetching ``query`` costs before any proxy lookup: requests, pairs and allowance (no network)."""
+    batches = plan_batches(query.rsids, query.ids)
+    return {"GWAS ids": len(query.ids), "rsids": len(query.rsids), "pairs": len(query.ids) * len(query.rsids),
+            "requests (first pass, no proxies)": len(batches),
+            "largest request (ids x rsids)": f"{max(len(i) for _, i in batches)} x {max(len(r) for r, _ in batches)}",
+            "allowance cost of the first pass": sum(allowance_cost(len(i), len(r), False) for r, i in batches),
+            "allowance per 10 minutes (standard account)": 100_000,
+            "LD-proxy pass": "only for variants a study lacks (requests of up to 64 pairs, cost 1 per id or rsid)"}
+
+
+def token_status() -> str:
+    """Whether a token is configured and when it expires (never the token itself)."""
+    try:
+        tok = read_token()
+    except TokenError as exc:
+        return str(exc)
+    exp = token_expiry(tok)
+    return f"token found; expires {exp:%Y-%m-%d %H:%M} UTC" if exp else "token found (no expiry claim)"
