@@ -14,10 +14,13 @@
 # a one-sample 2SLS on the individual data (IL6R variants instrumenting measured CRP, field 30710). The estimators are
 # those of R MendelianRandomization (pinned to its documented example in the tests), computed for all pairs at once.
 # On the twin, with no pleiotropy planted (`pleiotropy_sd = 0`), all methods should agree within sampling error; set
-# `pleiotropy_sd` (and see notebook 1x on pleiotropy) to watch IVW and Egger part ways.
+# `pleiotropy_sd` (and see notebook 1x on pleiotropy) to watch IVW and Egger part ways. With `outcomes = "opengwas"`
+# the same analyses run on the real UK Biobank brain-IDP GWAS (OpenGWAS `ubm-b`, as in notebook 02; the 2SLS needs
+# individual data and is skipped).
 
 # %% tags=["parameters"]
 extract = ""  # empty: the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
+outcomes = "twin"  # SNP-outcome effects: "twin" (the twin, or extract) or "opengwas" (real GWAS, OpenGWAS ubm-b)
 seed = 20220101  # twin seed
 n = 20688  # twin sample size
 calibrate_to = "z"  # twin calibration: "z" or "p"
@@ -31,17 +34,25 @@ ivw_model = "fixed"  # IVW model: "fixed", "random" or "default"
 import matplotlib.pyplot as plt
 
 from il6repro import methods
+from il6repro.data import opengwas
 from il6repro.figures import save, set_style
 from il6repro.genetics import assoc, harmonise, onesample, plots, scan
 from il6repro.twins import ukb
 
 set_style()
-ex, twin_path, is_twin = ukb.open_extract(extract, seed=seed, n=n, calibrate_to=calibrate_to,
-                                          pleiotropy_sd=pleiotropy_sd)
 tg = ukb.targets()
-X = assoc.design_matrix(ex.covariates)
-a = assoc.associate(ex.dosages, ex.idps[tg["idp"].tolist()], X, variants=ex.variants)
 ins = ukb.instruments()
+if outcomes not in ("twin", "opengwas") or (outcomes == "opengwas" and extract):
+    raise ValueError(f"outcomes must be 'twin' or 'opengwas' (then without extract), got {outcomes!r}")
+if outcomes == "opengwas":  # the query of notebook 02 (read from its cache), restricted to the five IDPs
+    og = opengwas.open_outcomes(ins)
+    a = og.assoc[og.assoc["idp"].isin(tg["idp"])]
+    display(og.describe())
+else:
+    ex, twin_path, is_twin = ukb.open_extract(extract, seed=seed, n=n, calibrate_to=calibrate_to,
+                                              pleiotropy_sd=pleiotropy_sd)
+    X = assoc.design_matrix(ex.covariates)
+    a = assoc.associate(ex.dosages, ex.idps[tg["idp"].tolist()], X, variants=ex.variants)
 il6 = ins[ins.exposure == "IL-6"]
 res = scan.scan(il6, a, n_boot=n_boot, seed=boot_seed, egger_distribution=egger_distribution,
                 ivw_model=ivw_model)
@@ -76,7 +87,7 @@ st = res.steiger.assign(region=res.steiger["idp"].map(label)).set_index("region"
 st[["r2_exposure", "r2_outcome", "correct_direction", "steiger_p", "note"]]
 
 # %%
-if "log_crp" in ex.exposure:
+if outcomes == "twin" and "log_crp" in ex.exposure:
     Ys = ex.idps[tg["idp"].tolist()]
     Ys = (Ys - Ys.mean()) / Ys.std()
     tsls = onesample.tsls(Ys, ex.exposure["log_crp"], ex.dosages[il6["snp"]], X)
@@ -87,7 +98,7 @@ if "log_crp" in ex.exposure:
     out = tsls.set_index("region")[["estimate", "se", "p", "IVW estimate", "IVW se", "first_stage_F",
                                     "first_stage_R2", "n"]]
 else:
-    out = "no measured CRP in this extract: 2SLS not applicable"
+    out = "no individual-level CRP here (summary statistics, or an extract without it): 2SLS not applicable"
 out
 
 # %% [markdown]

@@ -429,3 +429,47 @@ def test_cli_plan_offline_and_fetch_without_token(env, monkeypatch, capsys):
     assert err.startswith("error: no OpenGWAS token") and "\n" not in err
     assert main(["opengwas", "status"]) == 0
     assert "cached copies of the paper's query" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------ notebooks end to end
+@pytest.mark.slow
+def test_notebooks_02_03_on_recorded_fixtures_are_never_real_data(isolated, env, monkeypatch, tmp_path):
+    """outcomes=opengwas runs the full scan and sensitivity notebooks on the stub's fixtures; the ledger records
+    them as fixtures, the receipt carries the responses' digest, and a second run hits the cache only."""
+    from il6repro.ledger import compare
+    from il6repro.runner import run
+
+    monkeypatch.setenv("OPENGWAS_API_URL", env["stub"].url)
+    quiet = {"progress": False, "log": lambda *a: None}
+    rep = run("quick", ["outcomes=opengwas"], ["02", "03"], **quiet)
+    assert rep.ok, [o.message for o in rep.outcomes]
+    b = isolated["build"]
+    n = len(env["stub"].requests)
+    assert n > 115  # the whole query: 35 variants x 205 IDPs in requests of <= 64 pairs, then the proxy pass
+    t = compare().set_index("claim")
+    mr = t[t.index.str.startswith("W.mr.")]
+    recorded = mr[mr["kind"] != ""]
+    assert len(recorded) >= 7  # threshold, five IL-6 z's and P's, the IL-1 null
+    assert (recorded["kind"] == "recorded_fixture").all()
+    assert (recorded["status"] == "recorded fixture (test responses, not evidence)").all()
+    assert not t["status"].str.contains("real public data").any()
+    receipt = json.loads((b / "receipts" / "02_mr_scan.json").read_text())
+    ds = receipt["datasets"][og.DATASET_ID]
+    assert ds["source"].startswith("fixture http://") and len(ds["sha256"]["responses"]) == 64
+    executed = (b / "notebooks" / "02_mr_scan.ipynb").read_text()
+    assert "recorded FIXTURE (not data)" in executed and "OpenGWAS ubm-b" in executed
+    assert "published UK Biobank brain-IDP GWAS summary statistics" in (
+        b / "results" / "02_mr_scan.methods.md").read_text()
+    assert (b / "receipts" / "03_mr_sensitivity.json").is_file()
+    # a second run reads the cache: not one more request
+    rep = run("quick", ["outcomes=opengwas"], ["02"], force=True, **quiet)
+    assert rep.ok and len(env["stub"].requests) == n
+    # no token and an empty cache: the notebook fails with one line, nothing new is published
+    monkeypatch.delenv("OPENGWAS_JWT")
+    monkeypatch.setenv("IL6REPRO_CACHE", str(tmp_path / "empty_cache"))
+    before = (b / "results" / "02_mr_scan.json").read_text()
+    rep = run("quick", ["outcomes=opengwas"], ["02"], force=True, **quiet)
+    assert not rep.ok
+    msg = rep.outcomes[0].message
+    assert "no OpenGWAS token" in msg and "\n" not in msg
+    assert (b / "results" / "02_mr_scan.json").read_text() == before

@@ -515,8 +515,9 @@ def tidy(records: list[dict], query: Query, mapping: pd.DataFrame) -> tuple[pd.D
     df.loc[swap, "eaf"] = 1 - df.loc[swap, "eaf"]
     df.loc[swap, ["ea", "nea"]] = df.loc[swap, ["nea", "ea"]].to_numpy()
     # the scan fits one variant set per exposure for all outcomes: a variant some studies lack is left out of all
+    # (studies that answered nothing at all are simply absent outcomes)
     n_ids = df.groupby("rsid")["id"].nunique()
-    patchy = df["rsid"].map(n_ids) < len(query.ids)
+    patchy = df["rsid"].map(n_ids) < df["id"].nunique()
     drop(patchy, "usable in only some studies: left out of all, so every IDP uses the same variants")
     swap = swap.loc[df.index]
     n_meta = df["id"].map(m["sample_size"]).astype(float)
