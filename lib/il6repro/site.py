@@ -30,7 +30,8 @@ main{max-width:1400px;margin:0 auto;padding:1rem 2rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:1rem 0}
 th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eef1f4}
 .st-real{background:#d4f7d4}.st-twin{background:#dcecff}.st-design{background:#eee8ff}
-.st-fail{background:#ffd6d6}.st-todo{background:#f4f4f4;color:#666}
+.st-fail{background:#ffd6d6}.st-todo{background:#f4f4f4;color:#666}.st-public{background:#e9f7c8}
+.st-fixture{background:#fff1c2;font-style:italic}
 figure{background:#fff;border:1px solid #d0d7de;padding:.6rem;margin:1rem 0}figure img{max-width:100%}
 code,.mono{font-family:ui-monospace,monospace;font-size:.85rem}.small{font-size:.8rem;color:#555}
 """
@@ -38,6 +39,9 @@ code,.mono{font-family:ui-monospace,monospace;font-size:.85rem}.small{font-size:
 STATUS_CLASS = {
     "reproduced on real data": "st-real", "recovered from a planted twin": "st-twin",
     "set by design (twin input)": "st-design", "not reproduced": "st-fail", "not yet attempted": "st-todo",
+    "reproduced on real public data (OpenGWAS ubm-b, N ~ 32k, overlapping but not equal to the paper's sample)":
+        "st-public",
+    "recorded fixture (test responses, not evidence)": "st-fixture",
 }
 
 STORY = """<p>This site is a reproducible paper of two studies of interleukin-6 (IL-6) and the brain.
@@ -47,7 +51,11 @@ then Allen Human Brain Atlas expression of the implicated regions. <b>Study V</b
 <i>Psychological Medicine</i> 2015, Whitehall II): low vs high IL-6 and recovery from psychological distress.</p>
 <p>Public data (AHBA expression, atlases, gene sets, STRING) are used for real. The individual-level cohorts are
 access-controlled, so their analyses run on <b>synthetic twins</b> calibrated to the published figures: a number
-recovered from a twin shows the pipeline works, not that the finding is true. The ledger says which is which.</p>"""
+recovered from a twin shows the pipeline works, not that the finding is true. The ledger says which is which.</p>
+<p>The MR half can also run on <b>real public summary statistics</b>: the UK Biobank brain-IDP GWAS on OpenGWAS (batch
+ubm-b, N about 32,000, a sample overlapping the paper's but not equal to it), with the notebook parameter
+<code>outcomes=opengwas</code> and a free OpenGWAS token. Its numbers are marked as such in the ledger; numbers from
+the offline test responses are marked as fixtures and are never evidence.</p>"""
 
 
 def _page(title: str, body: str, depth: int = 0) -> str:
@@ -190,7 +198,9 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
                       "rule", "status", "reason", "note", "accepted because"]]
         ledger_body = ("<p>Every number in the two abstracts, the reproduced value, the rule applied, and an honest "
                        "status. Colours: <span class='st-real'>real data</span>, <span class='st-twin'>planted "
-                       "twin</span>, <span class='st-design'>twin input</span>, <span class='st-fail'>not "
+                       "twin</span>, <span class='st-design'>twin input</span>, <span class='st-public'>real public data "
+                       "(OpenGWAS ubm-b)</span>, <span class='st-fixture'>recorded fixture (not evidence)</span>, "
+                       "<span class='st-fail'>not "
                        "reproduced</span>, <span class='st-todo'>not yet attempted</span>. "
                        "<a href='ledger.csv'>CSV</a>. A claim accepted as not reproduced says why (from "
                        "<code>data_manifest/ledger_baseline.yaml</code>); <code>python -m il6repro ledger --check</code> "
