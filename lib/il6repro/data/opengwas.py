@@ -464,9 +464,11 @@ def tidy(records: list[dict], query: Query, mapping: pd.DataFrame) -> tuple[pd.D
 
     Returns ``(assoc, dropped)``. ``assoc`` has one row per rsid x IDP: ``snp, idp, effect_allele, other_allele,
     eaf, beta, se, t, p, n`` (as :func:`il6repro.genetics.assoc.associate`) and the provenance columns
-    ``opengwas_id, proxy, proxy_snp, allele_swapped_across_studies``. A variant's alleles are made the same across studies (a swapped record has its beta sign
-    and eaf flipped), so the scan's one-decision-per-variant harmonisation sees one orientation. ``dropped`` lists
-    each rsid x study pair with no usable record and why.
+    ``opengwas_id, proxy, proxy_snp, allele_swapped_across_studies``. A variant's alleles are made the same across
+    studies (a swapped record has its beta sign and eaf flipped), so the scan's one-decision-per-variant
+    harmonisation sees one orientation, and a variant usable in only some of the studies that answered is left out
+    of all (the scan fits one variant set per exposure). ``dropped`` lists each rsid x study pair with no usable
+    record and why.
     """
     m = mapping.set_index("opengwas_id")
     cols = ["id", "rsid", "ea", "nea", "eaf", "beta", "se", "p", "n", "chr", "position", "proxy", "proxy_snp"]
