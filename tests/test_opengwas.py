@@ -476,3 +476,10 @@ def test_notebooks_02_03_on_recorded_fixtures_are_never_real_data(isolated, env,
     msg = rep.outcomes[0].message
     assert "no OpenGWAS token" in msg and "\n" not in msg
     assert (b / "results" / "02_mr_scan.json").read_text() == before
+
+
+def test_site_colours_every_ledger_status():
+    from il6repro.site import STATUS_CLASS
+
+    assert set(ledger.KINDS.values()) | {ledger.NOT_REPRODUCED, ledger.NOT_ATTEMPTED} <= set(STATUS_CLASS)
+    assert STATUS_CLASS[ledger.KINDS["recorded_fixture"]] != STATUS_CLASS[ledger.KINDS["opengwas_real"]]
