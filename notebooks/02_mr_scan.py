@@ -45,7 +45,7 @@ check_parameters(globals())
 from il6repro import methods, report
 from il6repro._paths import results_dir
 from il6repro.brain import plot_surface, plot_volume, region_map, volume_map
-from il6repro.data import opengwas, tables
+from il6repro.data import tables
 from il6repro.figures import save, set_style
 from il6repro.genetics import pipeline, plots
 from il6repro.twins import ukb
@@ -58,16 +58,10 @@ from il6repro.twins import ukb
 # %%
 set_style()
 ins, tg = ukb.instruments(), ukb.targets()
-if outcomes == "opengwas" and extract:
-    raise ValueError("outcomes='opengwas' replaces the extract's SNP-IDP effects: leave extract empty")
-if outcomes == "opengwas":  # real summary statistics; no token and no cached copy: one line, never the twin instead
-    ex, twin_path, is_twin = opengwas.open_outcomes(ins), None, False
-    kind = ex.evidence
+ex, twin_path, is_twin, kind = pipeline.open_outcomes(outcomes, extract, seed=seed, n=n, calibrate_to=calibrate_to,
+                                                      pleiotropy_sd=pleiotropy_sd)
+if outcomes == "opengwas":  # real summary statistics (without a token or cached copy: one line, never the twin)
     display(ex.describe())
-else:
-    ex, twin_path, is_twin = ukb.open_extract(extract, seed=seed, n=n, calibrate_to=calibrate_to,
-                                              pleiotropy_sd=pleiotropy_sd)
-    kind = "planted_twin" if is_twin else "real_data"
 run = pipeline.primary_scan(ex, ins, ivw_model=ivw_model, alpha=alpha, correction=correction,
                             harmonise_action=harmonise_action)
 print(f"{len(run.associations):,} SNP x IDP associations; {len(run.primary):,} exposure x IDP tests; "

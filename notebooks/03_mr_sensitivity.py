@@ -35,20 +35,15 @@ check_parameters(globals())
 
 # %%
 from il6repro import methods, report
-from il6repro.data import opengwas
 from il6repro.figures import save, set_style
 from il6repro.genetics import harmonise, pipeline, plots
 from il6repro.twins import ukb
 
 set_style()
-if outcomes == "opengwas" and extract:
-    raise ValueError("outcomes='opengwas' replaces the extract's SNP-IDP effects: leave extract empty")
-if outcomes == "opengwas":  # the query of notebook 02 (read from its cache); the 2SLS below needs individual data
-    ex, twin_path, is_twin = opengwas.open_outcomes(ukb.instruments()), None, False
+ex, twin_path, is_twin, kind = pipeline.open_outcomes(outcomes, extract, seed=seed, n=n, calibrate_to=calibrate_to,
+                                                      pleiotropy_sd=pleiotropy_sd)
+if outcomes == "opengwas":  # notebook 02's query, read from its cache; the 2SLS below needs individual data
     display(ex.describe())
-else:
-    ex, twin_path, is_twin = ukb.open_extract(extract, seed=seed, n=n, calibrate_to=calibrate_to,
-                                              pleiotropy_sd=pleiotropy_sd)
 tg = ukb.targets()
 res, a, il6, label = pipeline.sensitivity_scan(ex, ukb.instruments(), tg, n_boot=n_boot, boot_seed=boot_seed,
                                                egger_distribution=egger_distribution, ivw_model=ivw_model)
@@ -67,7 +62,7 @@ est.pivot(index="region", columns="method", values="z").join(tg.set_index("regio
 # %%
 report.conclusion("the IL-6 associations are effects of IL-6 signalling, robust to pleiotropy (the abstract "
                   "reports no sensitivity numbers)", *pipeline.sensitivity_conclusion(res, tg),
-                  ex.evidence if outcomes == "opengwas" else "planted_twin" if is_twin else "real_data")
+                  kind)
 
 # %%
 report.table(est[["region", "method", "estimate", "se", "ci_low", "ci_high", "p", "note"]].rename(

@@ -78,6 +78,25 @@ def record_cohort(ex, is_twin: bool) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- notebook 02
+def open_outcomes(outcomes: str, extract: str = "", **twin_params):
+    """Where notebooks 02-03 take SNP-outcome effects from: ``(data, twin_path, is_twin, ledger kind)``.
+
+    ``outcomes="twin"``: the extract (the twin unless ``extract`` names a real one, :func:`ukb.open_extract`);
+    ``"opengwas"``: the real UK Biobank brain-IDP GWAS on OpenGWAS (:func:`il6repro.data.opengwas.open_outcomes`,
+    its kind ``opengwas_real`` or ``recorded_fixture``). Without a token or cached copy that raises one line; the
+    twin is never substituted.
+    """
+    from ..twins import ukb
+
+    if outcomes == "opengwas":
+        if extract:
+            raise ValueError("outcomes='opengwas' replaces the extract's SNP-IDP effects: leave extract empty")
+        out = opengwas.open_outcomes(ukb.instruments())
+        return out, None, False, out.evidence
+    ex, path, is_twin = ukb.open_extract(extract, **twin_params)
+    return ex, path, is_twin, "planted_twin" if is_twin else "real_data"
+
+
 @dataclass
 class ScanRun:
     """The primary MR scan of notebook 02 and everything its tables need."""
