@@ -64,10 +64,17 @@ pd.DataFrame(
 # | AHBA expression, DK / Harvard-Oxford / cerebellar atlases, GO / KEGG / disease gene sets, STRING, ENIGMA maps | public | used for real, verified by sha256 |
 # | UK Biobank imaging + genotypes (study W) | access-controlled | a **synthetic twin** in the real extract's layout, calibrated to the published figures (notebooks 01-03) |
 # | Whitehall II IL-6 + GHQ-30 (study V) | access-controlled | a **synthetic twin**, same principle (notebooks 07-08) |
+# | UK Biobank brain-IDP GWAS, OpenGWAS batch `ubm-b` (Smith et al. 2021) | public summary statistics, **live** API (free token) | optional real outcomes for notebooks 02-03 (`outcomes=opengwas`) |
 #
 # Numbers computed from a twin are marked in the ledger as *recovered from a planted twin*: they show the pipeline
 # recovers what was planted, not that the published finding is true. Numbers from public data are marked *reproduced
 # on real data*.
+#
+# `opengwas_ubm_b` is the one **live** source: its manifest records the API and the query (the instruments on the
+# `ubm-b` ids of `data_manifest/ukb/opengwas_map.csv`), not pinned bytes. It is fetched only when notebooks 02-03 run
+# with `outcomes=opengwas` (or `python -m il6repro opengwas fetch`), cached by query, and the receipt records the
+# sha256 of the responses and the API version; numbers from it are *reproduced on real public data (OpenGWAS ubm-b,
+# N ~ 32k, overlapping but not equal to the paper's sample)*.
 
 # %% [markdown]
 # ## The AHBA donors (real data)

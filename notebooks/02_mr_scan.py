@@ -18,9 +18,14 @@
 #
 # **What this shows on the twin.** The twin plants the five published IL-6 associations (expected z at N = 20,688
 # equal to the published z's) and zero everywhere else, so recovering them tests the pipeline, not the finding.
+#
+# **With `outcomes = "opengwas"`** the SNP-IDP effects are the real public UK Biobank brain-IDP GWAS (Smith et al.
+# 2021, OpenGWAS batch `ubm-b`, N about 32,000, overlapping but not equal to the paper's 20,688), fetched through the
+# OpenGWAS API (a free token in `OPENGWAS_JWT`; cached after the first run). Everything below runs unchanged on them.
 
 # %% tags=["parameters"]
 extract: "Extract" = ""  # empty: the synthetic twin; or a folder with ukb_participants.csv + ukb_instruments.raw
+outcomes: "Choice[twin, opengwas]" = "twin"  # SNP-outcome effects: the twin (or extract), or the real UK Biobank brain-IDP GWAS on OpenGWAS (ubm-b; needs OPENGWAS_JWT or a cached copy)
 seed: "Seed" = 20220101  # twin seed
 n: "SampleSize" = 20688  # twin sample size
 calibrate_to: "Choice[z, p]" = "z"  # twin calibration: the published z's ("z") or the z's implied by the published P's ("p")
@@ -52,10 +57,11 @@ from il6repro.twins import ukb
 
 # %%
 set_style()
-ex, twin_path, is_twin = ukb.open_extract(extract, seed=seed, n=n, calibrate_to=calibrate_to,
-                                          pleiotropy_sd=pleiotropy_sd)
-kind = "planted_twin" if is_twin else "real_data"
 ins, tg = ukb.instruments(), ukb.targets()
+ex, twin_path, is_twin, kind = pipeline.open_outcomes(outcomes, extract, seed=seed, n=n, calibrate_to=calibrate_to,
+                                                      pleiotropy_sd=pleiotropy_sd)
+if outcomes == "opengwas":  # real summary statistics (without a token or cached copy: one line, never the twin)
+    display(ex.describe())
 run = pipeline.primary_scan(ex, ins, ivw_model=ivw_model, alpha=alpha, correction=correction,
                             harmonise_action=harmonise_action)
 print(f"{len(run.associations):,} SNP x IDP associations; {len(run.primary):,} exposure x IDP tests; "
@@ -101,7 +107,7 @@ report.conclusion("genetically predicted IL-6 is associated with grey-matter vol
 # calibration script under `benchmarks/` checks that over many seeds).
 
 # %%
-pipeline.planted_vs_recovered(run, tg, ukb.truth(twin_path)).round(4) if is_twin else "real extract: no planted truth"
+pipeline.planted_vs_recovered(run, tg, ukb.truth(twin_path)).round(4) if is_twin else "real data: no planted truth"
 
 # %% [markdown]
 # ## Calibrating the twin to z or to P
@@ -161,4 +167,4 @@ run.primary.drop(columns=["note"], errors="ignore").to_csv(out / "02_mr_primary.
 methods.write(methods.mr_scan(n_tests=run.n_tests, n_exposures=run.n_exposures, n_idps=run.n_idps, alpha=alpha,
                               threshold=run.threshold, m_eff=run.m_eff, ivw_model=ivw_model,
                               harmonise_action=harmonise_action, n_dropped=len(run.result.dropped),
-                              correction=correction), title="MR scan")
+                              correction=correction, outcomes=outcomes), title="MR scan")

@@ -18,6 +18,7 @@
 
 # %% tags=["parameters"]
 extract: "Extract" = ""  # empty: the synthetic twin; or a folder with ukb_participants.csv + ukb_instruments.raw
+outcomes: "Choice[twin, opengwas]" = "twin"  # SNP-outcome effects: the twin (or extract), or the real UK Biobank brain-IDP GWAS on OpenGWAS (ubm-b; notebook 02's cached query)
 seed: "Seed" = 20220101  # twin seed
 n: "SampleSize" = 20688  # twin sample size
 calibrate_to: "Choice[z, p]" = "z"  # twin calibration: the published z's or the z's implied by the published P's
@@ -39,8 +40,10 @@ from il6repro.genetics import harmonise, pipeline, plots
 from il6repro.twins import ukb
 
 set_style()
-ex, twin_path, is_twin = ukb.open_extract(extract, seed=seed, n=n, calibrate_to=calibrate_to,
-                                          pleiotropy_sd=pleiotropy_sd)
+ex, twin_path, is_twin, kind = pipeline.open_outcomes(outcomes, extract, seed=seed, n=n, calibrate_to=calibrate_to,
+                                                      pleiotropy_sd=pleiotropy_sd)
+if outcomes == "opengwas":  # notebook 02's query, read from its cache; the 2SLS below needs individual data
+    display(ex.describe())
 tg = ukb.targets()
 res, a, il6, label = pipeline.sensitivity_scan(ex, ukb.instruments(), tg, n_boot=n_boot, boot_seed=boot_seed,
                                                egger_distribution=egger_distribution, ivw_model=ivw_model)
@@ -59,7 +62,7 @@ est.pivot(index="region", columns="method", values="z").join(tg.set_index("regio
 # %%
 report.conclusion("the IL-6 associations are effects of IL-6 signalling, robust to pleiotropy (the abstract "
                   "reports no sensitivity numbers)", *pipeline.sensitivity_conclusion(res, tg),
-                  "planted_twin" if is_twin else "real_data")
+                  kind)
 
 # %%
 report.table(est[["region", "method", "estimate", "se", "ci_low", "ci_high", "p", "note"]].rename(
@@ -92,7 +95,7 @@ report.table(st[["r2_exposure", "r2_outcome", "correct_direction", "steiger_p", 
 # %%
 tsls = pipeline.tsls_versus_ivw(ex, il6, tg, res)
 report.table(tsls, "03-tsls", p=["P"], precision=4) if tsls is not None else \
-    "no measured CRP in this extract: 2SLS not applicable"
+    "no measured CRP here (an extract without it, or summary statistics): 2SLS not applicable"
 
 # %% [markdown]
 # ## Plots for the middle temporal gyrus and the other hits

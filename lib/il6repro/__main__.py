@@ -1,4 +1,4 @@
-"""Command line: ``python -m il6repro {data,run,site,ledger,sweep,teach} ...`` (``-h`` on each for its options)."""
+"""Command line: ``python -m il6repro {data,run,site,ledger,sweep,teach,opengwas} ...`` (``-h`` on each for its options)."""
 
 from __future__ import annotations
 
@@ -161,6 +161,36 @@ def _teach(args) -> int:
     return 0
 
 
+def _opengwas(args) -> int:
+    import time
+
+    from .data import opengwas as og
+
+    q = og.default_query()
+    if args.action == "plan":
+        for k, v in og.plan(q).items():
+            print(f"{k}: {v}")
+        return 0
+    if args.action == "status":
+        print(og.token_status())
+        entries = og.cached_entries(q)
+        print(f"cached copies of the paper's query ({q.key()[:12]}): {len(entries) or 'none'}")
+        for e in entries:
+            kind = "FIXTURE" if e["fixture"] else "real"
+            print(f"  API {e['api_version']}, fetched {e['fetched_at']}, {e['n_requests']} requests, {kind}, "
+                  f"sha256 {e['bundle_sha256'][:16]}: {e['path']}")
+        return 0
+    t0 = time.perf_counter()
+    try:
+        out = og.open_outcomes(og.default_query().rsids, refresh=args.refresh, progress=not args.no_progress)
+    except og.OpenGWASError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(out.describe().to_string(header=False))
+    print(f"wall time: {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m il6repro", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -203,6 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--list", action="store_true", help="print the runs the grid makes and stop")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.set_defaults(func=_sweep)
+    o = sub.add_parser("opengwas", help="real outcome data: the UK Biobank brain-IDP GWAS on OpenGWAS (ubm-b)")
+    o.add_argument("action", choices=["plan", "status", "fetch"],
+                   help="plan: requests and allowance cost (no network); status: token and cache; fetch: download "
+                        "(or read the cache) now")
+    o.add_argument("--refresh", action="store_true", help="fetch: ignore the cache")
+    o.add_argument("--no-progress", action="store_true", help="fetch: no progress bar")
+    o.set_defaults(func=_opengwas)
     t = sub.add_parser("teach", help="write student versions of the teaching notebooks to build/teaching/")
     t.add_argument("--out", help="output folder (default build/teaching)")
     t.set_defaults(func=_teach)

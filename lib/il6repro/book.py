@@ -50,6 +50,9 @@ STATUS_CLASS = {
     "not reproduced": "st-fail",
     "not yet attempted": "st-todo",
     "not checked": "st-skip",
+    "reproduced on real public data (OpenGWAS ubm-b, N ~ 32k, overlapping but not equal to the paper's sample)":
+        "st-public",
+    "recorded fixture (test responses, not evidence)": "st-fixture",
 }
 # columns of ledger.compare() the table places itself; any other column is shown among a row's details
 LEDGER_PLACED = {"claim", "study", "quantity", "published", "published_ci", "reproduced", "reproduced_ci", "rule",

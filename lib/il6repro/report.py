@@ -22,12 +22,19 @@ STATUS_COLOURS = {
     "set by design (twin input)": "#eee8ff",
     "not reproduced": "#ffd6d6",
     "not yet attempted": "#f4f4f4",
+    "reproduced on real public data (OpenGWAS ubm-b, N ~ 32k, overlapping but not equal to the paper's sample)":
+        "#e9f7c8",
+    "recorded fixture (test responses, not evidence)": "#fff1c2",
 }
 EVIDENCE = {
     "planted_twin": ("On the synthetic twin this shows that the pipeline recovers an effect planted at the published "
                      "size; it is not evidence for the finding."),
     "design_input": "This number is an input of the synthetic twin, echoed to show the twin is what it claims.",
     "real_data": "This is computed from real data.",
+    "opengwas_real": ("This is computed from real public summary statistics (the UK Biobank brain-IDP GWAS on "
+                      "OpenGWAS, ubm-b, N ~ 32k): a sample overlapping the paper's but not equal to it."),
+    "recorded_fixture": ("This is computed from hand-made test responses (a recorded fixture): it tests the code "
+                         "path and is not evidence."),
 }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..data import opengwas
 from . import assoc, onesample, scan
 
 IDP_INFO = ["idp", "measure", "region", "hemisphere", "atlas", "atlas_label"]
@@ -77,6 +78,25 @@ def record_cohort(ex, is_twin: bool) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- notebook 02
+def open_outcomes(outcomes: str, extract: str = "", **twin_params):
+    """Where notebooks 02-03 take SNP-outcome effects from: ``(data, twin_path, is_twin, ledger kind)``.
+
+    ``outcomes="twin"``: the extract (the twin unless ``extract`` names a real one, :func:`ukb.open_extract`);
+    ``"opengwas"``: the real UK Biobank brain-IDP GWAS on OpenGWAS (:func:`il6repro.data.opengwas.open_outcomes`,
+    its kind ``opengwas_real`` or ``recorded_fixture``). Without a token or cached copy that raises one line; the
+    twin is never substituted.
+    """
+    from ..twins import ukb
+
+    if outcomes == "opengwas":
+        if extract:
+            raise ValueError("outcomes='opengwas' replaces the extract's SNP-IDP effects: leave extract empty")
+        out = opengwas.open_outcomes(ukb.instruments())
+        return out, None, False, out.evidence
+    ex, path, is_twin = ukb.open_extract(extract, **twin_params)
+    return ex, path, is_twin, "planted_twin" if is_twin else "real_data"
+
+
 @dataclass
 class ScanRun:
     """The primary MR scan of notebook 02 and everything its tables need."""
@@ -106,16 +126,19 @@ class ScanRun:
 def primary_scan(ex, ins: pd.DataFrame, *, ivw_model: str = "fixed", alpha: float = 0.05,
                  correction: str = "bonferroni", harmonise_action: int = 2) -> ScanRun:
     """Associate every instrument with every IDP, run the IVW (or Wald) scan of every exposure x IDP, and mark
-    significance under ``correction`` over all tests run."""
-    X = assoc.design_matrix(ex.covariates)
-    a = assoc.associate(ex.dosages, ex.idps, X, variants=ex.variants)
+    significance under ``correction`` over all tests run. ``ex`` is an extract (the twin or a real one) or the
+    :class:`~il6repro.data.opengwas.Outcomes` of OpenGWAS (its associations are used as they are)."""
+    if isinstance(ex, opengwas.Outcomes):  # summary statistics: no individual IDPs, so no Li & Ji
+        a, info, m_eff, n_idps = ex.assoc, ex.idp_info, float("nan"), ex.assoc["idp"].nunique()
+    else:
+        X = assoc.design_matrix(ex.covariates)
+        a, info, n_idps = assoc.associate(ex.dosages, ex.idps, X, variants=ex.variants), ex.idp_info, ex.idps.shape[1]
+        m_eff = scan.effective_tests(residualise(ex.idps, X).corr().to_numpy())
     res = scan.scan(ins, a, methods=("ivw",), ivw_model=ivw_model, action=harmonise_action)
-    prim = res.primary.merge(ex.idp_info[IDP_INFO], on="idp")
+    prim = res.primary.merge(info[IDP_INFO], on="idp")
     n_tests = int(prim["p"].notna().sum())
     prim["significant"] = scan.significant(prim["p"], alpha, correction).to_numpy()
-    m_eff = scan.effective_tests(residualise(ex.idps, X).corr().to_numpy())
-    return ScanRun(prim, res, a, n_tests, scan.bonferroni(n_tests, alpha), m_eff, alpha, correction,
-                   ex.idps.shape[1])
+    return ScanRun(prim, res, a, n_tests, scan.bonferroni(n_tests, alpha), m_eff, alpha, correction, n_idps)
 
 
 def hits_table(run: ScanRun, targets: pd.DataFrame, published_threshold: float) -> pd.DataFrame:
@@ -150,12 +173,15 @@ def record_scan(run: ScanRun, targets: pd.DataFrame, ins: pd.DataFrame, kind: st
     from .. import ledger
 
     prov = _provenance(ins)
-    ledger.record("W.mr.threshold", float(f"{run.threshold:.2g}"), kind="real_data",
+    ledger.record("W.mr.threshold", float(f"{run.threshold:.2g}"),
+                  kind="recorded_fixture" if kind == "recorded_fixture" else "real_data",
                   note=f"alpha/{run.n_tests} over the {run.n_exposures} exposures x {run.n_idps} UK Biobank IDPs; "
                        f"the paper's {published_threshold:g} implies ~{run.alpha / published_threshold:.0f} tests")
     ids = ["W.mr.threshold"]
     prim = run.primary.set_index(["exposure", "idp"])
     for t in targets.itertuples():
+        if (t.exposure, t.idp) not in prim.index:  # no variant for it in the outcome data: left unrecorded
+            continue
         r = prim.loc[(t.exposure, t.idp)]
         ledger.record(f"{t.claim}.z", round(float(r.z), 2), ci=(round(r.z - 1.96, 2), round(r.z + 1.96, 2)),
                       kind=kind, note=f"{t.idp}; IVW ({r.n_snp} IL6R variants; {prov.get(t.exposure, '')})")
@@ -220,7 +246,8 @@ def scan_conclusion(run: ScanRun, targets: pd.DataFrame) -> tuple[bool, str]:
     from ..report import fmt_p
 
     prim = run.primary.set_index(["exposure", "idp"])
-    sig = [bool(prim.loc[(t.exposure, t.idp), "significant"]) for t in targets.itertuples()]
+    sig = [(t.exposure, t.idp) in prim.index and bool(prim.loc[(t.exposure, t.idp), "significant"])
+           for t in targets.itertuples()]
     others = run.primary[run.primary.exposure != "IL-6"]
     n_other = int(others["significant"].sum())
     holds = all(sig) and n_other == 0
@@ -237,8 +264,11 @@ def sensitivity_scan(ex, ins: pd.DataFrame, targets: pd.DataFrame, *, n_boot: in
                      egger_distribution: str, ivw_model: str):
     """Every estimator, heterogeneity, leave-one-out and Steiger for the IL-6 instruments on the published IDPs.
     Returns (scan result, associations, IL-6 instruments, region label per IDP)."""
-    X = assoc.design_matrix(ex.covariates)
-    a = assoc.associate(ex.dosages, ex.idps[targets["idp"].tolist()], X, variants=ex.variants)
+    if isinstance(ex, opengwas.Outcomes):
+        a = ex.assoc[ex.assoc["idp"].isin(targets["idp"])]
+    else:
+        X = assoc.design_matrix(ex.covariates)
+        a = assoc.associate(ex.dosages, ex.idps[targets["idp"].tolist()], X, variants=ex.variants)
     il6 = ins[ins.exposure == "IL-6"]
     res = scan.scan(il6, a, n_boot=n_boot, seed=boot_seed, egger_distribution=egger_distribution,
                     ivw_model=ivw_model)
@@ -266,8 +296,8 @@ def sensitivity_conclusion(res: scan.ScanResult, targets: pd.DataFrame) -> tuple
 
 def tsls_versus_ivw(ex, il6: pd.DataFrame, targets: pd.DataFrame, res: scan.ScanResult) -> pd.DataFrame | None:
     """One-sample 2SLS (IDP in SD on log CRP instrumented by the IL6R variants, same covariates) beside the
-    two-sample IVW estimate; None when the extract has no measured CRP."""
-    if "log_crp" not in ex.exposure:
+    two-sample IVW estimate; None when the extract has no measured CRP (or is OpenGWAS summary statistics)."""
+    if isinstance(ex, opengwas.Outcomes) or "log_crp" not in ex.exposure:
         return None
     label = dict(zip(targets["idp"], targets["region"], strict=True))
     Ys = ex.idps[targets["idp"].tolist()]
