@@ -53,6 +53,10 @@ ledger: env
 ledger-check: env
 	IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro run --profile quick --no-progress
 	IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro ledger --check
+	@# the quick run's book: every notebook page must show the figures its notebook saved, then the browser check
+	@rc=0; IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro site --check \
+	  || rc=$$?; if [ $$rc -eq 2 ]; then echo "book built; browser check skipped (no chromium)"; \
+	  elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 # Debian's chromium (browser tests, the paper's PDF) and poppler-utils (pdftotext, to check the PDF); installed only
 # when missing and when we may (root + apt-get).

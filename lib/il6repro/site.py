@@ -385,6 +385,33 @@ def sphinx_build(src: Path, out: Path, doctrees: Path, log=print) -> list[str]:
     return lines
 
 
+RAW_OUTPUT = ("PosixPath(", "{'png':", " object at 0x", "0.000000")
+
+
+def notebook_pages_missing_figures(html_dir: Path, receipts: dict[str, dict]) -> list[str]:
+    """What a reader would miss: for each notebook page, every PNG its notebook saved (by the receipt's sha256)
+    must be among the page's images, and no output may print a path, a dict of paths, an object address or a P of
+    0.000000. Returns one line per problem (empty when every page is whole)."""
+    problems = []
+    for stem, rec in sorted(receipts.items()):
+        page = html_dir / "notebooks" / f"{stem}.html"
+        if not page.is_file():
+            continue
+        text = page.read_text()
+        shown = set()
+        for src in re.findall(r'<img[^>]+src="([^"]+)"', text):
+            img = (page.parent / src).resolve()
+            if img.is_file() and img.suffix == ".png":
+                shown.add(hashlib.sha256(img.read_bytes()).hexdigest())
+        missing = sorted(n for n, sha in rec.get("figures", {}).items() if n.endswith(".png") and sha not in shown)
+        if missing:
+            problems.append(f"{stem}: {len(missing)} figure(s) not shown: {', '.join(missing)}")
+        raw = [r for r in RAW_OUTPUT if r in text]
+        if raw:
+            problems.append(f"{stem}: raw output on the page ({', '.join(map(repr, raw))})")
+    return problems
+
+
 def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True, log=print) -> Path:
     """Build the book into ``out`` (default ``build/book/html``); skip when nothing changed.
 
@@ -421,6 +448,10 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
                 print_pdf(tmp / "paper.html", tmp / snap["pdf"])
             except BrowserUnavailable as exc:
                 log(f"site: paper PDF not printed ({exc})")
+        unshown = notebook_pages_missing_figures(tmp, _receipts(bdir))
+        if unshown:
+            raise SiteError("notebook pages do not show the figures their notebooks saved (the previous book is "
+                            "kept): " + "; ".join(unshown[:10]))
         findings = scan_site(tmp, load_ids(sorted((bdir / "governance").glob("*.ids"))))
         if findings:
             raise GovernanceError(f"the rendered book holds individual-level data ({len(findings)} finding(s)); the "
