@@ -78,7 +78,7 @@ def simulate_individual(n: int, r2: float, theta: float, *, n_snps: int = 10, co
 
 def tsls_estimate(sim: dict) -> dict:
     """2SLS (il6repro.genetics.onesample.tsls, intercept only as covariate) and OLS of y on x for one simulation."""
-    from .genetics.onesample import tsls
+    from ..genetics.onesample import tsls
 
     C = pd.DataFrame({"const": np.ones(len(sim["x"]))})
     r = tsls(sim["y"].to_frame(), sim["x"], sim["G"], C).iloc[0]
