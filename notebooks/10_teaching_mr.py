@@ -310,7 +310,7 @@ def test_q2_bias(weak):
     assert -0.1 < strong["tsls_median"] < 0.25 * strong["ols_mean"], (
         f"with R2 = 5% (F about 27) the median 2SLS estimate should be near the truth 0, not "
         f"{strong['tsls_median']:.3f}")
-    assert weakest["tsls_median"] > 0.35 * weakest["ols_mean"], (
+    assert weakest["tsls_median"] > 0.2 * weakest["ols_mean"], (
         "with R2 = 0.1% the median 2SLS estimate should be pulled well towards OLS")
 
 test_q2_bias(weak)  # IGNORE

@@ -265,9 +265,10 @@ def test_q2_curve(dilution, n_persons, rr_true, seed, n_sims):
     from il6repro import cohort, teaching
     from il6repro.teaching import checks
     d = dilution.sort_values("reliability")
-    assert (np.diff(d["one measure"]) > -0.05).all(), "'one measure' should rise with reliability"
+    tol = 0.6 / np.sqrt(n_sims)  # about 3 Monte-Carlo SEs of a difference of two points of the curve
+    assert (np.diff(d["one measure"]) > -tol).all(), "'one measure' should rise with reliability"
     low = d[d["reliability"] < 0.99]
-    assert (low["mean of two"] > low["one measure"] - 0.02).all(), "the mean of two should lose less than one measure"
+    assert (low["mean of two"] > low["one measure"] - tol).all(), "the mean of two should lose less than one measure"
     ref = [cohort.risk_ratio(teaching.simulate_dilution(n_persons, rr_true, reliability=0.4, seed=seed + k),
                              "low_1", ["age", "female"])["log_rr"] for k in range(n_sims)]
     checks.close(d.loc[np.isclose(d["reliability"], 0.4), "one measure"].to_numpy(float),

@@ -185,8 +185,11 @@ def _solution_lines(master: dict) -> list[str]:
             in_tests = {"BEGIN TESTS": True, "END TESTS": False}.get(key, in_tests)
             continue
         src = _src(cell)
-        if in_solution and cell.get("cell_type") == "markdown":
-            out += [ln.strip() for ln in src.splitlines() if len(ln.strip()) >= 25]
+        if in_solution and cell.get("cell_type") == "markdown":  # an answer: any line of it, searched as a substring
+            for ln in src.splitlines():
+                ln = re.sub(r"^\*\*Answer\.?\*\*\s*", "", ln.strip())
+                if len(ln) >= 25:
+                    out.append("\x00" + ln)
         elif in_solution and cell.get("cell_type") == "code":
             block = False
             for ln in src.splitlines():
@@ -427,6 +430,37 @@ def grade_one(submission: Path, autograder: Path) -> dict:
     scores = {name: float(r.score) for name, r in res.results.items()}
     scores["total"] = float(sum(scores.values()))
     return scores
+
+
+def run_checks(autograder: str | Path, env: dict, questions: list[str] | None = None) -> pd.DataFrame:
+    """Run a unit's checks (public and hidden, from its otter autograder zip) against a namespace ``env`` - the
+    globals of an executed notebook - with otter's own test runner, in this process.
+
+    Returns one row per check: question, case (otter's name, e.g. ``q1 - 2``), function, hidden, points, passed,
+    message. This is what :func:`grade` does after executing a submission, without the kernel: the tests use it to
+    try wrong and alternative answers cheaply.
+    """
+    import zipfile
+
+    from otter.test_files import ExceptionTestFile
+
+    rows = []
+    with zipfile.ZipFile(autograder) as zf:
+        names = sorted((n for n in zf.namelist() if re.fullmatch(r"tests/[^/]+\.py", n)),
+                       key=lambda n: (len(n), n))
+        for name in names:
+            q = Path(name).stem
+            if questions is not None and q not in questions:
+                continue
+            tf = ExceptionTestFile.from_string(zf.read(name).decode(), path=name)
+            tf.run(env)
+            for res in tf.test_case_results:
+                body = res.test_case.body
+                rows.append({"question": q, "case": res.test_case.name,
+                             "function": getattr(getattr(body, "test_func", None), "__name__", ""),
+                             "hidden": bool(res.test_case.hidden), "points": float(res.test_case.points),
+                             "passed": bool(res.passed), "message": res.message or ""})
+    return pd.DataFrame(rows, columns=["question", "case", "function", "hidden", "points", "passed", "message"])
 
 
 def _unit_of(nb_path: Path, units: list[dict]) -> dict | None:

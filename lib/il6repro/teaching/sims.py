@@ -145,11 +145,12 @@ def smooth_random_maps(n_maps: int, fwhm_deg: float, *, seed: int = 0, lmax: int
                        regions=None) -> pd.DataFrame:
     """Random cortical maps with a chosen spatial smoothness, parcellated to the 68 Desikan-Killiany regions.
 
-    Each map is a Gaussian random field on the fsaverage5 sphere (each hemisphere drawn independently): white
-    noise smoothed by the heat kernel of full width at half maximum ``fwhm_deg`` degrees of arc (on the
-    100 mm fsaverage sphere, 1 degree is about 1.75 mm), drawn in the real spherical-harmonic basis up to degree
-    ``lmax`` with amplitude ``exp(-l(l + 1) s^2 / 4)``, ``s = fwhm / sqrt(8 ln 2)`` (radians); the constant
-    term is left out. Each DK region then takes the mean of its vertices, as the AHBA and ENIGMA maps do.
+    Each map is an isotropic Gaussian random field on the fsaverage5 sphere (each hemisphere drawn
+    independently) whose autocorrelation is the heat kernel of full width at half maximum ``fwhm_deg`` degrees of
+    arc: two points ``fwhm_deg / 2`` apart correlate about 0.5 (on the 100 mm fsaverage sphere, 1 degree is about
+    1.75 mm). It is drawn in the real spherical-harmonic basis up to degree ``lmax``, coefficients of degree l with
+    SD ``exp(-l(l + 1) s^2 / 4)``, ``s = fwhm / sqrt(8 ln 2)`` in radians (angular power ``exp(-l(l + 1) s^2 / 2)``);
+    the constant term is left out. Each DK region then takes the mean of its vertices, as the AHBA and ENIGMA maps do.
     The maps are independent of every real map by construction, so any correlation with one is a false positive.
 
     Returns a DataFrame of 68 regions (``L_bankssts`` ... as the AHBA matrix) x ``n_maps`` columns ``map0``...
