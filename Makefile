@@ -3,7 +3,8 @@
 #                    local Dask cluster), the student build, and render + check build/site
 #   make test        build the environment, install headless Chromium if missing, run pytest, then run every
 #                    notebook on the quick profile in build/quick and `ledger --check` it against the baseline
-#   make teach       student versions of the teaching notebooks -> build/teaching/
+#   make teach       the course: student + autograder versions of the teaching units (otter-grader) -> build/teaching/
+#   make grade DIR=submissions/   grade a folder of submitted notebooks -> DIR/scores.csv (scores per exercise)
 #   make sweep       the what-if sweep alone
 # Variables: PYTHON (interpreter used to create the venv), VENV (its folder), PROFILE, ARGS (extra run args),
 #            SWEEP (0 skips the sweep in `make reproduce`), WORKERS (Dask workers of the sweep).
@@ -18,7 +19,7 @@ QUICK   := $(CURDIR)/build/quick
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.il6repro-installed
 
-.PHONY: reproduce test env browser site ledger ledger-check sweep teach clean lint
+.PHONY: reproduce test env browser site ledger ledger-check sweep teach grade clean lint
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,10 @@ sweep: env
 
 teach: env
 	$(BIN)/python -m il6repro teach
+
+grade: env
+	@test -n "$(DIR)" || { echo "usage: make grade DIR=folder-of-submitted-notebooks"; exit 2; }
+	$(BIN)/python -m il6repro teach --grade "$(DIR)"
 
 site: env
 	$(BIN)/python -m il6repro site --check

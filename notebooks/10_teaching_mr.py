@@ -383,7 +383,7 @@ plt.show()
 # has P < 0.05 in `intercept_detected`.
 #
 # **Expected output.** IVW is biased upwards by about 0.15 (three times the effect); MR-Egger is centred near the
-# truth but its estimates spread about three times as widely; the intercept test detects the pleiotropy in about one
+# truth but its estimates spread two to three times as widely; the intercept test detects the pleiotropy in about one
 # study in five.
 #
 # <!-- expected-figure: 10_pleiotropy -->
@@ -509,7 +509,7 @@ plt.show()
 # direct effect shared by all variants (directional pleiotropy) is read as causal effect: here it about quadruples
 # the estimate. MR-Egger lets the regression have an intercept that absorbs the average direct effect and estimates
 # the causal effect from the slope alone. It pays in precision (a slope through a cloud of similar-sized variant
-# effects is poorly determined: about three times the IVW spread), and its intercept test detects this much
+# effects is poorly determined: two to three times the IVW spread), and its intercept test detects this much
 # pleiotropy in only a minority of studies. It is unbiased only if the direct effects are independent of the
 # instrument strengths (InSIDE) and the variant-exposure effects are measured without much error (NOME; with
 # I²_GX below 1 the slope is diluted towards zero, the slight shortfall seen here), and it depends on orienting

@@ -464,7 +464,7 @@ def test_discussion_answers_match_the_solution_run(built):
     a, b, c = (built["envs"][s] for s in UNITS)
     # unit (a): IVW about quadruples the effect; Egger about three times the spread; twin seed 2 passes MTG + frontal
     m = a["pleio"].groupby("method")["estimate"].agg(["mean", "std"])
-    assert 3 < m.loc["IVW", "mean"] / a["theta"] < 5 and 2.5 < m.loc["MR-Egger", "std"] / m.loc["IVW", "std"] < 4
+    assert 3 < m.loc["IVW", "mean"] / a["theta"] < 5 and 2 < m.loc["MR-Egger", "std"] / m.loc["IVW", "std"] < 3.5
     sig = a["findings"]["significant"]
     assert sig.to_dict() == {"W.mr.il6.gmv_mtg": True, "W.mr.il6.gmv_itc": False, "W.mr.il6.gmv_fusiform": False,
                              "W.mr.il6.gmv_frontal": True, "W.mr.il6.ct_superiorfrontal": False}
