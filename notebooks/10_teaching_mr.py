@@ -89,10 +89,11 @@ r2s = (0.002, 0.01, 0.05)
 
 # %% tags=["solution"]
 """ # BEGIN PROMPT
-power = ...  # columns n, r2, power: every N in ns x every R2 in r2s
-n_80 = ...  # pd.Series indexed by r2
+power = pd.DataFrame([{"n": n, "r2": r2, "power": ...} for r2 in r2s for n in ns])
+n_80 = pd.Series({r2: ... for r2 in r2s})  # the N that gives 80% power at each R2
 r2_at_paper_n = ...
-simulated = ...  # share of simulated studies with IVW P < 0.05
+sims = teaching.simulate_summary(PAPER_N, 0.05, theta, n_rep=n_rep, seed=seed)
+simulated = ...  # share of the studies (sims.groupby("rep")) whose fixed-effect IVW P < 0.05
 """ # END PROMPT
 # BEGIN SOLUTION NO PROMPT
 power = pd.DataFrame([{"n": n, "r2": r2, "power": teaching.mr_power(n, r2, theta)} for r2 in r2s for n in ns])
@@ -260,7 +261,11 @@ print("N for 80% power:", ", ".join(f"R2 {r2:.1%}: {n:,.0f}" for r2, n in n_80.i
 
 # %% tags=["solution"]
 """ # BEGIN PROMPT
-weak = ...  # one row per R2: r2, F, tsls_median, ols_mean
+rows = []
+for r2 in (0.001, 0.003, 0.01, 0.05):
+    est = pd.DataFrame([... for k in range(n_rep // 4)])  # one teaching.tsls_estimate(...) dict per simulation
+    rows.append({"r2": r2, "F": ..., "tsls_median": ..., "ols_mean": ...})
+weak = pd.DataFrame(rows)
 """ # END PROMPT
 # BEGIN SOLUTION NO PROMPT
 rows = []
@@ -392,15 +397,17 @@ plt.show()
 # # BEGIN SOLUTION
 
 # %% tags=["solution"]
+sims = teaching.simulate_summary(20_000, 0.05, theta, n_snps=30, n_rep=n_rep, pleiotropy_mean=0.01,
+                                 pleiotropy_sd=0.01, seed=seed)
+rows, intercept_p = [], []
 """ # BEGIN PROMPT
-pleio = ...  # columns method, estimate
+for _, g in sims.groupby("rep"):
+    ...  # estimate this study by IVW (random effects) and MR-Egger: append to rows and intercept_p
+pleio = pd.DataFrame(rows)
 bias = ...  # pd.Series: mean estimate - theta, indexed "IVW", "MR-Egger"
 intercept_detected = ...
 """ # END PROMPT
 # BEGIN SOLUTION NO PROMPT
-sims = teaching.simulate_summary(20_000, 0.05, theta, n_snps=30, n_rep=n_rep, pleiotropy_mean=0.01,
-                                 pleiotropy_sd=0.01, seed=seed)
-rows, intercept_p = [], []
 for _, g in sims.groupby("rep"):
     rows.append({"method": "IVW", "estimate": mr.ivw(g.bx, g.bxse, g.by, g.byse, model="random").estimate})
     eg = mr.egger(g.bx, g.bxse, g.by, g.byse)
@@ -556,8 +563,9 @@ a = assoc.associate(ex.dosages, ex.idps, assoc.design_matrix(ex.covariates), var
 prim = scan.scan(ukb.instruments(), a, methods=("ivw",)).primary
 targets = ukb.targets()
 """ # BEGIN PROMPT
-threshold = ...
-findings = ...  # indexed by claim: region, published_z, z, p, significant
+threshold = ...  # alpha / the number of tests with a P value in prim
+il6 = prim[prim["exposure"] == "IL-6"].set_index("idp")
+findings = ...  # indexed by claim: region, published_z (the targets' z), z and p (from il6), significant
 false_positives = ...
 p_replicate = ...  # pd.Series indexed by claim
 """ # END PROMPT

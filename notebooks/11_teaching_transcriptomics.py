@@ -105,7 +105,14 @@ print(f"{len(mtg_genes)} MTG-preferential genes; {maps.shape[1]} maps; {n_rot} s
 # %% tags=["solution"]
 """ # BEGIN PROMPT
 null = brain.spin_parcels(score, labels, regions, spins)
-corr = ...  # indexed by map name; columns r, p_naive, p_spin
+r_null = teaching.spin_null_correlations(null, maps)  # (n_rot, number of maps)
+rows = {}
+for j, name in enumerate(maps.columns):
+    r = ...  # Pearson r of score (in the order of maps.index) with maps[name]
+    p_naive = ...
+    p_spin = ...  # from the finite values of r_null[:, j]
+    rows[name] = {"r": r, "p_naive": p_naive, "p_spin": p_spin}
+corr = pd.DataFrame(rows).T
 """ # END PROMPT
 # BEGIN SOLUTION NO PROMPT
 null = brain.spin_parcels(score, labels, regions, spins)
@@ -258,7 +265,13 @@ plt.show()
 # %% tags=["solution"]
 fwhms = (20, 45, 90)
 """ # BEGIN PROMPT
-fpr = ...  # indexed by fwhm; columns naive, spin
+rows = {}
+for fwhm in fwhms:
+    rand = teaching.smooth_random_maps(n_maps, fwhm, seed=map_seed, labels=labels, regions=regions)
+    p_naive = ...  # naive P of the correlation of each random map (column of rand) with score.loc[rand.index]
+    p_spin = ...  # spin P of each: teaching.spin_null_correlations(null.loc[:, rand.index], rand)
+    rows[fwhm] = {"naive": ..., "spin": ...}  # shares with P < 0.05
+fpr = pd.DataFrame(rows).T
 """ # END PROMPT
 # BEGIN SOLUTION NO PROMPT
 rows = {}
@@ -398,7 +411,14 @@ enriched = tx.enrich(mtg_genes, libraries, background)
 terms = {"Chemical Synaptic Transmission (GO:0007268)": "GO_BP_2023",
          "Neuroactive ligand-receptor interaction": "KEGG_2021"}
 """ # BEGIN PROMPT
-ora = ...  # indexed by term: k, K, n, N, p_ahba, p_genome, p_gseapy
+bg = set(background)
+rows = {}
+for term, lib in terms.items():
+    members = set(libraries[lib][term])
+    k, K, n, N = ..., ..., ..., ...
+    rows[term] = {"k": k, "K": K, "n": n, "N": N, "p_ahba": ..., "p_genome": ...,
+                  "p_gseapy": ...}  # gseapy's: enriched.loc[enriched["Term"] == term, "P-value"]
+ora = pd.DataFrame(rows).T
 """ # END PROMPT
 # BEGIN SOLUTION NO PROMPT
 bg = set(background)
@@ -533,7 +553,13 @@ rules = {"fold >= 1.2 (default)": ("fold", 1.2), "fold >= 1.1": ("fold", 1.1), "
          "z >= 1.0": ("z", 1.0), "z >= 1.5": ("z", 1.5), "top 200": ("top", 200)}
 synaptic = "Chemical Synaptic Transmission (GO:0007268)"
 """ # BEGIN PROMPT
-sens = ...  # indexed by rule label: genes, jaccard, enriched, q_synaptic
+default = set(mtg_genes)
+rows = {}
+for label, (rule, thr) in rules.items():
+    genes = ...  # the genes this rule selects
+    res = ...  # their enrichment: tx.enrich(genes, libraries, background)
+    rows[label] = {"genes": ..., "jaccard": ..., "enriched": ..., "q_synaptic": ...}
+sens = pd.DataFrame(rows).T
 robust = ...
 """ # END PROMPT
 # BEGIN SOLUTION NO PROMPT

@@ -203,7 +203,12 @@ display(rr.round(3))
 
 # %% tags=["solution"]
 """ # BEGIN PROMPT
-dilution = ...  # columns reliability, "one measure", "mean of two" (mean log RR / planted log RR)
+rows = []
+for rel in (0.2, 0.4, 0.6, 0.8, 1.0):
+    one, two = [], []
+    ...  # n_sims studies: append the log RR of low_1 to one and of low_mean to two
+    rows.append({"reliability": rel, "one measure": ..., "mean of two": ...})  # mean log RR / np.log(rr_true)
+dilution = pd.DataFrame(rows)
 icc_twin = ...  # correlation of log IL-6, phases 3 and 5, in `wide`
 share_recovered = ...  # np.interp(icc_twin, ...)
 """ # END PROMPT
@@ -375,7 +380,10 @@ plt.show()
 """ # BEGIN PROMPT
 X = sm.add_constant(obs[["low", "age", "female"]].astype(float))
 naive = ...  # the Poisson GLM fit with model-based SEs
-models = ...  # three rows as described; columns rr, se, ci_low, ci_high
+rows = {"poisson (model SE)": {"rr": ..., "se": ..., "ci_low": ..., "ci_high": ...}}
+for label, method in (("poisson (cluster-robust)", "poisson"), ("GEE", "gee")):
+    rows[label] = ...  # from cohort.risk_ratio(obs, "low", ["age", "female"], method=method)
+models = pd.DataFrame(rows).T
 risk = ...
 """ # END PROMPT
 # BEGIN SOLUTION NO PROMPT

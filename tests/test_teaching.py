@@ -306,6 +306,23 @@ def test_solutions_pass_every_check(built, stem):
     assert sorted(res["question"].unique()) == graded
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", UNITS)
+def test_every_scaffold_runs_and_scores_nothing(built, stem):
+    """Each exercise cell as the student receives it runs without error (after the earlier exercises are solved)
+    and scores zero, its public checks saying what is missing."""
+    u = built["index"][stem]
+    student = json.loads((built["out"] / u["student"]).read_text())
+    graded = [q["name"] for q in u["questions"] if not q["manual"]]
+    for q, cell in zip(graded, _cells(student, "otter_answer_cell"), strict=True):
+        src = "".join(cell["source"])
+        assert "..." in src
+        res = course.run_checks(built["out"] / u["autograder"], _with(built["envs"][stem], src), [q])
+        assert not res["passed"].any(), (q, res[["function", "passed"]].to_string())
+        first = res.loc[~res["hidden"], "message"].iloc[0]
+        assert re.search(r"still|missing|is empty|not defined", first), (q, first)
+
+
 # One deliberately wrong answer per exercise (rebinding the answer in the solved namespace) and the check that must
 # catch it; the same patches make the planted submissions of the grading test.
 WRONG = {
@@ -456,6 +473,19 @@ def test_grading_a_folder_of_planted_submissions(built, tmp_path):
         assert row["total"] == sum(expected.values()) and row["possible"] == u["points"]
     assert table.loc["12_all_right.ipynb", "total"] == u["points"] > table.loc["12_half.ipynb", "total"] > \
         table.loc["12_all_wrong.ipynb", "total"]
+
+
+@pytest.mark.slow
+def test_unit_b_without_the_data_mirror_says_so_and_passes_its_checks(built, monkeypatch, capsys):
+    """No ../shared mirror: the ENIGMA maps are left out of Exercise 1 with a note; every check still passes."""
+    monkeypatch.setenv("IL6REPRO_DATA_MIRRORS", "")
+    stem = "11_teaching_transcriptomics"
+    env = execute_in_process(built["out"] / built["index"][stem]["solutions"], {"n_rot": 50, "n_maps": 50})
+    assert "The ENIGMA maps are not on this machine" in capsys.readouterr().out
+    assert list(env["maps"].columns) == ["IL6R", "IL6ST", "IL1RAP", "IL2RB", "BDNF", "NTRK2"]
+    res = course.run_checks(built["out"] / built["index"][stem]["autograder"], env)
+    assert res["passed"].all(), res.loc[~res["passed"], ["function", "message"]].to_string()
+    assert ((env["corr"]["p_naive"] < 0.05) & (env["corr"]["p_spin"] > 0.05)).any()  # the lesson holds without it
 
 
 @pytest.mark.slow

@@ -44,7 +44,11 @@ def need(exercise: str, **answers) -> None:
 
     for name, value in answers.items():
         empty = isinstance(value, pd.DataFrame | pd.Series) and value.empty
-        if value is Ellipsis or value is None or empty:
-            state = "empty" if empty else "still `...`"
+        holds = isinstance(value, pd.DataFrame) and any(
+            value[c].dtype == object and value[c].map(lambda v: v is Ellipsis).any() for c in value.columns)
+        holds |= isinstance(value, pd.Series | dict) and any(
+            v is Ellipsis for v in (value.values() if isinstance(value, dict) else value.tolist()))
+        if value is Ellipsis or value is None or empty or holds:
+            state = "empty" if empty else "still `...`" if not holds else "still holding `...`"
             raise NotAnswered(f"{exercise} is not answered yet: `{name}` is {state}. Complete the exercise cell "
                               f"above and run grader.check(\"{exercise}\") before this cell.")

@@ -21,8 +21,11 @@ def _unanswered(name: str, obj) -> str | None:
 
 
 def answered(name: str, obj) -> None:
-    """Fail if ``obj`` is still the scaffold's ``...`` or missing."""
+    """Fail if ``obj`` is still the scaffold's ``...`` (or holds one) or is missing."""
     msg = _unanswered(name, obj)
+    if msg is None and isinstance(obj, pd.Series | dict) and any(
+            v is Ellipsis for v in (obj.values() if isinstance(obj, dict) else obj.tolist())):
+        msg = f"`{name}` still holds `...`: fill in every value"
     if msg:
         raise AssertionError(msg)
 
@@ -43,6 +46,9 @@ def frame(obj, name: str, *, columns: Iterable[str] = (), index: Iterable | None
         if want != have:
             raise AssertionError(f"`{name}` should be indexed by {sorted(map(str, want))}; "
                                  f"missing {sorted(map(str, want - have))}, unexpected {sorted(map(str, have - want))}")
+    pending = [str(c) for c in obj.columns if obj[c].dtype == object and obj[c].map(lambda v: v is Ellipsis).any()]
+    if pending:
+        raise AssertionError(f"`{name}` still holds `...` in column(s) {pending}: fill them in")
     if rows is not None and len(obj) != rows:
         raise AssertionError(f"`{name}` should have {rows} rows; it has {len(obj)}")
     if len(obj) == 0:
