@@ -154,7 +154,8 @@ def test_q1_naive(corr):
     from scipy import stats
 
     from il6repro.teaching import checks
-    t = corr["r"] * np.sqrt(66 / (1 - corr["r"] ** 2))
+    checks.frame(corr, "corr", columns=["r", "p_naive"])
+    t = corr["r"].astype(float) * np.sqrt(66 / (1 - corr["r"].astype(float) ** 2))
     checks.close(corr["p_naive"], 2 * stats.t.sf(np.abs(t), 66), "corr['p_naive']", rtol=1e-4, atol=1e-12,
                  why="the two-sided P of a Pearson correlation over 68 regions")
 
@@ -456,6 +457,7 @@ points: 1
 """ # END TEST CONFIG
 def test_q3_agrees_with_gseapy(ora):
     from il6repro.teaching import checks
+    checks.frame(ora, "ora", columns=["p_ahba", "p_gseapy"])
     checks.close(ora["p_ahba"].astype(float), ora["p_gseapy"].astype(float), "ora['p_ahba']", rtol=1e-6,
                  why="gseapy's hypergeometric P with the AHBA background")
 

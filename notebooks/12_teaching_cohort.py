@@ -116,6 +116,8 @@ test_q1_table(rr)  # IGNORE
 points: 1
 """ # END TEST CONFIG
 def test_q1_direction(rr):
+    from il6repro.teaching import checks
+    checks.frame(rr, "rr", columns=["rr"], index=["low_usual", "low_1", "low_mean"])
     one, usual = float(rr.loc["low_1", "rr"]), float(rr.loc["low_usual", "rr"])
     assert one < usual, (f"one measurement gives RR {one:.3f}, the usual level {usual:.3f}: with a noisy "
                          "measurement the RR should be closer to 1 (did you use the right exposure column?)")
@@ -426,6 +428,7 @@ points: 1
 """ # END TEST CONFIG
 def test_q3_same_estimate(models):
     from il6repro.teaching import checks
+    checks.frame(models, "models", columns=["rr"], index=["poisson (model SE)", "poisson (cluster-robust)", "GEE"])
     checks.close(models.loc["poisson (model SE)", "rr"], models.loc["poisson (cluster-robust)", "rr"],
                  "the model-based Poisson RR", rtol=1e-6,
                  why="a robust variance changes the SE of a fit, not its estimate: fit the same Poisson model")

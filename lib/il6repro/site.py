@@ -3,9 +3,7 @@
 ``python -m il6repro site`` writes ``build/site/``: ``index.html`` (the paper in short and a link per notebook),
 ``notebooks/NN_name.html``, ``gallery.html`` (every figure with its provenance and the notebook that made it),
 ``ledger.html`` + ``ledger.csv``, ``methods.html`` (each notebook's methods paragraph, written by the run),
-``sweep.html`` (the what-if sweep's summary, when ``python -m il6repro sweep`` has run), ``receipts.html`` and,
-when the course is built (``python -m il6repro teach``), ``teaching.html`` with the student notebooks and
-autograders to download (in the notebooks, solution cells and checks of the course units are marked).
+``sweep.html`` (the what-if sweep's summary, when ``python -m il6repro sweep`` has run) and ``receipts.html``.
 Before the new site replaces the old one it is scanned for individual-level data (:mod:`il6repro.governance`);
 a finding stops the build and leaves the previous site in place. Pages are self-contained: no script or style is loaded
 from the network (nbconvert's CDN script tags are removed), so the site works offline. The site is rebuilt
@@ -36,15 +34,6 @@ th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-alig
 figure{background:#fff;border:1px solid #d0d7de;padding:.6rem;margin:1rem 0}figure img{max-width:100%}
 code,.mono{font-family:ui-monospace,monospace;font-size:.85rem}.small{font-size:.8rem;color:#555}
 """
-
-# the course units' instructor versions: solution cells and checks marked (cell tags become nbconvert classes)
-TEACHING_CSS = """<style>
-.celltag_solution{border-left:5px solid #2a9d8f;background:#f1faf8}
-.celltag_solution::before{content:"solution";font:600 .75rem system-ui;color:#2a9d8f;padding-left:.5rem}
-.celltag_check{border-left:5px solid #e9a23b}
-.celltag_check::before{content:"check";font:600 .75rem system-ui;color:#b97509;padding-left:.5rem}
-.celltag_hidden.celltag_check::before{content:"hidden check (teacher only)"}
-</style>"""
 
 STATUS_CLASS = {
     "reproduced on real data": "st-real", "recovered from a planted twin": "st-twin",
@@ -111,7 +100,7 @@ def render_notebook(path: Path) -> tuple[str, str]:
     body, _ = exporter.from_notebook_node(nb)
     body = _EXTERNAL_SCRIPT.sub("", body)
     body = _CDN_MODULE.sub("", body)  # mermaid loader that would import from a CDN: the site must work offline
-    body = body.replace("<head>", "<head><link rel='icon' href='data:,'>" + TEACHING_CSS, 1)
+    body = body.replace("<head>", "<head><link rel='icon' href='data:,'>", 1)
     back = ("<div style='padding:.5rem 1rem;background:#23395d'><a style='color:#fff' href='../index.html'>"
             "&larr; il6repro index</a></div>")
     body = re.sub(r"(<body[^>]*>)", r"\1" + back, body, count=1)
@@ -122,7 +111,7 @@ def _inputs_digest(bdir: Path) -> str:
     h = hashlib.sha256()
     files = sorted((bdir / "receipts").glob("*.json")) + sorted((bdir / "notebooks").glob("*.ipynb")) + \
         sorted((bdir / "results").glob("*.json")) + sorted((bdir / "results").glob("*.methods.md")) + \
-        sorted((bdir / "sweep").glob("summary*")) + [bdir / "teaching" / "index.json", Path(__file__)] + \
+        sorted((bdir / "sweep").glob("summary*")) + [Path(__file__)] + \
         [repo_root() / "data_manifest" / "ledger_baseline.yaml"] + \
         [repo_root() / "data_manifest" / "published_claims.yaml"]
     for p in files:
@@ -225,9 +214,6 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
         (tmp / "receipts.html").write_text(_page("Run receipts", receipts_body))
         (tmp / "methods.html").write_text(_page("Methods", _methods_body(bdir, nb_rows)))
         (tmp / "sweep.html").write_text(_page("What-if sweep", _sweep_body(bdir, tmp)))
-        teaching = _teaching_body(bdir, tmp)
-        if teaching:
-            (tmp / "teaching.html").write_text(_page("Teaching", teaching))
         items = "".join(f"<li><a href='notebooks/{stem}.html'>{html.escape(stem)}</a> &mdash; {html.escape(title)}</li>"
                         for stem, title, _ in nb_rows)
         count_txt = ", ".join(f"{v} {html.escape(k)}" for k, v in counts.items())
@@ -236,8 +222,7 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
                       f"<a href='ledger.html'>Open the ledger</a>.</p>"
                       "<p><a href='methods.html'>Methods</a> (written by the run) &middot; <a href='gallery.html'>"
                       "Figure gallery</a> &middot; <a href='sweep.html'>What-if sweep</a> &middot; "
-                      "<a href='receipts.html'>Run receipts</a>"
-                      + (" &middot; <a href='teaching.html'>Teaching</a>" if teaching else "") + "</p>")
+                      "<a href='receipts.html'>Run receipts</a></p>")
         (tmp / "index.html").write_text(_page("IL-6 and the brain: a reproducible paper", index_body))
         findings = scan_site(tmp, load_ids(sorted((bdir / "governance").glob("*.ids"))))
         if findings:
@@ -291,33 +276,6 @@ def _methods_body(bdir: Path, nb_rows) -> str:
         parts.append(f"<h2>Software</h2><p>{html.escape(soft)}; il6repro at commit "
                      f"{html.escape(', '.join(sorted(c for c in commits if c)))}.</p>")
     return "".join(parts)
-
-
-def _teaching_body(bdir: Path, site: Path) -> str:
-    """The course's hand-outs (student notebooks, autograders) copied into the site, with a line per unit."""
-    index_file = bdir / "teaching" / "index.json"
-    if not index_file.is_file():
-        return ""
-    units = json.loads(index_file.read_text())["units"]
-    (site / "teaching").mkdir()
-    rows = []
-    for u in units:
-        links = []
-        for key, label in (("student", "student notebook"), ("autograder", "autograder (otter)")):
-            src = bdir / "teaching" / u[key]
-            if src.is_file():
-                shutil.copy2(src, site / "teaching" / src.name)
-                links.append(f"<a href='teaching/{html.escape(src.name)}'>{label}</a>")
-        graded = [q for q in u["questions"] if not q["manual"]]
-        rows.append(f"<tr><td><a href='notebooks/{html.escape(u['stem'])}.html'>{html.escape(u['stem'])}</a> "
-                    f"(instructor version)</td><td>{'<br>'.join(html.escape(q['title']) for q in graded)}</td>"
-                    f"<td>{u['points']:g}</td><td>{' &middot; '.join(links)}</td></tr>")
-    return ("<p>Three course units with graded exercises, built and graded with otter-grader. Hand out the student "
-            "notebooks; grade a folder of submissions with <code>python -m il6repro teach --grade DIR</code> (a CSV "
-            "of scores per exercise). The instructor versions mark solution cells and checks. The instructor page "
-            "(learning goals, timing, answers, grading) is <code>book/teaching/index.md</code>.</p>"
-            "<table><thead><tr><th>unit</th><th>graded exercises</th><th>points</th><th>files</th></tr></thead>"
-            "<tbody>" + "".join(rows) + "</tbody></table>")
 
 
 def _sweep_body(bdir: Path, site: Path) -> str:
