@@ -33,7 +33,7 @@ env: $(STAMP)
 reproduce: env browser
 	$(BIN)/python -m il6repro run --profile $(PROFILE) $(ARGS)
 	@if [ "$(SWEEP)" != "0" ]; then $(BIN)/python -m il6repro sweep --workers $(WORKERS); fi
-	$(BIN)/python -m il6repro teach
+	$(BIN)/python -m il6repro teach --profile $(PROFILE)
 	@rc=0; $(BIN)/python -m il6repro site --check || rc=$$?; \
 	if [ $$rc -eq 2 ]; then echo "site built; browser check skipped (no chromium)"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
@@ -41,7 +41,7 @@ sweep: env
 	$(BIN)/python -m il6repro sweep --workers $(WORKERS)
 
 teach: env
-	$(BIN)/python -m il6repro teach
+	$(BIN)/python -m il6repro teach --profile $(PROFILE)
 
 grade: env
 	@test -n "$(DIR)" || { echo "usage: make grade DIR=folder-of-submitted-notebooks"; exit 2; }
