@@ -36,8 +36,12 @@ def datasets_sentence(log_path: str | Path | None = None) -> str:
             parts.append(f"{ds} (unavailable in this run)")
         else:
             sha = rec.get("sha256") or {}
-            hashes = ", ".join(f"{k} {v[:12]}" for k, v in sorted(sha.items())) if isinstance(sha, dict) else \
-                str(sha)[:12]
+            if isinstance(sha, dict) and len(sha) > 4:  # a whole toolbox: the receipt lists every file's hash
+                hashes = f"{len(sha)} files, each hash in the run's receipt"
+            elif isinstance(sha, dict):
+                hashes = ", ".join(f"{k} {v[:12]}" for k, v in sorted(sha.items()))
+            else:
+                hashes = str(sha)[:12]
             source = rec["source"].replace(" (cached)", "").replace(" (download)", "")
             parts.append(f"{ds} ({source}; sha256 {hashes})")
     return "Data resolved by the data layer: " + "; ".join(parts) + "."
