@@ -36,11 +36,16 @@
 # markdown cell under them and graded by hand.
 
 # %% tags=["parameters"]
-seed = 2024  # seed of every simulation in Exercises 1-3
-n_rep = 200  # simulated studies per setting (more: smoother results, slower)
-theta = 0.05  # true causal effect in the simulations, outcome SD per exposure SD
-twin_seed = 2  # seed of the UK Biobank twin in Exercise 4 (the paper's notebooks use 20220101)
-alpha = 0.05  # family-wise error rate of the scan (Bonferroni), Exercise 4
+seed: "Seed" = 2024  # seed of every simulation in Exercises 1-3
+n_rep: "Count" = 200  # simulated studies per setting (more: smoother results, slower)
+theta: "float" = 0.05  # true causal effect in the simulations, outcome SD per exposure SD
+twin_seed: "Seed" = 2  # seed of the UK Biobank twin in Exercise 4 (the paper's notebooks use 20220101)
+alpha: "Probability" = 0.05  # family-wise error rate of the scan (Bonferroni), Exercise 4
+
+# %%
+from il6repro.params import check_parameters
+
+check_parameters(globals())
 
 # %%
 import matplotlib.pyplot as plt

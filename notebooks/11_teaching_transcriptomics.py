@@ -36,11 +36,16 @@
 # markdown cell under them and graded by hand.
 
 # %% tags=["parameters"]
-n_rot = 500  # spin rotations of the sphere for the spatial nulls
-spin_seed = 2022  # their seed
-n_maps = 200  # random smooth maps per smoothness level (Exercise 2)
-map_seed = 1  # seed of the random maps
-fdr_level = 0.05  # FDR level for "enriched" (Exercises 3-4)
+n_rot: "Count" = 500  # spin rotations of the sphere for the spatial nulls
+spin_seed: "Seed" = 2022  # their seed
+n_maps: "Count" = 200  # random smooth maps per smoothness level (Exercise 2)
+map_seed: "Seed" = 1  # seed of the random maps
+fdr_level: "Probability" = 0.05  # FDR level for "enriched" (Exercises 3-4)
+
+# %%
+from il6repro.params import check_parameters
+
+check_parameters(globals())
 
 # %%
 import matplotlib.pyplot as plt

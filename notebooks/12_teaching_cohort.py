@@ -36,11 +36,16 @@
 # markdown cell under them and graded by hand. Print only aggregated numbers: never a row of a cohort table.
 
 # %% tags=["parameters"]
-seed = 2024  # seed of the simulated studies (Exercises 1-2)
-n_persons = 4000  # GHQ cases per simulated study
-rr_true = 1.3  # planted risk ratio of resolution, usually-low vs usually-high IL-6
-n_sims = 20  # simulated studies per reliability in Exercise 2
-twin_seed = 19850101  # seed of the Whitehall twin (Exercises 2-4); the paper's default
+seed: "Seed" = 2024  # seed of the simulated studies (Exercises 1-2)
+n_persons: "SampleSize" = 4000  # GHQ cases per simulated study
+rr_true: "Positive" = 1.3  # planted risk ratio of resolution, usually-low vs usually-high IL-6
+n_sims: "Count" = 20  # simulated studies per reliability in Exercise 2
+twin_seed: "Seed" = 19850101  # seed of the Whitehall twin (Exercises 2-4); the paper's default
+
+# %%
+from il6repro.params import check_parameters
+
+check_parameters(globals())
 
 # %%
 import matplotlib.pyplot as plt

@@ -231,7 +231,7 @@ def _set_parameters(nb: dict, params: dict) -> dict:
     cell = _cells(nb, "parameters")[0]
     src = "".join(cell["source"])
     for k, v in params.items():
-        src, n = re.subn(rf"^{k} = [^#\n]+", f"{k} = {v!r}  ", src, flags=re.M)
+        src, n = re.subn(rf'^{k}(\s*:\s*"[^"]*")? = [^#\n]+', rf"{k}\1 = {v!r}  ", src, flags=re.M)
         assert n == 1, k
     cell["source"] = src
     return nb
