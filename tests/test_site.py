@@ -205,8 +205,10 @@ def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_noteb
 
     assert run("default", ["n=6"], only=["01"], notebooks_dir=tiny_notebooks, progress=False, **QUIET).ok
     teaching = isolated["build"] / "teaching"
-    teaching.mkdir(parents=True)
-    (teaching / "10_teaching_mr.ipynb").write_text((tiny_notebooks / "02_second.ipynb").read_text())
+    (teaching / "student").mkdir(parents=True)
+    (teaching / "autograder").mkdir()
+    (teaching / "student" / "10_teaching_mr.ipynb").write_text((tiny_notebooks / "02_second.ipynb").read_text())
+    (teaching / "autograder" / "10_teaching_mr-autograder.zip").write_bytes(b"hidden checks")
     book_src = tmp_path / "book"
     shutil.copytree(ROOT / "book", book_src)
     (book_src / "teaching" / "instructor.md").write_text("# Instructor guide\n\nHow to run the exercises.\n")
@@ -220,6 +222,7 @@ def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_noteb
     assert "reproduced on real data" in row and "6 == 6" in row
     page = (site / "teaching.html").read_text()
     assert "10_teaching_mr.ipynb" in page and "_downloads/" in page
+    assert "autograder.zip" not in page  # the hidden checks are never published
     assert (site / "teaching" / "instructor.html").is_file()
     assert "teaching/instructor.html" in (site / "index.html").read_text()
 

@@ -280,8 +280,11 @@ def run_snapshot(bdir: Path, receipts: dict[str, dict], notebooks: dict) -> dict
         sweep = {"columns": [str(c) for c in df.columns], "rows": _records(df), "meta": meta,
                  "figure": "sweep_summary.png" if (sdir / "summary.png").is_file() else None,
                  "points": "_run/sweep_points.csv" if (sdir / "points.csv").is_file() else None}
-    student = sorted(str(p.relative_to(bdir / "teaching")) for p in (bdir / "teaching").rglob("*")
-                     if p.is_file() and ".ipynb_checkpoints" not in p.parts) if (bdir / "teaching").is_dir() else []
+    # only what students may have: the student versions (the autograder's hidden checks and the instructor
+    # versions stay in build/teaching/; the book's teaching chapters are the instructor versions themselves)
+    sfolder = bdir / "teaching" / "student"
+    student = sorted(str(p.relative_to(bdir / "teaching")) for p in sfolder.rglob("*")
+                     if p.is_file() and ".ipynb_checkpoints" not in p.parts) if sfolder.is_dir() else []
     datasets = [{"id": m.id, "title": m.title, "kind": m.kind, "licence": m.licence, "citation": m.citation}
                 for m in sorted(default_catalog().manifests.values(), key=lambda m: m.id)]
     return {"notebooks": nbs, "ledger": {"columns": columns, "rows": rows},
@@ -318,6 +321,14 @@ def _receipts(bdir: Path) -> dict[str, dict]:
     return out
 
 
+def _without_raw_cells(path: Path) -> bytes:
+    """A teaching notebook for the book: otter's raw delimiter cells (``# BEGIN QUESTION`` ...) left out; the
+    solution and check cells stay, marked by their tags (``tag_solution``, ``tag_check``, ``tag_hidden``)."""
+    nb = json.loads(path.read_text())
+    nb["cells"] = [c for c in nb["cells"] if c.get("cell_type") != "raw"]
+    return json.dumps(nb, indent=1, sort_keys=True).encode()
+
+
 def prepare_source(src: Path | None = None) -> dict:
     """Sync the build-time source folder (module docstring, step 1); return the run snapshot."""
     bdir = build_dir()
@@ -332,7 +343,7 @@ def prepare_source(src: Path | None = None) -> dict:
         path = bdir / "notebooks" / f"{stem}.ipynb"
         if path.is_file():
             notebooks[stem] = json.loads(path.read_text())
-            files[f"notebooks/{stem}.ipynb"] = path
+            files[f"notebooks/{stem}.ipynb"] = path if "teaching" not in stem else _without_raw_cells(path)
     snap = run_snapshot(bdir, receipts, notebooks)
     for fig in snap["figures"]:
         files[f"figures/{fig['name']}"] = figures_dir() / fig["name"]
