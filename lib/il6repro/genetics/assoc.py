@@ -107,17 +107,27 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
     C = covariates.loc[idx].to_numpy(float)
     Y = idps.loc[idx]
     mask = Y.notna().to_numpy()
+    J, R = G.shape[1], Y.shape[1]
     patterns: dict[bytes, list[int]] = {}
     for r in range(mask.shape[1]):
         patterns.setdefault(np.packbits(mask[:, r]).tobytes(), []).append(r)
-    J, R = G.shape[1], Y.shape[1]
     out = {k: np.full((J, R), np.nan) for k in ("beta", "se", "t", "p", "eaf")}
     nobs = np.zeros(R, int)
     Yv = Y.to_numpy(float)
+    need = C.shape[1] + 3
+    few = [Y.columns[r] for cols in patterns.values() for r in cols if mask[:, cols[0]].sum() < need]
+    if few:
+        raise ValueError(f"associate: IDP {few[0]!r} has {int(mask[:, list(Y.columns).index(few[0])].sum())} "
+                         f"participant(s) with complete data, fewer than the {need} the {C.shape[1]} covariates "
+                         f"need{f' ({len(few) - 1} more such IDP(s))' if len(few) > 1 else ''}; drop it")
+    with np.errstate(over="ignore", invalid="ignore"):
+        sd = np.nanstd(Yv, axis=0, ddof=1)
+    flat = [Y.columns[r] for r in range(R) if not (np.isfinite(sd[r]) and sd[r] > 0)]
+    if flat:
+        raise ValueError(f"associate: IDP {flat[0]!r} has no variation or values too large to compute with"
+                         f"{f' ({len(flat) - 1} more such IDP(s))' if len(flat) > 1 else ''}; drop it")
     for cols in patterns.values():
         rows = mask[:, cols[0]]
-        if rows.sum() < C.shape[1] + 3:
-            continue
         y = Yv[np.ix_(rows, cols)]
         if standardize:
             y = (y - y.mean(0)) / y.std(0, ddof=1)
