@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -44,20 +45,26 @@ def _run(args) -> int:
         return 2
     ran = sum(o.status == "ran" for o in report.outcomes)
     skipped = sum(o.status == "skipped" for o in report.outcomes)
-    print(f"run: {ran} executed, {skipped} up to date, {len(report.outcomes) - ran - skipped} failed")
+    print(f"run: {ran} executed, {skipped} up to date, {len(report.outcomes) - ran - skipped} failed"
+          + (f", {len(report.warnings)} warning(s)" if report.warnings else ""))
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     for o in report.outcomes:
         if o.status == "failed":
             print(f"error: {o.message}", file=sys.stderr)
+    if report.interrupted:
+        return 128 + report.interrupted
     return 0 if report.ok else 1
 
 
 def _site(args) -> int:
     from .governance import GovernanceError
+    from .ledger import LedgerError
     from .site import build_site
 
     try:
         site = build_site(force=args.force)
-    except GovernanceError as exc:
+    except (GovernanceError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if not args.check:
@@ -194,7 +201,38 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--out", help="output folder (default build/teaching)")
     t.set_defaults(func=_teach)
     args = ap.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except _user_errors() as exc:  # bad input that escaped a command's own handling: one line, no traceback
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        print("\n".join([f"error: {lines[0]}"] + ["  " + ln.lstrip() if not ln.startswith(" ") else ln
+                                                    for ln in lines[1:]]), file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, permissions, a folder removed under us: a fault, said in one line
+        if os.environ.get("IL6REPRO_DEBUG"):
+            raise
+        print(f"error: {_one_line(exc)} (set IL6REPRO_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from .data import DataUnavailableError, ManifestError
+    from .governance import GovernanceError
+    from .ledger import LedgerError
+    from .runner import ParameterError
+    from .sweep import SweepError
+    from .teaching import TeachingError
+
+    return (ParameterError, DataUnavailableError, ManifestError, GovernanceError, LedgerError, SweepError,
+            TeachingError)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        text += f": {exc.filename}"
+    return text
 
 
 if __name__ == "__main__":

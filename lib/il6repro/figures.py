@@ -67,7 +67,21 @@ def provenance(extra: dict | None = None) -> dict:
     return rec
 
 
-def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder: Path | None = None) -> dict:
+class SavedFigure(dict):
+    """What :func:`save` returns: ``{"png": Path, "svg": Path, "provenance": dict}``.
+
+    Shown in a notebook (a cell ending with ``save(...)``) it prints the figure's name and file names only: the
+    folder is the runner's temporary staging folder, which would make every executed notebook differ.
+    """
+
+    def __repr__(self) -> str:
+        return f"<figure {self['provenance'].get('figure')!r} saved: {self['png'].name}, {self['svg'].name}>"
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython's display uses this, not __repr__, for dict subclasses
+        p.text(repr(self))
+
+
+def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder: Path | None = None) -> SavedFigure:
     """Save ``fig`` as PNG and SVG with provenance; return ``{"png": Path, "svg": Path, "provenance": dict}``.
 
     Parameters
@@ -91,9 +105,13 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     text = json.dumps(prov, sort_keys=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
     _rasterize_heavy(fig)
-    fig.savefig(png, format="png", metadata={PROVENANCE_KEY: text, "Software": "il6repro"})
-    fig.savefig(svg, format="svg", metadata={"Description": text, "Date": None, "Creator": "il6repro"})
-    return {"png": png, "svg": svg, "provenance": prov}
+    import matplotlib as mpl
+
+    # deterministic bytes whether or not set_style() ran: a fixed SVG id salt, no dates, no version strings
+    with mpl.rc_context({"svg.hashsalt": "il6repro"}):
+        fig.savefig(png, format="png", metadata={PROVENANCE_KEY: text, "Software": "il6repro"})
+        fig.savefig(svg, format="svg", metadata={"Description": text, "Date": None, "Creator": "il6repro"})
+    return SavedFigure(png=png, svg=svg, provenance=prov)
 
 
 def _rasterize_heavy(fig, max_paths: int = 2000) -> None:
