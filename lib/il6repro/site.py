@@ -83,8 +83,11 @@ _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</scrip
 _CDN_MODULE = re.compile(r"<script[^>]*>(?:(?!</script>).)*?https?://cdnjs(?:(?!</script>).)*</script>", re.S | re.I)
 
 
-def render_notebook(path: Path) -> tuple[str, str]:
-    """HTML of one executed notebook (no network resources) and its title (first markdown heading)."""
+def render_notebook(path: Path, banner: str = "") -> tuple[str, str]:
+    """HTML of one executed notebook (no network resources) and its title (first markdown heading).
+
+    ``banner`` (plain text, e.g. which data the run analysed) is shown beside the link back to the index.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -101,9 +104,10 @@ def render_notebook(path: Path) -> tuple[str, str]:
     body = _EXTERNAL_SCRIPT.sub("", body)
     body = _CDN_MODULE.sub("", body)  # mermaid loader that would import from a CDN: the site must work offline
     body = body.replace("<head>", "<head><link rel='icon' href='data:,'>", 1)
+    tag = f"<span style='color:#dfe6ee;margin-left:1.5rem'>{html.escape(banner)}</span>" if banner else ""
     back = ("<div style='padding:.5rem 1rem;background:#23395d'><a style='color:#fff' href='../index.html'>"
-            "&larr; il6repro index</a></div>")
-    body = re.sub(r"(<body[^>]*>)", r"\1" + back, body, count=1)
+            f"&larr; il6repro index</a>{tag}</div>")
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + back, body, count=1)
     return body, title
 
 
@@ -141,7 +145,9 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
     if not force and stamp.is_file() and stamp.read_text() == digest:
         log(f"site: up to date ({out})")
         return out
-    receipts = [json.loads(p.read_text()) for p in sorted((bdir / "receipts").glob("*.json"))]
+    from .ledger import _read_build_json, _rerun
+
+    receipts = [_read_build_json(p, "run receipt", _rerun(p)) for p in sorted((bdir / "receipts").glob("*.json"))]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent))
     tmp.chmod(0o755)
@@ -155,7 +161,7 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
             src = bdir / "notebooks" / f"{stem}.ipynb"
             if not src.is_file():
                 continue
-            body, title = render_notebook(src)
+            body, title = render_notebook(src, _data_banner(rec))
             (tmp / "notebooks" / f"{stem}.html").write_text(body)
             nb_rows.append((stem, title, rec))
             for name in sorted(rec.get("figures", {})):
@@ -204,6 +210,8 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
             t = rec.get("timing", {})
             ds = ", ".join(f"{k} ({v['source']})" for k, v in rec.get("datasets", {}).items())
             miss = ", ".join(rec.get("datasets_unavailable", {}))
+            coh = "; ".join(f"{k}: {v.get('source', '?')}" for k, v in sorted((rec.get("cohorts") or {}).items()))
+            ds = "; ".join(x for x in (coh, ds) if x)
             rrows.append(f"<tr><td><a href='notebooks/{stem}.html'>{stem}</a></td><td>{html.escape(rec['profile'])}</td>"
                          f"<td class='mono'>{html.escape(json.dumps(rec['parameters'], sort_keys=True))}</td>"
                          f"<td class='mono'>{html.escape(rec['git_commit'][:12])}</td><td>{t.get('wall_seconds')}</td>"
@@ -242,6 +250,16 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
             shutil.rmtree(tmp, ignore_errors=True)
     log(f"site: {len(nb_rows)} notebook(s), {len(fig_blocks)} figure(s) -> {out / 'index.html'}")
     return out
+
+
+def _data_banner(rec: dict) -> str:
+    """Which run and which individual-level data a notebook page comes from (from its receipt)."""
+    parts = [f"profile {rec.get('profile', '?')}, commit {str(rec.get('git_commit', '?'))[:12]}"]
+    for cohort, info in sorted((rec.get("cohorts") or {}).items()):
+        src = info.get("source", "?")
+        parts.append(f"{cohort}: {'real extract' if src == 'extract' else 'synthetic ' + src}"
+                     + (f" (via {info['via']})" if info.get("via") else ""))
+    return "run: " + "; ".join(parts)
 
 
 def _markdown_paragraphs(text: str) -> str:
