@@ -53,13 +53,10 @@ ledger-check: env
 	IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro run --profile quick --no-progress
 	IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro ledger --check
 
-# Debian's chromium for the browser tests; installed only when missing and when we may (root + apt-get).
+# Debian's chromium for the browser tests; installed only when missing and when we may (root + apt-get). Waits
+# for a busy dpkg lock; if chromium still cannot be installed everything is built and the browser check skipped.
 browser:
-	@if command -v chromium >/dev/null 2>&1 || [ -n "$$IL6REPRO_CHROMIUM" ]; then :; \
-	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "chromium not found and cannot install it (not root): browser tests will be skipped"; fi
+	@sh tools/install_chromium.sh
 
 test: env browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
