@@ -53,6 +53,12 @@ def _run(args) -> int:
         if o.status == "failed":
             print(f"error: {o.message}", file=sys.stderr)
     if report.interrupted:
+        if not any(o.status == "failed" for o in report.outcomes):
+            import signal
+
+            done = report.outcomes[-1].stem if report.outcomes else "the start"
+            print(f"error: the run was stopped by {signal.Signals(report.interrupted).name} after {done}; the "
+                  "notebooks after it were not run", file=sys.stderr)
         return 128 + report.interrupted
     return 0 if report.ok else 1
 

@@ -39,6 +39,7 @@ class NotebookOutcome:
     wall_seconds: float = 0.0
     message: str = ""
     warnings: list[str] = field(default_factory=list)
+    interrupted: int | None = None  # a signal received while its outputs were being committed
 
 
 @dataclass
@@ -209,42 +210,55 @@ def run(profile: str = "default", overrides: list[str] | None = None, only: list
     if stale:
         report.warnings.append(f"removed {stale} staging folder(s) left in {bdir / '.staging'} by stopped runs")
         log(f"note: {report.warnings[-1]}")
+    try:
+        with _forward_signals():
+            _run_all(nbs, metas, params, code, commit, bdir, jupyter_path, profile, force, cell_timeout,
+                     notebook_timeout, progress, report, log)
+    except RunInterrupted as exc:  # between notebooks (the notebook being executed is handled in _run_all)
+        report.interrupted = int(exc.args[0])
+    return report
+
+
+def _run_all(nbs, metas, params, code, commit, bdir, jupyter_path, profile, force, cell_timeout, notebook_timeout,
+             progress, report, log) -> None:
     keys: dict[str, str] = {}
     n = len(nbs)
-    with _forward_signals():
-        for i, (stem, path) in enumerate(nbs.items(), 1):
-            key, state = _key_and_state(stem, path, metas[stem], params[stem], code, keys, bdir, force)
-            keys[stem] = key
-            if state == "corrupt receipt":
-                report.warnings.append(f"{bdir / 'receipts' / (stem + '.json')} is not a readable receipt (corrupt "
-                                       f"JSON); {stem} is run again to rebuild it")
-                log(f"warning: {report.warnings[-1]}")
-            elif state == "up to date":
-                report.outcomes.append(NotebookOutcome(stem, "skipped", message="up to date"))
-                log(f"[{i}/{n}] {stem}: up to date, skipped")
-                continue
-            log(f"[{i}/{n}] {stem}: running")
-            try:
-                outcome = _execute_one(stem, path, params[stem], key, profile, commit, bdir, jupyter_path,
-                                       cell_timeout, notebook_timeout, progress)
-            except RunInterrupted as exc:
-                signum = int(exc.args[0])
-                report.interrupted = signum
-                report.outcomes.append(NotebookOutcome(
-                    stem, "failed", message=f"{stem} was stopped by {signal.Signals(signum).name} before it "
-                                            "finished; nothing of it was published (the previous outputs are "
-                                            "kept) and the run ends here"))
-                log(f"[{i}/{n}] {stem}: stopped by {signal.Signals(signum).name}")
-                break
-            report.outcomes.append(outcome)
-            report.warnings += outcome.warnings
-            for w in outcome.warnings:
-                log(f"warning: {w}")
-            log(f"[{i}/{n}] {stem}: {outcome.status} in {outcome.wall_seconds:.1f}s" +
-                (f" - {outcome.message}" if outcome.message else ""))
-            if outcome.status == "failed":
-                break
-    return report
+    for i, (stem, path) in enumerate(nbs.items(), 1):
+        key, state = _key_and_state(stem, path, metas[stem], params[stem], code, keys, bdir, force)
+        keys[stem] = key
+        if state == "corrupt receipt":
+            report.warnings.append(f"{bdir / 'receipts' / (stem + '.json')} is not a readable receipt (corrupt "
+                                   f"JSON); {stem} is run again to rebuild it")
+            log(f"warning: {report.warnings[-1]}")
+        elif state == "up to date":
+            report.outcomes.append(NotebookOutcome(stem, "skipped", message="up to date"))
+            log(f"[{i}/{n}] {stem}: up to date, skipped")
+            continue
+        log(f"[{i}/{n}] {stem}: running")
+        try:
+            outcome = _execute_one(stem, path, params[stem], key, profile, commit, bdir, jupyter_path,
+                                   cell_timeout, notebook_timeout, progress)
+        except RunInterrupted as exc:
+            signum = int(exc.args[0])
+            report.interrupted = signum
+            report.outcomes.append(NotebookOutcome(
+                stem, "failed", message=f"{stem} was stopped by {signal.Signals(signum).name} before it "
+                                        "finished; nothing of it was published (the previous outputs are "
+                                        "kept) and the run ends here"))
+            log(f"[{i}/{n}] {stem}: stopped by {signal.Signals(signum).name}")
+            break
+        report.outcomes.append(outcome)
+        report.warnings += outcome.warnings
+        for w in outcome.warnings:
+            log(f"warning: {w}")
+        log(f"[{i}/{n}] {stem}: {outcome.status} in {outcome.wall_seconds:.1f}s" +
+            (f" - {outcome.message}" if outcome.message else ""))
+        if outcome.interrupted:  # it finished and was committed; the run stops before the next notebook
+            report.interrupted = outcome.interrupted
+            log(f"stopped by {signal.Signals(outcome.interrupted).name} after {stem}")
+            break
+        if outcome.status == "failed":
+            break
 
 
 def _key_and_state(stem: str, path: Path, meta: dict, params: dict, code: str, keys: dict[str, str], bdir: Path,
@@ -339,6 +353,26 @@ class _ignore_signals:
             for s in _SIGNALS:
                 self.saved[s] = signal.signal(s, signal.SIG_IGN)
         return self
+
+    def __exit__(self, *exc):
+        for s, h in self.saved.items():
+            signal.signal(s, h)
+        return False
+
+
+class _deferred_signals:
+    """Within the block, SIGTERM / SIGINT / SIGHUP are held (the first is kept in ``pending`` for the caller), so a
+    notebook's outputs are committed whole or not at all."""
+
+    def __enter__(self):
+        self.saved, self.pending = {}, None
+        if threading.current_thread() is threading.main_thread():
+            for s in _SIGNALS:
+                self.saved[s] = signal.signal(s, self._hold)
+        return self
+
+    def _hold(self, signum, _frame):
+        self.pending = self.pending or signum
 
     def __exit__(self, *exc):
         for s, h in self.saved.items():
@@ -474,25 +508,33 @@ def _execute_one(stem, path, params, key, profile, commit, bdir, jupyter_path, c
             else:
                 msg += "; no executed copy was saved (the kernel did not start)"
             return NotebookOutcome(stem, "failed", wall, msg)
-        bad_data, warnings = _data_problems(stem, stage / "data.jsonl")
-        if bad_data:
-            shutil.copy2(stage / f"{stem}.ipynb", bdir / "failed" / f"{stem}.ipynb")
-            return NotebookOutcome(stem, "failed", wall,
-                                   f"{bad_data}; nothing of {stem} was published (the executed copy, local only, is "
-                                   f"{bdir / 'failed' / (stem + '.ipynb')})")
-        findings = _governance_findings(stage / f"{stem}.ipynb", stage / "ids.txt", bdir)
-        if findings:
-            shutil.copy2(stage / f"{stem}.ipynb", bdir / "failed" / f"{stem}.ipynb")
-            shown = "; ".join(map(str, findings[:5])) + (f"; ... {len(findings) - 5} more" if len(findings) > 5 else "")
-            return NotebookOutcome(stem, "failed", wall,
-                                   f"{stem} failed the data-governance check ({len(findings)} finding(s): {shown}); "
-                                   f"nothing was published; the executed copy (local only, not on the site) is "
-                                   f"{bdir / 'failed' / (stem + '.ipynb')}")
-        _commit_outputs(stem, stage, bdir, key, params, profile, commit, wall, status)
-        (bdir / "failed" / f"{stem}.ipynb").unlink(missing_ok=True)
-        return NotebookOutcome(stem, "ran", wall, warnings=warnings)
+        with _deferred_signals() as held:  # a signal now waits until the outputs are committed (or not) whole
+            outcome = _finish(stem, stage, bdir, key, params, profile, commit, wall, status)
+        outcome.interrupted = held.pending
+        return outcome
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _finish(stem, stage, bdir, key, params, profile, commit, wall, status) -> NotebookOutcome:
+    """Checks of a notebook that ran (data problems, governance), then the commit of its outputs."""
+    bad_data, warnings = _data_problems(stem, stage / "data.jsonl")
+    if bad_data:
+        shutil.copy2(stage / f"{stem}.ipynb", bdir / "failed" / f"{stem}.ipynb")
+        return NotebookOutcome(stem, "failed", wall,
+                               f"{bad_data}; nothing of {stem} was published (the executed copy, local only, is "
+                               f"{bdir / 'failed' / (stem + '.ipynb')})")
+    findings = _governance_findings(stage / f"{stem}.ipynb", stage / "ids.txt", bdir)
+    if findings:
+        shutil.copy2(stage / f"{stem}.ipynb", bdir / "failed" / f"{stem}.ipynb")
+        shown = "; ".join(map(str, findings[:5])) + (f"; ... {len(findings) - 5} more" if len(findings) > 5 else "")
+        return NotebookOutcome(stem, "failed", wall,
+                               f"{stem} failed the data-governance check ({len(findings)} finding(s): {shown}); "
+                               f"nothing was published; the executed copy (local only, not on the site) is "
+                               f"{bdir / 'failed' / (stem + '.ipynb')}")
+    _commit_outputs(stem, stage, bdir, key, params, profile, commit, wall, status)
+    (bdir / "failed" / f"{stem}.ipynb").unlink(missing_ok=True)
+    return NotebookOutcome(stem, "ran", wall, warnings=warnings)
 
 
 def _failing_cell_of(executed: Path) -> dict:
