@@ -75,16 +75,33 @@ def _site(args) -> int:
         return 1
     if not args.check:
         return 0
+    import json
+
     from .sitecheck import BrowserUnavailable, check_site
 
+    stamp = site.parent / "site-check" / "passed.json"
+    inputs = (site / ".inputs.sha256").read_text() if (site / ".inputs.sha256").is_file() else None
+    try:
+        last = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        last = {}
+    if not args.force and inputs and isinstance(last, dict) and last.get("inputs") == inputs:
+        print(f"site check: up to date (passed for this very site: {last.get('summary', '')})")
+        return 0
     try:
         rep = check_site(site, screenshot=site.parent / "site-check" / "index.png")
     except BrowserUnavailable as exc:
         print(f"site check: {exc}", file=sys.stderr)
         return 2
-    print(f"site check: {len(rep.pages)} pages, {rep.images} images, {rep.links} links; screenshot {rep.screenshot}")
+    summary = f"{len(rep.pages)} pages, {rep.images} images, {rep.links} links"
+    print(f"site check: {summary}; screenshot {rep.screenshot}")
     for p in rep.problems:
         print(f"  problem: {p}", file=sys.stderr)
+    if rep.ok and inputs:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps({"inputs": inputs, "summary": summary}))
+    else:
+        stamp.unlink(missing_ok=True)
     return 0 if rep.ok else 1
 
 
@@ -184,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     r.set_defaults(func=_run)
     s = sub.add_parser("site", help="render build/site")
-    s.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    s.add_argument("--force", action="store_true", help="rebuild (and re-check) even if up to date")
     s.add_argument("--check", action="store_true", help="then check every page in headless Chromium")
     s.set_defaults(func=_site)
     lg = sub.add_parser("ledger", help="published vs reproduced numbers")
