@@ -589,6 +589,26 @@ def test_browser_install_never_fails_the_build(tmp_path):
     assert "DPkg::Lock::Timeout=7" in (tmp_path / "args").read_text()
 
 
+def test_site_check_is_not_repeated_for_an_unchanged_site(proj, capfd, monkeypatch):
+    """The no-op `make reproduce` re-crawled an unchanged site in Chromium every time."""
+    from il6repro import sitecheck
+
+    calls = []
+
+    class Report:
+        pages, images, links, problems, screenshot, ok = ["index.html"], 0, 3, [], None, True
+
+    def fake_check(site, screenshot=None):
+        calls.append(site)
+        return Report()
+
+    monkeypatch.setattr(sitecheck, "check_site", fake_check)
+    assert cli(capfd, "site", "--check")[0] == 0
+    rc, out, err = cli(capfd, "site", "--check")
+    assert rc == 0 and "site check: up to date" in out and len(calls) == 1
+    assert cli(capfd, "site", "--check", "--force")[0] == 0 and len(calls) == 2
+
+
 # ----------------------------------------------------------------------------------------------- determinism
 def _bytes(folder: Path, skip=("receipts", ".staging", ".cache", ".jupyter", "governance", "twins", "failed")):
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
