@@ -1,7 +1,8 @@
 # il6repro - every target bootstraps what it needs on a fresh machine (Python 3.11 + pip, nothing else).
 #   make reproduce   build the environment, run every notebook (default profile), the what-if sweep (quick profile,
-#                    local Dask cluster), the student build, and render + check build/site
-#   make test        build the environment, install headless Chromium if missing, run pytest, then run every
+#                    local Dask cluster), the student build, and build the book (build/book/html: Sphinx, the paper
+#                    printed to PDF) and check it in headless Chromium
+#   make test        build the environment, install headless Chromium and pdftotext if missing, run pytest, then run every
 #                    notebook on the quick profile in build/quick and `ledger --check` it against the baseline
 #   make teach       student versions of the teaching notebooks -> build/teaching/
 #   make sweep       the what-if sweep alone
@@ -53,10 +54,11 @@ ledger-check: env
 	IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro run --profile quick --no-progress
 	IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro ledger --check
 
-# Debian's chromium for the browser tests; installed only when missing and when we may (root + apt-get). Waits
-# for a busy dpkg lock; if chromium still cannot be installed everything is built and the browser check skipped.
+# Debian's chromium (browser tests, the paper's PDF) and poppler-utils (pdftotext, to check the PDF); installed only
+# when missing and when we may (root + apt-get). Waits for a busy dpkg lock; if they still cannot be installed,
+# everything is built and the browser and PDF checks are reported as skipped.
 browser:
-	@sh tools/install_chromium.sh
+	@sh tools/install_browser.sh
 
 test: env browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -266,6 +266,35 @@ def test_whitehall_extract_faults_are_one_clear_line(tmp_path, wh_table, case, w
     assert (f.read_bytes() if f.is_file() else None) == before
 
 
+# ----------------------------------------------------------------------------------------------- parameters
+PARAM_CASES = [  # issue 16 items 1, 6, 7: validated by il6repro.params (issue 12) before anything runs
+    (["--only", "02", "-p", "alpha=2"], ["02_mr_scan", "'alpha'"]),
+    (["--only", "03", "-p", "n_boot=0"], ["03_mr_sensitivity", "'n_boot'"]),
+    (["--only", "01", "-p", "seed=-1"], ["01_ukb_cohort", "'seed'"]),
+    (["--only", "07", "-p", "il6_cut=-1.5"], ["07_whitehall_resolution", "'il6_cut'"]),
+    (["--only", "07", "-p", "on_bad_ghq=drop"], ["07_whitehall_resolution", "'on_bad_ghq'", "missing"]),
+]
+
+
+@pytest.mark.parametrize("args, words", PARAM_CASES, ids=["alpha=2", "n_boot=0", "seed=-1", "il6_cut<0",
+                                                          "on_bad_ghq"])
+def test_bad_parameters_are_one_line_and_run_nothing(isolated, capfd, args, words):
+    rc, out, err = cli(capfd, "run", "--no-progress", *args)
+    assert rc == 2
+    one_error_line(err, *words)
+    assert not (isolated["build"] / "receipts").exists() or not any((isolated["build"] / "receipts").iterdir())
+
+
+def test_on_bad_ghq_advice_is_a_parameter_the_runner_accepts(isolated, capfd):
+    """The GHQ error advised `on_bad_ghq='missing'`, which the runner refused as an unknown parameter."""
+    from il6repro.runner import discover, inspect_parameters, load_profile, resolve_parameters
+
+    nbs = discover(only=["07", "08"])
+    specs = {k: inspect_parameters(v) for k, v in nbs.items()}
+    params = resolve_parameters(nbs, specs, load_profile("default"), ["on_bad_ghq=missing"])
+    assert all(p["on_bad_ghq"] == "missing" for p in params.values())
+
+
 # ----------------------------------------------------------------------------------------------- governance
 def test_governance_matches_ids_only_where_they_can_be_ids():
     """Eids 1..N (a renumbered extract) made any table cell 1..N a 'participant id': ordinary tables failed."""
@@ -558,10 +587,12 @@ def test_mixed_sources_are_refused_by_ledger_and_site(proj, capfd):
     assert rc == 2
     one_error_line(err, "the ukb notebooks analysed different data", "01_ukb_cohort on extract",
                    "02_mr_scan, 03_mr_sensitivity on twin ukb-aaaa", "--only 01,02,03")
-    rc, out, err = cli(capfd, "site")
+    rc, out, err = cli(capfd, "site", "--no-pdf")
     assert rc == 1
-    one_error_line(err, "the ukb notebooks analysed different data")
-    assert published(b, proj["figures"]) == before and not (b / "site").exists()
+    one_error_line(err, "the ukb notebooks analysed different data", "the previous book is kept")
+    from il6repro.site import site_dir
+
+    assert published(b, proj["figures"]) == before and not site_dir().exists()
 
 
 @pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v make"], capture_output=True).returncode != 0,
@@ -584,29 +615,36 @@ def test_browser_install_never_fails_the_build(tmp_path):
     proc = subprocess.run([str(bin_ / "make"), "-s", "-C", str(ROOT), "browser"], env=env, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "chromium could not be installed (E: Could not get lock" in proc.stdout
-    assert "browser checks will be skipped" in proc.stdout
+    assert "could not install chromium poppler-utils (E: Could not get lock" in proc.stdout
+    assert "browser and PDF checks will be skipped" in proc.stdout
     assert "DPkg::Lock::Timeout=7" in (tmp_path / "args").read_text()
 
 
 def test_site_check_is_not_repeated_for_an_unchanged_site(proj, capfd, monkeypatch):
     """The no-op `make reproduce` re-crawled an unchanged site in Chromium every time."""
+    from il6repro import site as site_mod
     from il6repro import sitecheck
 
     calls = []
+    book = proj["tmp"] / "book"
+    (book).mkdir()
+    (book / ".inputs.sha256").write_text("digest-1")  # what build_site stamps on the book it built
 
     class Report:
-        pages, images, links, problems, screenshot, ok = ["index.html"], 0, 3, [], None, True
+        pages, images, links, problems, screenshot, ok, searches = ["index.html"], 0, 3, [], None, True, {}
 
     def fake_check(site, screenshot=None):
         calls.append(site)
         return Report()
 
+    monkeypatch.setattr(site_mod, "build_site", lambda **kw: book)  # (Sphinx itself is tested in test_site)
     monkeypatch.setattr(sitecheck, "check_site", fake_check)
     assert cli(capfd, "site", "--check")[0] == 0
     rc, out, err = cli(capfd, "site", "--check")
     assert rc == 0 and "site check: up to date" in out and len(calls) == 1
     assert cli(capfd, "site", "--check", "--force")[0] == 0 and len(calls) == 2
+    (book / ".inputs.sha256").write_text("digest-2")  # a changed book is checked again
+    assert cli(capfd, "site", "--check")[0] == 0 and len(calls) == 3
 
 
 # ----------------------------------------------------------------------------------------------- determinism

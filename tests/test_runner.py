@@ -37,9 +37,9 @@ def test_inspect_parameters_types(tiny_notebooks):
 
 @pytest.mark.parametrize("override, message", [
     (["nope=1"], "'nope' is declared by no selected notebook"),
-    (["n=abc"], "'n' must be int"),
-    (["n=1.5"], "'n' must be int"),
-    (["fail=3"], "'fail' must be bool"),
+    (["n=abc"], "'n' must be an integer; got 'abc'"),
+    (["n=1.5"], "'n' must be an integer; got 1.5"),
+    (["fail=3"], "'fail' must be true or false; got 3"),
     (["01.k=3"], "'k' is not declared by 01_tiny"),
     (["07.n=3"], "no selected notebook numbered '07'"),
     (["n"], "expected name=value"),

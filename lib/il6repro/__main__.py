@@ -1,4 +1,4 @@
-"""Command line: ``python -m il6repro {data,run,site,ledger,sweep,teach} ...`` (``-h`` on each for its options)."""
+"""Command line: ``python -m il6repro {data,run,site,ledger,sweep,teach,opengwas} ...`` (``-h`` on each for its options)."""
 
 from __future__ import annotations
 
@@ -66,18 +66,18 @@ def _run(args) -> int:
 def _site(args) -> int:
     from .governance import GovernanceError
     from .ledger import LedgerError
-    from .site import build_site
+    from .site import SiteError, build_site
 
     try:
-        site = build_site(force=args.force)
-    except (GovernanceError, LedgerError) as exc:
+        site = build_site(force=args.force, pdf=not args.no_pdf)
+    except (GovernanceError, SiteError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if not args.check:
+    if not (args.check or args.screens):
         return 0
     import json
 
-    from .sitecheck import BrowserUnavailable, check_site
+    from .sitecheck import BrowserUnavailable, check_site, screenshots
 
     stamp = site.parent / "site-check" / "passed.json"
     inputs = (site / ".inputs.sha256").read_text() if (site / ".inputs.sha256").is_file() else None
@@ -85,15 +85,23 @@ def _site(args) -> int:
         last = json.loads(stamp.read_text())
     except (OSError, ValueError):
         last = {}
-    if not args.force and inputs and isinstance(last, dict) and last.get("inputs") == inputs:
+    if not args.force and not args.screens and inputs and isinstance(last, dict) and last.get("inputs") == inputs:
         print(f"site check: up to date (passed for this very site: {last.get('summary', '')})")
         return 0
     try:
+        if args.screens:
+            shots = screenshots(site, {"paper": "paper.html", "ledger": "ledger.html",
+                                       "notebook": "notebooks/02_mr_scan.html", "search": "search.html?q=fusiform"},
+                                args.screens)
+            print(f"screenshots: {', '.join(str(p) for p in shots.values())}")
+        if not args.check:
+            return 0
         rep = check_site(site, screenshot=site.parent / "site-check" / "index.png")
     except BrowserUnavailable as exc:
         print(f"site check: {exc}", file=sys.stderr)
         return 2
-    summary = f"{len(rep.pages)} pages, {rep.images} images, {rep.links} links"
+    found = "; ".join(f"{w!r}: {len(v)} page(s)" for w, v in rep.searches.items())
+    summary = f"{len(rep.pages)} pages, {rep.images} images, {rep.links} links; search {found}"
     print(f"site check: {summary}; screenshot {rep.screenshot}")
     for p in rep.problems:
         print(f"  problem: {p}", file=sys.stderr)
@@ -182,6 +190,36 @@ def _teach(args) -> int:
     return 0
 
 
+def _opengwas(args) -> int:
+    import time
+
+    from .data import opengwas as og
+
+    q = og.default_query()
+    if args.action == "plan":
+        for k, v in og.plan(q).items():
+            print(f"{k}: {v}")
+        return 0
+    if args.action == "status":
+        print(og.token_status())
+        entries = og.cached_entries(q)
+        print(f"cached copies of the paper's query ({q.key()[:12]}): {len(entries) or 'none'}")
+        for e in entries:
+            kind = "FIXTURE" if e["fixture"] else "real"
+            print(f"  API {e['api_version']}, fetched {e['fetched_at']}, {e['n_requests']} requests, {kind}, "
+                  f"sha256 {e['bundle_sha256'][:16]}: {e['path']}")
+        return 0
+    t0 = time.perf_counter()
+    try:
+        out = og.open_outcomes(og.default_query().rsids, refresh=args.refresh, progress=not args.no_progress)
+    except og.OpenGWASError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(out.describe().to_string(header=False))
+    print(f"wall time: {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m il6repro", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -200,9 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--notebook-timeout", type=int, default=3600, help="seconds a notebook may run")
     r.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     r.set_defaults(func=_run)
-    s = sub.add_parser("site", help="render build/site")
+    s = sub.add_parser("site", help="build the book (build/book/html) with Sphinx")
     s.add_argument("--force", action="store_true", help="rebuild (and re-check) even if up to date")
-    s.add_argument("--check", action="store_true", help="then check every page in headless Chromium")
+    s.add_argument("--check", action="store_true",
+                   help="then check every page and the search in headless Chromium")
+    s.add_argument("--no-pdf", action="store_true", help="do not print the paper to PDF")
+    s.add_argument("--screens", metavar="DIR",
+                   help="save 1400 px screenshots of the paper, ledger, a notebook and a search to DIR")
     s.set_defaults(func=_site)
     lg = sub.add_parser("ledger", help="published vs reproduced numbers")
     lg.add_argument("--check", action="store_true",
@@ -220,6 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--list", action="store_true", help="print the runs the grid makes and stop")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.set_defaults(func=_sweep)
+    o = sub.add_parser("opengwas", help="real outcome data: the UK Biobank brain-IDP GWAS on OpenGWAS (ubm-b)")
+    o.add_argument("action", choices=["plan", "status", "fetch"],
+                   help="plan: requests and allowance cost (no network); status: token and cache; fetch: download "
+                        "(or read the cache) now")
+    o.add_argument("--refresh", action="store_true", help="fetch: ignore the cache")
+    o.add_argument("--no-progress", action="store_true", help="fetch: no progress bar")
+    o.set_defaults(func=_opengwas)
     t = sub.add_parser("teach", help="write student versions of the teaching notebooks to build/teaching/")
     t.add_argument("--out", help="output folder (default build/teaching)")
     t.set_defaults(func=_teach)

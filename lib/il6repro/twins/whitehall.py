@@ -315,8 +315,8 @@ def load(path: str | Path, *, on_bad_ghq: str = "error") -> pd.DataFrame:
         if bad.any():
             if on_bad_ghq == "error":
                 raise ExtractError(f"{f.name}: {col} has {int(bad.sum())} score(s) outside the GHQ-30 range 0-30 "
-                                   f"({rows(bad)}); correct them, or run with on_bad_ghq='missing' to treat them "
-                                   "as missing")
+                                   f"({rows(bad)}); correct them, or run with -p on_bad_ghq=missing (loader: "
+                                   "on_bad_ghq='missing') to treat them as missing")
             v[bad] = np.nan
             notes.append(f"{col}: {int(bad.sum())} out-of-range score(s) set to missing")
         df[col] = v
@@ -328,8 +328,10 @@ def load(path: str | Path, *, on_bad_ghq: str = "error") -> pd.DataFrame:
     return df
 
 
-def open_table(extract: str = "", **twin_params) -> tuple[pd.DataFrame, Path | None, bool]:
-    """The table to analyse: a real extract (a CSV in the documented layout) or the twin with these parameters.
+def open_table(extract: str = "", *, on_bad_ghq: str = "error",
+               **twin_params) -> tuple[pd.DataFrame, Path | None, bool]:
+    """The table to analyse: a real extract (a CSV in the documented layout; ``on_bad_ghq`` as in :func:`load`)
+    or the twin with these parameters.
 
     The data set analysed (twin key, or the extract's sha256) goes to the run's data log (see
     :func:`il6repro.data.log_cohort`), so the site and ledger never mix notebooks run on different data.
@@ -337,7 +339,7 @@ def open_table(extract: str = "", **twin_params) -> tuple[pd.DataFrame, Path | N
     from ..data import log_cohort, sha256_file
 
     if extract:
-        df = load(extract)
+        df = load(extract, on_bad_ghq=on_bad_ghq)
         p = Path(extract)
         f = p / FILE if p.is_dir() else p
         log_cohort("whitehall", "extract", {"table": sha256_file(f)})
