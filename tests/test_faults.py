@@ -648,26 +648,16 @@ def test_site_check_is_not_repeated_for_an_unchanged_site(proj, capfd, monkeypat
 
 
 # ----------------------------------------------------------------------------------------------- determinism
-def _bytes(folder: Path, skip=("receipts", ".staging", ".cache", ".jupyter", "governance", "twins", "failed")):
+def _bytes(folder: Path, skip=("receipts", ".staging", ".cache", ".jupyter", "governance", "twins", "failed",
+                                "scratch")):
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file() and not set(p.relative_to(folder).parts) & set(skip)}
-
-
-# Sources of difference that live in the notebooks themselves (issue 12 rewrites them; remove each entry when its
-# notebook is fixed). Everything else must be byte-identical.
-NOTEBOOK_SIDE = {
-    "figures/01_instrument_strength.png": "nb01: seaborn stripplot jitter draws from numpy's unseeded global RNG",
-    "figures/01_instrument_strength.svg": "nb01: same jitter",
-    "notebooks/09_ledger.ipynb": "nb09: pandas Styler's random table uuid (#T_xxxxx) in the HTML",
-    "notebooks/00_data.ipynb": "nb00: prints the data cache state (download vs cached) on a machine that fetches",
-}
 
 
 @pytest.mark.slow
 def test_two_cold_runs_of_the_paper_are_byte_identical(tmp_path):
     """Every notebook on the quick profile, twice from nothing (own build, twins, figures): the executed
-    notebooks, figures and results are byte-identical (receipts hold wall times and are not compared), but for
-    the notebook-side sources listed in NOTEBOOK_SIDE."""
+    notebooks, figures and results are byte-identical (receipts hold wall times and are not compared)."""
     runs = []
     for k in (1, 2):
         b = tmp_path / f"run{k}"
@@ -679,4 +669,4 @@ def test_two_cold_runs_of_the_paper_are_byte_identical(tmp_path):
         runs.append(_bytes(b))
     assert set(runs[0]) == set(runs[1])
     differ = sorted(k for k in runs[0] if runs[0][k] != runs[1][k])
-    assert [k for k in differ if k not in NOTEBOOK_SIDE] == [], f"differ between two cold runs: {differ}"
+    assert differ == [], f"differ between two cold runs: {differ}"

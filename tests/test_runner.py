@@ -101,7 +101,7 @@ def test_two_cold_runs_identical_apart_from_timing(isolated, tiny_notebooks):
     assert (b / "results" / "01_tiny.json").read_bytes() == first_results
     assert {p.name: p.read_bytes() for p in isolated["figures"].iterdir()} == first_fig
     assert {p.name: p.read_bytes() for p in (b / "notebooks").iterdir()} == first_nbs
-    assert len(first["01_tiny.json"]["timing"]["cell_seconds"]) == 5  # per code cell (the injected one too)
+    assert len(first["01_tiny.json"]["timing"]["cell_seconds"]) == 4  # one per code cell
 
 
 def test_failed_notebook_leaves_previous_outputs_untouched(isolated, tiny_notebooks, capsys):
