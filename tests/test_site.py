@@ -169,6 +169,22 @@ def test_book_structure_and_skip(site, book):
     assert not list(site.parent.glob(".html-*"))
 
 
+def test_every_notebook_page_shows_the_figures_its_notebook_saved(site, book, tmp_path):
+    """Each PNG a notebook saves (its receipt, by sha256) is an image on its page; a page that lost one, or that
+    prints a path or an object address, stops the build."""
+    from il6repro.site import _receipts, notebook_pages_missing_figures
+
+    receipts = _receipts(book["build"])
+    assert any(n.endswith(".png") for r in receipts.values() for n in r["figures"])
+    assert notebook_pages_missing_figures(site, receipts) == []
+    copy = tmp_path / "html"
+    shutil.copytree(site, copy)
+    page = copy / "notebooks" / "01_tiny.html"
+    page.write_text(re.sub(r"<img[^>]+>", "", page.read_text()).replace("</main>", "PosixPath('/x')</main>"))
+    problems = notebook_pages_missing_figures(copy, receipts)
+    assert problems == ["01_tiny: 1 figure(s) not shown: tiny_line.png", "01_tiny: raw output on the page ('PosixPath(')"]
+
+
 def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_notebooks, monkeypatch, tmp_path):
     """The paper shows published -> reproduced from the ledger, links the ledger row and the notebook cell, and
     changes when a parameter changes and the book is rebuilt. Pages in book/teaching/ and files in build/teaching/
@@ -189,8 +205,10 @@ def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_noteb
 
     assert run("default", ["n=6"], only=["01"], notebooks_dir=tiny_notebooks, progress=False, **QUIET).ok
     teaching = isolated["build"] / "teaching"
-    teaching.mkdir(parents=True)
-    (teaching / "10_teaching_mr.ipynb").write_text((tiny_notebooks / "02_second.ipynb").read_text())
+    (teaching / "student").mkdir(parents=True)
+    (teaching / "autograder").mkdir()
+    (teaching / "student" / "10_teaching_mr.ipynb").write_text((tiny_notebooks / "02_second.ipynb").read_text())
+    (teaching / "autograder" / "10_teaching_mr-autograder.zip").write_bytes(b"hidden checks")
     book_src = tmp_path / "book"
     shutil.copytree(ROOT / "book", book_src)
     (book_src / "teaching" / "instructor.md").write_text("# Instructor guide\n\nHow to run the exercises.\n")
@@ -204,6 +222,7 @@ def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_noteb
     assert "reproduced on real data" in row and "6 == 6" in row
     page = (site / "teaching.html").read_text()
     assert "10_teaching_mr.ipynb" in page and "_downloads/" in page
+    assert "autograder.zip" not in page  # the hidden checks are never published
     assert (site / "teaching" / "instructor.html").is_file()
     assert "teaching/instructor.html" in (site / "index.html").read_text()
 

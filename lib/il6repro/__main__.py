@@ -178,15 +178,21 @@ def _sweep(args) -> int:
 
 
 def _teach(args) -> int:
-    from .teaching import TeachingError, build_student_versions
+    from .runner import ParameterError
+    from .teaching.course import TeachingError, build, grade
 
     try:
-        written = build_student_versions(out=args.out)
-    except TeachingError as exc:
+        if args.grade:
+            table = grade(args.grade, course=args.course or args.out, csv=args.csv)
+            return 0 if table["error"].fillna("").eq("").all() else 1
+        index = build(out=args.out, run=not args.no_run, profile=args.profile, verify=args.verify)
+    except (TeachingError, ParameterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for path, n in written.items():
-        print(f"{path}: {n} solution cell(s) replaced by stubs")
+    from ._paths import build_dir
+
+    print(f"course ({index['grader']}): {len(index['units'])} unit(s) -> {args.out or build_dir() / 'teaching'}/"
+          "{student,autograder,instructor}/; grade a folder of submissions: python -m il6repro teach --grade DIR")
     return 0
 
 
@@ -269,8 +275,16 @@ def main(argv: list[str] | None = None) -> int:
     o.add_argument("--refresh", action="store_true", help="fetch: ignore the cache")
     o.add_argument("--no-progress", action="store_true", help="fetch: no progress bar")
     o.set_defaults(func=_opengwas)
-    t = sub.add_parser("teach", help="write student versions of the teaching notebooks to build/teaching/")
-    t.add_argument("--out", help="output folder (default build/teaching)")
+    t = sub.add_parser("teach", help="build the course (student + autograder versions, otter-grader) into "
+                                     "build/teaching/, or grade a folder of submissions")
+    t.add_argument("--out", help="output folder of the build (default build/teaching)")
+    t.add_argument("--profile", default="default", help="profile of the instructor versions' run (default default)")
+    t.add_argument("--no-run", action="store_true",
+                   help="do not run the instructor versions first (their figures must exist)")
+    t.add_argument("--verify", action="store_true", help="also grade each unit's solutions with otter (full marks)")
+    t.add_argument("--grade", metavar="DIR", help="grade every .ipynb in DIR; write a CSV of scores per exercise")
+    t.add_argument("--course", help="with --grade: the built course (default build/teaching)")
+    t.add_argument("--csv", help="with --grade: the CSV to write (default DIR/scores.csv)")
     t.set_defaults(func=_teach)
     args = ap.parse_args(argv)
     try:

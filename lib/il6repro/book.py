@@ -469,7 +469,7 @@ class StudentDownloads(SphinxDirective):
         lst = nodes.bullet_list()
         for f in files:
             item = nodes.list_item()
-            item += nodes.paragraph("", "", _download(self.env, "/" + f, f.split("/", 1)[1]))
+            item += nodes.paragraph("", "", _download(self.env, "/" + f, f.rsplit("/", 1)[1]))
             lst += item
         return [lst]
 

@@ -163,7 +163,9 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
     if status_col and status_col in df.columns:
         styler = styler.apply(lambda r: [f"background-color: {STATUS_COLOURS.get(r[status_col], '')}"] * len(r),
                               axis=1)
-    styler = styler.set_table_styles([{"selector": "td", "props": "text-align: left; vertical-align: top"}])
+    styler = styler.set_table_styles([
+        {"selector": "td", "props": "text-align: left; vertical-align: top; padding: 0.15em 0.6em"},
+        {"selector": "th", "props": "padding: 0.15em 0.6em"}])
     plain = df.copy()
     for c in plain.columns:
         f = fmts.get(c)

@@ -281,8 +281,11 @@ def run_snapshot(bdir: Path, receipts: dict[str, dict], notebooks: dict) -> dict
         sweep = {"columns": [str(c) for c in df.columns], "rows": _records(df), "meta": meta,
                  "figure": "sweep_summary.png" if (sdir / "summary.png").is_file() else None,
                  "points": "_run/sweep_points.csv" if (sdir / "points.csv").is_file() else None}
-    student = sorted(str(p.relative_to(bdir / "teaching")) for p in (bdir / "teaching").rglob("*")
-                     if p.is_file() and ".ipynb_checkpoints" not in p.parts) if (bdir / "teaching").is_dir() else []
+    # only what students may have: the student versions (the autograder's hidden checks and the instructor
+    # versions stay in build/teaching/; the book's teaching chapters are the instructor versions themselves)
+    sfolder = bdir / "teaching" / "student"
+    student = sorted(str(p.relative_to(bdir / "teaching")) for p in sfolder.rglob("*")
+                     if p.is_file() and ".ipynb_checkpoints" not in p.parts) if sfolder.is_dir() else []
     datasets = [{"id": m.id, "title": m.title, "kind": m.kind, "licence": m.licence, "citation": m.citation}
                 for m in sorted(default_catalog().manifests.values(), key=lambda m: m.id)]
     return {"notebooks": nbs, "ledger": {"columns": columns, "rows": rows},
@@ -332,6 +335,14 @@ def _receipts(bdir: Path) -> dict[str, dict]:
     return out
 
 
+def _without_raw_cells(path: Path) -> bytes:
+    """A teaching notebook for the book: otter's raw delimiter cells (``# BEGIN QUESTION`` ...) left out; the
+    solution and check cells stay, marked by their tags (``tag_solution``, ``tag_check``, ``tag_hidden``)."""
+    nb = json.loads(path.read_text())
+    nb["cells"] = [c for c in nb["cells"] if c.get("cell_type") != "raw"]
+    return json.dumps(nb, indent=1, sort_keys=True).encode()
+
+
 def prepare_source(src: Path | None = None) -> dict:
     """Sync the build-time source folder (module docstring, step 1); return the run snapshot."""
     bdir = build_dir()
@@ -346,7 +357,7 @@ def prepare_source(src: Path | None = None) -> dict:
         path = bdir / "notebooks" / f"{stem}.ipynb"
         if path.is_file():
             notebooks[stem] = json.loads(path.read_text())
-            files[f"notebooks/{stem}.ipynb"] = path
+            files[f"notebooks/{stem}.ipynb"] = path if "teaching" not in stem else _without_raw_cells(path)
     snap = run_snapshot(bdir, receipts, notebooks)
     for fig in snap["figures"]:
         files[f"figures/{fig['name']}"] = figures_dir() / fig["name"]
@@ -399,6 +410,33 @@ def sphinx_build(src: Path, out: Path, doctrees: Path, log=print) -> list[str]:
     return lines
 
 
+RAW_OUTPUT = ("PosixPath(", "{'png':", " object at 0x", "0.000000")
+
+
+def notebook_pages_missing_figures(html_dir: Path, receipts: dict[str, dict]) -> list[str]:
+    """What a reader would miss: for each notebook page, every PNG its notebook saved (by the receipt's sha256)
+    must be among the page's images, and no output may print a path, a dict of paths, an object address or a P of
+    0.000000. Returns one line per problem (empty when every page is whole)."""
+    problems = []
+    for stem, rec in sorted(receipts.items()):
+        page = html_dir / "notebooks" / f"{stem}.html"
+        if not page.is_file():
+            continue
+        text = page.read_text()
+        shown = set()
+        for src in re.findall(r'<img[^>]+src="([^"]+)"', text):
+            img = (page.parent / src).resolve()
+            if img.is_file() and img.suffix == ".png":
+                shown.add(hashlib.sha256(img.read_bytes()).hexdigest())
+        missing = sorted(n for n, sha in rec.get("figures", {}).items() if n.endswith(".png") and sha not in shown)
+        if missing:
+            problems.append(f"{stem}: {len(missing)} figure(s) not shown: {', '.join(missing)}")
+        raw = [r for r in RAW_OUTPUT if r in text]
+        if raw:
+            problems.append(f"{stem}: raw output on the page ({', '.join(map(repr, raw))})")
+    return problems
+
+
 def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True, log=print) -> Path:
     """Build the book into ``out`` (default ``build/book/html``); skip when nothing changed.
 
@@ -440,6 +478,10 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
                 print_pdf(tmp / "paper.html", tmp / snap["pdf"])
             except BrowserUnavailable as exc:
                 log(f"site: paper PDF not printed ({exc})")
+        unshown = notebook_pages_missing_figures(tmp, _receipts(bdir))
+        if unshown:
+            raise SiteError("notebook pages do not show the figures their notebooks saved (the previous book is "
+                            "kept): " + "; ".join(unshown[:10]))
         findings = scan_site(tmp, load_ids(sorted((bdir / "governance").glob("*.ids"))))
         if findings:
             raise GovernanceError(f"the rendered book holds individual-level data ({len(findings)} finding(s)); the "

@@ -185,6 +185,26 @@ def _kernel_dir(bdir: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ run
+def _prune_removed(bdir: Path, known: set[str], log=print) -> None:
+    """Outputs of notebooks that no longer exist (a notebook renamed or deleted from the source) are withdrawn:
+    receipt, executed copy, results, methods text and published figures, so the book and ledger never show them."""
+    for receipt in sorted((bdir / "receipts").glob("*.json")) if (bdir / "receipts").is_dir() else []:
+        stem = receipt.stem
+        if stem in known:
+            continue
+        try:
+            figs = json.loads(receipt.read_text()).get("figures", {})
+        except (OSError, ValueError):
+            figs = {}
+        for name in figs:
+            (figures_dir() / name).unlink(missing_ok=True)
+        for path in (bdir / "notebooks" / f"{stem}.ipynb", bdir / "results" / f"{stem}.json",
+                     bdir / "results" / f"{stem}.methods.md", bdir / "governance" / f"{stem}.ids"):
+            path.unlink(missing_ok=True)
+        receipt.unlink()
+        log(f"{stem}: no longer in the notebooks folder; its outputs were withdrawn")
+
+
 def run(profile: str = "default", overrides: list[str] | None = None, only: list[str] | None = None, *,
         force: bool = False, cell_timeout: int = 600, notebook_timeout: int = 3600,
         notebooks_dir: Path | None = None, progress: bool = True, log=print) -> RunReport:
@@ -200,6 +220,7 @@ def run(profile: str = "default", overrides: list[str] | None = None, only: list
     if not nbs:
         raise ParameterError(f"no notebooks found in {notebooks_dir or root / 'notebooks'}")
     metas = {s: _notebook_meta(p) for s, p in nbs.items()}
+    _prune_removed(bdir, set(discover(notebooks_dir)), log)
     specs = {s: inspect_parameters(p) for s, p in nbs.items()}
     params = resolve_parameters(nbs, specs, load_profile(profile), overrides)
     code = code_digest(root)
