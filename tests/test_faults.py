@@ -295,6 +295,28 @@ def test_on_bad_ghq_advice_is_a_parameter_the_runner_accepts(isolated, capfd):
     assert all(p["on_bad_ghq"] == "missing" for p in params.values())
 
 
+def test_an_escaped_user_error_or_fault_is_one_line(capfd, monkeypatch):
+    """Whatever a command does not handle itself: a user error is one line (exit 2), an OSError (disk full, a
+    folder removed) one line naming the file (exit 1); never a traceback."""
+    import il6repro.__main__ as cli_mod
+    from il6repro.data import DataUnavailableError
+
+    def unavailable(args):
+        raise DataUnavailableError("dataset 'x' (X) is not available.\n  tried:\n    - mirror x/: not found")
+
+    def disk_full(args):
+        raise OSError(28, "No space left on device", "/build/results/01.json")
+
+    monkeypatch.setattr(cli_mod, "_ledger", unavailable)
+    rc, out, err = cli(capfd, "ledger")
+    assert rc == 2 and "tried:" in err
+    one_error_line(err, "dataset 'x'")
+    monkeypatch.setattr(cli_mod, "_ledger", disk_full)
+    rc, out, err = cli(capfd, "ledger")
+    assert rc == 1
+    one_error_line(err, "No space left on device", "/build/results/01.json")
+
+
 # ----------------------------------------------------------------------------------------------- governance
 def test_governance_matches_ids_only_where_they_can_be_ids():
     """Eids 1..N (a renumbered extract) made any table cell 1..N a 'participant id': ordinary tables failed."""

@@ -306,11 +306,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .governance import GovernanceError
     from .ledger import LedgerError
     from .runner import ParameterError
+    from .site import SiteError
     from .sweep import SweepError
-    from .teaching import TeachingError
+    from .teaching.course import TeachingError
 
     return (ParameterError, DataUnavailableError, ManifestError, GovernanceError, LedgerError, SweepError,
-            TeachingError)
+            TeachingError, SiteError)
 
 
 def _one_line(exc: BaseException) -> str:
