@@ -601,9 +601,18 @@ def test_mixed_sources_are_refused_by_ledger_and_site(proj, capfd):
     (b / "results").mkdir()
     twin = {"source": "twin ukb-aaaa", "sha256": {"ukb_participants.csv": "a" * 64}}
     real = {"source": "extract", "sha256": {"participants": "b" * 64, "dosages": "c" * 64}}
-    for stem, coh in (("01_ukb_cohort", real), ("02_mr_scan", twin), ("03_mr_sensitivity", twin)):
+    own = {"source": "twin ukb-bbbb", "sha256": {"ukb_participants.csv": "d" * 64}}
+    for stem, coh, params in (("01_ukb_cohort", real, {"extract": "/secure/ukb"}), ("02_mr_scan", twin, {"extract": ""}),
+                              ("03_mr_sensitivity", twin, {"extract": ""}),
+                              ("10_teaching_mr", own, {"twin_seed": 7})):  # a unit's own twin is no mix
         (b / "receipts" / f"{stem}.json").write_text(json.dumps({"notebook": stem, "cohorts": {"ukb": coh},
-                                                                 "figures": {}, "profile": "default"}))
+                                                                 "parameters": params, "figures": {},
+                                                                 "profile": "default"}))
+    from il6repro.ledger import mixed_sources
+
+    (b / "receipts" / "01_ukb_cohort.json").rename(b / "01.json")
+    assert mixed_sources() == []  # the teaching unit's own twin beside the paper's twin: fine
+    (b / "01.json").rename(b / "receipts" / "01_ukb_cohort.json")
     before = published(b, proj["figures"])
     rc, out, err = cli(capfd, "ledger")
     assert rc == 2

@@ -239,14 +239,19 @@ def mixed_sources(receipts_dir: Path | None = None) -> list[str]:
     Each receipt names the individual-level data set its notebook analysed (``cohorts``: the twin, by its files'
     sha256, or a real extract, by its files' sha256; a notebook that reads another's result table inherits that
     notebook's). A partly failed run can leave 01 on a real extract beside 02 still on the twin: the ledger and
-    the site refuse such a set rather than mix them.
+    the site refuse such a set rather than mix them. Compared are the notebooks whose data the reader chooses (an
+    ``extract`` parameter: the twin or a real extract) and those that inherit it through a table; a teaching
+    unit that draws a twin of its own is not part of the set.
     """
     folder = Path(receipts_dir) if receipts_dir else build_dir() / "receipts"
     seen: dict[str, dict[str, list[str]]] = {}
     label: dict[tuple[str, str], str] = {}
     for p in sorted(folder.glob("*.json")):
         rec = _read_build_json(p, "run receipt", _rerun(p))
+        chooses = "extract" in (rec.get("parameters") or {})
         for cohort, info in (rec.get("cohorts") or {}).items():
+            if not (chooses or info.get("via")):
+                continue
             ident = json.dumps([info.get("sha256")], sort_keys=True)
             seen.setdefault(cohort, {}).setdefault(ident, []).append(p.stem)
             label[(cohort, ident)] = info.get("source", "?")
