@@ -83,11 +83,15 @@ def test_run_skip_rerun_and_receipt(isolated, tiny_notebooks):
 
 
 def test_two_cold_runs_identical_apart_from_timing(isolated, tiny_notebooks):
+    """Receipts (but their timing), results, figures and the executed notebooks themselves: papermill's and
+    nbclient's timestamps, the staging path, the injected cell's random id and a figure's staging path shown by
+    ``save`` used to make every executed notebook differ (issue 16)."""
     b = isolated["build"]
     _run(tiny_notebooks)
     first = {p.name: json.loads(p.read_text()) for p in (b / "receipts").glob("*.json")}
     first_results = (b / "results" / "01_tiny.json").read_bytes()
     first_fig = {p.name: p.read_bytes() for p in isolated["figures"].iterdir()}
+    first_nbs = {p.name: p.read_bytes() for p in (b / "notebooks").iterdir()}
     _run(tiny_notebooks, force=True)
     second = {p.name: json.loads(p.read_text()) for p in (b / "receipts").glob("*.json")}
     for name in first:
@@ -96,6 +100,8 @@ def test_two_cold_runs_identical_apart_from_timing(isolated, tiny_notebooks):
         assert a == c, name
     assert (b / "results" / "01_tiny.json").read_bytes() == first_results
     assert {p.name: p.read_bytes() for p in isolated["figures"].iterdir()} == first_fig
+    assert {p.name: p.read_bytes() for p in (b / "notebooks").iterdir()} == first_nbs
+    assert len(first["01_tiny.json"]["timing"]["cell_seconds"]) == 4  # one per code cell
 
 
 def test_failed_notebook_leaves_previous_outputs_untouched(isolated, tiny_notebooks, capsys):

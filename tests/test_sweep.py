@@ -64,7 +64,7 @@ def test_summary_marks_what_survives():
 
 
 @pytest.mark.slow
-def test_a_small_sweep_on_a_local_dask_cluster(isolated, tmp_path, capsys):
+def test_a_small_sweep_on_a_local_dask_cluster(isolated, tmp_path, capsys, monkeypatch):
     grid = _grid(tmp_path, [{"name": "Whitehall twin N", "param": "n", "notebooks": ["07", "08"],
                              "values": [1500, 2500]}])
     assert main(["sweep", "--grid", str(grid), "--workers", "2", "--no-progress"]) == 0
@@ -80,6 +80,18 @@ def test_a_small_sweep_on_a_local_dask_cluster(isolated, tmp_path, capsys):
         rec = next((out / "points").glob(key + "*"))
         receipt = json.loads((rec / "receipts" / "07_whitehall_resolution.json").read_text())
         assert receipt["parameters"]["n"] in (1500, 2500) and receipt["profile"] == "quick"
+    # the no-op rerun (issue 16): every point is up to date, so no cluster is started and nothing is rewritten
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    import dask.distributed
+
+    def no_cluster(*a, **k):
+        raise AssertionError("a no-op sweep must not start a Dask cluster")
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", no_cluster)
+    capsys.readouterr()
+    assert main(["sweep", "--grid", str(grid), "--workers", "2", "--no-progress"]) == 0
+    assert "all 2 run(s) up to date" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     site = build_site(log=lambda *a: None)
     page = (site / "sweep.html").read_text()
     assert "Whitehall twin N = 1500" in page and "_images/sweep_summary.png" in page

@@ -271,6 +271,20 @@ def test_course_builds_three_units_with_clean_student_versions(built):
 
 
 @pytest.mark.slow
+def test_rebuilding_the_course_writes_identical_files(built):
+    """otter's random cell ids and zip timestamps made every `teach` rewrite the course, so the book that offers
+    it was rebuilt by every no-op `make reproduce` (issue 16)."""
+    out, tmp = built["out"], built["tmp"]
+    before = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IL6REPRO_BUILD", str(tmp / "build"))
+        mp.setenv("IL6REPRO_FIGURES_DIR", str(tmp / "figures"))
+        assert main(["teach", "--profile", "quick"]) == 0  # the instructor runs are up to date
+    after = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert set(after) == set(before) and [k for k in before if before[k] != after[k]] == []
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("stem", UNITS)
 def test_student_version_stops_at_exercise_1_with_a_clear_message(built, stem, tmp_path):
     import papermill as pm

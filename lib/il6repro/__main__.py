@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -44,26 +45,49 @@ def _run(args) -> int:
         return 2
     ran = sum(o.status == "ran" for o in report.outcomes)
     skipped = sum(o.status == "skipped" for o in report.outcomes)
-    print(f"run: {ran} executed, {skipped} up to date, {len(report.outcomes) - ran - skipped} failed")
+    print(f"run: {ran} executed, {skipped} up to date, {len(report.outcomes) - ran - skipped} failed"
+          + (f", {len(report.warnings)} warning(s)" if report.warnings else ""))
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     for o in report.outcomes:
         if o.status == "failed":
             print(f"error: {o.message}", file=sys.stderr)
+    if report.interrupted:
+        if not any(o.status == "failed" for o in report.outcomes):
+            import signal
+
+            done = report.outcomes[-1].stem if report.outcomes else "the start"
+            print(f"error: the run was stopped by {signal.Signals(report.interrupted).name} after {done}; the "
+                  "notebooks after it were not run", file=sys.stderr)
+        return 128 + report.interrupted
     return 0 if report.ok else 1
 
 
 def _site(args) -> int:
     from .governance import GovernanceError
+    from .ledger import LedgerError
     from .site import SiteError, build_site
 
     try:
         site = build_site(force=args.force, pdf=not args.no_pdf)
-    except (GovernanceError, SiteError) as exc:
+    except (GovernanceError, SiteError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if not (args.check or args.screens):
         return 0
+    import json
+
     from .sitecheck import BrowserUnavailable, check_site, screenshots
 
+    stamp = site.parent / "site-check" / "passed.json"
+    inputs = (site / ".inputs.sha256").read_text() if (site / ".inputs.sha256").is_file() else None
+    try:
+        last = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        last = {}
+    if not args.force and not args.screens and inputs and isinstance(last, dict) and last.get("inputs") == inputs:
+        print(f"site check: up to date (passed for this very site: {last.get('summary', '')})")
+        return 0
     try:
         if args.screens:
             shots = screenshots(site, {"paper": "paper.html", "ledger": "ledger.html",
@@ -77,10 +101,15 @@ def _site(args) -> int:
         print(f"site check: {exc}", file=sys.stderr)
         return 2
     found = "; ".join(f"{w!r}: {len(v)} page(s)" for w, v in rep.searches.items())
-    print(f"site check: {len(rep.pages)} pages, {rep.images} images, {rep.links} links; search {found}; "
-          f"screenshot {rep.screenshot}")
+    summary = f"{len(rep.pages)} pages, {rep.images} images, {rep.links} links; search {found}"
+    print(f"site check: {summary}; screenshot {rep.screenshot}")
     for p in rep.problems:
         print(f"  problem: {p}", file=sys.stderr)
+    if rep.ok and inputs:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps({"inputs": inputs, "summary": summary}))
+    else:
+        stamp.unlink(missing_ok=True)
     return 0 if rep.ok else 1
 
 
@@ -216,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     r.set_defaults(func=_run)
     s = sub.add_parser("site", help="build the book (build/book/html) with Sphinx")
-    s.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    s.add_argument("--force", action="store_true", help="rebuild (and re-check) even if up to date")
     s.add_argument("--check", action="store_true",
                    help="then check every page and the search in headless Chromium")
     s.add_argument("--no-pdf", action="store_true", help="do not print the paper to PDF")
@@ -258,7 +287,39 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--csv", help="with --grade: the CSV to write (default DIR/scores.csv)")
     t.set_defaults(func=_teach)
     args = ap.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except _user_errors() as exc:  # bad input that escaped a command's own handling: one line, no traceback
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        print("\n".join([f"error: {lines[0]}"] + ["  " + ln.lstrip() if not ln.startswith(" ") else ln
+                                                    for ln in lines[1:]]), file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, permissions, a folder removed under us: a fault, said in one line
+        if os.environ.get("IL6REPRO_DEBUG"):
+            raise
+        print(f"error: {_one_line(exc)} (set IL6REPRO_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from .data import DataUnavailableError, ManifestError
+    from .governance import GovernanceError
+    from .ledger import LedgerError
+    from .runner import ParameterError
+    from .site import SiteError
+    from .sweep import SweepError
+    from .teaching.course import TeachingError
+
+    return (ParameterError, DataUnavailableError, ManifestError, GovernanceError, LedgerError, SweepError,
+            TeachingError, SiteError)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        text += f": {exc.filename}"
+    return text
 
 
 if __name__ == "__main__":

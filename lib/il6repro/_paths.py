@@ -76,8 +76,27 @@ def upstream_result(name: str) -> Path | None:
     ``build/results`` (where the runner moves a successful notebook's tables). ``None`` if neither has it."""
     for folder in (results_dir(), build_dir() / "results"):
         if (folder / name).is_file():
+            if folder != results_dir():
+                _inherit_cohorts(name)
             return folder / name
     return None
+
+
+def _inherit_cohorts(table: str) -> None:
+    """A notebook reading another's table analyses that notebook's data: log its cohorts as this notebook's own
+    (so the receipts, and the site's check that no cohort is mixed, see through the table)."""
+    import json
+
+    from .data import _log_use
+
+    for p in sorted((build_dir() / "receipts").glob("*.json")):
+        try:
+            rec = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(rec, dict) and table in (rec.get("tables") or []):
+            for cohort, info in (rec.get("cohorts") or {}).items():
+                _log_use(cohort, info.get("source", "?"), info.get("sha256", {}), kind="cohort", via=p.stem)
 
 
 def results_dir() -> Path:

@@ -138,8 +138,12 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     text = json.dumps(prov, sort_keys=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
     _rasterize_heavy(fig)
-    fig.savefig(png, format="png", metadata={PROVENANCE_KEY: text, "Software": "il6repro"})
-    fig.savefig(svg, format="svg", metadata={"Description": text, "Date": None, "Creator": "il6repro"})
+    import matplotlib as mpl
+
+    # deterministic bytes whether or not set_style() ran: a fixed SVG id salt, no dates, no version strings
+    with mpl.rc_context({"svg.hashsalt": "il6repro"}):
+        fig.savefig(png, format="png", metadata={PROVENANCE_KEY: text, "Software": "il6repro"})
+        fig.savefig(svg, format="svg", metadata={"Description": text, "Date": None, "Creator": "il6repro"})
     if _in_kernel() if show is None else show:
         _show_inline(png, name, caption)
         import matplotlib.pyplot as plt

@@ -8,7 +8,11 @@ conventions). :func:`scan_notebook` and :func:`scan_site` look through every out
     ``participant_id``, ...): per-person rows.
 ``participant ids``
     values of the ids the extract loaders registered during the run (:func:`register_ids`): three or more distinct
-    ids in one output, or any in a table cell, whatever the column is called.
+    ids in one output, or any in a table cell, whatever the column is called. Only ids that can be told apart from
+    other numbers are matched (:func:`distinctive_ids`): at least 5 characters, from a sparse id set. Short ids
+    and dense ones (an extract renumbered 1..N) coincide with counts, years and test numbers, so matching their
+    values would fail ordinary tables; such tables of people are still caught by the id column and extract field
+    rules.
 ``extract fields``
     a table with three or more column headers that are raw extract fields (UK Biobank ``<field>-<instance>.<array>``
     names, the Whitehall wide-layout columns): per-person rows of the extract.
@@ -23,6 +27,7 @@ people use :func:`suppress_small` (or their own ``min_cell``) so that the scan p
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -69,6 +74,23 @@ def register_ids(ids) -> None:
     vals = sorted({str(v).strip() for v in ids if str(v).strip()})
     with open(path, "a") as fh:
         fh.write("\n".join(vals) + "\n")
+
+
+MIN_ID_CHARS = 5  # shorter ids (1..9999) are indistinguishable from counts, years, numbers of tests
+MAX_ID_DENSITY = 0.05  # numeric ids filling more of 0..max than this cannot be told from other numbers
+
+
+@functools.lru_cache(maxsize=8)
+def distinctive_ids(ids: frozenset[str]) -> frozenset[str]:
+    """The ids whose values can be matched in outputs: none when the set is dense numbers (e.g. 1..N, or
+    10,000 ids among 10000..99999, where most 5-digit counts would be an id), else those of 5+ characters."""
+    if not ids:
+        return ids
+    if all(i.isdigit() for i in ids):
+        top = max(int(i) for i in ids)
+        if len(ids) / (top + 1) >= MAX_ID_DENSITY:
+            return frozenset()
+    return frozenset(i for i in ids if len(i) >= MIN_ID_CHARS)
 
 
 def load_ids(paths) -> frozenset[str]:
@@ -180,6 +202,7 @@ def _scan_text(text: str, where: str, ids: frozenset[str]) -> list[Finding]:
 
 
 def scan_html(text: str, where: str, ids: frozenset[str] = frozenset(), min_cell: int = MIN_CELL) -> list[Finding]:
+    ids = distinctive_ids(frozenset(ids))
     out = []
     for k, rows in enumerate(html_tables(text)):
         out += _scan_table(rows, f"{where} table {k + 1}", ids, min_cell)
@@ -193,6 +216,7 @@ def scan_notebook(path: str | Path, ids: frozenset[str] = frozenset(), min_cell:
     """Findings in the outputs of an executed notebook (sources are not scanned: code may name ``eid``)."""
     nb = json.loads(Path(path).read_text())
     name = Path(path).name
+    ids = distinctive_ids(frozenset(ids))
     out: list[Finding] = []
     for i, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") != "code":
@@ -216,6 +240,7 @@ def scan_notebook(path: str | Path, ids: frozenset[str] = frozenset(), min_cell:
 def scan_site(folder: str | Path, ids: frozenset[str] = frozenset(), min_cell: int = MIN_CELL) -> list[Finding]:
     """Findings in every HTML, CSV and notebook file of a rendered site (the book offers notebooks to download)."""
     folder = Path(folder)
+    ids = distinctive_ids(frozenset(ids))
     out: list[Finding] = []
     for p in sorted(folder.rglob("*.html")):
         out += scan_html(p.read_text(errors="replace"), str(p.relative_to(folder)), ids, min_cell)

@@ -147,6 +147,24 @@ def record(claim_id: str, value: float, ci: tuple[float, float] | None = None, *
     return rec
 
 
+class MixedSourcesError(LedgerError):
+    """Notebooks of one cohort analysed different data (e.g. after a partly failed run on a real extract)."""
+
+
+def _read_build_json(p: Path, what: str, fix: str) -> dict:
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LedgerError(f"{p}: unreadable {what} ({type(exc).__name__}); {fix}") from None
+    if not isinstance(data, dict):
+        raise LedgerError(f"{p}: not a {what} (a JSON object is expected); {fix}")
+    return data
+
+
+def _rerun(p: Path) -> str:
+    return f"rerun its notebook: python -m il6repro run --only {p.stem.split('_', 1)[0]} --force"
+
+
 def _calling_cell() -> int | None:
     """Execution count of the notebook cell running now (so the book links a number to the cell that made it).
 
@@ -168,7 +186,7 @@ def load_results(folder: Path | None = None) -> dict[str, dict]:
     folder = Path(folder) if folder else build_dir() / "results"
     out: dict[str, dict] = {}
     for p in sorted(folder.glob("*.json")):
-        data = json.loads(p.read_text())
+        data = _read_build_json(p, "results file", _rerun(p))
         for cid, rec in data.get("records", {}).items():
             out[cid] = dict(rec, notebook=data.get("notebook", p.stem))
     return out
@@ -215,12 +233,54 @@ def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tupl
     raise LedgerError(f"unknown rule {kind}")  # pragma: no cover
 
 
+def mixed_sources(receipts_dir: Path | None = None) -> list[str]:
+    """Cohorts whose notebooks analysed different data, one line each (empty when every cohort is consistent).
+
+    Each receipt names the individual-level data set its notebook analysed (``cohorts``: the twin, by its files'
+    sha256, or a real extract, by its files' sha256; a notebook that reads another's result table inherits that
+    notebook's). A partly failed run can leave 01 on a real extract beside 02 still on the twin: the ledger and
+    the site refuse such a set rather than mix them. Compared are the notebooks whose data the reader chooses (an
+    ``extract`` parameter: the twin or a real extract) and those that inherit it through a table; a teaching
+    unit that draws a twin of its own is not part of the set.
+    """
+    folder = Path(receipts_dir) if receipts_dir else build_dir() / "receipts"
+    seen: dict[str, dict[str, list[str]]] = {}
+    label: dict[tuple[str, str], str] = {}
+    for p in sorted(folder.glob("*.json")):
+        rec = _read_build_json(p, "run receipt", _rerun(p))
+        chooses = "extract" in (rec.get("parameters") or {})
+        for cohort, info in (rec.get("cohorts") or {}).items():
+            if not (chooses or info.get("via")):
+                continue
+            ident = json.dumps([info.get("sha256")], sort_keys=True)
+            seen.setdefault(cohort, {}).setdefault(ident, []).append(p.stem)
+            label[(cohort, ident)] = info.get("source", "?")
+    out = []
+    for cohort, by in seen.items():
+        if len(by) > 1:
+            parts = "; ".join(f"{', '.join(stems)} on {label[(cohort, ident)]} (sha256 "
+                              f"{next(iter(json.loads(ident)[0].values()), '')[:12]})" for ident, stems in by.items())
+            stems = sorted({s.split('_', 1)[0] for v in by.values() for s in v})
+            out.append(f"the {cohort} notebooks analysed different data ({parts}): run them again together, "
+                       f"e.g. python -m il6repro run --only {','.join(stems)} with the same -p extract=... (and twin "
+                       "parameters), so the ledger and the site show one data set")
+    return out
+
+
 def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | None = None):
-    """Join published claims with reproduced records; one row per claim with its status and reason."""
+    """Join published claims with reproduced records; one row per claim with its status and reason.
+
+    Without ``results`` the committed ``build/results`` are read; a build whose notebooks of one cohort analysed
+    different data raises :class:`MixedSourcesError` (see :func:`mixed_sources`).
+    """
     import pandas as pd
 
     claims = claims or load_claims()
-    results = load_results() if results is None else results
+    if results is None:
+        mixed = mixed_sources()
+        if mixed:
+            raise MixedSourcesError(mixed[0])
+        results = load_results()
     rows = []
     unknown = sorted(set(results) - set(claims))
     if unknown:
@@ -274,7 +334,7 @@ def unavailable_data(receipts_dir: Path | None = None) -> dict[str, list[str]]:
     folder = Path(receipts_dir) if receipts_dir else build_dir() / "receipts"
     out: dict[str, list[str]] = {}
     for p in sorted(folder.glob("*.json")):
-        rec = json.loads(p.read_text())
+        rec = _read_build_json(p, "run receipt", _rerun(p))
         if rec.get("datasets_unavailable"):
             out[p.stem.split("_", 1)[0]] = sorted(rec["datasets_unavailable"])
     return out

@@ -253,7 +253,8 @@ def run_snapshot(bdir: Path, receipts: dict[str, dict], notebooks: dict) -> dict
                     "profile": rec.get("profile", ""), "parameters": rec.get("parameters", {}),
                     "commit": rec.get("git_commit", ""), "wall_seconds": t.get("wall_seconds"),
                     "peak_rss_mb": t.get("peak_rss_mb"),
-                    "datasets": {k: v.get("source", "") for k, v in rec.get("datasets", {}).items()},
+                    "datasets": {**{k: v.get("source", "") for k, v in rec.get("datasets", {}).items()},
+                                 **{f"{k} cohort": _cohort_label(v) for k, v in (rec.get("cohorts") or {}).items()}},
                     "unavailable": rec.get("datasets_unavailable", {})})
         mfile = bdir / "results" / f"{stem}.methods.md"
         if mfile.is_file():
@@ -313,10 +314,23 @@ def _sync(dest: Path, files: dict[str, bytes | Path]) -> None:
             p.rmdir()
 
 
+def _cohort_label(info: dict) -> str:
+    """Which individual-level data a notebook analysed (receipt ``cohorts``), for the receipts page."""
+    src = str(info.get("source", "?"))
+    label = "real extract" if src == "extract" else f"synthetic {src}"
+    sha = next(iter((info.get("sha256") or {}).values()), "")
+    return label + (f", sha256 {sha[:12]}" if sha else "") + (f", via {info['via']}" if info.get("via") else "")
+
+
 def _receipts(bdir: Path) -> dict[str, dict]:
+    from .ledger import LedgerError, _read_build_json, _rerun
+
     out = {}
     for p in sorted((bdir / "receipts").glob("*.json")):
-        rec = json.loads(p.read_text())
+        try:
+            rec = _read_build_json(p, "run receipt", _rerun(p))
+        except LedgerError as exc:
+            raise SiteError(str(exc)) from None
         out[rec.get("notebook", p.stem)] = rec
     return out
 
@@ -444,6 +458,11 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
     if not force and stamp.is_file() and stamp.read_text() == digest:
         log(f"site: up to date ({out})")
         return out
+    from .ledger import mixed_sources
+
+    mixed = mixed_sources(bdir / "receipts")
+    if mixed:  # e.g. 01 on a real extract beside 02 still on the twin after a partly failed run
+        raise SiteError(f"{mixed[0]}; the previous book is kept")
     work = bdir / "book"
     snap = prepare_source(work / "src")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -43,10 +43,15 @@ class Point:
     notebooks: list[str]
     labels: list[str] = field(default_factory=list)  # "choice = value" it stands for
 
+    def params(self) -> list[str]:
+        """The overrides as ``-p`` values (``NN.name=value``)."""
+        return [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
+                for k, v in sorted(self.overrides.items())]
+
     def cli(self) -> list[str]:
         args = ["--only", ",".join(self.notebooks)]
-        for k, v in sorted(self.overrides.items()):
-            args += ["-p", f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"]
+        for item in self.params():
+            args += ["-p", item]
         return args
 
 
@@ -153,10 +158,6 @@ def conclusions(records: dict[str, dict], tables: dict[str, Any]) -> dict[str, b
 def run_point(point: dict, profile: str, folder: str | None = None, twins: str | None = None,
               timeout: int = 3600) -> dict:
     """Run one point (in a Dask worker): the runner in a build folder of its own; return records + conclusions."""
-    import pandas as pd
-
-    from .ledger import load_results
-
     p = Point(**point)
     base = Path(folder) if folder else Path(tempfile.gettempdir()) / "il6repro-sweep"
     bdir = base / p.key
@@ -168,11 +169,24 @@ def run_point(point: dict, profile: str, folder: str | None = None, twins: str |
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(repo_root()))
     wall = time.perf_counter() - t0
-    res = {"key": p.key, "labels": p.labels, "overrides": p.overrides, "notebooks": p.notebooks,
-           "ok": proc.returncode == 0, "wall_seconds": round(wall, 1), "host": os.uname().nodename}
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["?"])[-1]
-        res["message"] = tail[:500]
+        return _point_result(p, bdir, round(wall, 1), tail[:500])
+    res = _point_result(p, bdir, round(wall, 1))
+    _atomic_write(bdir / "point.json", json.dumps(res, indent=1, sort_keys=True, default=str))
+    return res
+
+
+def _point_result(p: Point, bdir: Path, wall: float, failure: str | None = None) -> dict:
+    """A point's records and conclusions, read from its build folder (``failure``: the run's last error line)."""
+    import pandas as pd
+
+    from .ledger import load_results
+
+    res = {"key": p.key, "labels": p.labels, "overrides": p.overrides, "notebooks": p.notebooks,
+           "ok": failure is None, "wall_seconds": wall, "host": os.uname().nodename}
+    if failure is not None:
+        res["message"] = failure
         return res
     records = load_results(bdir / "results")
     tables = {}
@@ -185,12 +199,44 @@ def run_point(point: dict, profile: str, folder: str | None = None, twins: str |
     return res
 
 
+def up_to_date_result(point: Point, profile: str, folder: Path) -> dict | None:
+    """The result of a point whose notebooks are all up to date in ``folder / key`` (None if any would run)."""
+    from .runner.execute import plan
+
+    bdir = folder / point.key
+    if not bdir.is_dir():
+        return None
+    try:
+        state = plan(profile, point.params(), point.notebooks, build=bdir)
+    except Exception:  # noqa: BLE001 - anything odd: let the point run and report it
+        return None
+    if set(state) != set(_stems(point.notebooks)) or any(v != "up to date" for v in state.values()):
+        return None
+    saved = bdir / "point.json"
+    try:
+        res = json.loads(saved.read_text())
+        if res.get("key") == point.key and res.get("labels") == point.labels and res.get("ok"):
+            return res
+    except (OSError, ValueError):
+        pass
+    return _point_result(point, bdir, 0.0)
+
+
+def _stems(numbers: list[str]) -> list[str]:
+    from .runner.execute import discover
+
+    return list(discover(only=[",".join(numbers)]))
+
+
 # --------------------------------------------------------------------------------------------- the sweep
 def run_sweep(grid: str | Path | None = None, *, choices: list[str] | None = None, profile: str | None = None,
               workers: int = 2, scheduler: str | None = None, out: Path | None = None, progress: bool = True,
               log=print) -> dict:
-    """Run every point on a Dask cluster and write the summary; returns the summary metadata."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    """Run every point on a Dask cluster and write the summary; returns the summary metadata.
+
+    Locally, a point whose notebooks are all up to date in its folder is not run (its results are read back), and
+    when every point is up to date no cluster is started and the summary is left as it is.
+    """
     from tqdm.auto import tqdm
 
     grid_profile, items = load_grid(grid, choices)
@@ -201,26 +247,44 @@ def run_sweep(grid: str | Path | None = None, *, choices: list[str] | None = Non
     local = scheduler is None
     folder = str(out / "points") if local else None  # remote workers build in their own temp folder
     twins = str(build_dir() / "twins") if local else None
-    log(f"sweep: {len(pts)} run(s) of {sum(len(c['values']) for c in items)} choice values, profile {profile}, "
-        f"{'local cluster of ' + str(workers) + ' worker(s)' if local else 'scheduler ' + scheduler}")
     t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=40) if local else None
-    results = []
-    try:
-        with Client(cluster if local else scheduler) as client:
-            n_workers = len(client.scheduler_info().get("workers", {}))
-            futs = [client.submit(run_point, asdict(p), profile, folder, twins, key=f"sweep-{p.key}", pure=False)
-                    for p in pts]
-            with tqdm(total=len(futs), desc="sweep", unit="run", disable=not progress) as bar:
-                for fut in as_completed(futs):
-                    r = fut.result()
-                    results.append(r)
-                    bar.set_postfix_str(f"{r['key'][:30]} {'ok' if r['ok'] else 'FAILED'}")
-                    bar.update()
-    finally:
-        if cluster is not None:
-            cluster.close()
+    done = {p.key: r for p in pts if local and (r := up_to_date_result(p, profile, Path(folder))) is not None}
+    todo = [p for p in pts if p.key not in done]
+    old_meta = out / "summary.json"
+    if not todo and old_meta.is_file() and (out / "summary.csv").is_file():
+        try:
+            meta = json.loads(old_meta.read_text())
+        except (OSError, ValueError):
+            meta = None
+        if isinstance(meta, dict) and meta.get("n_points") == len(pts) and meta.get("profile") == profile \
+                and not meta.get("failed"):
+            log(f"sweep: all {len(pts)} run(s) up to date ({time.perf_counter() - t0:.1f} s); summary unchanged: "
+                f"{out / 'summary.csv'}")
+            return meta
+    log(f"sweep: {len(pts)} run(s) of {sum(len(c['values']) for c in items)} choice values, profile {profile}, "
+        f"{len(done)} up to date, {len(todo)} to run on "
+        f"{'a local cluster of ' + str(workers) + ' worker(s)' if local else 'scheduler ' + scheduler}")
+    results = list(done.values())
+    n_workers = 0
+    if todo:
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=40) if local else None
+        try:
+            with Client(cluster if local else scheduler) as client:
+                n_workers = len(client.scheduler_info().get("workers", {}))
+                futs = [client.submit(run_point, asdict(p), profile, folder, twins, key=f"sweep-{p.key}",
+                                      pure=False) for p in todo]
+                with tqdm(total=len(futs), desc="sweep", unit="run", disable=not progress) as bar:
+                    for fut in as_completed(futs):
+                        r = fut.result()
+                        results.append(r)
+                        bar.set_postfix_str(f"{r['key'][:30]} {'ok' if r['ok'] else 'FAILED'}")
+                        bar.update()
+        finally:
+            if cluster is not None:
+                cluster.close()
     wall = time.perf_counter() - t0
     failed = [r for r in results if not r["ok"]]
     meta = {"profile": profile, "n_points": len(pts), "workers": n_workers, "wall_seconds": round(wall, 1),

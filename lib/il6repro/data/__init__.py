@@ -68,16 +68,27 @@ class Resolved:
         return next(iter(self.paths.values()))
 
 
-def _log_use(dataset_id: str, source: str, sha256: dict[str, str]) -> None:
+def _log_use(dataset_id: str, source: str, sha256: dict[str, str], **extra) -> None:
     """Append a resolution (or ``source="unavailable"``) to the run's data log, if the runner set one.
 
-    The runner reads it back with :func:`read_data_log` for receipts and skip keys; figures stamp it.
+    The runner reads it back with :func:`read_data_log` for receipts and skip keys; figures stamp it. ``extra``
+    fields: ``rejected`` (copies that failed their sha256: the runner fails a notebook that ran without the dataset
+    because of one), ``probe`` (the cheap probe's label when unavailable), ``kind="cohort"`` (see :func:`log_cohort`).
     """
     log = os.environ.get("IL6REPRO_DATA_LOG")
     if not log:
         return
     with open(log, "a") as fh:
-        fh.write(json.dumps({"id": dataset_id, "source": source, "sha256": sha256}) + "\n")
+        fh.write(json.dumps({"id": dataset_id, "source": source, "sha256": sha256, **extra}) + "\n")
+
+
+def log_cohort(cohort: str, source: str, sha256: dict[str, str]) -> None:
+    """Record which individual-level data set (a twin or a real extract) a notebook analysed.
+
+    The receipt keeps it under ``cohorts``; the ledger and the site refuse to publish notebooks of one cohort that
+    analysed different data (e.g. 01 on a real extract, 02 still on the twin after a partly failed run).
+    """
+    _log_use(cohort, source, dict(sorted(sha256.items())), kind="cohort")
 
 
 def read_data_log(path: Path | str | None = None) -> list[dict]:
@@ -127,7 +138,7 @@ class Catalog:
         """
         m = self.get(dataset_id)
         attempts: list[str] = []
-        mismatches = 0
+        rejected: list[str] = []
         for src in m.sources:
             try:
                 if src.kind == "api":
@@ -141,19 +152,22 @@ class Catalog:
                         p = self._fetch_verified(m, f, src, allow_network)
                         res.paths[f.name] = p
                         res.sha256[f.name] = f.sha256
-                _log_use(m.id, res.source, res.sha256)
+                _log_use(m.id, res.source, res.sha256, **({"rejected": rejected} if rejected else {}))
                 return res
             except ChecksumError as exc:
-                mismatches += 1
+                rejected.append(str(exc))
                 attempts.append(f"{src.label()}: {exc}")
             except SourceUnavailable as exc:
                 attempts.append(f"{src.label()}: {exc}")
-        _log_use(m.id, "unavailable", {})
-        advice = _advice(m)
-        cls = ChecksumError if mismatches else DataUnavailableError
-        raise cls(
+        _log_use(m.id, "unavailable", {}, probe=self.probe(m.id), **({"rejected": rejected} if rejected else {}))
+        if rejected:
+            raise ChecksumError(
+                f"dataset {m.id!r} ({m.title}): a copy exists but fails its sha256 check, so it is not used: "
+                f"{rejected[0]}\n  tried:\n    - " + "\n    - ".join(attempts)
+                + f"\n  what to do: {_advice_corrupt(m)}")
+        raise DataUnavailableError(
             f"dataset {m.id!r} ({m.title}) is not available.\n  tried:\n    - "
-            + "\n    - ".join(attempts) + f"\n  what to do: {advice}"
+            + "\n    - ".join(attempts) + f"\n  what to do: {_advice(m)}"
         )
 
     def _fetch_verified(self, m: Manifest, f: FileSpec, src: Source, allow_network: bool) -> Path:
@@ -192,34 +206,48 @@ class Catalog:
         key = json.dumps(params, sort_keys=True)
         tag = hashlib.sha256((src.options["function"] + key).encode()).hexdigest()[:12]
         outdir = cache_dir() / "generated" / m.id / tag
-        done = outdir / ".complete.json"
-        if not done.is_file():
-            outdir.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(dir=outdir.parent, prefix=".tmp-"))
-            try:
-                from_generator(src.options["function"], params, tmp)
-                missing = [f.name for f in m.files if not (tmp / f.name).is_file()]
-                if missing:
-                    raise SourceUnavailable(f"generator {src.options['function']} did not write {missing}")
-                sums = {f.name: sha256_file(tmp / f.name) for f in m.files}
-                (tmp / ".complete.json").write_text(json.dumps(sums, sort_keys=True))
-                if outdir.exists():
-                    shutil.rmtree(outdir)
-                os.replace(tmp, outdir)
-            finally:
-                if tmp.exists():
-                    shutil.rmtree(tmp, ignore_errors=True)
-        sums = json.loads(done.read_text())
-        res = Resolved(m, {}, src.label())
-        for f in m.files:
-            p = outdir / f.name
-            got = sha256_file(p)
-            expected = f.sha256 or sums[f.name]
-            if got != expected:
-                raise ChecksumError(f"generated {p} changed since it was written (sha256 {got[:12]}…)")
-            res.paths[f.name] = p
-            res.sha256[f.name] = got
-        return res
+        for attempt in (1, 2):  # a generated copy that changed since it was written is regenerated once
+            self._generate(m, src, params, outdir)
+            sums = _read_sums(outdir / ".complete.json")
+            res = Resolved(m, {}, src.label())
+            bad = []
+            for f in m.files:
+                p = outdir / f.name
+                got = sha256_file(p) if p.is_file() else "missing"
+                expected = f.sha256 or (sums or {}).get(f.name)
+                if got != expected:
+                    bad.append(f"{p} (sha256 {got[:12]}…)")
+                res.paths[f.name] = p
+                res.sha256[f.name] = got
+            if not bad:
+                return res
+            if attempt == 1:
+                import sys
+
+                print(f"note: generated copy {bad[0]} changed since it was written; regenerating it",
+                      file=sys.stderr)
+                shutil.rmtree(outdir, ignore_errors=True)
+        raise ChecksumError(f"generated {bad[0]} does not match its manifest even when regenerated")
+
+    @staticmethod
+    def _generate(m: Manifest, src: Source, params: dict, outdir: Path) -> None:
+        if _read_sums(outdir / ".complete.json") is not None:
+            return
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=outdir.parent, prefix=".tmp-"))
+        try:
+            from_generator(src.options["function"], params, tmp)
+            missing = [f.name for f in m.files if not (tmp / f.name).is_file()]
+            if missing:
+                raise SourceUnavailable(f"generator {src.options['function']} did not write {missing}")
+            sums = {f.name: sha256_file(tmp / f.name) for f in m.files}
+            (tmp / ".complete.json").write_text(json.dumps(sums, sort_keys=True))
+            if outdir.exists():
+                shutil.rmtree(outdir)
+            os.replace(tmp, outdir)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
 
     # -- status -----------------------------------------------------------------------------------------
     def probe(self, dataset_id: str) -> str:
@@ -273,11 +301,21 @@ class Catalog:
         return pd.DataFrame(rows)
 
 
+def _advice_corrupt(m: Manifest) -> str:
+    return (f"restore the file's original bytes (origin: {m.origin or 'see data_manifest/' + m.path.name}) or remove "
+            "the corrupt copy so the next source is tried; the mirror setting itself is fine. Maintainers who "
+            "changed the data on purpose regenerate the hashes with `python tools/build_manifests.py`")
+
+
 def _advice(m: Manifest) -> str:
     if m.mirror_only:
-        return (f"this dataset is carried by no package registry. Point IL6REPRO_DATA_MIRRORS at a folder that "
-                f"holds '{m.sources[0].options['dir']}/' (e.g. the project's shared/data mirror); origin: "
-                f"{m.origin or 'see the manifest'}")
+        roots = mirror_roots()
+        folder = m.sources[0].options["dir"]
+        where = (f"the mirror root(s) {os.pathsep.join(map(str, roots))} (IL6REPRO_DATA_MIRRORS) do not hold "
+                 f"'{folder}/': add it there" if roots else
+                 f"point IL6REPRO_DATA_MIRRORS at a folder that holds '{folder}/'")
+        return (f"this dataset is carried by no package registry; {where} (e.g. from the project's shared/data "
+                f"mirror); origin: {m.origin or 'see the manifest'}")
     kinds = {s.kind for s in m.sources}
     parts = []
     if "wheel" in kinds:
@@ -285,12 +323,27 @@ def _advice(m: Manifest) -> str:
     if "url" in kinds:
         parts.append("make sure the pinned URL is reachable")
     if "mirror" in kinds:
-        parts.append("or set IL6REPRO_DATA_MIRRORS to a mirror folder")
+        roots = mirror_roots()
+        folder = next(s.options["dir"] for s in m.sources if s.kind == "mirror")
+        if roots:
+            parts.append(f"or add '{folder}/' to a mirror root (IL6REPRO_DATA_MIRRORS is "
+                         f"{os.pathsep.join(map(str, roots))})")
+        else:
+            parts.append(f"or set IL6REPRO_DATA_MIRRORS to a folder holding '{folder}/'")
     if "api" in kinds:
         api = next(src for src in m.sources if src.kind == "api")
         parts.append(f"this live source is fetched by {api.options['client']} (a token may be needed: see the "
                      "manifest's notes)")
     return "; ".join(parts) + f" (manifest {m.path.name})"
+
+
+def _read_sums(path: Path) -> dict | None:
+    """The ``.complete.json`` of a generated copy, or None when absent or unreadable (then it is regenerated)."""
+    try:
+        sums = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return sums if isinstance(sums, dict) else None
 
 
 _DEFAULT: Catalog | None = None

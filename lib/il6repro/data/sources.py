@@ -58,12 +58,40 @@ def from_mirror(folder: str, relpath: str) -> Path:
     raise SourceUnavailable(f"not found under mirror root(s) {', '.join(str(r) for r in roots)} at {folder}/{relpath}")
 
 
+def dist_matches(filename: str, package: str) -> bool:
+    """Whether a distribution file name (wheel or sdist) is ``package`` (``NAME==VERSION``).
+
+    Names are compared in canonical form (PEP 503: case, ``-``, ``_`` and ``.`` equivalent), versions as versions,
+    as pip does: ``imaging_transcriptomics-1.0.3-py3-none-any.whl`` is ``imaging-transcriptomics==1.0.3``.
+    """
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        canonicalize_name,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+    from packaging.version import InvalidVersion, Version
+
+    name, _, version = package.partition("==")
+    try:
+        if filename.endswith(".whl"):
+            got_name, got_version, *_ = parse_wheel_filename(filename)
+        else:
+            got_name, got_version = parse_sdist_filename(filename)
+        return canonicalize_name(got_name) == canonicalize_name(name) and got_version == Version(version)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return False
+
+
 def _pip_download(package: str, dest: Path) -> Path:
-    """Download the distribution file of ``package`` (NAME==VERSION) with pip, no dependencies."""
+    """Download the distribution file of ``package`` (NAME==VERSION) with pip, no dependencies.
+
+    A file already in ``dest`` is reused (an offline machine with a filled cache needs no network).
+    """
     dest.mkdir(parents=True, exist_ok=True)
-    name = package.split("==")[0].lower().replace("-", "_")
-    for p in dest.iterdir():  # already downloaded
-        if p.name.lower().replace("-", "_").startswith(name + "-" + package.split("==")[1]):
+    for p in sorted(dest.iterdir()):  # already downloaded
+        if p.is_file() and dist_matches(p.name, package):
             return p
     with tempfile.TemporaryDirectory(dir=dest) as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps",

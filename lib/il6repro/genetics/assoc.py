@@ -128,18 +128,34 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
     pos = idps.index.get_indexer(idx)
     if (pos < 0).any():
         raise ValueError("associate: participants with covariates and dosages missing from the IDP table")
-    # missingness patterns, one column at a time (no full copy of the IDP table: it may be GBs)
+    # missingness patterns and checks, one column at a time (no full copy of the IDP table: it may be GBs)
+    need = C.shape[1] + 3
     patterns: dict[bytes, list[int]] = {}
+    few: list[tuple[str, int]] = []
+    flat: list[str] = []
     for r in range(idps.shape[1]):
         col = idps.iloc[:, r].to_numpy(float)[pos]
-        patterns.setdefault(np.packbits(~np.isnan(col)).tobytes(), []).append(r)
+        ok = ~np.isnan(col)
+        if ok.sum() < need:
+            few.append((idps.columns[r], int(ok.sum())))
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            sd = np.std(col[ok], ddof=1)
+        if not (np.isfinite(sd) and sd > 0):
+            flat.append(idps.columns[r])
+        patterns.setdefault(np.packbits(ok).tobytes(), []).append(r)
+    if few:
+        raise ValueError(f"associate: IDP {few[0][0]!r} has {few[0][1]} participant(s) with complete data, fewer "
+                         f"than the {need} the {C.shape[1]} covariates need"
+                         f"{f' ({len(few) - 1} more such IDP(s))' if len(few) > 1 else ''}; drop it")
+    if flat:
+        raise ValueError(f"associate: IDP {flat[0]!r} has no variation or values too large to compute with"
+                         f"{f' ({len(flat) - 1} more such IDP(s))' if len(flat) > 1 else ''}; drop it")
     J, R = G.shape[1], idps.shape[1]
     out = {k: np.full((J, R), np.nan) for k in ("beta", "se", "t", "p", "eaf")}
     nobs = np.zeros(R, int)
     for key, cols in patterns.items():
         rows = np.unpackbits(np.frombuffer(key, np.uint8), count=len(idx)).astype(bool)
-        if rows.sum() < C.shape[1] + 3:
-            continue
         prow = pos[rows]
         Gr, Cr = G[rows], C[rows]
         df = len(Cr) - C.shape[1] - 1

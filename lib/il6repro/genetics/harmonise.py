@@ -48,8 +48,11 @@ def _check(df: pd.DataFrame, what: str) -> pd.DataFrame:
     if same.any():
         raise HarmonisationError(f"{what}: effect and other allele identical for {df.loc[same, 'snp'].tolist()[:5]}")
     if (df["se"] <= 0).any() or df["se"].isna().any():
-        raise HarmonisationError(f"{what}: zero, negative or missing SE for "
-                                 f"{df.loc[~(df['se'] > 0), 'snp'].unique().tolist()[:5]}")
+        bad = df.loc[~(df["se"] > 0)]
+        where = f"variant(s) {bad['snp'].unique().tolist()[:5]}"
+        if "idp" in bad:
+            where += f" on IDP(s) {bad['idp'].unique().tolist()[:5]} (no variation, or too few participants?)"
+        raise HarmonisationError(f"{what}: zero, negative or missing SE for {where}")
     return df
 
 

@@ -38,7 +38,9 @@ def tsls(Y: pd.DataFrame, x: pd.Series, Z: pd.DataFrame, C: pd.DataFrame, *, cov
         k = Cm.shape[1] + 1
         q = Z.shape[1]
         if n <= k + q:
-            continue
+            raise ValueError(f"tsls: outcome {cols[0]!r} has {n} participant(s) with complete data, but {k} "
+                             f"covariates and {q} instruments need more than {k + q}"
+                             f"{f' ({len(cols) - 1} more outcome(s) with the same missingness)' if len(cols) > 1 else ''}")
         Q, _ = np.linalg.qr(Cm)
 
         def resid(a, Q=Q):

@@ -32,7 +32,13 @@ def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     digest = hashlib.sha256(Path(notebook).read_bytes()).hexdigest()
     cache = build_dir() / ".cache" / "parameters" / f"{digest}.json"
     if cache.is_file():  # importing papermill costs seconds; a skipped run should not pay it
-        return json.loads(cache.read_text())
+        try:
+            cached = json.loads(cache.read_text())
+            if isinstance(cached, dict):
+                return cached
+        except (OSError, UnicodeDecodeError, ValueError):
+            pass  # a corrupt cache entry (killed write, disk trouble) is rebuilt below
+        cache.unlink(missing_ok=True)
     import papermill as pm
 
     raw = pm.inspect_notebook(str(notebook))

@@ -2,21 +2,64 @@
 
 Invoked by the runner as ``python -m il6repro.runner.worker SPEC.json``; writes ``status.json`` beside the
 spec: ``{"ok": bool, "error": {...} | null, "peak_rss_mb": float}``. Exit code 0 on success, 1 on failure.
+
+The executed copy is saved as the notebook runs (papermill's save on cell completion), so a cell that times out or
+a kernel that dies leaves a copy whose failing cell is marked; the error names that cell. The kernel's own log
+(its stderr, e.g. jupyter_client's transport warnings) goes to ``kernel.log`` beside the spec, not to the
+terminal. On SIGTERM / SIGINT / SIGHUP the worker stops its kernel (and anything the kernel started) before
+exiting, so a stopped run leaves no process behind.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
+import signal
 import sys
 import traceback
 from pathlib import Path
+
+
+class Interrupted(BaseException):
+    """The worker was asked to stop (a signal forwarded by the runner)."""
+
+
+def _kill_descendants(sig: int = signal.SIGKILL) -> None:
+    """Signal every process this worker started (the kernel runs in a session of its own)."""
+    try:
+        import psutil
+
+        kids = psutil.Process().children(recursive=True)
+    except Exception:  # noqa: BLE001 - best effort on the way out
+        return
+    for k in kids:
+        try:
+            os.killpg(os.getpgid(k.pid), sig)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+        try:
+            k.send_signal(sig)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _on_signal(signum, _frame):
+    raise Interrupted(signum)
 
 
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
     status_path = Path(spec_path).with_name("status.json")
     status: dict = {"ok": False, "error": None}
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+    # the kernel inherits fd 2: send it to a log file, keep the worker's own stderr (progress bar) on the terminal
+    log = os.open(Path(spec_path).with_name("kernel.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    saved = os.dup(2)
+    os.dup2(log, 2)
+    os.close(log)
+    sys.stderr = os.fdopen(saved, "w", buffering=1)
     try:
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
@@ -26,16 +69,25 @@ def main(spec_path: str) -> int:
                 spec["input"], spec["output"], parameters=spec["parameters"], kernel_name=spec["kernel"],
                 progress_bar=spec.get("progress", True), cwd=spec["cwd"], execution_timeout=spec["cell_timeout"],
                 start_timeout=spec.get("start_timeout", 120), log_output=False, report_mode=False,
-                request_save_on_cell_execute=False,
+                request_save_on_cell_execute=True,
             )
             status["ok"] = True
         except PapermillExecutionError as exc:
             status["error"] = {"type": "cell", "cell_index": exc.cell_index, "exec_count": exc.exec_count,
                                "ename": exc.ename, "evalue": str(exc.evalue)[:2000]}
+        except Interrupted:
+            raise
         except Exception as exc:  # DeadKernelError, CellTimeoutError, kernel start failure ...
             name = type(exc).__name__
             cell = _failing_cell(spec["output"])
             status["error"] = {"type": "kernel", "ename": name, "evalue": str(exc)[:2000], **cell}
+    except Interrupted as exc:
+        _kill_descendants()
+        signum = int(exc.args[0]) if exc.args else signal.SIGTERM
+        status["error"] = {"type": "interrupted", "ename": signal.Signals(signum).name,
+                           "evalue": "the run was stopped"}
+        status_path.write_text(json.dumps(status))
+        return 128 + signum
     except Exception as exc:  # pragma: no cover - papermill import failure etc.
         status["error"] = {"type": "runner", "ename": type(exc).__name__, "evalue": traceback.format_exc()[-2000:]}
     status["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
@@ -44,15 +96,26 @@ def main(spec_path: str) -> int:
 
 
 def _failing_cell(output: str) -> dict:
-    """Best effort: the first code cell papermill marked as running/not finished in the output notebook."""
+    """The cell that was executing when the kernel died or a cell timed out, from the executed copy saved so far.
+
+    papermill marks a cell ``running`` when it starts; on a timeout or a dead kernel it then marks it (and the
+    cells that never ran) ``completed`` on the way out, so the failing cell is the last code cell that started.
+    """
     try:
         import nbformat
 
         nb = nbformat.read(output, as_version=4)
+        started = None
         for i, cell in enumerate(nb.cells):
             pm_meta = cell.get("metadata", {}).get("papermill", {})
-            if cell.cell_type == "code" and pm_meta.get("status") in ("running", "pending"):
+            if cell.cell_type != "code":
+                continue
+            if pm_meta.get("status") in ("running", "failed"):
                 return {"cell_index": i, "exec_count": cell.get("execution_count")}
+            if pm_meta.get("start_time"):
+                started = i
+        if started is not None:
+            return {"cell_index": started, "exec_count": nb.cells[started].get("execution_count")}
     except Exception:  # noqa: BLE001
         pass
     return {}

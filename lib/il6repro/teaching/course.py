@@ -22,12 +22,14 @@ and writes one row per submission with the score of each exercise.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
 import shutil
 import sys
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -336,12 +338,15 @@ def build(out: str | Path | None = None, *, notebooks: list[Path] | None = None,
             leaks = student_leaks(student, master_nb)
             if leaks:
                 raise TeachingError(f"{unit.stem}: the student version would show: " + "; ".join(leaks[:5]))
+            keep = {c.get("id") for c in master_nb.get("cells", [])}
+            _stable_cell_ids(student, unit.stem, keep)
+            _stable_cell_ids(solved, unit.stem, keep)
             (stage / "student" / master.name).write_text(json.dumps(student, indent=1, ensure_ascii=False) + "\n")
             (stage / "autograder" / master.name).write_text(json.dumps(solved, indent=1, ensure_ascii=False) + "\n")
             zips = list((work / "dist" / "autograder").glob("*-autograder_*.zip"))
             if len(zips) != 1:
                 raise TeachingError(f"{unit.stem}: otter assign made {len(zips)} autograder zip files, expected 1")
-            shutil.move(zips[0], stage / "autograder" / f"{unit.stem}-autograder.zip")
+            _stable_zip(zips[0], stage / "autograder" / f"{unit.stem}-autograder.zip")
             executed = build_dir() / "notebooks" / master.name
             if executed.is_file():
                 shutil.copy2(executed, stage / "instructor" / master.name)
@@ -373,6 +378,28 @@ def build(out: str | Path | None = None, *, notebooks: list[Path] | None = None,
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _stable_cell_ids(nb: dict, unit: str, keep: set) -> None:
+    """otter assign gives the cells it writes random ids: derive them from the unit, the position and the source
+    instead (ids of the master notebook are kept), so rebuilding unchanged sources writes identical files and the
+    book that offers them stays up to date (issue 16: the no-op rebuild)."""
+    for i, cell in enumerate(nb.get("cells", [])):
+        if "id" not in cell or cell["id"] in keep:
+            continue
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        cell["id"] = hashlib.sha256(f"{unit}:{i}:{cell.get('cell_type')}:{src}".encode()).hexdigest()[:8]
+
+
+def _stable_zip(src: Path, dest: Path) -> None:
+    """Copy a zip with its members sorted and stamped 1980-01-01 (otter's zip carries the build time)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in sorted(zin.infolist(), key=lambda i: i.filename):
+            out = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            out.external_attr = info.external_attr
+            out.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(out, zin.read(info))
 
 
 def _otter_version() -> str:

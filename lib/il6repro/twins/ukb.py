@@ -36,7 +36,8 @@ from scipy import stats
 
 from .. import governance
 from .._paths import manifest_dir
-from ._store import atomic_directory, cached
+from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, rows
+from ._store import atomic_directory, cached, recorded_hashes
 
 PARTICIPANTS = "ukb_participants.csv"
 RAW = "ukb_instruments.raw"
@@ -338,18 +339,21 @@ def read_raw(path: str | Path, alleles: pd.DataFrame | None = None) -> tuple[pd.
     """Read a plink ``--export A`` file: dosages (index IID) and the variant table (snp, counted, alt).
 
     Without ``include-alt`` the other allele is not in the header; pass ``alleles`` (columns snp, alt).
+    Errors name the file, the column, counts and row numbers, never a participant id.
     """
-    df = pd.read_csv(path, sep=r"\s+", dtype={"FID": str, "IID": str})
+    name = Path(path).name
+    df = read_csv(Path(path), ExtractError, sep=r"\s+", dtype={"FID": str, "IID": str})
     need = ["FID", "IID", "PAT", "MAT", "SEX", "PHENOTYPE"]
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise ExtractError(f"{Path(path).name}: not a plink .raw file (missing columns {missing})")
+        raise ExtractError(f"{name}: not a plink .raw file (missing columns {missing}); make it with "
+                           "'plink2 --export A include-alt' (space-separated)")
     var = parse_raw_header(df.columns[6:])
     if len(var) == 0:
-        raise ExtractError(f"{Path(path).name}: no variant columns")
+        raise ExtractError(f"{name}: no variant columns")
     if var["alt"].isna().any():
         if alleles is None:
-            raise ExtractError(f"{Path(path).name}: written without 'include-alt' - pass alleles= (snp, alt) "
+            raise ExtractError(f"{name}: written without 'include-alt' - pass alleles= (snp, alt) "
                                "or re-export with 'plink2 --export A include-alt'")
         amap = dict(zip(alleles["snp"], alleles["alt"].str.upper(), strict=False))
         var["alt"] = var["alt"].fillna(var["snp"].map(amap))
@@ -361,23 +365,33 @@ def read_raw(path: str | Path, alleles: pd.DataFrame | None = None) -> tuple[pd.
             conv = pd.to_numeric(dos[col], errors="coerce")
             bad = dos[col][conv.isna() & dos[col].notna() & (dos[col].astype(str) != "NA")]
             if len(bad):
-                raise ExtractError(f"{Path(path).name}: non-numeric dosage in column {col!r} "
-                                   f"({len(bad)} value(s), e.g. {bad.iloc[0]!r})")
+                raise ExtractError(f"{name}: non-numeric dosage in column {col!r} "
+                                   f"({len(bad)} value(s), {rows(dos[col].index.isin(bad.index))}); dosages are "
+                                   "numbers in [0, 2] or NA")
             dos[col] = conv
-    if ((dos < 0) | (dos > 2)).any().any():
-        raise ExtractError(f"{Path(path).name}: dosages must lie in [0, 2]")
-    if df["IID"].duplicated().any():
-        raise ExtractError(f"{Path(path).name}: duplicated IID {df.loc[df['IID'].duplicated(), 'IID'].iloc[0]}")
+    out_of_range = ((dos < 0) | (dos > 2)).any(axis=1)
+    if out_of_range.any():
+        raise ExtractError(f"{name}: dosages must lie in [0, 2]; {int(out_of_range.sum())} row(s) have one outside "
+                           f"({rows(out_of_range)})")
+    dup = df["IID"].duplicated(keep=False)
+    if dup.any():
+        raise ExtractError(f"{name}: {int(df.loc[dup, 'IID'].nunique())} IID(s) appear more than once "
+                           f"({int(dup.sum())} rows: {rows(dup)}); one row per participant is required")
     dos.columns = var["snp"].tolist()
     dos.index = pd.Index(df["IID"].astype(str), name="eid")
     if dos.columns.duplicated().any():
-        raise ExtractError(f"{Path(path).name}: a variant appears twice")
+        raise ExtractError(f"{name}: variant(s) {sorted(set(dos.columns[dos.columns.duplicated()]))} appear twice")
     return dos, var[["snp", "counted", "alt"]]
 
 
 def load(participants: str | Path, raw: str | Path | None = None, *, mapping: str | Path | dict | None = None,
          alleles: pd.DataFrame | None = None) -> Extract:
     """Load a UK Biobank-layout extract (the twin or a real one) for the association step.
+
+    Missing values (the policy, as ``plink2 --glm`` applies it): participants missing any covariate (age at
+    imaging, sex, imaging centre, head-size scaling, a genetic PC) or any instrument dosage are set aside, and
+    each IDP is then analysed on the participants who have it (complete cases per IDP); the counts set aside are
+    in ``Extract.notes`` and the association table's ``n`` gives each IDP's N.
 
     Parameters
     ----------
@@ -391,7 +405,10 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     Raises
     ------
     ExtractError
-        Missing covariate or IDP columns, duplicated eids, non-numeric dosages, no overlap between the files.
+        One line naming the file, column and what to do: an empty, unreadable or not comma-separated file;
+        missing covariate or IDP columns; duplicated eids; text where a number belongs (e.g. sex as 'Female');
+        infinite or overflowing values; an IDP with (almost) no values or the same value for everyone; fewer than
+        :data:`MIN_PARTICIPANTS` complete participants; non-numeric dosages; no overlap between the files.
     """
     participants = Path(participants)
     if participants.is_dir():
@@ -400,48 +417,111 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     if raw is None:
         raise ExtractError("no dosage file: pass raw= (plink --export A output)")
     cols = mapping if isinstance(mapping, dict) else column_mapping(mapping)
-    head = pd.read_csv(participants, nrows=0).columns
+    fname = participants.name
+    head = read_csv(participants, ExtractError, nrows=0).columns
     roles = {k: cols[k] for k in ("eid", "sex", "age_imaging", "centre", "head_scaling")}
     missing = [f"{role} ({col})" for role, col in roles.items() if col not in head]
     missing += [f"genetic PC ({c})" for c in cols["pcs"] if c not in head]
     if missing:
-        raise ExtractError(f"{participants.name}: missing covariate column(s): {', '.join(missing)}")
+        raise ExtractError(f"{fname}: missing covariate column(s): {', '.join(missing)} (mapping: "
+                           "data_manifest/ukb/columns.yaml)")
     info = idp_table()
     info = info[info["column"].isin(head)].reset_index(drop=True)
     if info.empty:
-        raise ExtractError(f"{participants.name}: none of the {len(idp_table())} IDP columns of idps.csv found")
+        raise ExtractError(f"{fname}: none of the {len(idp_table())} IDP columns of idps.csv found")
     optional = [cols[k] for k in ("crp", "age_recruitment", "genetic_grouping") if cols.get(k) in head]
     use = list(roles.values()) + list(cols["pcs"]) + optional + info["column"].tolist()
-    df = pd.read_csv(participants, usecols=use, dtype={cols["eid"]: str})
+    df = read_csv(participants, ExtractError, usecols=use, dtype={cols["eid"]: str})
     if df.empty:
-        raise ExtractError(f"{participants.name}: no participants")
-    dup = df[cols["eid"]].duplicated()
+        raise ExtractError(f"{fname}: no participants (a header row only)")
+    dup = df[cols["eid"]].duplicated(keep=False)
     if dup.any():
-        raise ExtractError(f"{participants.name}: duplicated eid ({int(dup.sum())} row(s)); one row per "
+        raise ExtractError(f"{fname}: duplicated eid ({int(dup.sum())} rows: {rows(dup)}); one row per "
                            "participant is required")
-    df = df.set_index(cols["eid"])
+    if df[cols["eid"]].isna().any():
+        raise ExtractError(f"{fname}: {int(df[cols['eid']].isna().sum())} row(s) without an eid "
+                           f"({rows(df[cols['eid']].isna())})")
+    # every value used as a number must be one (text such as 'Female', '<0.1', a decimal comma, inf, 1e308)
+    num = {}
+    labels = {cols["sex"]: "sex", cols["age_imaging"]: "age at imaging", cols["centre"]: "imaging centre",
+              cols["head_scaling"]: "head-size scaling", **{c: "genetic PC" for c in cols["pcs"]},
+              **{cols[k]: k.replace("_", " ") for k in ("crp", "age_recruitment", "genetic_grouping")
+                 if cols.get(k) in head},
+              **dict(zip(info["column"], "IDP " + info["idp"], strict=True))}
+    for col, what in labels.items():
+        advice = "UK Biobank codes sex (field 31) as 0 = female, 1 = male" if what == "sex" else ""
+        v = numeric_column(df, col, fname, what, ExtractError, advice)
+        if not pd.api.types.is_numeric_dtype(df[col]):  # numbers written as text (quoted, blanks): parsed
+            num[col] = v
+    sex = num.get(cols["sex"], df[cols["sex"]])
+    bad_sex = sex.notna() & ~sex.isin([0, 1])
+    if bad_sex.any():
+        raise ExtractError(f"{fname}: column {cols['sex']!r} (sex) has {int(bad_sex.sum())} value(s) other than 0 "
+                           f"(female) and 1 (male) ({rows(bad_sex)}); recode them or set them empty (missing)")
+    df = df.assign(**num).set_index(cols["eid"])
+    df.index = df.index.astype(str).str.strip()
     governance.register_ids(df.index)
     df.index.name = "eid"
     dos, var = read_raw(raw, alleles)
     notes = []
     common = df.index.intersection(dos.index)
     if len(common) == 0:
-        raise ExtractError("no eid in common between the participant table and the dosage file")
+        raise ExtractError(f"no eid in common between {fname} and {Path(raw).name} (the .raw's IID must be the "
+                           "eid)")
     if len(common) < len(df) or len(common) < len(dos):
         notes.append(f"{len(df) - len(common)} participant(s) without dosages and {len(dos) - len(common)} "
                      "dosage row(s) without participant data were set aside")
     df, dos = df.loc[common], dos.loc[common]
+    # complete cases for covariates and dosages (plink2 --glm drops samples missing a covariate)
+    cov_cols = {"age at imaging": cols["age_imaging"], "sex": cols["sex"], "imaging centre": cols["centre"],
+                "head-size scaling": cols["head_scaling"], "genetic PCs": list(cols["pcs"])}
+    lacking = {k: int(df[v].isna().any(axis=1).sum() if isinstance(v, list) else df[v].isna().sum())
+               for k, v in cov_cols.items()}
+    no_dos = dos.isna().any(axis=1)
+    keep = ~(df[[c for v in cov_cols.values() for c in (v if isinstance(v, list) else [v])]].isna().any(axis=1)
+             | no_dos)
+    if not keep.all():
+        parts = [f"{k} {n}" for k, n in lacking.items() if n] + ([f"a dosage {int(no_dos.sum())}"]
+                                                                  if no_dos.any() else [])
+        notes.append(f"{int((~keep).sum())} participant(s) missing a covariate or dosage were set aside (complete "
+                     f"cases, as plink2 --glm; missing: {', '.join(parts)})")
+        df, dos = df.loc[keep], dos.loc[keep]
+    if len(df) < MIN_PARTICIPANTS:
+        raise ExtractError(f"{fname}: {len(df)} participant(s) with complete covariates and dosages; the analysis "
+                           f"needs at least {MIN_PARTICIPANTS} (is this the whole extract?)")
+    idps = df[info["column"]]
+    n_have = idps.notna().sum()
+    few = n_have[n_have < MIN_PARTICIPANTS]
+    if len(few):
+        col = few.index[0]
+        raise ExtractError(f"{fname}: IDP column {col!r} ({info.set_index('column').loc[col, 'idp']}) has values "
+                           f"for {int(few.iloc[0])} of {len(df)} participants"
+                           f"{f' ({len(few) - 1} more such column(s))' if len(few) > 1 else ''}; at least "
+                           f"{MIN_PARTICIPANTS} are needed: drop the column from the extract (IDPs absent from the "
+                           "file are left out) or export it again")
+    const = idps.nunique() <= 1
+    if const.any():
+        col = const.index[const.to_numpy()][0]
+        raise ExtractError(f"{fname}: IDP column {col!r} ({info.set_index('column').loc[col, 'idp']}) has the same "
+                           f"value for all {int(n_have[col])} participants who have it"
+                           f"{f' ({int(const.sum()) - 1} more such column(s))' if const.sum() > 1 else ''}; an "
+                           "IDP without variation cannot be analysed: drop the column or export it again")
+    n_missing = int((n_have < len(df)).sum())
+    if n_missing:
+        notes.append(f"{n_missing} IDP(s) have missing values; each is analysed on the participants who have it "
+                     f"(N from {int(n_have.min()):,} to {int(n_have.max()):,})")
     cov = pd.DataFrame(index=df.index)
     cov["age"] = df[cols["age_imaging"]].astype(float)
     cov["sex"] = df[cols["sex"]].astype(float)
-    cov["centre"] = df[cols["centre"]]
+    centre = df[cols["centre"]]
+    cov["centre"] = centre.astype(int) if (centre % 1 == 0).all() else centre  # codes such as 11025, not 11025.0
     cov["head_scaling"] = df[cols["head_scaling"]].astype(float)
     for k, c in enumerate(cols["pcs"], 1):
         cov[f"PC{k}"] = df[c].astype(float)
     exposure = pd.DataFrame(index=df.index)
     if cols.get("crp") in df.columns:
         exposure["log_crp"] = np.log(df[cols["crp"]].where(df[cols["crp"]] > 0))
-    idps = df[info["column"]].apply(pd.to_numeric, errors="coerce")
+    idps = idps.astype(float)
     idps.columns = info["idp"].tolist()
     table1 = df[[c for c in (cols["sex"], cols.get("age_recruitment"), cols["age_imaging"], cols["centre"])
                  if c in df.columns]].rename(columns={cols["sex"]: "sex", cols.get("age_recruitment"):
@@ -477,15 +557,29 @@ def open_extract(extract: str = "", **twin_params) -> tuple[Extract, Path | None
     """The notebooks' entry point: the twin with ``twin_params`` (``extract=""``), or a real extract.
 
     ``extract`` is a directory holding ``ukb_participants.csv`` and ``ukb_instruments.raw`` (the layout above), or
-    ``"<participants.csv>:<dosages.raw>"``. Returns ``(extract, twin_path_or_None, is_twin)``.
+    ``"<participants.csv>:<dosages.raw>"``. Returns ``(extract, twin_path_or_None, is_twin)``. The data set
+    analysed (twin key, or the extract files' sha256) goes to the run's data log, so the receipts say which
+    data each notebook ran on and the site refuses to mix them.
     """
+    from ..data import log_cohort, sha256_file
+
     if not extract:
         path = build(**twin_params)
-        return load(path), path, True
+        ex = load(path)
+        sums = recorded_hashes(path)
+        log_cohort("ukb", f"twin {path.name}", {f: sums[f] for f in (PARTICIPANTS, RAW) if f in sums})
+        return ex, path, True
     if ":" in extract and not Path(extract).exists():
-        part, raw = extract.split(":", 1)
-        return load(part, raw), None, False
-    p = Path(extract)
-    if not p.exists():
-        raise ExtractError(f"extract {extract!r} not found")
-    return load(p), None, False
+        part, raw = (Path(x) for x in extract.split(":", 1))
+    else:
+        p = Path(extract)
+        if not p.exists():
+            raise ExtractError(f"extract {extract!r} not found (give the folder holding {PARTICIPANTS} and {RAW}, or "
+                               "'participants.csv:dosages.raw')")
+        if p.is_file():
+            raise ExtractError(f"extract {extract!r} is a file: give the folder holding {PARTICIPANTS} and {RAW}, "
+                               "or 'participants.csv:dosages.raw'")
+        part, raw = p / PARTICIPANTS, p / RAW
+    ex = load(part, raw)
+    log_cohort("ukb", "extract", {"participants": sha256_file(part), "dosages": sha256_file(raw)})
+    return ex, None, False

@@ -39,7 +39,8 @@ import pandas as pd
 from scipy import optimize
 
 from .. import governance
-from ._store import atomic_directory, cached
+from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, rows
+from ._store import atomic_directory, cached, recorded_hashes
 
 FILE = "whitehall_wide.csv"
 TRUTH = "truth"
@@ -263,45 +264,65 @@ def required_columns() -> list[str]:
 def load(path: str | Path, *, on_bad_ghq: str = "error") -> pd.DataFrame:
     """Read and check a wide Whitehall table (the twin's directory or CSV, or a real extract in this layout).
 
-    Errors name the problem: missing columns, a duplicated ``stno`` (a person appearing twice), sex not 1/2,
-    non-positive IL-6, GHQ-30 scores outside 0-30 (``on_bad_ghq="missing"`` sets those to missing instead and
-    says how many), an empty table. The file is never modified.
+    Errors are one line naming the file, the column, counts and row numbers (never a participant id) and what
+    to do: an empty, unreadable or not comma-separated file; missing columns; a duplicated ``stno`` (a person
+    appearing twice); text where a number belongs (IL-6 given as '<0.5', sex as 'Female'); sex not 1/2;
+    non-positive IL-6; GHQ-30 scores outside 0-30 (``on_bad_ghq="missing"`` sets those to missing instead and
+    says how many); fewer than :data:`MIN_PARTICIPANTS` participants. The file is never modified.
     """
     path = Path(path)
     f = path / FILE if path.is_dir() else path
     if not f.is_file():
-        raise ExtractError(f"no Whitehall table at {f}")
-    df = pd.read_csv(f)
+        raise ExtractError(f"no Whitehall table at {f} (give the wide CSV of data_manifest/whitehall/layout.yaml, "
+                           f"or a folder holding {FILE})")
+    df = read_csv(f, ExtractError)
     if df.empty:
-        raise ExtractError(f"{f.name}: no rows")
+        raise ExtractError(f"{f.name}: no rows (a header row only)")
     missing = [c for c in required_columns() if c not in df.columns]
     if missing:
         raise ExtractError(f"{f.name}: missing column(s) {missing} (layout: data_manifest/whitehall/layout.yaml)")
+    if df["stno"].isna().any():
+        raise ExtractError(f"{f.name}: {int(df['stno'].isna().sum())} row(s) without a stno "
+                           f"({rows(df['stno'].isna())})")
     dup = df["stno"].duplicated(keep=False)
     if dup.any():
         raise ExtractError(f"{f.name}: {int(df.loc[dup, 'stno'].nunique())} participant id(s) appear more than "
-                           f"once ({int(dup.sum())} rows); one row per participant is expected")
+                           f"once ({int(dup.sum())} rows: {rows(dup)}); one row per participant is expected")
+    if on_bad_ghq not in ("error", "missing"):
+        raise ValueError(f"on_bad_ghq must be 'error' or 'missing', got {on_bad_ghq!r}")
+    ghq_cols = [f"ghq_p{ph}" for ph in GHQ_PHASES]
+    for col in required_columns():  # every column but the id is a number (GHQ scores are checked below)
+        if col == "stno" or col in ghq_cols:
+            continue
+        advice = "code sex as 1 = man, 2 = woman" if col == "sex" else (
+            "IL-6 in pg/mL as a number" if col.startswith("il6_") else "")
+        v = numeric_column(df, col, f.name, col.split("_")[0], ExtractError, advice)
+        if not pd.api.types.is_numeric_dtype(df[col]):  # numbers written as text (quoted, blanks): parsed
+            df[col] = v
     if not df["sex"].isin([1, 2]).all():
-        raise ExtractError(f"{f.name}: sex must be 1 (man) or 2 (woman); {int((~df['sex'].isin([1, 2])).sum())} "
-                           "row(s) are not")
+        bad = ~df["sex"].isin([1, 2])
+        raise ExtractError(f"{f.name}: sex must be 1 (man) or 2 (woman); {int(bad.sum())} row(s) are not "
+                           f"({rows(bad)})")
     for ph in IL6_PHASES:
         bad = df[f"il6_p{ph}"].notna() & (df[f"il6_p{ph}"] <= 0)
         if bad.any():
-            raise ExtractError(f"{f.name}: il6_p{ph} has {int(bad.sum())} non-positive value(s)")
-    if on_bad_ghq not in ("error", "missing"):
-        raise ValueError(f"on_bad_ghq must be 'error' or 'missing', got {on_bad_ghq!r}")
+            raise ExtractError(f"{f.name}: il6_p{ph} has {int(bad.sum())} non-positive value(s) ({rows(bad)}); "
+                               "IL-6 is a concentration in pg/mL (leave a missing value empty)")
     notes = []
-    for ph in GHQ_PHASES:
-        col = f"ghq_p{ph}"
+    for col in ghq_cols:
         v = pd.to_numeric(df[col], errors="coerce")
         bad = df[col].notna() & (v.isna() | (v < 0) | (v > 30) | (v % 1 != 0))
         if bad.any():
             if on_bad_ghq == "error":
                 raise ExtractError(f"{f.name}: {col} has {int(bad.sum())} score(s) outside the GHQ-30 range 0-30 "
-                                   "(pass on_bad_ghq='missing' to treat them as missing)")
+                                   f"({rows(bad)}); correct them, or run with -p on_bad_ghq=missing (loader: "
+                                   "on_bad_ghq='missing') to treat them as missing")
             v[bad] = np.nan
             notes.append(f"{col}: {int(bad.sum())} out-of-range score(s) set to missing")
         df[col] = v
+    if len(df) < MIN_PARTICIPANTS:
+        raise ExtractError(f"{f.name}: {len(df)} participant(s); the analyses need at least {MIN_PARTICIPANTS} (is "
+                           "this the whole extract?)")
     df.attrs["notes"] = notes
     governance.register_ids(df["stno"])
     return df
@@ -310,8 +331,21 @@ def load(path: str | Path, *, on_bad_ghq: str = "error") -> pd.DataFrame:
 def open_table(extract: str = "", *, on_bad_ghq: str = "error",
                **twin_params) -> tuple[pd.DataFrame, Path | None, bool]:
     """The table to analyse: a real extract (a CSV in the documented layout; ``on_bad_ghq`` as in :func:`load`)
-    or the twin with these parameters."""
+    or the twin with these parameters.
+
+    The data set analysed (twin key, or the extract's sha256) goes to the run's data log (see
+    :func:`il6repro.data.log_cohort`), so the site and ledger never mix notebooks run on different data.
+    """
+    from ..data import log_cohort, sha256_file
+
     if extract:
-        return load(extract, on_bad_ghq=on_bad_ghq), None, False
+        df = load(extract, on_bad_ghq=on_bad_ghq)
+        p = Path(extract)
+        f = p / FILE if p.is_dir() else p
+        log_cohort("whitehall", "extract", {"table": sha256_file(f)})
+        return df, None, False
     path = build(**twin_params)
-    return load(path), path, True
+    df = load(path)
+    sums = recorded_hashes(path)
+    log_cohort("whitehall", f"twin {path.name}", {FILE: sums[FILE]} if FILE in sums else {})
+    return df, path, True
