@@ -81,6 +81,7 @@ DEFAULTS = dict(n=N_TOTAL, seed=19850101, rr_low=1.15, rr_repeated=1.21, il6_cha
                 incidence=0.11, resolution_base=0.50, il6_measured=0.49, il6_rho=0.60, il6_sd=0.62,
                 n_cases=None, followup_mean=FOLLOWUP_MEAN)
 _LEVER_BOUNDS = (-3.0, 3.0)  # log of the phase-3 fieldwork exponent searched (see _dates)
+_LEVER_START = -1.4  # first guess (typical solution at the published design), saves a pass of the process
 
 
 class ExtractError(ValueError):
@@ -278,56 +279,73 @@ def _phase3(st: dict, lever3: float) -> tuple[np.ndarray, np.ndarray]:
     return d3, st["age1"] + d3 - st["dates"][1]
 
 
-def _select(st: dict, p: dict, lever3: float) -> tuple[dict, float, dict]:
-    """The conditioned IL-6 measurement of the cases with the phase-3 fieldwork at ``lever3``; returns (selected per phase, mean follow-up per
-    participant, diagnostics)."""
-    n = p["n"]
-    d3, a3 = _phase3(st, lever3)
-    dates = {**st["dates"], 3: d3}
-    ages = {**st["ages"], 3: a3}
-    lo, hi = AGE_RANGE
-    elig, whole = {}, {}
+def _plan(st: dict) -> dict:
+    """The cases that can enter (a case at an IL-6 phase with a later GHQ examination), flattened over phases and
+    sorted by their selection key; everything but the phase-3 dates and ages is fixed for a draw."""
+    if "plan" in st:
+        return st["plan"]
+    ph_idx, row_idx, fu = [], [], []
     for ph in IL6_PHASES:
-        cand = st["ghq_case"][ph] & (st["nxt"][ph] > 0)
-        whole[ph] = np.floor(np.round(ages[ph], 1))
-        elig[ph] = cand & (whole[ph] >= lo) & (whole[ph] <= hi)
-    ph_idx = np.concatenate([np.full(int(elig[ph].sum()), ph) for ph in IL6_PHASES])
-    row_idx = np.concatenate([np.flatnonzero(elig[ph]) for ph in IL6_PHASES])
-    key = np.concatenate([st["keys"][ph][elig[ph]] for ph in IL6_PHASES])
-    age_w = np.concatenate([whole[ph][elig[ph]] for ph in IL6_PHASES])
-    k = min(p["n_cases"], len(key))
+        rows = np.flatnonzero(st["ghq_case"][ph] & (st["nxt"][ph] > 0))
+        ph_idx.append(np.full(len(rows), ph))
+        row_idx.append(rows)
+        nxt = st["nxt"][ph][rows]
+        f = np.full(len(rows), np.nan)
+        for q in (q for q in GHQ_PHASES if q > ph):
+            f = np.where(nxt == q, np.round(st["dates"][q][rows], 2), f)
+        fu.append(f)
+    ph_idx, row_idx, fu = (np.concatenate(x) for x in (ph_idx, row_idx, fu))
+    key = np.concatenate([st["keys"][ph][st["ghq_case"][ph] & (st["nxt"][ph] > 0)] for ph in IL6_PHASES])
     order = np.argsort(key, kind="stable")
-    chosen = np.zeros(len(key), bool)
-    chosen[order[:k]] = True
+    ph_idx, row_idx, fu, key = ph_idx[order], row_idx[order], fu[order], key[order]
+    is3 = ph_idx == 3
+    base = np.where(is3, np.nan, 0.0)
+    whole = np.zeros(len(key))
+    for ph in (5, 7):
+        m = ph_idx == ph
+        base[m] = np.round(st["dates"][ph][row_idx[m]], 2)
+        whole[m] = np.floor(np.round(st["ages"][ph][row_idx[m]], 1))
+    person, first = pd.factorize(row_idx)
+    st["plan"] = dict(ph=ph_idx, row=row_idx, fu=fu, key=key, is3=is3, base=base, whole=whole, person=person,
+                      n_person=len(first))
+    return st["plan"]
+
+
+def _select(st: dict, p: dict, lever3: float) -> tuple[dict, float, dict]:
+    """The conditioned IL-6 measurement of the cases with the phase-3 fieldwork at ``lever3``; returns (selected
+    per phase, mean follow-up per participant, diagnostics)."""
+    pl = _plan(st)
+    lo3, hi3 = PHASE_DATES[3]
+    r3 = pl["row"][pl["is3"]]
+    d3 = lo3 + (hi3 - lo3) * st["q3"][r3] ** np.exp(lever3)
+    base, whole = pl["base"].copy(), pl["whole"].copy()
+    base[pl["is3"]] = np.round(d3, 2)
+    whole[pl["is3"]] = np.floor(np.round(st["age1"][r3] + d3 - st["dates"][1][r3], 1))
+    lo, hi = AGE_RANGE
+    elig = (whole >= lo) & (whole <= hi)
+    k = min(p["n_cases"], int(elig.sum()))
+    chosen = elig & (np.cumsum(elig) <= k)  # the k eligible cases with the smallest keys
     pinned = []
     for edge in (lo, hi):  # the published youngest and oldest whole-year ages are represented
-        if k and not (chosen & (age_w == edge)).any() and (age_w == edge).any():
-            cand_in = np.flatnonzero(age_w == edge)
-            best_in = cand_in[np.argmin(key[cand_in])]
-            sel = np.flatnonzero(chosen & ~np.isin(np.arange(len(key)), pinned))
-            worst = sel[np.argmax(key[sel])]
-            chosen[worst], chosen[best_in] = False, True
-        hit = np.flatnonzero(chosen & (age_w == edge))
+        at = elig & (whole == edge)
+        if k and at.any() and not (chosen & at).any():
+            sel = np.flatnonzero(chosen)
+            sel = sel[~np.isin(sel, pinned)]
+            chosen[sel[-1]] = False  # the selected case with the largest key makes way
+            chosen[np.flatnonzero(at)[0]] = True  # for the eligible one with the smallest key
+        hit = np.flatnonzero(chosen & (whole == edge))
         if len(hit):
-            pinned.append(hit[np.argmin(key[hit])])
-    selected = {ph: np.zeros(n, bool) for ph in IL6_PHASES}
+            pinned.append(hit[0])
+    start = np.full(pl["n_person"], np.inf)
+    end = np.full(pl["n_person"], -np.inf)
+    np.minimum.at(start, pl["person"][chosen], base[chosen])
+    np.maximum.at(end, pl["person"][chosen], pl["fu"][chosen])
+    ok = np.isfinite(start)
+    mean_fu = float(np.mean(end[ok] - start[ok])) if ok.any() else float("nan")
+    selected = {ph: np.zeros(p["n"], bool) for ph in IL6_PHASES}
     for ph in IL6_PHASES:
-        m = chosen & (ph_idx == ph)
-        selected[ph][row_idx[m]] = True
-    # mean follow-up per participant, from the dates as written (rounded to 0.01)
-    start = np.full(n, np.inf)
-    end = np.full(n, -np.inf)
-    for ph in IL6_PHASES:
-        sel = selected[ph]
-        base = np.round(dates[ph], 2)
-        fu = np.full(n, np.nan)
-        for q in (q for q in GHQ_PHASES if q > ph):
-            fu = np.where(st["nxt"][ph] == q, np.round(dates[q], 2), fu)
-        start = np.where(sel, np.minimum(start, base), start)
-        end = np.where(sel, np.maximum(end, fu), end)
-    persons = np.isfinite(start)
-    mean_fu = float(np.mean(end[persons] - start[persons])) if persons.any() else float("nan")
-    diag = {"eligible": int(len(key)), "selected": int(k), "persons": int(persons.sum())}
+        selected[ph][pl["row"][chosen & (pl["ph"] == ph)]] = True
+    diag = {"eligible": int(elig.sum()), "selected": int(k), "persons": int(ok.sum())}
     return selected, mean_fu, diag
 
 
@@ -340,16 +358,16 @@ def _solve_lever(st: dict, p: dict, target: float) -> float:
     g_lo, g_hi = g(lo), g(hi)
     if g_lo * g_hi > 0:  # out of reach: the closer bound (the truth file reports what was achieved)
         return lo if abs(g_lo) < abs(g_hi) else hi
-    x = optimize.brentq(g, lo, hi, xtol=1e-9, maxiter=200)
+    x = optimize.brentq(g, lo, hi, xtol=1e-7, maxiter=200)  # moves a date by at most ~1e-7 years
     # on a step of the (piecewise) function brentq stops at the jump: take the side nearer the target
-    return float(min((x - 1e-8, x, x + 1e-8), key=lambda v: abs(g(v))))
+    return float(min((x - 1e-7, x, x + 1e-7), key=lambda v: abs(g(v))))
 
 
 def simulate(**kw) -> dict:
     """Draw the twin in memory: the wide participant table and the planted truth."""
     p = _params(**kw)
     betas = solve_betas(p["rr_low"], p["rr_repeated"], p["il6_rho"], p["il6_sd"])
-    lever_gen = 0.0
+    lever_gen = _LEVER_START
     st = _dynamics(p, betas, lever_gen)
     lever = lever_gen
     if p["followup_mean"] is not None:
