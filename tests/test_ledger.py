@@ -127,7 +127,7 @@ def test_twin_claims_are_judged_over_seeds(isolated, monkeypatch):
     monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
     monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
     twin = {"n": 20688, "calibrate_to": "z"}
-    ledger.record("W.mr.il6.gmv_mtg.p", 2.2e-11, kind="planted_twin", extra={"twin": twin})  # z 6.69: P fails
+    ledger.record("W.mr.il6.gmv_mtg.p", 2.2e-11, kind="planted_twin", extra={"setup": twin})  # z 6.69: P fails
     ledger.record("V.rr_repeated", 1.191, ci=(0.987, 1.438), kind="planted_twin")
     rng = __import__("numpy").random.default_rng(1)
     z = 5.76 + rng.normal(0, 1, 200)
@@ -148,9 +148,9 @@ def test_twin_claims_are_judged_over_seeds(isolated, monkeypatch):
     assert r.status == ledger.NOT_REPRODUCED and r.conclusion_verdict == "does not hold"
     assert 0.3 < r.power < 0.8 and "seeds (exact 95% CI" in r.reason
     # a distribution of another twin is not used for this run
-    ledger.record("W.mr.il6.gmv_mtg.p", 2.2e-11, kind="planted_twin", extra={"twin": dict(twin, n=10000)})
+    ledger.record("W.mr.il6.gmv_mtg.p", 2.2e-11, kind="planted_twin", extra={"setup": dict(twin, n=10000)})
     m = ledger.compare().set_index("claim").loc["W.mr.il6.gmv_mtg.p"]
-    assert m.status == ledger.NOT_REPRODUCED and "not used: it is of another twin" in m.reason
+    assert m.status == ledger.NOT_REPRODUCED and "not used: drawn with other parameters (n)" in m.reason
 
 
 def test_record_rejects_unknown_claim_and_kind(isolated):

@@ -58,10 +58,12 @@ def test_summary_uses_the_ledger_rules(cache, isolated, monkeypatch):
     assert s.loc["V.rr_repeated", "95% CI low (%)"] == pytest.approx(100 * lo)
     monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
     monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
-    O.record(d, twin={"n": 3000, "seed": 1})
+    O.record(d)
     dist = ledger.load_distributions(isolated["build"] / "results")
     assert set(dist) == set(s.index)
-    assert dist["V.rr_repeated"]["params"] == {"n": 3000} and dist["V.rr_repeated"]["n_seeds"] == 6
+    assert dist["V.rr_repeated"]["params"] == O.whitehall_setup(n=3000, seed=7) and dist["V.rr_repeated"]["n_seeds"] == 6
+    assert O.whitehall_setup(n=3000)["n_cases"] == round(2419 * 3000 / 10308)  # defaults resolved, seed dropped
+    assert "seed" not in O.ukb_setup(seed=3) and O.ukb_setup()["ivw_model"] == "fixed"
 
 
 @pytest.mark.slow

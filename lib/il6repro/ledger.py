@@ -341,18 +341,22 @@ def _fmt(x: float) -> str:
 
 
 def _usable(dist: dict | None, rec: dict) -> tuple[bool, str]:
-    """A distribution is used for a record when both describe the same twin (parameters other than the seed)."""
+    """A distribution is used for a record when both describe the same twin and analysis (the record's
+    ``extra["setup"]`` against the distribution's ``params``, the seed aside); a record without a setup is paired
+    with any distribution."""
     if not dist:
         return False, ""
-    twin = (rec.get("extra") or {}).get("twin")
-    if isinstance(twin, str):
-        twin = json.loads(twin)
-    mine = dict(dist.get("params") or {})
-    if twin and mine:
-        a = {k: v for k, v in twin.items() if k != "seed"}
-        b = {k: v for k, v in mine.items() if k != "seed"}
+    mine = (rec.get("extra") or {}).get("setup")
+    if isinstance(mine, str):
+        mine = json.loads(mine)
+    theirs = dict(dist.get("params") or {})
+    if mine and theirs:
+        a = {k: v for k, v in mine.items() if k != "seed"}
+        b = {k: v for k, v in theirs.items() if k != "seed"}
         if a != b:
-            return False, f"over-seeds distribution not used: it is of another twin ({b} vs this run's {a})"
+            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            return False, (f"over-seeds distribution not used: drawn with other parameters ({', '.join(diff)}) "
+                           "than this run")
     return True, ""
 
 

@@ -77,11 +77,40 @@ def _single_threaded(one, seeds: list[int], params: dict) -> list[list[dict]]:
         return [one(s, params) for s in seeds]
 
 
-def _run(name: str, one, params: dict, seeds: list[int], jobs: int, cache: bool) -> pd.DataFrame:
+def _plain(d: dict) -> dict:
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in sorted(d.items())}
+
+
+def ukb_setup(*, ivw_model: str = "fixed", harmonise_action: int = 2, **twin) -> dict:
+    """The parameters an over-seeds distribution of the UK Biobank twin depends on (the seed aside), normalised as
+    :func:`ukb_draws` uses them; notebooks record it with the claim (``extra={"setup": ...}``) so the ledger pairs a
+    draw with the distribution of the same twin and analysis only."""
+    from .twins import ukb
+
+    twin.pop("seed", None)
+    p = ukb._params(**twin)
+    p.pop("seed")
+    return _plain(dict(p, ivw_model=ivw_model, harmonise_action=int(harmonise_action)))
+
+
+def whitehall_setup(*, case_threshold: int = 5, resolution: str = "next", il6_cut: str | float = "median",
+                    vcov: str = "HC1", **twin) -> dict:
+    """As :func:`ukb_setup`, for the Whitehall twin and the study-V analysis."""
+    from .twins import whitehall as W
+
+    twin.pop("seed", None)
+    p = W._params(**twin)
+    p.pop("seed")
+    return _plain(dict(p, case_threshold=int(case_threshold), resolution=resolution, il6_cut=il6_cut, vcov=vcov))
+
+
+def _run(name: str, one, params: dict, seeds: list[int], jobs: int | None, cache: bool) -> pd.DataFrame:
     path = cache_folder() / f"{name}-{_key(name, params, seeds)}.csv"
     if cache and path.is_file():
-        return pd.read_csv(path)
-    jobs = max(1, min(int(jobs), len(seeds)))
+        out = pd.read_csv(path)
+        out.attrs["setup"] = dict(params)
+        return out
+    jobs = max(1, min(int(jobs or min(2, os.cpu_count() or 1)), len(seeds)))
     if jobs == 1:
         parts = _single_threaded(one, seeds, params)
     else:
@@ -89,6 +118,7 @@ def _run(name: str, one, params: dict, seeds: list[int], jobs: int, cache: bool)
         with ProcessPoolExecutor(jobs) as pool:
             parts = [r for part in pool.map(_single_threaded, [one] * jobs, chunks, [params] * jobs) for r in part]
     out = pd.DataFrame([r for part in parts for r in part])
+    out.attrs["setup"] = dict(params)
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -102,7 +132,8 @@ def _ukb_one(seed: int, params: dict) -> list[dict]:
     from .genetics import assoc, scan
     from .twins import ukb
 
-    twin = dict(params["twin"], seed=seed)
+    twin = {k: v for k, v in params.items() if k in ukb.DEFAULTS}
+    twin["seed"] = seed
     tg = ukb.targets()
     ex = ukb.to_extract(ukb.simulate(idps=list(tg["idp"]), **twin))
     a = assoc.associate(ex.dosages, ex.idps, assoc.design_matrix(ex.covariates), variants=ex.variants)
@@ -119,20 +150,16 @@ def _ukb_one(seed: int, params: dict) -> list[dict]:
     return rows
 
 
-def ukb_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int = 1, cache: bool = True,
+def ukb_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | None = None, cache: bool = True,
               ivw_model: str = "fixed", harmonise_action: int = 2, **twin) -> pd.DataFrame:
     """The five planted IL-6 associations (z and P of the primary IVW, as notebook 02) over twin seeds.
 
     ``twin``: UK Biobank twin parameters other than the seed (``n``, ``calibrate_to``, ``pleiotropy_sd``, ...).
     Returns one row per seed and claim: seed, claim, value, ci_low, ci_high (the z claims carry z +- 1.96, as the
-    notebook records them).
+    notebook records them); ``.attrs["setup"]`` is the flat :func:`ukb_setup`. ``jobs``: worker processes (default
+    up to 2).
     """
-    from .twins import ukb
-
-    twin.pop("seed", None)
-    p = ukb._params(**twin)
-    p.pop("seed")
-    params = {"twin": p, "ivw_model": ivw_model, "harmonise_action": int(harmonise_action)}
+    params = ukb_setup(ivw_model=ivw_model, harmonise_action=harmonise_action, **twin)
     return _run("ukb", _ukb_one, params, _seeds(n_seeds, first_seed), jobs, cache)
 
 
@@ -141,7 +168,7 @@ def _whitehall_one(seed: int, params: dict) -> list[dict]:
     from . import cohort as C
     from .twins import whitehall as W
 
-    df = W.simulate(**dict(params["twin"], seed=seed))["table"]
+    df = W.simulate(**{k: v for k, v in params.items() if k in W.DEFAULTS}, seed=seed)["table"]
     obs = C.person_observations(df, case_threshold=params["case_threshold"], resolution=params["resolution"],
                                 il6_cut=params["il6_cut"])
     rows = []
@@ -156,21 +183,16 @@ def _whitehall_one(seed: int, params: dict) -> list[dict]:
     return rows
 
 
-def whitehall_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int = 1, cache: bool = True,
+def whitehall_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | None = None, cache: bool = True,
                     case_threshold: int = 5, resolution: str = "next", il6_cut: str | float = "median",
                     vcov: str = "HC1", **twin) -> pd.DataFrame:
     """The study-V risk ratios and the IL-6 change (as notebooks 07-08 record them) over Whitehall twin seeds.
 
     ``twin``: Whitehall twin parameters other than the seed. Returns one row per seed and claim: seed, claim,
-    value, ci_low, ci_high.
+    value, ci_low, ci_high; ``.attrs["setup"]`` is the flat :func:`whitehall_setup`.
     """
-    from .twins import whitehall as W
-
-    twin.pop("seed", None)
-    p = W._params(**twin)
-    p.pop("seed")
-    params = {"twin": p, "case_threshold": int(case_threshold), "resolution": resolution, "il6_cut": il6_cut,
-              "vcov": vcov}
+    params = whitehall_setup(case_threshold=case_threshold, resolution=resolution, il6_cut=il6_cut, vcov=vcov,
+                             **twin)
     return _run("whitehall", _whitehall_one, params, _seeds(n_seeds, first_seed), jobs, cache)
 
 
@@ -195,14 +217,14 @@ def summarise(draws: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def record(draws: pd.DataFrame, twin: dict | None = None) -> pd.DataFrame:
+def record(draws: pd.DataFrame) -> pd.DataFrame:
     """Store every claim's over-seeds summary for the ledger (:func:`il6repro.ledger.record_distribution`), with
-    the twin parameters (``twin``, the seed excluded) so the ledger uses it only for a run of the same twin.
-    Returns :func:`summarise`'s table."""
+    the setup it was drawn under (``draws.attrs["setup"]``) so the ledger uses it only for a run of the same twin
+    and analysis. Returns :func:`summarise`'s table."""
     from . import ledger
 
     claims = ledger.load_claims()
-    twin = {k: v for k, v in (twin or {}).items() if k != "seed"}
+    twin = dict(draws.attrs.get("setup") or {})
     for cid, g in draws.groupby("claim", sort=False):
         cis = [None if np.isnan(lo) else (lo, hi) for lo, hi in zip(g["ci_low"], g["ci_high"], strict=True)]
         ledger.record_distribution(cid, ledger.distribution(cid, g["value"].to_numpy(float), cis,
