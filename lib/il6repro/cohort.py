@@ -189,17 +189,21 @@ def cluster_vcov(X: pd.DataFrame, y: pd.Series, params: pd.Series, groups: np.nd
             meat *= (n - 1) / (n - k)
     elif type in ("KC", "MD"):
         U = np.zeros((G, k))
+        power = -0.5 if type == "KC" else -1.0
         order = np.argsort(codes, kind="stable")
-        bounds = np.flatnonzero(np.diff(codes[order])) + 1
-        for idx in np.split(order, bounds):
+        sizes = np.bincount(codes, minlength=G)
+        start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        for m in np.unique(sizes):  # clusters of one size at once: a stack of m x m problems
+            gs = np.flatnonzero(sizes == m)
+            idx = order[start[gs][:, None] + np.arange(m)[None, :]]  # (clusters, m) row numbers
             xg, wg, rg = Xa[idx], mu[idx], res[idx]
             sw = np.sqrt(wg)
-            Hs = (xg * sw[:, None]) @ bread @ (xg * sw[:, None]).T  # symmetric form W^1/2 X B X' W^1/2
-            lam, vec = np.linalg.eigh(np.eye(len(idx)) - Hs)
-            power = -0.5 if type == "KC" else -1.0
-            A = (vec * np.clip(lam, 1e-12, None) ** power) @ vec.T
-            adj = (A @ (rg * sw)) / sw  # W^-1/2 f(I - Hs) W^1/2 r = f(I - H) r
-            U[codes[idx[0]]] = xg.T @ adj
+            xs = xg * sw[..., None]
+            Hs = np.einsum("gik,kl,gjl->gij", xs, bread, xs)  # symmetric form W^1/2 X B X' W^1/2
+            lam, vec = np.linalg.eigh(np.eye(m)[None] - Hs)
+            A = np.einsum("gik,gk,gjk->gij", vec, np.clip(lam, 1e-12, None) ** power, vec)
+            adj = np.einsum("gij,gj->gi", A, rg * sw) / sw  # W^-1/2 f(I - Hs) W^1/2 r = f(I - H) r
+            U[gs] = np.einsum("gik,gi->gk", xg, adj)
         meat = U.T @ U
     else:
         raise ValueError(f"type must be 'HC0', 'HC1', 'KC' or 'MD', got {type!r}")
