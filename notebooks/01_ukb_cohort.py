@@ -63,9 +63,9 @@ mean_age = float(t["age_recruitment"].mean()) if "age_recruitment" in t else flo
 cohort_kind = "design_input" if is_twin else "real_data"
 ledger.record("W.ukb.n", ex.n, kind=cohort_kind, note="twin size is a parameter" if is_twin else "")
 ledger.record("W.ukb.female_pct", round(female_pct, 1), kind=cohort_kind,
-              note="twin draws sex with P(female) = 0.523" if is_twin else "")
+              note="the twin has exactly round(0.523 N) women" if is_twin else "")
 ledger.record("W.ukb.mean_age", round(mean_age, 1), kind=cohort_kind,
-              note="age at recruitment (field 21022); twin draws it around 55.5" if is_twin else "")
+              note="age at recruitment (field 21022, whole years); the twin's sum to exactly 55.5 N" if is_twin else "")
 pd.Series({"female (%)": round(female_pct, 1), "mean age at recruitment": round(mean_age, 1)})
 
 # %% [markdown]

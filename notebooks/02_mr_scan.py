@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from nilearn import plotting
 
-from il6repro import ledger, methods
+from il6repro import ledger, methods, overseeds
 from il6repro._paths import results_dir
 from il6repro.brain import plot_surface, region_map, volume_map
 from il6repro.data import tables
@@ -106,11 +106,14 @@ show[["exposure", "idp", "primary_method", "n_snp", "estimate", "se", "z", "p", 
 illus = ins.groupby("exposure")["illustrative"].agg(lambda s: sorted({f for v in s for f in str(v).split(";") if f}))
 provenance = {e: "instruments cited" if not f else f"instruments cited, illustrative fields: {', '.join(f)}"
               for e, f in illus.items()}
+# the setup (twin and analysis, seed aside) lets the ledger pair this draw with notebook 03's over-seeds distribution
+setup = {"setup": overseeds.ukb_setup(n=n, calibrate_to=calibrate_to, pleiotropy_sd=pleiotropy_sd, ivw_model=ivw_model,
+                                      harmonise_action=harmonise_action)} if is_twin else None
 for t in tg.itertuples():
     r = prim[(prim.exposure == "IL-6") & (prim.idp == t.idp)].iloc[0]
     ledger.record(f"{t.claim}.z", round(float(r.z), 2), ci=(round(r.z - 1.96, 2), round(r.z + 1.96, 2)), kind=kind,
-                  note=f"{t.idp}; IVW ({r.n_snp} IL6R variants; {provenance['IL-6']})")
-    ledger.record(f"{t.claim}.p", float(f"{r.p:.3g}"), kind=kind, note=t.idp)
+                  note=f"{t.idp}; IVW ({r.n_snp} IL6R variants; {provenance['IL-6']})", extra=setup)
+    ledger.record(f"{t.claim}.p", float(f"{r.p:.3g}"), kind=kind, note=t.idp, extra=setup)
 nulls = {}
 for exp, cid in (("IL-1", "W.mr.il1.null"), ("IL-2", "W.mr.il2.null"), ("CRP", "W.mr.crp.null"),
                  ("BDNF", "W.mr.bdnf.null")):

@@ -16,6 +16,11 @@
 # with; not independent evidence), *set by design (twin input)*, *not reproduced*, or *not yet attempted*. The
 # published numbers and the sentences they come from are in `data_manifest/published_claims.yaml`; the reproduced
 # ones are what the other notebooks recorded with `ledger.record(...)` in this run.
+#
+# Two verdicts: the number against its rule, and the paper's conclusion (significant at its threshold, CI above 1,
+# direction, enriched); a claim passes only when both hold. A twin's numbers are judged over 200 twin seeds
+# (notebooks 03 and 08): the rule on the median, the conclusion by the twin's power (share of seeds where it holds,
+# reliable at 80% or more); "reproduced" is this run's draw, shown as such.
 
 # %% tags=["parameters"]
 strict = False  # raise (fail the run) when a recorded claim is not reproduced
@@ -36,8 +41,8 @@ print(", ".join(f"{v} {k}" for k, v in counts.items()))
 # %%
 colours = {"reproduced on real data": "#d4f7d4", "recovered from a planted twin": "#dcecff",
            "set by design (twin input)": "#eee8ff", "not reproduced": "#ffd6d6", "not yet attempted": "#f4f4f4"}
-show = table[["claim", "quantity", "published", "published_ci", "reproduced", "reproduced_ci", "rule", "status",
-              "reason"]]
+show = table[["claim", "quantity", "published", "published_ci", "reproduced", "reproduced_ci", "rule", "value_verdict",
+              "conclusion", "conclusion_verdict", "power", "over_seeds", "status", "reason"]]
 show.style.apply(lambda r: [f"background-color: {colours.get(r['status'], '')}"] * len(r), axis=1).hide(axis="index")
 
 # %%
