@@ -419,9 +419,15 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
             reasons = [why_v, f"conclusion: {why_c}" if c.conclusion is not None and not c.conclusion.get("same")
                        else "", why_not]
         passed = ok_v and (ok_c is None or ok_c)
+        if ok_c is None:
+            cverdict = ""
+        elif row["power"] is not None:
+            cverdict = (f"holds in {100 * row['power']:.0f}% of seeds" if ok_c else
+                        f"not reliably: {100 * row['power']:.0f}% of seeds")
+        else:
+            cverdict = "holds" if ok_c else "does not hold"
         row.update(reproduced=rec["value"], reproduced_ci=f"{ci[0]:.4g}-{ci[1]:.4g}" if ci else "", kind=rec["kind"],
-                   value_verdict="yes" if ok_v else "no",
-                   conclusion_verdict="" if ok_c is None else ("holds" if ok_c else "does not hold"),
+                   value_verdict="yes" if ok_v else "no", conclusion_verdict=cverdict,
                    status=KINDS[rec["kind"]] if passed else NOT_REPRODUCED,
                    reason="; ".join(r for r in reasons if r), note=rec.get("note", ""),
                    notebook=rec.get("notebook", c.notebook))

@@ -187,14 +187,19 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
         counts = summary_counts(table)
         classes = {i: STATUS_CLASS.get(s, "") for i, s in enumerate(table["status"])}
         show = table[["claim", "study", "quantity", "published", "published_ci", "reproduced", "reproduced_ci",
-                      "rule", "status", "reason", "note", "accepted because"]]
+                      "rule", "value_verdict", "conclusion", "conclusion_verdict", "over_seeds", "status", "reason",
+                      "note", "accepted because"]]
         ledger_body = ("<p>Every number in the two abstracts, the reproduced value, the rule applied, and an honest "
                        "status. Colours: <span class='st-real'>real data</span>, <span class='st-twin'>planted "
                        "twin</span>, <span class='st-design'>twin input</span>, <span class='st-fail'>not "
                        "reproduced</span>, <span class='st-todo'>not yet attempted</span>. "
                        "<a href='ledger.csv'>CSV</a>. A claim accepted as not reproduced says why (from "
                        "<code>data_manifest/ledger_baseline.yaml</code>); <code>python -m il6repro ledger --check</code> "
-                       "fails when a claim that passed there no longer does.</p>" + _table(show, classes) +
+                       "fails when a claim that passed there no longer does. Two verdicts: the number against its "
+                       "rule, and the paper's conclusion; a claim passes only when both hold. A twin's claims are "
+                       "judged over 200 twin seeds (the rule on the median, the conclusion by the share of seeds "
+                       "where it holds, reliable at 80%); <i>reproduced</i> is this run's single draw.</p>"
+                       + _table(show, classes) +
                        "<h2>Consistency of the published statistics</h2><p>The abstracts' numbers checked against "
                        "each other, without any reproduction.</p>" + _table(consistency_checks()))
         (tmp / "ledger.html").write_text(_page("Reproduction ledger", ledger_body))
