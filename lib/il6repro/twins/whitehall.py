@@ -17,13 +17,15 @@ Design inputs met exactly at every seed (at the published N; a twin of another s
   conditioning it leaves the planted effects untouched.
 * **Mean follow-up 6.5 years**, defined per participant: from the first baseline examination at which the
   participant is an analysed GHQ case to the GHQ examination at which the resolution of their last observation is
-  assessed (the next attended one). :func:`il6repro.cohort.followup_definitions` gives the arithmetic of this and
-  the other candidate definitions (per observation, the next examination gives 5.5-5.7 years at fieldwork
-  centred in the published windows, which no placement of the fieldwork consistent with a persistent fieldwork
-  order lifts to 6.5). The twin meets 6.5 by the position of the phase-3 fieldwork within its published window
-  (1991.0-1993.99): a shift ``s`` of every phase-3 date, solved per seed (:func:`scipy.optimize.brentq`), so the
-  mean rounds to 6.50. The generating process is run with the solved shift (common random numbers), so the ages
-  it used agree with the ages written to within ``truth["age_p3_generation_gap"]`` years (below the table's 0.1).
+  assessed (the next attended one). :func:`il6repro.cohort.followup_definitions` gives this and the other
+  candidate definitions, :func:`il6repro.cohort.followup_arithmetic` the gaps between the published windows: per
+  observation to the next examination, cases at phases 3, 5 and 7 are followed for about 6, 5 and 3 years (5.3-5.7
+  on the twin), and no mix averages 6.5 without many skipped examinations. The twin meets 6.5 by the placement of
+  the phase-3 fieldwork inside its published window 1991.0-1993.99 (``date = 1991 + 2.99 q^g`` for a person's
+  place ``q`` in the fieldwork; the exponent ``g`` is solved per seed with :func:`scipy.optimize.brentq` so the mean
+  of the dates as written is 6.50). The generating process is re-run at the solved placement (common random
+  numbers) until the ages it used agree with the ages written to within 0.02 years (``truth["age_p3_generation_
+  gap"]``, below the table's 0.1 rounding).
 
 Layout (one row per participant; documented column by column in ``data_manifest/whitehall/layout.yaml``):
 ``stno`` (participant id), ``sex`` (1 man, 2 woman), ``age_p1``, ``grade_p1`` (employment grade, 1 high - 3 low,
