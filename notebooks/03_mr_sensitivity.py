@@ -26,7 +26,7 @@ n_boot = 1000  # bootstrap draws for the median and mode SEs
 boot_seed = 314159265  # their seed
 egger_distribution = "normal"  # MR-Egger inference: "normal" (MendelianRandomization default) or "t"
 ivw_model = "fixed"  # IVW model: "fixed", "random" or "default"
-n_seeds = 200  # twin seeds for the over-seeds distribution of each planted association (cached in build/overseeds)
+n_seeds = 200  # twin seeds for the over-seeds distribution of each planted association (cached in build/overseeds; 0 skips)
 
 # %%
 import matplotlib.pyplot as plt
@@ -130,7 +130,7 @@ plt.show()
 # (notebook 09) judges the twin's claims on this distribution; this run's draw is shown there as such.
 
 # %%
-if is_twin:
+if is_twin and n_seeds:
     draws = overseeds.ukb_draws(n_seeds, n=n, calibrate_to=calibrate_to, pleiotropy_sd=pleiotropy_sd,
                                 ivw_model=ivw_model)
     display(overseeds.record(draws).drop(columns="quantity").round(4))

@@ -28,7 +28,7 @@ n = 10308  # twin size
 case_threshold = 5  # GHQ-30 caseness: score at or above this
 resolution = "next"  # "next" or "last" attended GHQ examination
 il6_cut = "median"  # median (phase median) or a number in pg/mL
-n_seeds = 200  # twin seeds for the over-seeds distributions and the twin's power (cached in build/overseeds)
+n_seeds = 200  # twin seeds for the over-seeds distributions and the twin's power (cached in build/overseeds; 0 skips)
 
 # %%
 import matplotlib.pyplot as plt
@@ -109,7 +109,7 @@ traj.round(3)
 # coin flip, not a failure of the pipeline. The ledger (notebook 09) shows these beside both verdicts.
 
 # %%
-if is_twin:
+if is_twin and n_seeds:
     draws = overseeds.whitehall_draws(n_seeds, n=n, case_threshold=case_threshold, resolution=resolution,
                                       il6_cut=il6_cut)
     display(overseeds.record(draws).drop(columns="quantity").round(3))

@@ -199,6 +199,8 @@ def run_point(point: dict, profile: str, folder: str | None = None, twins: str |
     if twins:
         env["IL6REPRO_TWINS"] = twins
     cmd = [sys.executable, "-m", "il6repro", "run", "--profile", profile, "--no-progress", *p.cli()]
+    if {"03", "08"} & set(p.notebooks) and not any(k.endswith(".n_seeds") for k in p.overrides):
+        cmd += ["-p", "n_seeds=0"]  # the over-seeds distributions serve the ledger, not a sweep point
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(repo_root()))
     wall = time.perf_counter() - t0
