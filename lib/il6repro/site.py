@@ -198,7 +198,8 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
                        "fails when a claim that passed there no longer does. Two verdicts: the number against its "
                        "rule, and the paper's conclusion; a claim passes only when both hold. A twin's claims are "
                        "judged over 200 twin seeds (the rule on the median, the conclusion by the share of seeds "
-                       "where it holds, reliable at 80%); <i>reproduced</i> is this run's single draw.</p>"
+                       "where it holds, reliable when its exact 95% CI lies at or above 80%); <i>reproduced</i> is "
+                       "this run's single draw.</p>"
                        + _table(show, classes) +
                        "<h2>Consistency of the published statistics</h2><p>The abstracts' numbers checked against "
                        "each other, without any reproduction.</p>" + _table(consistency_checks()))
