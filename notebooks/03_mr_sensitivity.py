@@ -133,7 +133,7 @@ plt.show()
 if is_twin and n_seeds:
     draws = overseeds.ukb_draws(n_seeds, n=n, calibrate_to=calibrate_to, pleiotropy_sd=pleiotropy_sd,
                                 ivw_model=ivw_model)
-    display(overseeds.record(draws).drop(columns="quantity").round(4))
+    display(overseeds.formatted(overseeds.record(draws)))
 
 # %% [markdown]
 # ## Methods (written from this run)

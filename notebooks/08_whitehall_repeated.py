@@ -112,7 +112,7 @@ traj.round(3)
 if is_twin and n_seeds:
     draws = overseeds.whitehall_draws(n_seeds, n=n, case_threshold=case_threshold, resolution=resolution,
                                       il6_cut=il6_cut)
-    display(overseeds.record(draws).drop(columns="quantity").round(3))
+    display(overseeds.formatted(overseeds.record(draws)))
 
 # %% [markdown]
 # ## Methods (written from this run)

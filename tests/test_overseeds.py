@@ -56,6 +56,10 @@ def test_summary_uses_the_ledger_rules(cache, isolated, monkeypatch):
     assert s.loc["V.rr_repeated", "median"] == pytest.approx(rep.value.median())
     lo, hi = ledger.exact_ci(int(round(held * 6 / 100)), 6)
     assert s.loc["V.rr_repeated", "95% CI low (%)"] == pytest.approx(100 * lo)
+    f = O.formatted(s.reset_index())
+    assert f.loc["V.rr_repeated", "conclusion holds (exact 95% CI)"].endswith("%)")
+    p = O.formatted(O.summarise(O.ukb_draws(3, first_seed=5, n=3000)))
+    assert "e-" in p.loc["W.mr.il6.gmv_mtg.p", "published"]  # 8.39e-09, not 0.0000
     monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
     monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
     O.record(d)

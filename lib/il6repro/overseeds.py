@@ -230,3 +230,18 @@ def record(draws: pd.DataFrame) -> pd.DataFrame:
         ledger.record_distribution(cid, ledger.distribution(cid, g["value"].to_numpy(float), cis,
                                                             seeds=g["seed"].tolist(), params=twin, claims=claims))
     return summarise(draws)
+
+
+def formatted(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summarise`'s table for reading: values to 3 significant figures (P values stay legible), shares to a
+    tenth of a percent, the power with its exact CI in one cell."""
+    out = pd.DataFrame({"claim": summary["claim"], "published": summary["published"].map("{:.3g}".format)})
+    for c in ("median", "2.5%", "97.5%"):
+        out[c] = summary[c].map("{:.3g}".format)
+    out["rule met"] = summary["rule met (%)"].map("{:.1f}%".format)
+    out["conclusion"] = summary["conclusion"]
+    out["conclusion holds (exact 95% CI)"] = [
+        "" if np.isnan(p) else f"{p:.1f}% ({lo:.1f}-{hi:.1f}%)"
+        for p, lo, hi in zip(summary["conclusion holds (%)"], summary["95% CI low (%)"], summary["95% CI high (%)"],
+                             strict=True)]
+    return out.set_index("claim")
