@@ -1,9 +1,11 @@
 # il6repro - every target bootstraps what it needs on a fresh machine (Python 3.11 + pip, nothing else).
 #   make reproduce   build the environment, run every notebook (default profile), the what-if sweep (quick profile,
-#                    local Dask cluster), the student build, and render + check build/site
-#   make test        build the environment, install headless Chromium if missing, run pytest, then run every
+#                    local Dask cluster), the student build, and build the book (build/book/html: Sphinx, the paper
+#                    printed to PDF) and check it in headless Chromium
+#   make test        build the environment, install headless Chromium and pdftotext if missing, run pytest, then run every
 #                    notebook on the quick profile in build/quick and `ledger --check` it against the baseline
-#   make teach       student versions of the teaching notebooks -> build/teaching/
+#   make teach       the course: student + autograder versions of the teaching units (otter-grader) -> build/teaching/
+#   make grade DIR=submissions/   grade a folder of submitted notebooks -> DIR/scores.csv (scores per exercise)
 #   make sweep       the what-if sweep alone
 # Variables: PYTHON (interpreter used to create the venv), VENV (its folder), PROFILE, ARGS (extra run args),
 #            SWEEP (0 skips the sweep in `make reproduce`), WORKERS (Dask workers of the sweep).
@@ -18,7 +20,7 @@ QUICK   := $(CURDIR)/build/quick
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.il6repro-installed
 
-.PHONY: reproduce test env browser site ledger ledger-check sweep teach clean lint
+.PHONY: reproduce test env browser site ledger ledger-check sweep teach grade clean lint
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +34,7 @@ env: $(STAMP)
 reproduce: env browser
 	$(BIN)/python -m il6repro run --profile $(PROFILE) $(ARGS)
 	@if [ "$(SWEEP)" != "0" ]; then $(BIN)/python -m il6repro sweep --workers $(WORKERS); fi
-	$(BIN)/python -m il6repro teach
+	$(BIN)/python -m il6repro teach --profile $(PROFILE)
 	@rc=0; $(BIN)/python -m il6repro site --check || rc=$$?; \
 	if [ $$rc -eq 2 ]; then echo "site built; browser check skipped (no chromium)"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
@@ -40,7 +42,11 @@ sweep: env
 	$(BIN)/python -m il6repro sweep --workers $(WORKERS)
 
 teach: env
-	$(BIN)/python -m il6repro teach
+	$(BIN)/python -m il6repro teach --profile $(PROFILE)
+
+grade: env
+	@test -n "$(DIR)" || { echo "usage: make grade DIR=folder-of-submitted-notebooks"; exit 2; }
+	$(BIN)/python -m il6repro teach --grade "$(DIR)"
 
 site: env
 	$(BIN)/python -m il6repro site --check
@@ -52,14 +58,22 @@ ledger: env
 ledger-check: env
 	IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro run --profile quick --no-progress
 	IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro ledger --check
+	@# the quick run's book: every notebook page must show the figures its notebook saved, then the browser check
+	@rc=0; IL6REPRO_BUILD=$(QUICK) IL6REPRO_FIGURES_DIR=$(QUICK)/figures $(BIN)/python -m il6repro site --check \
+	  || rc=$$?; if [ $$rc -eq 2 ]; then echo "book built; browser check skipped (no chromium)"; \
+	  elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
-# Debian's chromium for the browser tests; installed only when missing and when we may (root + apt-get).
+# Debian's chromium (browser tests, the paper's PDF) and poppler-utils (pdftotext, to check the PDF); installed only
+# when missing and when we may (root + apt-get).
 browser:
-	@if command -v chromium >/dev/null 2>&1 || [ -n "$$IL6REPRO_CHROMIUM" ]; then :; \
+	@pkgs=""; \
+	if ! command -v chromium >/dev/null 2>&1 && [ -z "$$IL6REPRO_CHROMIUM" ]; then pkgs="chromium"; fi; \
+	if ! command -v pdftotext >/dev/null 2>&1; then pkgs="$$pkgs poppler-utils"; fi; \
+	if [ -z "$$pkgs" ]; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "chromium not found and cannot install it (not root): browser tests will be skipped"; fi
+	  echo "installing Debian packages for the browser tests and the paper PDF:$$pkgs"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null; \
+	else echo "missing$$pkgs and cannot install (not root): browser and PDF tests will be skipped"; fi
 
 test: env browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -52,7 +52,8 @@ def one(seed, n, null_idps, n_boot, pleio):
         ex = ukb.to_extract(tw)
         a = A.associate(ex.dosages, ex.idps, A.design_matrix(ex.covariates), variants=ex.variants)
         ins = ukb.instruments()
-        res = S.scan(ins[ins.exposure.isin(["IL-6", "CRP"])], a, methods=METHODS, n_boot=n_boot, seed=seed)
+        res = S.scan(ins[ins.exposure.isin(["IL-6", "CRP"])], a, methods=METHODS, n_boot=n_boot, seed=seed,
+                     ivw_model="fixed")  # the table's "IVW (fixed)"
     est = res.estimates.merge(tw["truth"][["exposure", "idp", "theta_sd"]].rename(columns={"theta_sd": "theta"}),
                               on=["exposure", "idp"])
     est["seed"] = seed

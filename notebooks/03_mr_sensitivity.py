@@ -17,53 +17,69 @@
 # `pleiotropy_sd` (and see notebook 1x on pleiotropy) to watch IVW and Egger part ways.
 
 # %% tags=["parameters"]
-extract = ""  # empty: the synthetic twin; or a directory with ukb_participants.csv + ukb_instruments.raw
-seed = 20220101  # twin seed
-n = 20688  # twin sample size
-calibrate_to = "z"  # twin calibration: "z" or "p"
-pleiotropy_sd = 0.0  # SD of planted SNP-specific direct effects (units of the SNP-outcome SE)
-n_boot = 1000  # bootstrap draws for the median and mode SEs
-boot_seed = 314159265  # their seed
-egger_distribution = "normal"  # MR-Egger inference: "normal" (MendelianRandomization default) or "t"
-ivw_model = "fixed"  # IVW model: "fixed", "random" or "default"
-n_seeds = 200  # twin seeds for the over-seeds distribution of each planted association (cached in build/overseeds; 0 skips)
+extract: "Extract" = ""  # empty: the synthetic twin; or a folder with ukb_participants.csv + ukb_instruments.raw
+outcomes: "Choice[twin, opengwas]" = "twin"  # SNP-outcome effects: the twin (or extract), or the real UK Biobank brain-IDP GWAS on OpenGWAS (ubm-b; notebook 02's cached query)
+seed: "Seed" = 20220101  # twin seed
+n: "SampleSize" = 20688  # twin sample size
+calibrate_to: "Choice[z, p]" = "z"  # twin calibration: the published z's or the z's implied by the published P's
+pleiotropy_sd: "NonNegative" = 0.0  # SD of planted SNP-specific direct effects (units of the SNP-outcome SE)
+n_boot: "Draws" = 1000  # bootstrap draws for the median and mode SEs
+boot_seed: "Seed" = 314159265  # their seed
+egger_distribution: "Choice[normal, t]" = "normal"  # MR-Egger inference: normal (MendelianRandomization default) or t
+ivw_model: "Choice[fixed, random, default]" = "fixed"  # IVW model
+n_seeds: "IntRange[0, 10000]" = 200  # twin seeds for each planted association's over-seeds distribution (cached in build/overseeds; 0 skips)
 
 # %%
-import matplotlib.pyplot as plt
+from il6repro.params import check_parameters
 
-from il6repro import methods, overseeds
+check_parameters(globals())
+
+# %%
+from il6repro import methods, overseeds, report
 from il6repro.figures import save, set_style
-from il6repro.genetics import assoc, harmonise, onesample, plots, scan
+from il6repro.genetics import harmonise, pipeline, plots
 from il6repro.twins import ukb
 
 set_style()
-ex, twin_path, is_twin = ukb.open_extract(extract, seed=seed, n=n, calibrate_to=calibrate_to,
-                                          pleiotropy_sd=pleiotropy_sd)
+ex, twin_path, is_twin, kind = pipeline.open_outcomes(outcomes, extract, seed=seed, n=n, calibrate_to=calibrate_to,
+                                                      pleiotropy_sd=pleiotropy_sd)
+if outcomes == "opengwas":  # notebook 02's query, read from its cache; the 2SLS below needs individual data
+    display(ex.describe())
 tg = ukb.targets()
-X = assoc.design_matrix(ex.covariates)
-a = assoc.associate(ex.dosages, ex.idps[tg["idp"].tolist()], X, variants=ex.variants)
-ins = ukb.instruments()
-il6 = ins[ins.exposure == "IL-6"]
-res = scan.scan(il6, a, n_boot=n_boot, seed=boot_seed, egger_distribution=egger_distribution,
-                ivw_model=ivw_model)
-label = dict(zip(tg["idp"], tg["region"], strict=True))
+res, a, il6, label = pipeline.sensitivity_scan(ex, ukb.instruments(), tg, n_boot=n_boot, boot_seed=boot_seed,
+                                               egger_distribution=egger_distribution, ivw_model=ivw_model)
 
 # %% [markdown]
 # ## All estimators
+#
+# z of each estimator for each published association (rows), beside the published (IVW) z — with no pleiotropy
+# planted they should agree within sampling error; then every estimate with its CI and P.
 
 # %%
 est = res.estimates.assign(region=res.estimates["idp"].map(label))
-est.pivot(index="region", columns="method", values="z").round(2)
+est.pivot(index="region", columns="method", values="z").join(tg.set_index("region")["z"].rename(
+    "published z (IVW)")).round(2)
 
 # %%
-est[["region", "method", "estimate", "se", "ci_low", "ci_high", "p", "note"]].round(4)
+report.conclusion("the IL-6 associations are effects of IL-6 signalling, robust to pleiotropy (the abstract "
+                  "reports no sensitivity numbers)", *pipeline.sensitivity_conclusion(res, tg),
+                  kind)
+
+# %%
+report.table(est[["region", "method", "estimate", "se", "ci_low", "ci_high", "p", "note"]].rename(
+    columns={"se": "SE", "ci_low": "95% CI low", "ci_high": "95% CI high", "p": "P"}), "03-est", p=["P"],
+    precision=4, index=False)
 
 # %% [markdown]
 # ## Heterogeneity and pleiotropy
+#
+# Cochran's Q (IVW) and Rucker's Q' (Egger) with their P, I^2, the Egger intercept (directional pleiotropy) and
+# I^2_GX (regression dilution of MR-Egger; below 0.9 Egger is diluted toward zero).
 
 # %%
 het = res.heterogeneity.assign(region=res.heterogeneity["idp"].map(label)).set_index("region")
-het[["Q", "Q_df", "Q_p", "I2", "Q_rucker", "Q_rucker_p", "intercept", "intercept_se", "intercept_p", "I2_GX"]].round(4)
+report.table(het[["Q", "Q_df", "Q_p", "I2", "Q_rucker", "Q_rucker_p", "intercept", "intercept_se", "intercept_p",
+                  "I2_GX"]], "03-het", p=["Q_p", "Q_rucker_p", "intercept_p"], precision=4)
 
 # %% [markdown]
 # ## Steiger directionality and one-sample 2SLS
@@ -74,60 +90,36 @@ het[["Q", "Q_df", "Q_p", "I2", "Q_rucker", "Q_rucker_p", "intercept", "intercept
 
 # %%
 st = res.steiger.assign(region=res.steiger["idp"].map(label)).set_index("region")
-st[["r2_exposure", "r2_outcome", "correct_direction", "steiger_p", "note"]]
+report.table(st[["r2_exposure", "r2_outcome", "correct_direction", "steiger_p", "note"]], "03-steiger",
+             p=["steiger_p"], formats={"r2_exposure": "{:.2e}", "r2_outcome": "{:.2e}"})
 
 # %%
-if "log_crp" in ex.exposure:
-    Ys = ex.idps[tg["idp"].tolist()]
-    Ys = (Ys - Ys.mean()) / Ys.std()
-    tsls = onesample.tsls(Ys, ex.exposure["log_crp"], ex.dosages[il6["snp"]], X)
-    ivw = res.primary.set_index("idp")
-    tsls["region"] = tsls["outcome"].map(label)
-    tsls["IVW estimate"] = tsls["outcome"].map(ivw["estimate"])
-    tsls["IVW se"] = tsls["outcome"].map(ivw["se"])
-    out = tsls.set_index("region")[["estimate", "se", "p", "IVW estimate", "IVW se", "first_stage_F",
-                                    "first_stage_R2", "n"]]
-else:
-    out = "no measured CRP in this extract: 2SLS not applicable"
-out
+tsls = pipeline.tsls_versus_ivw(ex, il6, tg, res)
+report.table(tsls, "03-tsls", p=["P"], precision=4) if tsls is not None else \
+    "no measured CRP here (an extract without it, or summary statistics): 2SLS not applicable"
 
 # %% [markdown]
 # ## Plots for the middle temporal gyrus and the other hits
 
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(11, 6.5))
-for ax, t in zip(axes.ravel(), tg.itertuples(), strict=False):
-    h, _ = harmonise.harmonise(il6.drop(columns="exposure"), a[a.idp == t.idp])
-    plots.scatter(h, res.estimates[(res.estimates.idp == t.idp) & res.estimates.method.isin(
-        ["IVW", "MR-Egger", "Weighted median"])], ax, title=t.region)
-axes.ravel()[-1].axis("off")
-fig.tight_layout()
-save(fig, "03_scatter", caption="SNP-IDP vs SNP-exposure effects with IVW, MR-Egger and weighted-median lines.")
-plt.show()
+harm = {t.idp: harmonise.harmonise(il6.drop(columns="exposure"), a[a.idp == t.idp])[0] for t in tg.itertuples()}
+save(plots.sensitivity_panels(harm, res.estimates, label), "03_scatter",
+     caption="SNP-IDP vs SNP-exposure effects with IVW, MR-Egger and weighted-median lines.")
 
 # %%
 mtg = tg["idp"].iloc[0]
-single = res.single_snp[res.single_snp.idp == mtg]
-loo = res.leave_one_out[res.leave_one_out.idp == mtg]
-ivw_mtg = float(res.primary.set_index("idp").loc[mtg, "estimate"])
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
-plots.funnel(single, ivw_mtg, axes[0], title="funnel")
-plots.forest(single, axes[1], label="snp", title="single-SNP Wald ratios", ref=ivw_mtg)
-plots.forest(loo, axes[2], label="left_out", title="leave-one-out IVW", ref=ivw_mtg)
-fig.suptitle(f"IL-6 -> {label[mtg]}")
-fig.tight_layout()
-save(fig, "03_mtg_diagnostics", caption="Funnel, single-SNP forest and leave-one-out plots for IL-6 -> MTG GMV.")
-plt.show()
+save(plots.diagnostics(res.single_snp[res.single_snp.idp == mtg], res.leave_one_out[res.leave_one_out.idp == mtg],
+                       float(res.primary.set_index("idp").loc[mtg, "estimate"]), f"IL-6 -> {label[mtg]}"),
+     "03_mtg_diagnostics", caption="Funnel, single-SNP forest and leave-one-out plots for IL-6 -> MTG GMV.")
 
 # %% [markdown]
 # ## Each planted association over many twin seeds (twin only)
 #
-# One twin is one draw: the default seed's z for the middle temporal gyrus is not the planted 5.76, and the P it
-# gives is off by orders of magnitude. Here the same twin (same parameters, seeds 1 to `n_seeds`; only the planted
-# IDPs are drawn, identical to the full twin's) goes through notebook 02's own association and IVW: the median and
-# central 95% range of each number, how often the claim's rule is met, and how often the paper's conclusion
-# (significant at P < 1.1e-4, published sign) holds - the twin's power for it, with its exact 95% CI. The ledger
-# (notebook 09) judges the twin's claims on this distribution; this run's draw is shown there as such.
+# One twin is one draw. The same twin (these parameters, seeds 1 to `n_seeds`; only the planted IDPs are drawn,
+# identical to the full twin's) through notebook 02's own association and IVW: the median and central 95% range of
+# each number, how often the claim's rule is met, and how often the paper's conclusion (P < 1.1e-4, published sign)
+# holds - the twin's power for it, with its exact 95% CI. The ledger (notebook 09) judges the twin's claims on this
+# distribution and shows this run's draw as such.
 
 # %%
 if is_twin and n_seeds:
@@ -138,7 +130,8 @@ if is_twin and n_seeds:
 # %% [markdown]
 # ## Methods (written from this run)
 #
-# The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
+# The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer
+# resolved); the book collects every notebook's paragraph on its methods page.
 
 # %%
 methods.write(methods.mr_sensitivity(n_boot=n_boot, boot_seed=boot_seed, egger_distribution=egger_distribution,

@@ -28,46 +28,30 @@
 # under which it holds.
 
 # %% tags=["parameters"]
-min_size = 5  # smallest gene set (after restriction to the background)
-max_size = 2000  # largest gene set
-fdr_level = 0.05  # FDR level for "enriched"
-top_n = 20  # terms in the figure
+min_size: "Count" = 5  # smallest gene set (after restriction to the background)
+max_size: "Count" = 2000  # largest gene set
+fdr_level: "Probability" = 0.05  # FDR level for "enriched"
+top_n: "IntRange[1, 100]" = 20  # terms in the figure
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
+from il6repro.params import check_parameters
 
-from il6repro import ledger, methods
+check_parameters(globals())
+
+# %%
+from il6repro import charts, methods, report
 from il6repro import transcriptomics as tx
 from il6repro._paths import results_dir
-from il6repro.data import DataUnavailableError, tables
+from il6repro.data import tables
 from il6repro.figures import save, set_style
 
 set_style()
 expr = tables.load_ahba_dk()
 background = expr.columns.drop("label").tolist()
 genes, rule, message = tx.upstream_mtg_genes(expr)
+libraries, missing = tx.load_libraries()
 print(message)
-
-# %%
-libraries, missing = {}, {}
-specs = {"GO_BP_2023": ("go_bp_2023", None, {}), "KEGG_2021": ("kegg_2021_human", None, {}),
-         "DisGeNET": ("disgenet_gmt", None, {"describe": True, "strip_prefix": "DISGENET_"}),
-         "GWAS_Catalog_2019": ("enrichr_gwas_hpo", "GWAS_Catalog_2019.gmt", {}),
-         "HPO": ("enrichr_gwas_hpo", "Human_Phenotype_Ontology.gmt", {})}
-patterns = {"schizophrenia": ("W.ahba.enrich_scz.q", r"schizophren"),
-            "autism spectrum disorder": ("W.ahba.enrich_asd.q", r"autis"),
-            "epilepsy": ("W.ahba.enrich_epilepsy.q", r"epilep|seizure"),
-            "cognitive impairment": ("W.ahba.enrich_cognition.q", r"cognit|intellectual disab")}
-exclude = r"^response to|non-?epileptic"  # drug-response GWAS and non-epileptic events are not the disorder
-for name, (ds, file, kw) in specs.items():
-    try:
-        libraries[name] = tables.load_gmt(ds, file=file, **kw)
-    except DataUnavailableError as exc:
-        missing[name] = str(exc).splitlines()[0]
-pd.DataFrame({"sets": {k: len(v) for k, v in libraries.items()}}).join(
-    pd.Series(missing, name="unavailable"), how="outer")
+tx.library_table(libraries, missing)
 
 # %%
 res = tx.enrich(genes, libraries, background, min_size=min_size, max_size=max_size)
@@ -76,9 +60,18 @@ print(f"{len(res):,} terms tested; {int((res.fdr < fdr_level).sum())} at FDR < {
       f"{len(unknown)} gene symbol(s) of the list not in the background: {unknown[:10]}")
 res.groupby("library").agg(terms=("Term", "size"), enriched=("fdr", lambda q: int((q < fdr_level).sum()))).T
 
+# %% [markdown]
+# The enriched terms, most significant first.
+
 # %%
-show = res[res.fdr < fdr_level].head(top_n)
-show[["library", "Term", "Overlap", "P-value", "fdr", "Odds Ratio"]].round(6)
+report.table(res[res.fdr < fdr_level].sort_values(["fdr", "P-value"]).head(top_n)[
+    ["library", "Term", "Overlap", "P-value", "fdr", "Odds Ratio"]].rename(columns={"P-value": "P", "fdr": "FDR q"}),
+    "06-enriched", p=["P", "FDR q"], precision=2, index=False)
+
+# %%
+save(charts.top_terms(res, top_n=top_n, fdr_level=fdr_level, n_genes=len(genes), libraries=list(libraries)),
+     "06_top_terms", caption="Over-representation of the MTG genes (hypergeometric, BH FDR per library), most "
+                             "significant term at the top.")
 
 # %% [markdown]
 # ## How much hangs on the gene-selection rule
@@ -86,81 +79,41 @@ show[["library", "Term", "Overlap", "P-value", "fdr", "Odds Ratio"]].round(6)
 # The abstract does not give the rule that made a gene "preferentially expressed in the MTG". The default here
 # (fold >= 1.2 against the other left cortical regions) is one defensible choice; the table repeats the three tests
 # for others, with the cheap nulls (co-expression: 200 matched sets; PPI: STRING's expected-edges model). A finding
-# that appears under one rule only is fragile, and the ledger's verdicts above hold for the default rule only.
+# that appears under one rule only is fragile, and the ledger's verdicts below hold for the default rule only.
 
 # %%
-links = tables.load_string_links()
-ctx = tx.cortical(expr, "left")
-rows = []
-for ref, rl, thr in (("cortex", "fold", 1.2), ("cortex", "fold", 1.3), ("cortex", "fold", 1.1), ("cortex", "z", 1.0),
-                     ("cortex", "z", 1.25), ("brain", "fold", 1.2), ("brain", "z", 1.0)):
-    pgs = tx.preferential_genes(expr, hemisphere="left", rule=rl, threshold=thr, reference=ref)
-    gs = pgs.index[pgs.selected].tolist()
-    row = {"rule": f"{rl} >= {thr} vs {ref}", "genes": len(gs),
-           "co-expression P": tx.coexpression_tightness(ctx, gs, n_perm=200, seed=1).p}
-    ppi_s = tx.ppi_enrichment(gs, links, n_perm=0)
-    row.update({"PPI edges (obs / expected)": f"{ppi_s.observed_edges} / {ppi_s.expected_edges_config:.1f}",
-                "PPI P (STRING model)": ppi_s.p_config_poisson})
-    r2 = tx.enrich(gs, libraries, background, min_size=min_size, max_size=max_size)
-    for disorder, (_cid, pat) in patterns.items():
-        hit = r2[r2.Term.str.contains(pat, case=False) & ~r2.Term.str.contains(exclude, case=False)]
-        row[f"{disorder} q"] = hit.fdr.min() if len(hit) else np.nan
-    rows.append(row)
-sens = pd.DataFrame(rows).set_index("rule")
-sens.round(4)
+sens = tx.selection_sensitivity(expr, libraries, background, tables.load_string_links(), min_size=min_size,
+                                max_size=max_size)
+report.table(sens, "06-sens", p=[c for c in sens.columns if c.endswith(" q") or " P" in c or c.endswith("P")])
 
 # %% [markdown]
-# ## The disorders named in the paper
+# ## The disorders named in the paper, published beside reproduced
 
 # %%
-rows = []
-for disorder, (cid, pat) in patterns.items():
-    hit = res[res.Term.str.contains(pat, case=False) & ~res.Term.str.contains(exclude, case=False)]
-    if hit.empty:
-        rows.append({"disorder": disorder, "matching terms": 0, "best term": "(no library available)"})
-        continue
-    best = hit.sort_values("fdr").iloc[0]
-    rows.append({"disorder": disorder, "matching terms": len(hit), "best term": best.Term, "library": best.library,
-                 "overlap": best.Overlap, "P": best["P-value"], "FDR q": best.fdr,
-                 f"terms at FDR < {fdr_level}": int((hit.fdr < fdr_level).sum())})
-    robust = int((sens[f"{disorder} q"] < fdr_level).sum())
-    ledger.record(cid, float(best.fdr), kind="real_data",
-                  note=f"smallest FDR of {len(hit)} matching terms: {best.Term} ({best.library}, overlap {best.Overlap}); "
-                       f"q < {fdr_level} under {robust} of {len(sens)} gene-selection rules (the paper's rule is not "
-                       "stated; this project's default was fixed after comparing rules: see the sensitivity table); "
-                       f"{len(genes)} MTG genes ({rule['rule']} >= {rule['threshold']} vs {rule['reference']}); "
-                       "background = all 15,633 AHBA genes")
-called = pd.DataFrame(rows).set_index("disorder")
-called
+called = tx.disorder_table(res, sens, fdr_level=fdr_level)
+claims = tx.record_disorders(called, n_genes=len(genes), rule=rule, n_rules=len(sens), fdr_level=fdr_level)
+report.table(called, "06-disorders", p=["P", "FDR q"])
 
 # %%
-top = res.head(top_n).iloc[::-1]
-fig, ax = plt.subplots(figsize=(8, 0.28 * len(top) + 1))
-libs = list(libraries)
-colours = {lib: f"C{i}" for i, lib in enumerate(libs)}
-ax.barh(np.arange(len(top)), -np.log10(top.fdr), color=[colours[lib] for lib in top.library])
-ax.set_yticks(np.arange(len(top)), [t[:70] for t in top.Term], fontsize=7)
-ax.axvline(-np.log10(fdr_level), color="0.3", ls="--", lw=0.8)
-ax.set_xlabel("-log10 FDR q")
-for lib in libs:
-    ax.barh([np.nan], [np.nan], color=colours[lib], label=lib)
-ax.legend(fontsize=7, loc="lower right")
-ax.set_title(f"Top {len(top)} terms for the {len(genes)} MTG-preferential genes")
-save(fig, "06_top_terms", caption="Over-representation of the MTG genes (hypergeometric, BH FDR per library).")
-plt.show()
+report.claims_table(claims, uuid="06-claims") if claims else "no disease library available: nothing to compare"
+
+# %%
+held = [d for d in tx.DISORDERS if d in called.index and called.loc[d].get("FDR q", 1) < fdr_level]
+report.conclusion("the MTG genes are enriched for schizophrenia, autism spectrum disorder and epilepsy (and, in the "
+                  "press summary, cognitive impairment)", len(held) == len(tx.DISORDERS) if claims else None,
+                  f"enriched at q < {fdr_level}: {', '.join(held) or 'none'}"
+                  + (f"; libraries unavailable here: {', '.join(missing)}" if missing else ""), "real_data")
+
+# %% [markdown]
+# ## Methods (written from this run)
+#
+# The full enrichment table (aggregates only) is kept with the results; the paragraph below is generated from the
+# parameters and counts of this very run.
 
 # %%
 out = results_dir()
 out.mkdir(parents=True, exist_ok=True)
 res.drop(columns=["Genes"]).to_csv(out / "06_enrichment.csv", index=False)
-print(f"{len(res):,} terms -> results/06_enrichment.csv")
-
-# %% [markdown]
-# ## Methods (written from this run)
-#
-# The paragraph below is generated from the parameters and counts of this very run (and the datasets the data layer resolved); the site collects every notebook's paragraph on its methods page.
-
-# %%
 methods.write(methods.enrichment(n_genes=len(genes), n_background=len(background),
                                  libraries={k: len(v) for k, v in libraries.items()}, min_size=min_size,
                                  max_size=max_size, fdr_level=fdr_level), title="Gene-set enrichment")

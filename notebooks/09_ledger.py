@@ -18,46 +18,32 @@
 # ones are what the other notebooks recorded with `ledger.record(...)` in this run.
 #
 # Two verdicts: the number against its rule, and the paper's conclusion (significant at its threshold, CI above 1,
-# direction, enriched); a claim passes only when both hold. A twin's numbers are judged over 200 twin seeds
+# direction, enriched); a claim passes only when both hold. A twin's claims are judged over 200 twin seeds
 # (notebooks 03 and 08): the rule on the median, the conclusion by the twin's power (share of seeds where it holds,
-# reliable at 80% or more); "reproduced" is this run's draw, shown as such.
+# reliable when its exact 95% CI lies at or above 80%); "reproduced" is this run's draw, shown as such.
 
 # %% tags=["parameters"]
-strict = False  # raise (fail the run) when a recorded claim is not reproduced
+strict: bool = False  # fail the run when a recorded claim is not reproduced
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
-from scipy import stats
+from il6repro.params import check_parameters
 
-from il6repro import ledger
+check_parameters(globals())
+
+# %%
+from il6repro import charts, ledger, report
 from il6repro.figures import save, set_style
 
 set_style()
 table = ledger.compare()
-counts = ledger.summary_counts(table)
-print(", ".join(f"{v} {k}" for k, v in counts.items()))
+print(", ".join(f"{v} {k}" for k, v in ledger.summary_counts(table).items()))
 
 # %%
-colours = {"reproduced on real data": "#d4f7d4", "recovered from a planted twin": "#dcecff",
-           "set by design (twin input)": "#eee8ff", "not reproduced": "#ffd6d6", "not yet attempted": "#f4f4f4"}
-show = table[["claim", "quantity", "published", "published_ci", "reproduced", "reproduced_ci", "rule", "value_verdict",
-              "conclusion", "conclusion_verdict", "power", "over_seeds", "status", "reason"]]
-show.style.apply(lambda r: [f"background-color: {colours.get(r['status'], '')}"] * len(r), axis=1).hide(axis="index")
+report.ledger_view(table)
 
 # %%
-by_study = table.groupby(["study", "status"]).size().unstack(fill_value=0)
-fig, ax = plt.subplots(figsize=(7, 2.6))
-left = np.zeros(len(by_study))
-for status in colours:
-    if status in by_study:
-        vals = by_study[status].to_numpy()
-        ax.barh(by_study.index, vals, left=left, color=colours[status], edgecolor="#555", label=status)
-        left += vals
-ax.set_xlabel("published numbers")
-ax.set_yticks(range(len(by_study)), [{"W": "Williams 2022", "V": "Virtanen 2015"}.get(s, s) for s in by_study.index])
-ax.legend(fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left")
-save(fig, "09_ledger_status", caption="Status of every published number of both abstracts in this run.")
+save(charts.ledger_status(table, report.STATUS_COLOURS), "09_ledger_status",
+     caption="Status of every published number of both abstracts in this run.")
 
 # %% [markdown]
 # ## Consistency of the published statistics themselves
@@ -67,26 +53,13 @@ save(fig, "09_ledger_status", caption="Status of every published number of both 
 # the ratio, and its width gives the SE, z and P. The Bonferroni threshold implies a number of tests.
 
 # %%
-checks = ledger.consistency_checks()
-checks
+report.style_table(ledger.consistency_checks(), uuid="09-consistency", status_col=None)
 
 # %%
-z = np.linspace(3, 6.2, 200)
-fig, ax = plt.subplots(figsize=(5.5, 3.6))
-ax.plot(z, -np.log10(2 * stats.norm.sf(z)), color="#333", label="two-sided P implied by |z|")
 claims = ledger.load_claims()
-for cid, c in claims.items():
-    if cid.startswith("W.mr.il6.") and cid.endswith(".z"):
-        p = claims[cid[:-2] + ".p"].value
-        ax.scatter(abs(c.value), -np.log10(p), color="#c0392b", zorder=3)
-        ax.annotate(c.quantity.split("-> ")[1].split(",")[0], (abs(c.value), -np.log10(p)), fontsize=7,
-                    xytext=(4, -8), textcoords="offset points")
-ax.axhline(-np.log10(claims["W.mr.threshold"].value), ls="--", color="#888", label="P = 1.1e-4")
-ax.set_xlabel("|z| as printed")
-ax.set_ylabel("-log10 P as printed")
-ax.legend(fontsize=8)
-save(fig, "09_published_z_vs_p", caption="Printed P against printed |z| for the five IL-6 associations of study W: "
-     "three points sit one decade above the curve (P ten times smaller than z implies).")
+save(charts.published_z_vs_p(claims, claims["W.mr.threshold"].value), "09_published_z_vs_p",
+     caption="Printed P against printed |z| for the five IL-6 associations of study W: three points sit one decade "
+             "above the curve (P ten times smaller than z implies).")
 
 # %% [markdown]
 # Three of the five printed P values of study W are ten times smaller than their z implies (inferior temporal,

@@ -224,3 +224,75 @@ def test_effective_tests_bounds():
     assert S.effective_tests(np.eye(5)) == pytest.approx(5)
     assert S.effective_tests(np.ones((5, 5))) == pytest.approx(1)
     assert S.bonferroni(455) == pytest.approx(1.1e-4, rel=0.01)
+
+
+def test_scan_convention_options_and_simple_mode_match_per_pair(small_twin):
+    _, ex, X = small_twin
+    a = A.associate(ex.dosages, ex.idps.iloc[:, :3], X, variants=ex.variants)
+    ins = ukb.instruments()
+    il6 = ins[ins.exposure == "IL-6"]
+    res = S.scan(il6, a, methods=("weighted_median", "weighted_mode", "simple_mode"), n_boot=200, seed=5,
+                 median_ratio_se="second", mode_ratio_se="first", phi=0.5)
+    for idp in a.idp.unique():
+        h, _ = H.harmonise(il6.drop(columns="exposure"), a[a.idp == idp])
+        args = (h.beta_exp, h.se_exp, h.beta_out, h.se_out)
+        got = res.estimates[res.estimates.idp == idp].set_index("method")
+        ref = {"Weighted median": mr.weighted_median(*args, ratio_se="second", n_boot=200, seed=5),
+               "Weighted mode": mr.weighted_mode(*args, ratio_se="first", phi=0.5, n_boot=200, seed=5),
+               "Simple mode": mr.simple_mode(*args, ratio_se="first", phi=0.5, n_boot=200, seed=5)}
+        for method, r in ref.items():
+            for key in ("estimate", "se", "p"):
+                assert got.loc[method, key] == pytest.approx(getattr(r, key), rel=1e-9, abs=1e-14), (method, key)
+
+
+def test_scan_ivw_default_is_mr_ivw_default(scanned):
+    ins, a, _ = scanned
+    e = ins[ins.exposure == "IL-6"]
+    res = S.scan(e, a, methods=("ivw",))
+    h, _ = H.harmonise(e.drop(columns="exposure"), a[a.idp == a.idp.iloc[0]])
+    ref = mr.ivw(h.beta_exp, h.se_exp, h.beta_out, h.se_out)
+    got = res.estimates[res.estimates.idp == a.idp.iloc[0]].iloc[0]
+    assert ref.method == f"IVW ({got['model']})" and got["se"] == pytest.approx(ref.se, rel=1e-12)
+
+
+# --- issue 15's defects in the scan (each fails on the code before the fix)
+
+def _toy(bx, idps=("y1", "y2")):
+    J = len(bx)
+    snps = [f"rs{i}" for i in range(J)]
+    ins = pd.DataFrame({"exposure": "E", "snp": snps, "effect_allele": "A", "other_allele": "G", "eaf": 0.3,
+                        "beta": bx, "se": 0.01, "n": 10000})
+    rng = np.random.default_rng(0)
+    assoc = pd.DataFrame([{"snp": s, "idp": y, "effect_allele": "A", "other_allele": "G", "eaf": 0.3,
+                           "beta": 0.3 * b + rng.normal(0, 0.01), "se": 0.01, "n": 5000}
+                          for s, b in zip(snps, bx, strict=True) for y in idps])
+    return ins, assoc
+
+
+def test_defect3_scan_collinear_egger_has_a_note():
+    ins, assoc = _toy([0.1, -0.1, 0.1, 0.1, -0.1])
+    est = S.scan(ins, assoc, n_boot=50).estimates
+    eg = est[est.method == "MR-Egger"]
+    assert eg["estimate"].isna().all() and eg["note"].str.startswith("not applicable").all()
+    assert est.loc[est.method == "IVW", "estimate"].notna().all()
+
+
+def test_defect4_scan_validates_underdispersion(scanned):
+    ins, a, _ = scanned
+    with pytest.raises(ValueError, match="underdispersion"):
+        S.scan(ins, a, methods=("ivw",), underdispersion="flor")
+
+
+def test_defect5_scan_zero_exposure_effect_is_not_applicable():
+    ins, assoc = _toy([0.1, 0.0, 0.12, 0.08, -0.09])
+    res = S.scan(ins, assoc, n_boot=50, methods=S.METHODS)
+    assert res.estimates["estimate"].isna().all()
+    assert res.estimates["note"].str.contains("zero association with the exposure").all()
+    assert np.isfinite(res.single_snp["estimate"].dropna()).all()
+    zero = res.single_snp[res.single_snp.snp == "rs1"]
+    assert zero["estimate"].isna().all() and zero["note"].str.startswith("not applicable").all()
+    loo = res.leave_one_out.set_index("left_out")
+    assert loo.loc["rs1", "estimate"].notna().all() and loo.drop(index="rs1")["estimate"].isna().all()
+    h, _ = H.harmonise(ins.drop(columns="exposure"), assoc[assoc.idp == "y1"])
+    with pytest.raises(mr.NotApplicable, match="zero association"):
+        mr.weighted_mode(h.beta_exp, h.se_exp, h.beta_out, h.se_out)

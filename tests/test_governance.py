@@ -81,7 +81,7 @@ def test_site_with_a_leak_is_refused_and_the_old_site_kept(isolated, leaky):
     with pytest.raises(g.GovernanceError, match="id column"):
         build_site(force=True, log=lambda *a: None)
     assert (site / "notebooks" / "01_leaky.html").read_text() == before
-    assert not list(site.parent.glob(".site-*"))
+    assert not list(site.parent.glob(".html-*"))
 
 
 def test_scan_rules():

@@ -1,6 +1,11 @@
-"""MR estimators pinned to R MendelianRandomization's documented example, and their bad-input behaviour."""
+"""MR estimators pinned to R MendelianRandomization's documented example and to TwoSampleMR's 79-SNP test data
+(full-precision R output), the compiled bootstrap kernels against their R-literal references, the defects of
+issue 15, and bad-input behaviour."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,9 +89,9 @@ def test_median_bootstrap_is_seeded():
 
 
 def test_weighted_mode_estimate_matches_mbe():
+    # mr_mbe() defaults: weighted, delta (second-order) standard errors, phi = 1; R's density() grid reproduced
     r = mr.weighted_mode(*DATA, n_boot=200)
-    # the kernel-density mode is found on a 512-point grid, as R's density(); compare to 0.01
-    assert r.estimate == pytest.approx(R.MBE["estimate"][0], abs=0.01)
+    assert close(r.estimate, R.MBE["estimate"])
 
 
 def test_wald_ratio_orders():
@@ -140,3 +145,181 @@ def test_mr_all_tidy_table_shape():
     assert {"estimate", "se", "ci_low", "ci_high", "p", "n_snp", "z", "note"} <= set(t.columns)
     with pytest.raises(ValueError, match="unknown MR method"):
         mr.mr_all(*DATA, methods=("ivw", "magic"))
+
+
+# --- TwoSampleMR 0.7.9 on its own 79-SNP BMI -> CHD test data (tests/references/twosamplemr_bmi_chd/README.md)
+REF = Path(__file__).parent / "references" / "twosamplemr_bmi_chd"
+TSMR = json.loads((REF / "r_outputs.json").read_text())
+_bmi = pd.read_csv(REF / "bmi_chd_79snps.csv")
+BMI = tuple(_bmi[c].to_numpy(float) for c in ("beta.exposure", "se.exposure", "beta.outcome", "se.outcome"))
+MODES = TSMR["mr_mode_seed1234_nboot1000"]
+MODE_OPTIONS = {"Weighted mode": {}, "Simple mode": {"weighting": "simple"},
+                "Simple mode (NOME)": {"weighting": "simple", "ratio_se": "first"},
+                "Weighted mode (NOME)": {"ratio_se": "first"}}
+
+
+def test_closed_forms_match_twosamplemr_full_precision():
+    ivw_r, ivw_f, eg = mr.ivw(*BMI, model="random"), mr.ivw(*BMI, model="fixed"), mr.egger(*BMI)
+    assert ivw_r.estimate == pytest.approx(TSMR["ivw_mre"]["b"], abs=1e-11)
+    assert ivw_r.se == pytest.approx(TSMR["ivw_mre"]["se"], abs=1e-11)
+    assert ivw_f.se == pytest.approx(TSMR["ivw_fe"]["se"], abs=1e-11)
+    assert ivw_r.extra["Q"] == pytest.approx(TSMR["ivw_mre"]["Q"], rel=1e-11)
+    assert eg.estimate == pytest.approx(TSMR["egger"]["b"], abs=1e-11)
+    assert eg.extra["intercept"] == pytest.approx(TSMR["egger"]["b_i"], abs=1e-11)
+    assert eg.extra["Q_rucker"] == pytest.approx(TSMR["egger"]["Q"], rel=1e-11)
+
+
+def test_weighted_median_both_weightings_match_r_to_1e10():
+    first = mr.weighted_median(*BMI, n_boot=10)                      # MendelianRandomization's weights
+    second = mr.weighted_median(*BMI, ratio_se="second", n_boot=10)  # TwoSampleMR's mr_weighted_median
+    simple = mr.simple_median(*BMI, n_boot=10)
+    assert abs(first.estimate - TSMR["weighted_median_first_order_weights"]["b"]) <= 1e-10
+    assert abs(second.estimate - TSMR["weighted_median_second_order_weights"]["b"]) <= 1e-10
+    assert abs(simple.estimate - TSMR["simple_median"]["b"]) <= 1e-10
+    assert first.estimate != second.estimate  # the two conventions differ on these data
+
+
+def _grid_step(ratio, phi=1.0):
+    h = mr.hartwig_bandwidth(ratio, phi)
+    return (ratio.max() - ratio.min() + 6 * h) / 511
+
+
+@pytest.mark.parametrize("name", list(MODE_OPTIONS))
+def test_mode_estimates_match_r_density_mode(name):
+    r = mr.weighted_mode(*BMI, n_boot=10, **MODE_OPTIONS[name])
+    ratio = BMI[2] / BMI[0]
+    # within one step of R's density() grid (the acceptance); in fact the same grid point, to rounding
+    assert abs(r.estimate - MODES[name]["b"]) <= _grid_step(ratio)
+    assert abs(r.estimate - MODES[name]["b"]) <= 1e-10
+    assert r.method == ("Simple mode" if "Simple" in name else "Weighted mode")
+
+
+def _within_mc(ours: list[float], r_value: float, r_draws: int, our_draws: int) -> tuple[bool, float, float]:
+    """|mean of our SEs - R's SE| within 3.5 Monte-Carlo SDs (ours: spread over seeds; R's: the same spread
+    scaled to its number of draws)."""
+    sd = float(np.std(ours, ddof=1))
+    tol = 3.5 * np.sqrt(sd ** 2 / len(ours) + sd ** 2 * our_draws / r_draws)
+    return abs(np.mean(ours) - r_value) <= tol, float(np.mean(ours)), tol
+
+
+@pytest.mark.parametrize("name", list(MODE_OPTIONS))
+def test_mode_se_within_monte_carlo_error_of_r(name):
+    ses = [mr.weighted_mode(*BMI, n_boot=1000, seed=s, **MODE_OPTIONS[name]).se for s in range(12)]
+    ok, mean, tol = _within_mc(ses, MODES[name]["se"], 1000, 1000)
+    assert ok, (name, mean, MODES[name]["se"], tol)
+
+
+def test_median_se_within_monte_carlo_error_of_r():
+    ses = [mr.weighted_median(*BMI, ratio_se="second", n_boot=1000, seed=s).se for s in range(12)]
+    ok, mean, tol = _within_mc(ses, TSMR["weighted_median_second_order_weights"]["se_seed1234_nboot1000"],
+                               1000, 1000)
+    assert ok, (mean, tol)
+    ses = [mr.weighted_median(*BMI, n_boot=2000, seed=s).se for s in range(8)]
+    ok, mean, tol = _within_mc(ses, TSMR["weighted_median_first_order_weights"]["se_seed1234_nboot10000"],
+                               10000, 2000)
+    assert ok, (mean, tol)
+    ses = [mr.simple_median(*BMI, n_boot=1000, seed=s).se for s in range(12)]
+    assert _within_mc(ses, TSMR["simple_median"]["se_seed1234_nboot1000"], 1000, 1000)[0]
+
+
+def test_median_bootstrap_draws_follow_rs_loop_order():
+    """Draw i takes J normals for bx then J for by (R's weighted.median.boot.se loop): the SE equals the one
+    computed from explicit per-draw redraws with the same generator."""
+    rng = np.random.default_rng(7)
+    bx, bxse, by, byse = (np.asarray(a) for a in DATA)
+    w = (bx / byse) ** 2
+    meds = []
+    for _ in range(300):
+        bxb, byb = rng.normal(bx, bxse), rng.normal(by, byse)
+        meds.append(mr.weighted_median_r(byb / bxb, w))
+    assert mr.weighted_median(*DATA, n_boot=300, seed=7).se == pytest.approx(np.std(meds, ddof=1), rel=1e-12)
+
+
+def _random_rows(n_rows=600, seed=0):
+    rng = np.random.default_rng(seed)
+    for i in range(n_rows):
+        J = int(rng.integers(3, 90))
+        x = rng.standard_normal(J) * rng.choice([1e-3, 1.0, 50.0])
+        if i % 4 == 0:
+            x[0] = rng.choice([-1, 1]) * 1e4 * abs(x).max()       # one far outlier
+        if i % 7 == 0:
+            x[: J // 2] = x[0]                                        # ties (MAD 0 -> bandwidth floor)
+        w = np.ones(J) if i % 5 == 0 else rng.uniform(0.01, 10, J)
+        yield x, w
+
+
+def test_mode_kernel_equals_r_literal_density_mode():
+    for x, w in _random_rows():
+        fast, ref = mr._mode(x, w, 1.0)[0], mr.mode_r(x, w, 1.0)
+        assert abs(fast - ref) <= 1e-9 * _grid_step(x), (x, w, fast, ref)
+
+
+def test_weighted_median_kernel_equals_r_literal():
+    for x, w in _random_rows(seed=1):
+        fast, ref = mr._weighted_median(x, w)[0], mr.weighted_median_r(x, w)
+        assert fast == pytest.approx(ref, rel=1e-12, abs=1e-15 * np.abs(x).max())
+
+
+def test_bootstrap_se_equals_exact_path():
+    """The kernels' bootstrap SEs equal the R-literal estimators applied draw by draw (the exact path)."""
+    bx, bxse, by, byse = (np.asarray(a) for a in DATA)
+    ratio, se2 = by / bx, mr.ratio_standard_error(bx, bxse, by, byse, "second")
+    z = np.random.default_rng(3).standard_normal((200, len(bx)))
+    exact = [mr.mode_r(ratio + se2 * z[i], se2 ** -2) for i in range(200)]
+    assert mr.weighted_mode(*DATA, n_boot=200, seed=3).se == pytest.approx(mr.mad(np.array(exact)), rel=1e-12)
+
+
+# --- issue 15's defects: each test fails on the code before the fix (see the issue's report)
+
+def _far_outlier():
+    rng = np.random.default_rng(5)
+    J = 30
+    ratio = np.r_[100.0, 0.4 + 0.05 * rng.standard_normal(J - 1)]
+    bx, bxse = np.full(J, 0.1), np.full(J, 0.001)
+    return bx, bxse, ratio * bx, np.r_[1.0, np.full(J - 1, 0.005)]
+
+
+def test_defect1_far_outlier_does_not_capture_the_bootstrap_mode():
+    # the old float32 coarse pass returned the outlier (~100) for most draws: SE 0.126 instead of 0.047
+    r = mr.weighted_mode(*_far_outlier(), n_boot=200)
+    assert 0.3 < r.estimate < 0.5 and r.se < 0.08
+    row = np.r_[100, 0.4 + 0.05 * np.random.default_rng(0).standard_normal(29)]
+    assert mr._mode(row, np.ones(30), 1.0)[0] == pytest.approx(mr.mode_r(row, np.ones(30)), abs=1e-12)
+    assert mr._mode(row, np.ones(30), 1.0)[0] < 1
+
+
+def test_defect2_mode_resamples_ratio_estimates_and_simple_mode_exists():
+    # NOME: the ratios are redrawn with SE byse/|bx|, so bxse plays no part (the old code redrew bx)
+    bx, bxse, by, byse = (np.asarray(a) for a in DATA)
+    a = mr.weighted_mode(bx, bxse, by, byse, ratio_se="first", n_boot=300)
+    b = mr.weighted_mode(bx, 5 * bxse, by, byse, ratio_se="first", n_boot=300)
+    assert a.se == b.se and a.estimate == b.estimate
+    s = mr.simple_mode(bx, bxse, by, byse, n_boot=300)
+    assert s.method == "Simple mode" and s.extra["ratio_se"] == "second"
+    assert "simple_mode" in mr.METHODS
+
+
+def test_defect3_collinear_egger_is_not_applicable():
+    bx = np.array([0.1, -0.1, 0.1, 0.1, -0.1])  # equal |bx|: slope and intercept not separable
+    args = (bx, np.full(5, 0.01), np.array([0.03, -0.02, 0.05, 0.01, -0.04]), np.full(5, 0.02))
+    with pytest.raises(mr.NotApplicable, match="same"):
+        mr.egger(*args)
+    t = mr.mr_all(*args, methods=("ivw", "egger"))
+    row = t[t["method"] == "egger"].iloc[0]
+    assert row["note"].startswith("not applicable") and pd.isna(row.get("estimate"))
+
+
+def test_defect4_underdispersion_is_validated():
+    with pytest.raises(ValueError, match="underdispersion"):
+        mr.egger(*DATA, underdispersion="flor")
+    with pytest.raises(ValueError, match="underdispersion"):
+        mr.ivw(*DATA, underdispersion="flor")
+
+
+def test_defect6_single_snp_takes_filtered_series():
+    s = [pd.Series(np.asarray(a), index=np.arange(100, 128)) for a in DATA]
+    kept = [x[x.index % 2 == 1] for x in s]       # labels 101, 103, ... : no label 0
+    got = mr.single_snp(*kept)
+    ref = mr.single_snp(*[x.to_numpy() for x in kept])
+    assert len(got) == 14 and np.allclose(got["estimate"], ref["estimate"])
+    assert got["estimate"].iloc[0] == pytest.approx(DATA[2][1] / DATA[0][1])

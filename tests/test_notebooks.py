@@ -9,6 +9,35 @@ import pytest
 from il6repro.ledger import compare
 from il6repro.runner import run
 
+RAW = ("PosixPath(", "{'png':", "0.000000", "<pandas.io.formats.style.Styler")
+
+
+def assert_reader_sees_figures_and_no_raw_output(build, stems):
+    """Every figure a notebook saves is shown inline (the saved PNG itself, once), with its caption, and no output
+    prints a path, a dict of paths, an object address or a P value as 0."""
+    import base64
+    import hashlib
+    import re
+
+    for stem in stems:
+        nb = json.loads((build / "notebooks" / f"{stem}.ipynb").read_text())
+        receipt = json.loads((build / "receipts" / f"{stem}.json").read_text())
+        pngs = {name: sha for name, sha in receipt["figures"].items() if name.endswith(".png")}
+        shown, texts = [], []
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if "image/png" in data:
+                    shown.append(hashlib.sha256(base64.b64decode(data["image/png"])).hexdigest())
+                texts += [out.get("text", "")] + [str(v) for k, v in data.items() if k != "image/png"]
+        assert sorted(shown) == sorted(pngs.values()), f"{stem}: inline images differ from its saved figures"
+        blob = "\n".join(t if isinstance(t, str) else "".join(t) for t in texts)
+        for raw in RAW:
+            assert raw not in blob, f"{stem}: output shows {raw!r}"
+        assert not re.search(r"(?<![\d.])P\s*[=:]?\s*0\.0(?![\d.]*[1-9])", blob), f"{stem}: a P value printed as 0"
+        for name in pngs:
+            assert f"*Figure `{name[:-4]}`.*" in blob, f"{stem}: figure {name} has no caption"
+
 
 @pytest.mark.slow
 def test_notebook_00_without_mirror(isolated, monkeypatch):
@@ -26,6 +55,7 @@ def test_notebook_00_without_mirror(isolated, monkeypatch):
         assert table.loc[cid, "status"] == "reproduced on real data"
     executed = (b / "notebooks" / "00_data.ipynb").read_text()
     assert "mirror only" in executed and "IL6 present: False" in executed
+    assert_reader_sees_figures_and_no_raw_output(b, ["00_data"])
 
 
 @pytest.mark.slow
@@ -66,6 +96,9 @@ def test_notebooks_01_to_03_on_the_twin(isolated):
     for nb in (b / "notebooks").glob("0[123]_*.ipynb"):
         text = nb.read_text()
         assert not any(e in text for e in eids), f"participant id in {nb.name}"
+    assert_reader_sees_figures_and_no_raw_output(b, ["01_ukb_cohort", "02_mr_scan", "03_mr_sensitivity"])
+    nb2 = (b / "notebooks" / "02_mr_scan.ipynb").read_text()
+    assert "What to conclude." in nb2 and "published" in nb2
 
 
 @pytest.mark.slow
@@ -88,6 +121,7 @@ def test_notebooks_04_to_06_on_real_data(isolated):
     if sources.mirror_roots():
         assert table.loc["W.ahba.enrich_scz.q", "kind"] == "real_data"
         assert "ENIGMA schizophrenia" in (b / "notebooks" / "04_ahba_mtg.ipynb").read_text()
+    assert_reader_sees_figures_and_no_raw_output(b, ["04_ahba_mtg", "05_coexpression_ppi", "06_enrichment"])
 
 
 @pytest.mark.slow
@@ -132,3 +166,6 @@ def test_notebooks_07_08_on_the_twin(isolated):
         text = nb.read_text()
         leaked = [i for i in ids if f'"{i}"' in text or f" {i} " in text or f"\\n{i} " in text]
         assert not leaked, f"participant id(s) in {nb.name}: {leaked[:3]}"
+    assert_reader_sees_figures_and_no_raw_output(b, ["07_whitehall_resolution", "08_whitehall_repeated"])
+    nb8 = (b / "notebooks" / "08_whitehall_repeated.ipynb").read_text()
+    assert "published" in nb8 and ("the CI includes 1" in nb8 or "the CI excludes 1" in nb8)

@@ -37,9 +37,9 @@ def test_inspect_parameters_types(tiny_notebooks):
 
 @pytest.mark.parametrize("override, message", [
     (["nope=1"], "'nope' is declared by no selected notebook"),
-    (["n=abc"], "'n' must be int"),
-    (["n=1.5"], "'n' must be int"),
-    (["fail=3"], "'fail' must be bool"),
+    (["n=abc"], "'n' must be an integer; got 'abc'"),
+    (["n=1.5"], "'n' must be an integer; got 1.5"),
+    (["fail=3"], "'fail' must be true or false; got 3"),
     (["01.k=3"], "'k' is not declared by 01_tiny"),
     (["07.n=3"], "no selected notebook numbered '07'"),
     (["n"], "expected name=value"),
@@ -158,3 +158,19 @@ def test_every_parameter_of_the_real_notebooks_is_recognised():
         names = [m.group(1) for line in src.splitlines() if (m := re.match(r"^(\w+)\s*=", line))]
         got = set(inspect_parameters(nb))
         assert [n for n in names if n not in got] == [], nb.name
+
+
+def test_outputs_of_a_removed_notebook_are_withdrawn(isolated, tiny_notebooks):
+    """A notebook deleted (or renamed) from the source: its executed copy, receipt, results and figures go at the
+    next run, so the book and the ledger never show a chapter that no longer exists."""
+    b, figs = isolated["build"], isolated["figures"]
+    assert _run(tiny_notebooks).ok
+    assert (b / "receipts" / "01_tiny.json").is_file() and (figs / "tiny_line.png").is_file()
+    (tiny_notebooks / "01_tiny.ipynb").rename(tiny_notebooks.parent / "01_tiny.ipynb.bak")
+    seen = []
+    _run(tiny_notebooks, log=seen.append)
+    for path in (b / "receipts" / "01_tiny.json", b / "notebooks" / "01_tiny.ipynb", b / "results" / "01_tiny.json",
+                 figs / "tiny_line.png"):
+        assert not path.exists(), path
+    assert any("01_tiny: no longer in the notebooks folder" in s for s in seen)
+    assert (b / "receipts" / "02_second.json").is_file()

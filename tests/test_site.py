@@ -1,15 +1,25 @@
-"""The rendered site, checked in headless Chromium: pages load, links resolve, images load, nothing external."""
+"""The book: Sphinx builds it from the runner's outputs; its numbers follow the run; Chromium checks every page,
+the search and the printed paper."""
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI
+from conftest import IN_CI, OK_NB, ROOT
+from il6repro.ledger import load_claims
 from il6repro.runner import run
-from il6repro.site import build_site
-from il6repro.sitecheck import BrowserUnavailable, check_site, chromium_path
+from il6repro.site import build_site, claim_display, ledger_rows, printed_style, site_dir
+from il6repro.sitecheck import BrowserUnavailable, check_site, chromium_path, search
+from tinynb import write_notebook
+
+QUIET = {"log": lambda *a: None}
 
 
 def _browser_or_skip():
@@ -22,48 +32,295 @@ def _browser_or_skip():
         pytest.skip(str(exc))
 
 
+def _pdftotext_or_skip() -> str:
+    exe = shutil.which("pdftotext")
+    if not exe:
+        if IN_CI:
+            pytest.fail("CI must check the paper PDF: pdftotext (Debian poppler-utils) is missing")
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+    return exe
+
+
+def _pdf_text(pdf: Path) -> str:
+    """The PDF's words, whitespace (including line breaks) collapsed to single spaces."""
+    out = subprocess.run([_pdftotext_or_skip(), str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(out.split())
+
+
+def _text(page: Path) -> str:
+    """The words of an HTML page (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+
+
+def _cell_of(notebook: Path, needle: str) -> int:
+    nb = json.loads(notebook.read_text())
+    return next(c["execution_count"] for c in nb["cells"] if c["cell_type"] == "code" and needle in "".join(c["source"]))
+
+
+def _tiny(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_notebook(folder / "01_tiny.ipynb", OK_NB)
+    write_notebook(folder / "02_second.ipynb", [("md", "# Second"), ("params", "k = 2"), ("code", "print(k * 2)")],
+                   depends=["01_tiny"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """One book built from the tiny notebooks, shared by the tests that only read it (building takes a while)."""
+    tmp = tmp_path_factory.mktemp("book")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IL6REPRO_BUILD", str(tmp / "build"))
+        mp.setenv("IL6REPRO_FIGURES_DIR", str(tmp / "figures"))
+        assert run("default", notebooks_dir=_tiny(tmp / "nbs"), progress=False, **QUIET).ok
+        yield {"site": build_site(**QUIET), "build": tmp / "build"}
+
+
 @pytest.fixture
-def site(isolated, tiny_notebooks):
-    rep = run("default", notebooks_dir=tiny_notebooks, progress=False, log=lambda *a: None)
-    assert rep.ok
-    return build_site(log=lambda *a: None)
+def site(book, monkeypatch):
+    monkeypatch.setenv("IL6REPRO_BUILD", str(book["build"]))
+    monkeypatch.setenv("IL6REPRO_FIGURES_DIR", str(book["build"].parent / "figures"))
+    return book["site"]
 
 
-def test_site_structure_and_skip(site):
-    for page in ("index.html", "ledger.html", "gallery.html", "receipts.html", "ledger.csv",
-                 "notebooks/01_tiny.html", "notebooks/02_second.html", "figures/tiny_line.png"):
+# ------------------------------------------------------------------------------------------------ sources
+def test_paper_carries_every_published_number():
+    """Every claim of both abstracts is on the paper page through the {claim} role (none typed by hand)."""
+    paper = (ROOT / "book" / "paper.md").read_text()
+    used = set(re.findall(r"\{claim\}`([^`]+)`", paper))
+    assert used == set(load_claims())
+
+
+def test_references_cover_every_dataset_and_citation():
+    from pybtex.database import parse_file
+
+    from il6repro.data import default_catalog
+
+    bib = parse_file(str(ROOT / "book" / "references.bib"), bib_format="bibtex")
+    named = {d.strip() for e in bib.entries.values() for d in e.fields.get("datasets", "").split(",") if d.strip()}
+    assert set(default_catalog().manifests) <= named, set(default_catalog().manifests) - named
+    cited = {k.strip() for page in (ROOT / "book").glob("*.md")
+             for keys in re.findall(r"\{cite:p\}`([^`]+)`", page.read_text()) for k in keys.split(",")}
+    assert cited <= set(bib.entries), cited - set(bib.entries)
+    for key in ("williams2022", "virtanen2015", "hawrylycz2012", "desikan2006", "makris2006", "szklarczyk2023",
+                "hemani2018", "yavorska2017", "alexanderbloch2018"):
+        assert key in cited, key
+
+
+def test_numbers_in_the_abstracts_own_style():
+    claims = load_claims()
+    assert printed_style(4.70, "fusiform gyrus (z = 4.70; P = 2.60 x 10^-7)") == ("fixed", 2, False)
+    assert printed_style(2.60e-7, "fusiform gyrus (z = 4.70; P = 2.60 x 10^-7)") == ("sci", 2, False)
+    assert claim_display(claims["W.mr.il6.gmv_fusiform.z"], {"value": 5.8312}) == ("4.70", "5.83")
+    assert claim_display(claims["W.mr.il6.gmv_fusiform.p"], {"value": 5.43e-9}) == ("2.60 × 10⁻⁷", "5.43 × 10⁻⁹")
+    assert claim_display(claims["W.ukb.n"], {"value": 20688.0}) == ("20,688", "20,688")
+    assert claim_display(claims["V.rr_repeated"], {"value": 1.193, "ci": [0.987, 1.44]}) == \
+        ("1.21 (1.03–1.41)", "1.19 (0.99–1.44)")
+    assert claim_display(claims["V.il6_change_with_resolution"], {"value": -0.2, "ci": [-0.31, -0.1]}) == \
+        ("negative", "-0.2 (-0.31 to -0.1)")
+    assert claim_display(claims["W.mr.il1.null"], {"value": 0.0123}) == ("none below 1.1 × 10⁻⁴", "0.0123")
+    assert claim_display(claims["W.ahba.enrich_scz.q"], {}) == ("< 0.05", "—")
+
+
+def test_ledger_rows_show_fields_they_do_not_know(isolated, monkeypatch):
+    """A field another part of the project adds to a record (or its extra dict) reaches the book's ledger."""
+    res = isolated["build"] / "results"
+    res.mkdir(parents=True)
+    (res / "07_whitehall_resolution.json").write_text(json.dumps({"notebook": "07_whitehall_resolution", "records": {
+        "V.rr_repeated": {"value": 1.2, "ci": [1.0, 1.4], "kind": "planted_twin", "note": "", "cell": 9,
+                          "conclusion_verdict": "holds", "extra": {"twin_power": 0.41}}}}))
+    columns, rows = ledger_rows({}, {})
+    assert columns[-2:] == ["conclusion_verdict", "twin_power"]
+    row = next(r for r in rows if r["claim"] == "V.rr_repeated")
+    assert row["conclusion_verdict"] == "holds" and row["twin_power"] == 0.41 and row["cell"] == 9
+
+
+def test_claim_without_its_dataset_says_not_checked(isolated):
+    receipts = {"06_enrichment": {"notebook": "06_enrichment",
+                                  "datasets_unavailable": {"disgenet_gmt": "no source"}}}
+    _cols, rows = ledger_rows({}, receipts)
+    row = next(r for r in rows if r["claim"] == "W.ahba.enrich_scz.q")
+    assert row["status"] == "not yet attempted" and row["display_status"] == "not checked"
+    assert row["display_reason"] == "not checked: 06 ran without DisGeNET disease gene sets"
+    assert next(r for r in rows if r["claim"] == "W.ukb.n")["display_status"] == "not yet attempted"
+
+
+# ------------------------------------------------------------------------------------------------ the build
+def test_book_structure_and_skip(site, book):
+    assert site == site_dir() == book["build"] / "book" / "html"
+    for page in ("index.html", "paper.html", "ledger.html", "gallery.html", "methods.html", "receipts.html",
+                 "sweep.html", "data.html", "teaching.html", "search.html", "searchindex.js",
+                 "notebooks/01_tiny.html", "notebooks/02_second.html", "_images/tiny_line.png",
+                 "_sources/notebooks/01_tiny.ipynb"):
         assert (site / page).is_file(), page
-    html = (site / "notebooks" / "01_tiny.html").read_text()
-    assert "cdnjs" not in html and "Tiny OK notebook" in html
+    nb = (site / "notebooks" / "01_tiny.html").read_text()
+    assert "Tiny OK notebook" in nb and "done 3" in nb
+    for page in site.rglob("*.html"):  # offline: nothing loaded from another host
+        assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']https?://""", page.read_text()), page
     gallery = (site / "gallery.html").read_text()
-    assert "tiny_line.png" in gallery and "parameters_sha256" in gallery and "01_tiny" in gallery
+    assert "tiny_line.png" in gallery and "parameters_sha256" in gallery and "notebooks/01_tiny.html" in gallery
+    receipts = _text(site / "receipts.html")
+    assert "01_tiny" in receipts and '"n": 3' in receipts
+    index = (site / "index.html").read_text()
+    assert "notebooks/01_tiny.html" in index and "paper.html" in index and "ledger.html" in index
     stamp = (site / ".inputs.sha256").stat().st_mtime_ns
-    build_site(log=lambda *a: None)
+    build_site(**QUIET)
     assert (site / ".inputs.sha256").stat().st_mtime_ns == stamp, "unchanged inputs must not rebuild"
+    assert not list(site.parent.glob(".html-*"))
 
 
+def test_every_notebook_page_shows_the_figures_its_notebook_saved(site, book, tmp_path):
+    """Each PNG a notebook saves (its receipt, by sha256) is an image on its page; a page that lost one, or that
+    prints a path or an object address, stops the build."""
+    from il6repro.site import _receipts, notebook_pages_missing_figures
+
+    receipts = _receipts(book["build"])
+    assert any(n.endswith(".png") for r in receipts.values() for n in r["figures"])
+    assert notebook_pages_missing_figures(site, receipts) == []
+    copy = tmp_path / "html"
+    shutil.copytree(site, copy)
+    page = copy / "notebooks" / "01_tiny.html"
+    page.write_text(re.sub(r"<img[^>]+>", "", page.read_text()).replace("</main>", "PosixPath('/x')</main>"))
+    problems = notebook_pages_missing_figures(copy, receipts)
+    assert problems == ["01_tiny: 1 figure(s) not shown: tiny_line.png", "01_tiny: raw output on the page ('PosixPath(')"]
+
+
+def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_notebooks, monkeypatch, tmp_path):
+    """The paper shows published -> reproduced from the ledger, links the ledger row and the notebook cell, and
+    changes when a parameter changes and the book is rebuilt. Pages in book/teaching/ and files in build/teaching/
+    appear in the Teaching section."""
+    assert run("default", notebooks_dir=tiny_notebooks, progress=False, **QUIET).ok
+    site = build_site(**QUIET)
+    paper = (site / "paper.html").read_text()
+    ledger = (site / "ledger.html").read_text()
+    cell = _cell_of(isolated["build"] / "notebooks" / "01_tiny.ipynb", "W.ahba.n_donors")
+    assert re.search(r'href="ledger.html#claim-w-ahba-n-donors"[^>]*>6 → 3<', paper)
+    assert f'href="notebooks/01_tiny.html#cell-{cell}"' in paper
+    assert f'id="cell-{cell}"' in (site / "notebooks" / "01_tiny.html").read_text()
+    row = ledger[ledger.index('id="claim-w-ahba-n-donors"'):][:4000]
+    assert "not reproduced" in row and "3 != 6" in row and "tiny test" in row
+    assert "not yet attempted" in paper  # claims no notebook recorded say so
+    assert "Student notebooks" in (site / "index.html").read_text()
+    assert "have not been built" in (site / "teaching.html").read_text()
+
+    assert run("default", ["n=6"], only=["01"], notebooks_dir=tiny_notebooks, progress=False, **QUIET).ok
+    teaching = isolated["build"] / "teaching"
+    (teaching / "student").mkdir(parents=True)
+    (teaching / "autograder").mkdir()
+    (teaching / "student" / "10_teaching_mr.ipynb").write_text((tiny_notebooks / "02_second.ipynb").read_text())
+    (teaching / "autograder" / "10_teaching_mr-autograder.zip").write_bytes(b"hidden checks")
+    book_src = tmp_path / "book"
+    shutil.copytree(ROOT / "book", book_src)
+    (book_src / "teaching" / "instructor.md").write_text("# Instructor guide\n\nHow to run the exercises.\n")
+    monkeypatch.setattr("il6repro.site.book_dir", lambda: book_src)
+    build_site(**QUIET)
+    paper = (site / "paper.html").read_text()
+    assert re.search(r'href="ledger.html#claim-w-ahba-n-donors"[^>]*>6 → 6<', paper)
+    assert "6 → 3" not in paper
+    row = (site / "ledger.html").read_text()
+    row = row[row.index('id="claim-w-ahba-n-donors"'):][:4000]
+    assert "reproduced on real data" in row and "6 == 6" in row
+    page = (site / "teaching.html").read_text()
+    assert "10_teaching_mr.ipynb" in page and "_downloads/" in page
+    assert "autograder.zip" not in page  # the hidden checks are never published
+    assert (site / "teaching" / "instructor.html").is_file()
+    assert "teaching/instructor.html" in (site / "index.html").read_text()
+
+
+@pytest.mark.slow
+def test_paper_follows_a_rerun_with_another_twin_seed(isolated):
+    """Notebook 07 on the quick profile with two Whitehall twin seeds: the paper, the ledger and the PDF show each
+    run's numbers (read from the ledger, never typed)."""
+    shown = []
+    for seed in (19850101, 7):
+        assert run("quick", [f"seed={seed}"], only=["07"], progress=False, **QUIET).ok
+        site = build_site(**QUIET)
+        _cols, rows = ledger_rows({}, {})
+        rows = {r["claim"]: r for r in rows}
+        paper = (site / "paper.html").read_text()
+        for cid in ("V.rr_low_vs_high.agesex", "V.rr_low_vs_high.full", "V.n_cases", "V.followup_mean"):
+            assert rows[cid]["reproduced_display"] != "—"
+            assert f">{rows[cid]['published_display']} → {rows[cid]['reproduced_display']}<" in paper, cid
+        assert "07_forest.png" in paper and "Figure 1" in paper
+        shown.append(rows["V.rr_low_vs_high.agesex"]["reproduced_display"])
+        if shutil.which("chromium") and shutil.which("pdftotext"):
+            text = _pdf_text(site / "paper.pdf")
+            assert rows["V.rr_low_vs_high.agesex"]["reproduced_display"] in text
+            assert "Risk ratios of symptom resolution" in text and "Figure 1" in text
+    assert shown[0] != shown[1], "a new twin seed must change the paper's numbers"
+
+
+# ------------------------------------------------------------------------------------------------ browser
 @pytest.mark.browser
-def test_site_in_headless_chromium(site, isolated):
+def test_book_in_headless_chromium(site, tmp_path):
     _browser_or_skip()
-    shot = isolated["build"] / "site-check" / "index.png"
+    shot = tmp_path / "index.png"
     rep = check_site(site, screenshot=shot)
     assert rep.ok, rep.problems
-    assert set(rep.pages) >= {"index.html", "ledger.html", "gallery.html", "receipts.html",
-                              "notebooks/01_tiny.html", "notebooks/02_second.html"}
-    assert rep.images >= 1 and rep.links >= 10
+    assert set(rep.pages) >= {"index.html", "paper.html", "ledger.html", "gallery.html", "receipts.html",
+                              "methods.html", "sweep.html", "data.html", "notebooks/01_tiny.html",
+                              "notebooks/02_second.html"}
+    assert rep.images >= 1 and rep.links >= 50
+    assert rep.searches["fusiform"] and rep.searches["Whitehall"]
     assert shot.is_file() and shot.read_bytes()[:4] == b"\x89PNG"
+    assert any("tiny" in t.lower() for t in search(site, "tiny"))
 
 
 @pytest.mark.browser
-def test_browser_check_catches_broken_links_and_images(site, tmp_path):
+def test_ledger_fits_1400px_and_filters(site):
+    """At 1400 px the ledger's columns are all on screen; the filters show one study / one status; a click opens a
+    row's details (the source sentence)."""
+    _browser_or_skip()
+    from il6repro.sitecheck import WIDTH, _browser, _serve
+
+    claims = load_claims()
+    with _browser() as browser, _serve(site) as base:
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        page.goto(base + "ledger.html", wait_until="load")
+        right = page.evaluate("Math.max(...[...document.querySelectorAll('table.ledger-table th')]"
+                              ".map(e => e.getBoundingClientRect().right))")
+        assert right <= WIDTH, f"the ledger is {right:.0f} px wide"
+        visible = "document.querySelectorAll('tr.ledger-row:not([style*=\"none\"])').length"
+        assert page.evaluate(visible) == len(claims)
+        page.select_option(".ledger-filter select >> nth=0", "V")
+        assert page.evaluate(visible) == sum(c.study == "V" for c in claims.values())
+        page.select_option(".ledger-filter select >> nth=0", "all")
+        options = page.eval_on_selector_all(".ledger-filter select >> nth=1 >> option", "os => os.map(o => o.value)")
+        assert options == ["all", "not reproduced", "not yet attempted"]  # the statuses present
+        page.select_option(".ledger-filter select >> nth=1", "not reproduced")
+        assert page.evaluate(visible) == 1  # the tiny run's one claim
+        page.select_option(".ledger-filter select >> nth=1", "not yet attempted")
+        assert page.evaluate(visible) == len(claims) - 1
+        page.select_option(".ledger-filter select >> nth=1", "not reproduced")
+        row = page.locator("#claim-w-ahba-n-donors")
+        assert "six neurotypical" in row.get_attribute("title")
+        assert not page.locator("#claim-w-ahba-n-donors .claim-more").is_visible()
+        row.locator("td >> nth=1").click()
+        assert page.locator("#claim-w-ahba-n-donors .claim-more").is_visible()
+
+
+@pytest.mark.browser
+def test_paper_pdf(site):
+    _browser_or_skip()
+    text = _pdf_text(site / "paper.pdf")
+    assert "reproducing two studies" in text and "The data boundary" in text
+    assert "6 → 3" in text  # the tiny run's number, with its published value
+    assert "Williams" in text and "References" in text
+
+
+@pytest.mark.browser
+def test_browser_check_catches_broken_links_images_and_leaks(site, tmp_path):
     _browser_or_skip()
     broken = tmp_path / "broken"
     shutil.copytree(site, broken)
-    (broken / "figures" / "tiny_line.png").write_bytes(b"not a png")
+    (broken / "_images" / "tiny_line.png").write_bytes(b"not a png")
     index = broken / "index.html"
-    index.write_text(index.read_text().replace("</main>", "<a href='missing.html'>x</a></main>"))
-    rep = check_site(broken)
+    index.write_text(index.read_text().replace("</article>", "<a href='missing.html'>x</a><a href='paper.html#nowhere'>"
+                                               "y</a><img src='https://example.org/x.png'></article>", 1))
+    rep = check_site(broken, search_words=())
     assert not rep.ok
     text = "\n".join(rep.problems)
     assert "broken link: missing.html" in text
+    assert "missing anchor #nowhere" in text
     assert "image did not load" in text
+    assert "request leaves localhost: https://example.org/x.png" in text

@@ -34,7 +34,7 @@ def test_the_shipped_grid_is_valid_and_shares_the_default_run():
 
 @pytest.mark.parametrize("choice, message", [
     ({"name": "x", "param": "02.no_such", "notebooks": ["02"], "values": [1]}, "has no parameter 'no_such'"),
-    ({"name": "x", "param": "02.n", "notebooks": ["02"], "values": ["many"]}, "must be int"),
+    ({"name": "x", "param": "02.n", "notebooks": ["02"], "values": ["many"]}, "must be an integer"),
     ({"name": "x", "param": "n", "notebooks": ["77"], "values": [1]}, "no notebook '77'"),
     ({"name": "x", "param": "n", "notebooks": ["09"], "values": [1]}, "declares 'n'"),
     ({"name": "x", "notebooks": ["02"], "values": [1]}, "lacks 'param'"),
@@ -100,5 +100,5 @@ def test_a_small_sweep_on_a_local_dask_cluster(isolated, tmp_path, capsys):
         assert receipt["parameters"]["n"] in (1500, 2500) and receipt["profile"] == "quick"
     site = build_site(log=lambda *a: None)
     page = (site / "sweep.html").read_text()
-    assert "Whitehall twin N = 1500" in page and "figures/sweep_summary.png" in page
-    assert (site / "figures" / "sweep_summary.png").is_file()
+    assert "Whitehall twin N = 1500" in page and "_images/sweep_summary.png" in page
+    assert (site / "_images" / "sweep_summary.png").is_file()

@@ -61,6 +61,45 @@ def test_rewiring_keeps_degrees_and_simple_graph():
     assert len(old - set(map(tuple, np.sort(R, 1).tolist()))) > 0.5 * len(E)  # most edges moved
 
 
+def _rewire_numpy(edges, n_nodes, rounds, rng):
+    """The numpy formulation the compiled round replaced (sorted keys + searchsorted, np.unique for duplicates)."""
+    def keys(e):
+        return np.minimum(e[:, 0], e[:, 1]).astype(np.int64) * n_nodes + np.maximum(e[:, 0], e[:, 1])
+
+    e = edges.copy()
+    m = len(e)
+    for _ in range(rounds):
+        perm = rng.permutation(m)
+        if m % 2:
+            perm = perm[:-1]
+        i, j = perm[0::2], perm[1::2]
+        flip = rng.random(len(j)) < 0.5
+        c, d = np.where(flip, e[j, 1], e[j, 0]), np.where(flip, e[j, 0], e[j, 1])
+        a, b = e[i, 0], e[i, 1]
+        new1, new2 = np.stack([a, d], 1), np.stack([c, b], 1)
+        ok = (a != d) & (c != b)
+        cur = np.sort(keys(e))
+        k1, k2 = keys(new1), keys(new2)
+        for k in (k1, k2):
+            ok &= cur[np.clip(np.searchsorted(cur, k), 0, m - 1)] != k
+        ok &= k1 != k2
+        uniq, cnt = np.unique(np.concatenate([k1[ok], k2[ok]]), return_counts=True)
+        dup = uniq[cnt > 1]
+        if len(dup):
+            ok[ok] &= ~(np.isin(k1[ok], dup) | np.isin(k2[ok], dup))
+        e[i[ok]], e[j[ok]] = new1[ok], new2[ok]
+    return e
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_rewiring_equals_the_numpy_formulation(seed):
+    G = nx.gnm_random_graph(300, 1501, seed=seed)  # odd edge count: one edge sits out each round
+    E = np.array(G.edges())
+    a = TX.rewire(E, 300, rounds=12, rng=np.random.default_rng(seed))
+    b = _rewire_numpy(E, 300, 12, np.random.default_rng(seed))
+    assert np.array_equal(a, b)
+
+
 def test_ppi_null_finds_a_planted_clique_and_matches_the_configuration_model():
     G = nx.barabasi_albert_graph(600, 3, seed=2)
     links = pd.DataFrame([(f"P{a}", f"P{b}") for a, b in G.edges()], columns=["protein1", "protein2"])
@@ -148,3 +187,12 @@ def test_enrichment_scores_from_hit_positions_equal_the_running_sum():
         mask = np.zeros(700, bool)
         mask[idx] = True
         assert np.allclose(many[name].to_numpy(), TX.enrichment_scores(S, mask), atol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_argmax_last_axis_equals_numpy_first_maximum(order):
+    from il6repro._argmax import argmax_last_axis
+
+    a = np.asarray(np.random.default_rng(1).integers(0, 4, (6, 5, 7, 11)).astype(np.uint8), order=order)  # ties
+    first, top = argmax_last_axis(a)
+    assert np.array_equal(first, a.argmax(-1)) and np.array_equal(top, a.max(-1))

@@ -25,11 +25,13 @@ def write_notebook(path, cells, *, depends=None, reads_results=False):
         src = src.strip("\n")
         if kind == "md":
             c = nbformat.v4.new_markdown_cell(src)
+        elif kind == "raw":  # an otter-assign delimiter (# BEGIN QUESTION ...)
+            c = nbformat.v4.new_raw_cell(src)
         else:
             c = nbformat.v4.new_code_cell(src)
             if kind == "params":
                 c.metadata["tags"] = ["parameters"]
-            elif kind == "solution":  # a teaching exercise's solution (il6repro.teaching strips it for students)
+            elif kind == "solution":  # a teaching exercise's solution (tag read by the book)
                 c.metadata["tags"] = ["solution"]
         c["id"] = f"cell-{i:02d}"
         out.append(c)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m il6repro {data,run,site,ledger,sweep,teach} ...`` (``-h`` on each for its options)."""
+"""Command line: ``python -m il6repro {data,run,site,ledger,sweep,teach,opengwas} ...`` (``-h`` on each for its options)."""
 
 from __future__ import annotations
 
@@ -53,23 +53,32 @@ def _run(args) -> int:
 
 def _site(args) -> int:
     from .governance import GovernanceError
-    from .site import build_site
+    from .site import SiteError, build_site
 
     try:
-        site = build_site(force=args.force)
-    except GovernanceError as exc:
+        site = build_site(force=args.force, pdf=not args.no_pdf)
+    except (GovernanceError, SiteError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if not args.check:
+    if not (args.check or args.screens):
         return 0
-    from .sitecheck import BrowserUnavailable, check_site
+    from .sitecheck import BrowserUnavailable, check_site, screenshots
 
     try:
+        if args.screens:
+            shots = screenshots(site, {"paper": "paper.html", "ledger": "ledger.html",
+                                       "notebook": "notebooks/02_mr_scan.html", "search": "search.html?q=fusiform"},
+                                args.screens)
+            print(f"screenshots: {', '.join(str(p) for p in shots.values())}")
+        if not args.check:
+            return 0
         rep = check_site(site, screenshot=site.parent / "site-check" / "index.png")
     except BrowserUnavailable as exc:
         print(f"site check: {exc}", file=sys.stderr)
         return 2
-    print(f"site check: {len(rep.pages)} pages, {rep.images} images, {rep.links} links; screenshot {rep.screenshot}")
+    found = "; ".join(f"{w!r}: {len(v)} page(s)" for w, v in rep.searches.items())
+    print(f"site check: {len(rep.pages)} pages, {rep.images} images, {rep.links} links; search {found}; "
+          f"screenshot {rep.screenshot}")
     for p in rep.problems:
         print(f"  problem: {p}", file=sys.stderr)
     return 0 if rep.ok else 1
@@ -140,15 +149,51 @@ def _sweep(args) -> int:
 
 
 def _teach(args) -> int:
-    from .teaching import TeachingError, build_student_versions
+    from .runner import ParameterError
+    from .teaching.course import TeachingError, build, grade
 
     try:
-        written = build_student_versions(out=args.out)
-    except TeachingError as exc:
+        if args.grade:
+            table = grade(args.grade, course=args.course or args.out, csv=args.csv)
+            return 0 if table["error"].fillna("").eq("").all() else 1
+        index = build(out=args.out, run=not args.no_run, profile=args.profile, verify=args.verify)
+    except (TeachingError, ParameterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for path, n in written.items():
-        print(f"{path}: {n} solution cell(s) replaced by stubs")
+    from ._paths import build_dir
+
+    print(f"course ({index['grader']}): {len(index['units'])} unit(s) -> {args.out or build_dir() / 'teaching'}/"
+          "{student,autograder,instructor}/; grade a folder of submissions: python -m il6repro teach --grade DIR")
+    return 0
+
+
+def _opengwas(args) -> int:
+    import time
+
+    from .data import opengwas as og
+
+    q = og.default_query()
+    if args.action == "plan":
+        for k, v in og.plan(q).items():
+            print(f"{k}: {v}")
+        return 0
+    if args.action == "status":
+        print(og.token_status())
+        entries = og.cached_entries(q)
+        print(f"cached copies of the paper's query ({q.key()[:12]}): {len(entries) or 'none'}")
+        for e in entries:
+            kind = "FIXTURE" if e["fixture"] else "real"
+            print(f"  API {e['api_version']}, fetched {e['fetched_at']}, {e['n_requests']} requests, {kind}, "
+                  f"sha256 {e['bundle_sha256'][:16]}: {e['path']}")
+        return 0
+    t0 = time.perf_counter()
+    try:
+        out = og.open_outcomes(og.default_query().rsids, refresh=args.refresh, progress=not args.no_progress)
+    except og.OpenGWASError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(out.describe().to_string(header=False))
+    print(f"wall time: {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -170,9 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--notebook-timeout", type=int, default=3600, help="seconds a notebook may run")
     r.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     r.set_defaults(func=_run)
-    s = sub.add_parser("site", help="render build/site")
+    s = sub.add_parser("site", help="build the book (build/book/html) with Sphinx")
     s.add_argument("--force", action="store_true", help="rebuild even if up to date")
-    s.add_argument("--check", action="store_true", help="then check every page in headless Chromium")
+    s.add_argument("--check", action="store_true",
+                   help="then check every page and the search in headless Chromium")
+    s.add_argument("--no-pdf", action="store_true", help="do not print the paper to PDF")
+    s.add_argument("--screens", metavar="DIR",
+                   help="save 1400 px screenshots of the paper, ledger, a notebook and a search to DIR")
     s.set_defaults(func=_site)
     lg = sub.add_parser("ledger", help="published vs reproduced numbers")
     lg.add_argument("--check", action="store_true",
@@ -190,8 +239,23 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--list", action="store_true", help="print the runs the grid makes and stop")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.set_defaults(func=_sweep)
-    t = sub.add_parser("teach", help="write student versions of the teaching notebooks to build/teaching/")
-    t.add_argument("--out", help="output folder (default build/teaching)")
+    o = sub.add_parser("opengwas", help="real outcome data: the UK Biobank brain-IDP GWAS on OpenGWAS (ubm-b)")
+    o.add_argument("action", choices=["plan", "status", "fetch"],
+                   help="plan: requests and allowance cost (no network); status: token and cache; fetch: download "
+                        "(or read the cache) now")
+    o.add_argument("--refresh", action="store_true", help="fetch: ignore the cache")
+    o.add_argument("--no-progress", action="store_true", help="fetch: no progress bar")
+    o.set_defaults(func=_opengwas)
+    t = sub.add_parser("teach", help="build the course (student + autograder versions, otter-grader) into "
+                                     "build/teaching/, or grade a folder of submissions")
+    t.add_argument("--out", help="output folder of the build (default build/teaching)")
+    t.add_argument("--profile", default="default", help="profile of the instructor versions' run (default default)")
+    t.add_argument("--no-run", action="store_true",
+                   help="do not run the instructor versions first (their figures must exist)")
+    t.add_argument("--verify", action="store_true", help="also grade each unit's solutions with otter (full marks)")
+    t.add_argument("--grade", metavar="DIR", help="grade every .ipynb in DIR; write a CSV of scores per exercise")
+    t.add_argument("--course", help="with --grade: the built course (default build/teaching)")
+    t.add_argument("--csv", help="with --grade: the CSV to write (default DIR/scores.csv)")
     t.set_defaults(func=_teach)
     args = ap.parse_args(argv)
     return args.func(args)

@@ -52,9 +52,23 @@ def manifest_dir() -> Path:
 
 
 def figures_dir() -> Path:
-    """Return where figures are saved: the runner's staging folder during a run, else ``<root>/figures``."""
+    """Return the folder of published figures: where the runner moves a successful notebook's figures and the
+    site reads them (``IL6REPRO_FIGURES_DIR`` when the runner itself is pointed elsewhere, else ``<root>/figures``)."""
     env = os.environ.get("IL6REPRO_FIGURES_DIR")
     return Path(env) if env else repo_root() / "figures"
+
+
+def figure_save_dir() -> Path:
+    """Return where :func:`il6repro.figures.save` writes: the runner's staging folder during a run
+    (``IL6REPRO_FIGURES_DIR``), else the scratch folder ``build/scratch/figures``, so a notebook run by hand (plain
+    papermill, nbconvert, JupyterLab) never writes into what the site publishes."""
+    env = os.environ.get("IL6REPRO_FIGURES_DIR")
+    return Path(env) if env else scratch_dir() / "figures"
+
+
+def scratch_dir() -> Path:
+    """Return ``build/scratch``: outputs of notebooks run outside the runner (figures, results)."""
+    return build_dir() / "scratch"
 
 
 def upstream_result(name: str) -> Path | None:
@@ -70,8 +84,8 @@ def results_dir() -> Path:
     """Return where ledger results are written.
 
     During a runner execution this is a staging folder that is moved into ``build/results`` only when the
-    notebook succeeds. Outside the runner (a notebook opened by hand in JupyterLab) results go to
-    ``build/results/interactive`` so the official ledger is never touched by a hand run.
+    notebook succeeds. Outside the runner (a notebook opened by hand in JupyterLab, or run with plain papermill)
+    results go to ``build/scratch/results`` so the official ledger is never touched by a hand run.
     """
     env = os.environ.get("IL6REPRO_RESULTS_DIR")
-    return Path(env) if env else build_dir() / "results" / "interactive"
+    return Path(env) if env else scratch_dir() / "results"

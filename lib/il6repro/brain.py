@@ -69,6 +69,11 @@ def region_map(values: pd.Series, labels: dict[str, np.ndarray], regions: pd.Dat
     return out
 
 
+def parcellation_map(labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The label of every vertex as a float map, the medial wall (label 0) left out (NaN), for ``kind="roi"``."""
+    return {h: np.where(labels[h] == 0, np.nan, labels[h].astype(float)) for h in HEMIS}
+
+
 def plot_surface(data: dict[str, np.ndarray], *, kind: str = "stat", title: str = "", cmap: str | None = None,
                  vmin: float | None = None, vmax: float | None = None, hemis=("left",), colorbar_label: str = ""):
     """Lateral and medial views of per-vertex data on the inflated fsaverage5 (nilearn); returns the figure.
@@ -116,12 +121,16 @@ def harvard_oxford_labels(threshold: float = 25.0):
     label table; voxels whose highest probability is below ``threshold`` percent are background (-1)."""
     import nibabel as nib
 
+    from ._argmax import argmax_last_axis
     from .data.tables import load_harvard_oxford
 
     img, labels = load_harvard_oxford()
     prob = np.asarray(img.dataobj)
-    lab = np.argmax(prob, axis=-1).astype(np.int16)
-    lab[prob.max(-1) < threshold] = -1
+    if np.issubdtype(prob.dtype, np.floating) and np.isnan(prob).any():
+        raise ValueError("harvard_oxford_labels: NaN in the probability maps")
+    first, top = argmax_last_axis(prob)  # = np.argmax(prob, -1), prob.max(-1), in one pass
+    lab = first.astype(np.int16)
+    lab[top < threshold] = -1
     return nib.Nifti1Image(lab, img.affine), labels
 
 
@@ -142,6 +151,22 @@ def volume_map(values: pd.Series, threshold: float = 25.0):
             lut[name_to_index[k]] = v
     out = np.where(lab >= 0, lut[np.clip(lab, 0, None)], np.nan)
     return nib.Nifti1Image(np.nan_to_num(out).astype(np.float32), lab_img.affine)  # 0 = no value (not drawn)
+
+
+def plot_volume(img, *, vmax: float, title: str = "", colorbar_label: str = "", cmap: str = "RdBu_r",
+                cut_coords=(-30, -15, 0, 15, 30)):
+    """Axial slices of a regional MNI map (:func:`volume_map`) with a symmetric, labelled colour bar."""
+    import matplotlib.pyplot as plt
+    from nilearn import plotting
+
+    fig = plt.figure(figsize=(9, 3.2))
+    display = plotting.plot_stat_map(img, display_mode="z", cut_coords=cut_coords, cmap=cmap, vmax=vmax,
+                                     symmetric_cbar=True, figure=fig, title=title, draw_cross=False,
+                                     annotate=False)
+    cbar = getattr(display, "_cbar", None)
+    if cbar is not None and colorbar_label:
+        cbar.set_label(colorbar_label, fontsize=9)
+    return fig
 
 
 # ----------------------------------------------------------------------------------------- spin nulls
@@ -177,10 +202,20 @@ def spin_indices(n_rot: int, seed: int, coords: dict[str, np.ndarray] | None = N
         xyz = coords[h]
         R = rots if h == "left" else reflect @ rots @ reflect
         tree = cKDTree(xyz)
+        # the search radius: twice the largest vertex-to-nearest-other-vertex distance (a point of the sphere is
+        # rarely farther from its nearest vertex); a query finding nothing within it is asked again unbounded, so
+        # the answer is always the exact nearest vertex
+        bound = 2 * float(tree.query(xyz, k=2)[0][:, 1].max())
         idx = np.empty((n_rot, len(xyz)), np.int32)
-        for k in range(n_rot):
+        step = max(1, 2_000_000 // len(xyz))  # rotations per batched query (bounded memory)
+        for k0 in range(0, n_rot, step):
             # nearest rotated original vertex u to target v: argmin |R x_u - x_v| = argmin |x_u - R' x_v|
-            idx[k] = tree.query(xyz @ R[k], k=1, workers=-1)[1]
+            pts = np.concatenate([xyz @ R[k] for k in range(k0, min(n_rot, k0 + step))])
+            dist, nn = tree.query(pts, k=1, workers=-1, distance_upper_bound=bound)
+            miss = ~np.isfinite(dist)
+            if miss.any():
+                nn[miss] = tree.query(pts[miss], k=1)[1]
+            idx[k0:k0 + step] = nn.reshape(-1, len(xyz))
         out[h] = idx
     return out
 
@@ -256,3 +291,17 @@ def spin_test(x: pd.Series, maps: pd.DataFrame, *, n_rot: int = 1000, seed: int 
                      "p_spin": float((1 + np.sum(np.abs(rn) >= abs(r))) / (1 + len(rn))),
                      "null_r_sd": float(rn.std()), "n_regions": int(ok.sum()), "n_rot": len(rn), "method": method})
     return pd.DataFrame(rows).set_index("map")
+
+
+def spin_null_correlations(x: pd.Series, y: pd.Series, spins: dict[str, np.ndarray], *, method: str = "pearson",
+                           labels=None, regions=None) -> np.ndarray:
+    """The correlations of ``y`` with each spun version of the parcel map ``x`` (the null :func:`spin_test`
+    compares the observed correlation with), over the regions both maps share; NaN rotations dropped."""
+    from .data.tables import load_dk_regions, load_dk_surface
+
+    labels = labels if labels is not None else load_dk_surface()
+    regions = regions if regions is not None else load_dk_regions()
+    common = x.dropna().index.intersection(y.dropna().index)
+    null = spin_parcels(x.loc[common], labels, regions, spins).to_numpy()
+    rn = _corr_rows(null, y.loc[common].to_numpy(float), method)
+    return rn[np.isfinite(rn)]

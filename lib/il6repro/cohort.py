@@ -335,10 +335,7 @@ def followup_definitions(df: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
         resolved = seen & (sc < thr)
         j_res = np.where(resolved.any(axis=1), resolved.argmax(axis=1), j_last)
         until[m] = dt[r, j_res] - base
-    ends = obs["baseline_date"] + obs["followup_years"]
-    per = pd.DataFrame({"stno": obs["stno"].to_numpy(), "start": obs["baseline_date"].to_numpy(),
-                        "end": ends.to_numpy()}).groupby("stno").agg(start=("start", "min"), end=("end", "max"))
-    vals = {"participant": (float((per["end"] - per["start"]).mean()), "participants", len(per)),
+    vals = {"participant": (mean_followup(obs), "participants", int(obs["stno"].nunique())),
             "next": (float(obs["followup_years"].mean()), "observations", len(obs)),
             "until_resolution": (float(np.nanmean(until)), "observations", len(obs)),
             "last": (float(np.nanmean(last)), "observations", len(obs))}
@@ -347,6 +344,15 @@ def followup_definitions(df: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
         vals.pop("next")
     return pd.DataFrame([{"definition": k, "description": FOLLOWUP_DEFINITIONS[k], "mean_years": v[0],
                           "unit": v[1], "n": v[2]} for k, v in vals.items()])
+
+
+def mean_followup(obs: pd.DataFrame) -> float:
+    """Mean follow-up per participant (years): from the first analysed baseline examination to the follow-up
+    examination of the participant's last observation (the twin's definition of the published 6.5 years)."""
+    ends = obs["baseline_date"] + obs["followup_years"]
+    per = pd.DataFrame({"stno": obs["stno"].to_numpy(), "start": obs["baseline_date"].to_numpy(),
+                        "end": ends.to_numpy()}).groupby("stno").agg(start=("start", "min"), end=("end", "max"))
+    return float((per["end"] - per["start"]).mean())
 
 
 def followup_arithmetic() -> pd.DataFrame:
@@ -367,4 +373,116 @@ def followup_arithmetic() -> pd.DataFrame:
             rows.append({"baseline phase": ph, "follow-up phase": q,
                          "midpoint gap": round((lo1 + hi1) / 2 - (lo0 + hi0) / 2, 2),
                          "shortest": round(lo1 - hi0, 2), "longest": round(hi1 - lo0, 2)})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------- notebooks 07-08: the steps
+METHOD_LABELS = {"poisson": "Poisson, cluster-robust", "gee": "GEE, exchangeable"}
+MODELS = {"age and sex": AGE_SEX, "fully adjusted": FULL}
+
+
+def risk_ratio_table(obs: pd.DataFrame, exposure: str = "low", *, models: dict | None = None,
+                     methods=("poisson", "gee")) -> pd.DataFrame:
+    """Risk ratios of resolution for ``exposure`` under each adjustment set of ``models`` (default: age and sex;
+    fully adjusted) and each method: one row each, with a ``label`` for figures."""
+    rows = []
+    for label, covs in (models or MODELS).items():
+        for method in methods:
+            r = risk_ratio(obs, exposure, covs, method=method)
+            rows.append({"model": label, "method": METHOD_LABELS[method], "RR": r["rr"], "95% CI low": r["ci_low"],
+                         "95% CI high": r["ci_high"], "P": r["p"], "observations": r["n_obs"],
+                         "participants": r["n_persons"], "label": f"{label} ({METHOD_LABELS[method]})"})
+    return pd.DataFrame(rows)
+
+
+def record_design(obs: pd.DataFrame, *, is_twin: bool, resolution: str, n_il6_phases: int,
+                  n_ghq_phases: int) -> list[str]:
+    """Record the study-design numbers (cases, ages, phases, follow-up): twin inputs on a twin, real otherwise.
+
+    The mean follow-up is per participant (first analysed baseline to the follow-up examination of the last
+    observation; :func:`followup_definitions` shows the alternatives), recorded only with ``resolution="next"``."""
+    from . import ledger
+
+    kind = "design_input" if is_twin else "real_data"
+    ledger.record("V.n_cases", len(obs), kind=kind,
+                  note="GHQ-case observations with IL-6 and a later GHQ examination" +
+                       ("; the twin's IL-6 measurement of eligible cases is drawn conditionally on this total"
+                        if is_twin else ""))
+    ledger.record("V.age_min", float(np.floor(obs["age"].min())), kind=kind, note="age at the baseline examination")
+    ledger.record("V.age_max", float(np.floor(obs["age"].max())), kind=kind, note="age at the baseline examination")
+    ledger.record("V.il6_phases", n_il6_phases, kind=kind, note="phases 3, 5, 7")
+    ledger.record("V.ghq_phases", n_ghq_phases, kind=kind, note="phases 3, 5, 7, 8, 9")
+    if resolution != "next":
+        return ["V.n_cases", "V.age_min", "V.age_max", "V.il6_phases", "V.ghq_phases"]
+    ledger.record("V.followup_mean", round(mean_followup(obs), 2), kind=kind,
+                  note="per participant, first analysed baseline to the follow-up examination of the last observation; "
+                       f"per observation to the next examination {obs['followup_years'].mean():.2f} y (the abstract "
+                       "does not define follow-up; notebook 07 shows the definitions and the window arithmetic)")
+    return ["V.n_cases", "V.age_min", "V.age_max", "V.il6_phases", "V.ghq_phases", "V.followup_mean"]
+
+
+def _record_rr(claim: str, row: pd.Series, kind: str, note: str, setup: dict | None) -> str:
+    from . import ledger
+
+    ledger.record(claim, round(float(row["RR"]), 3),
+                  ci=(round(float(row["95% CI low"]), 3), round(float(row["95% CI high"]), 3)), kind=kind, note=note,
+                  extra={"setup": setup} if setup else None)
+    return claim
+
+
+def record_low_vs_high(table: pd.DataFrame, *, kind: str, is_twin: bool, setup: dict | None = None) -> list[str]:
+    """Record the age-sex and fully adjusted Poisson RRs of low vs high IL-6. ``setup`` (twin only,
+    :func:`il6repro.overseeds.whitehall_setup`) lets the ledger pair them with the over-seeds distributions."""
+    pois = table[table["method"] == METHOD_LABELS["poisson"]].set_index("model")
+    return [_record_rr("V.rr_low_vs_high.agesex", pois.loc["age and sex"], kind,
+                       "Poisson, cluster-robust SE; low = below the cut-off (phase median by default: an assumption)",
+                       setup),
+            _record_rr("V.rr_low_vs_high.full", pois.loc["fully adjusted"], kind,
+                       "adds grade, smoking, BMI, chronic disease, medication" +
+                       ("; in the twin these shift IL-6 but not resolution (assumption)" if is_twin else ""), setup)]
+
+
+def record_repeated(table: pd.DataFrame, *, kind: str, setup: dict | None = None) -> list[str]:
+    """Record the age-sex Poisson RR of repeated low vs repeated high IL-6 (``setup`` as :func:`record_low_vs_high`)."""
+    row = table[(table["method"] == METHOD_LABELS["poisson"]) & (table["model"] == "age and sex")].iloc[0]
+    return [_record_rr("V.rr_repeated", row, kind,
+                       "repeated low vs repeated high IL-6, age and sex, Poisson cluster-robust; "
+                       f"{int(row['observations'])} observations", setup)]
+
+
+def record_change(d: dict, *, kind: str, setup: dict | None = None) -> list[str]:
+    """Record the change in log IL-6 among high-IL-6 cases, resolved minus persistent (``setup`` as above)."""
+    from . import ledger
+
+    ledger.record("V.il6_change_with_resolution", round(d["difference"], 3),
+                  ci=(round(d["ci_low"], 3), round(d["ci_high"], 3)), kind=kind,
+                  note=f"change in log IL-6 to the next IL-6 phase among high-IL-6 cases, resolved ({d['n_resolved']}) "
+                       f"minus persistent ({d['n_persistent']}); OLS, cluster-robust SE",
+                  extra={"setup": setup} if setup else None)
+    return ["V.il6_change_with_resolution"]
+
+
+def rr_verdict(row: pd.Series) -> tuple[bool, str]:
+    """Whether a risk ratio supports "more likely to resolve" (RR > 1 with a CI above 1), and the numbers."""
+    from .report import fmt_ci, fmt_p
+
+    holds = bool(row["95% CI low"] > 1)
+    where = "excludes 1" if row["95% CI low"] > 1 or row["95% CI high"] < 1 else "includes 1"
+    return holds, (f"RR {row['RR']:.2f} {fmt_ci(row['95% CI low'], row['95% CI high'], 3)}, P {fmt_p(row['P'])}, "
+                   f"{int(row['observations']):,} observations: the CI {where}")
+
+
+def trajectories(df: pd.DataFrame, obs: pd.DataFrame, ch: pd.DataFrame, min_cell: int = 10) -> pd.DataFrame:
+    """Geometric mean IL-6 at baseline and at the next IL-6 phase among high-IL-6 cases, by phase and whether
+    symptoms had resolved; groups under ``min_cell`` people are left out (aggregates only)."""
+    rows = []
+    for ph in sorted(ch["phase"].unique()):
+        sub = ch[ch.phase == ph]
+        base = obs[(obs.phase == ph) & (obs.low == 0)].set_index("stno").loc[sub.stno, "log_il6"].to_numpy()
+        for status, group in ((1, "resolved"), (0, "still a case")):
+            m = sub.resolved_at_next.to_numpy() == status
+            if m.sum() >= min_cell:
+                rows.append({"from phase": int(ph), "group": group, "baseline": float(np.exp(base[m].mean())),
+                             "next IL-6 phase": float(np.exp((base[m] + sub.change.to_numpy()[m]).mean())),
+                             "people": int(m.sum())})
     return pd.DataFrame(rows)

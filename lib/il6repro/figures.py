@@ -4,6 +4,10 @@
 hash, git commit, data hashes) in the file metadata: a PNG ``tEXt`` chunk ``il6repro:provenance`` and the SVG
 ``<dc:description>``. :func:`read_provenance` reads it back (used by the site's gallery). Output bytes are
 deterministic: no timestamps, a fixed SVG hash salt.
+
+In a notebook, :func:`save` also shows the figure where the reader looks: the saved PNG itself (the very bytes the
+gallery publishes) followed by its caption, then closes the figure so it is not drawn twice. Run by hand (plain
+papermill, nbconvert, JupyterLab) it writes to ``build/scratch/figures``; only the runner publishes figures.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import json
 import os
 import re
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._paths import figures_dir, repo_root
+from ._paths import figure_save_dir, repo_root
 
 PROVENANCE_KEY = "il6repro:provenance"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -67,8 +72,41 @@ def provenance(extra: dict | None = None) -> dict:
     return rec
 
 
-def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder: Path | None = None) -> dict:
-    """Save ``fig`` as PNG and SVG with provenance; return ``{"png": Path, "svg": Path, "provenance": dict}``.
+@dataclass
+class SavedFigure:
+    """What :func:`save` wrote. Shows nothing when it is a cell's last expression (the figure is already shown)."""
+
+    png: Path
+    svg: Path
+    provenance: dict = field(default_factory=dict)
+
+    def __getitem__(self, key: str):  # the mapping interface of earlier versions: saved["png"]
+        return getattr(self, key)
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        return False
+    ip = get_ipython()
+    return ip is not None and hasattr(ip, "kernel")
+
+
+def _show_inline(png: Path, name: str, caption: str) -> None:
+    from IPython.display import Image, Markdown, display
+
+    display(Image(data=png.read_bytes(), format="png"), metadata={"il6repro": {"figure": name}})
+    if caption:
+        display(Markdown(f"*Figure `{name}`.* {caption}"))
+
+
+def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder: Path | None = None,
+         show: bool | None = None) -> SavedFigure:
+    """Save ``fig`` as PNG and SVG with provenance, and show it inline when running in a notebook.
 
     Parameters
     ----------
@@ -80,10 +118,19 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
         One sentence saying what the figure shows (shown in the site's gallery).
     extra : dict, optional
         More provenance fields (e.g. the gene plotted).
+    folder : Path, optional
+        Where to write (default: the runner's staging folder, or ``build/scratch/figures`` outside the runner).
+    show : bool, optional
+        Display the saved PNG and its caption and close the figure (default: when running in a Jupyter kernel).
+
+    Returns
+    -------
+    SavedFigure
+        The PNG and SVG paths and the provenance record.
     """
     if not _NAME.match(name):
         raise ValueError(f"figure name {name!r}: use letters, digits, '_', '-', '.' only")
-    folder = Path(folder) if folder else figures_dir()
+    folder = Path(folder) if folder else figure_save_dir()
     folder.mkdir(parents=True, exist_ok=True)
     prov = provenance(extra)
     prov["figure"] = name
@@ -93,7 +140,12 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     _rasterize_heavy(fig)
     fig.savefig(png, format="png", metadata={PROVENANCE_KEY: text, "Software": "il6repro"})
     fig.savefig(svg, format="svg", metadata={"Description": text, "Date": None, "Creator": "il6repro"})
-    return {"png": png, "svg": svg, "provenance": prov}
+    if _in_kernel() if show is None else show:
+        _show_inline(png, name, caption)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return SavedFigure(png, svg, prov)
 
 
 def _rasterize_heavy(fig, max_paths: int = 2000) -> None:

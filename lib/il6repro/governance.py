@@ -214,7 +214,7 @@ def scan_notebook(path: str | Path, ids: frozenset[str] = frozenset(), min_cell:
 
 
 def scan_site(folder: str | Path, ids: frozenset[str] = frozenset(), min_cell: int = MIN_CELL) -> list[Finding]:
-    """Findings in every HTML and CSV file of a rendered site."""
+    """Findings in every HTML, CSV and notebook file of a rendered site (the book offers notebooks to download)."""
     folder = Path(folder)
     out: list[Finding] = []
     for p in sorted(folder.rglob("*.html")):
@@ -225,6 +225,8 @@ def scan_site(folder: str | Path, ids: frozenset[str] = frozenset(), min_cell: i
         with open(p, newline="") as fh:
             rows = list(csv.reader(fh))
         out += _scan_table(rows, str(p.relative_to(folder)), ids, min_cell)
+    for p in sorted(folder.rglob("*.ipynb")):
+        out += scan_notebook(p, ids, min_cell)
     return _unique(out)
 
 

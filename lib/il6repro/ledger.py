@@ -6,11 +6,17 @@ Notebooks call :func:`record` for each headline number; the runner moves the not
 
 ``reproduced on real data``
     the number was computed from real (public) data and meets its rule.
+``reproduced on real public data (OpenGWAS ubm-b, ...)``
+    computed from real public summary statistics -- the UK Biobank brain-IDP GWAS on OpenGWAS (batch ubm-b,
+    N ~ 32k) -- and meets its rule: real data, but a sample that overlaps the paper's without being equal to it.
 ``recovered from a planted twin``
     computed from a synthetic twin whose planted truth was calibrated to the published figure: this shows the
     pipeline recovers what was planted, it is *not* independent evidence for the published finding.
 ``set by design (twin input)``
     the twin was built with this number as an input (e.g. N); echoed, not estimated.
+``recorded fixture (test responses, not evidence)``
+    computed from hand-made API responses served offline to test the pipeline: never evidence, whatever the
+    value, never accepted into the baseline.
 ``not reproduced``
     a value was recorded and fails the claim's rule.
 ``not yet attempted``
@@ -44,9 +50,13 @@ from ._paths import build_dir, repo_root, results_dir
 
 KINDS = {
     "real_data": "reproduced on real data",
+    "opengwas_real": "reproduced on real public data (OpenGWAS ubm-b, N ~ 32k, overlapping but not equal to the "
+                     "paper's sample)",
     "planted_twin": "recovered from a planted twin",
     "design_input": "set by design (twin input)",
+    "recorded_fixture": "recorded fixture (test responses, not evidence)",
 }
+NOT_EVIDENCE = frozenset({"recorded_fixture"})  # kinds whose status never depends on the rule and never passes
 NOT_REPRODUCED = "not reproduced"
 NOT_ATTEMPTED = "not yet attempted"
 RULES = ("exact", "abs_tol", "round_sig", "z_window", "log10_window", "within_ci", "not_significant", "p_below",
@@ -132,7 +142,7 @@ def record(claim_id: str, value: float, ci: tuple[float, float] | None = None, *
         The reproduced value, in the claim's units.
     ci : (float, float), optional
         Its 95% confidence interval.
-    kind : {"real_data", "planted_twin", "design_input"}
+    kind : {"real_data", "opengwas_real", "planted_twin", "design_input", "recorded_fixture"}
         Where the number comes from; decides the status wording (see module docstring).
     note : str
         Caveats a reader needs (e.g. "IL6 not measured in AHBA; IL6R used").
@@ -153,6 +163,9 @@ def record(claim_id: str, value: float, ci: tuple[float, float] | None = None, *
     path = folder / f"{nb}.json"
     data = json.loads(path.read_text()) if path.is_file() else {"notebook": nb, "records": {}}
     rec = {"value": _jsonable(value), "ci": list(ci) if ci else None, "kind": kind, "note": note}
+    cell = _calling_cell()
+    if cell is not None:
+        rec["cell"] = cell
     if extra:
         rec["extra"] = {k: _jsonable(v) for k, v in extra.items()}
     data["records"][claim_id] = rec
@@ -160,6 +173,22 @@ def record(claim_id: str, value: float, ci: tuple[float, float] | None = None, *
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
     os.replace(tmp, path)
     return rec
+
+
+def _calling_cell() -> int | None:
+    """Execution count of the notebook cell running now (so the book links a number to the cell that made it).
+
+    IPython hands its display hook the result object of the cell being executed; its ``execution_count`` is the
+    number the executed notebook shows for that cell. ``None`` outside IPython.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the kernel
+        return None
+    shell = get_ipython()
+    result = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    count = getattr(result, "execution_count", None)
+    return int(count) if isinstance(count, int) and count > 0 else None
 
 
 def load_results(folder: Path | None = None) -> dict[str, dict]:
@@ -364,15 +393,17 @@ def _usable(dist: dict | None, rec: dict) -> tuple[bool, str]:
 def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | None = None,
             distributions: dict[str, dict] | None = None):
     """Join published claims with reproduced records; one row per claim with both verdicts, the over-seeds
-    distribution and the twin's power where recorded, the status and the reason."""
+    distribution and the twin's power where recorded, the status and the reason. ``distributions`` default to
+    those recorded in ``build/results`` (pass ``{}`` to judge every twin claim on its single draw)."""
     import pandas as pd
 
     claims = claims or load_claims()
-    if results is None:
-        results = load_results()
-        if distributions is None:
-            distributions = load_distributions()
-    distributions = distributions or {}
+    results = load_results() if results is None else results
+    if distributions is None:
+        distributions = load_distributions()
+        here = results_dir()
+        if here.is_dir() and here.resolve() != (build_dir() / "results").resolve():
+            distributions.update(load_distributions(here))  # a notebook's own, not yet committed
     rows = []
     unknown = sorted((set(results) | set(distributions)) - set(claims))
     if unknown:
@@ -427,16 +458,17 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
                         f"not reliably: {100 * row['power']:.0f}% of seeds")
         else:
             cverdict = "holds" if ok_c else "does not hold"
+        status, reason = KINDS[rec["kind"]] if passed else NOT_REPRODUCED, "; ".join(r for r in reasons if r)
+        if rec["kind"] in NOT_EVIDENCE:
+            status, reason = KINDS[rec["kind"]], f"not evidence; the rule on this value: {reason}"
         row.update(reproduced=rec["value"], reproduced_ci=f"{ci[0]:.4g}-{ci[1]:.4g}" if ci else "", kind=rec["kind"],
-                   value_verdict="yes" if ok_v else "no", conclusion_verdict=cverdict,
-                   status=KINDS[rec["kind"]] if passed else NOT_REPRODUCED,
-                   reason="; ".join(r for r in reasons if r), note=rec.get("note", ""),
-                   notebook=rec.get("notebook", c.notebook))
+                   value_verdict="yes" if ok_v else "no", conclusion_verdict=cverdict, status=status, reason=reason,
+                   note=rec.get("note", ""), notebook=rec.get("notebook", c.notebook))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-PASSING = frozenset(KINDS.values())
+PASSING = frozenset(v for k, v in KINDS.items() if k not in NOT_EVIDENCE)
 
 
 def baseline_path() -> Path:
@@ -515,6 +547,10 @@ def check_against_baseline(table, baseline: dict[str, dict],
 def write_baseline(table, path: Path | None = None) -> Path:
     """Write the current statuses as the accepted baseline, keeping the 'why' of claims whose status is unchanged."""
     path = Path(path) if path else baseline_path()
+    fixtures = [c for c, k in zip(table["claim"], table["kind"], strict=True) if k in NOT_EVIDENCE]
+    if fixtures:
+        raise LedgerError(f"{len(fixtures)} claim(s) come from recorded fixtures (e.g. {fixtures[0]}): a fixture is "
+                          "never accepted into the baseline; rerun on the twin or real data first")
     old = load_baseline(path) if path.is_file() else {}
     claims = {}
     for row in table.itertuples():

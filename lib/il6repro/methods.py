@@ -36,8 +36,12 @@ def datasets_sentence(log_path: str | Path | None = None) -> str:
             parts.append(f"{ds} (unavailable in this run)")
         else:
             sha = rec.get("sha256") or {}
-            hashes = ", ".join(f"{k} {v[:12]}" for k, v in sorted(sha.items())) if isinstance(sha, dict) else \
-                str(sha)[:12]
+            if isinstance(sha, dict) and len(sha) > 4:  # a whole toolbox: the receipt lists every file's hash
+                hashes = f"{len(sha)} files, each hash in the run's receipt"
+            elif isinstance(sha, dict):
+                hashes = ", ".join(f"{k} {v[:12]}" for k, v in sorted(sha.items()))
+            else:
+                hashes = str(sha)[:12]
             source = rec["source"].replace(" (cached)", "").replace(" (download)", "")
             parts.append(f"{ds} ({source}; sha256 {hashes})")
     return "Data resolved by the data layer: " + "; ".join(parts) + "."
@@ -86,17 +90,24 @@ def ukb_cohort(*, is_twin: bool, extract: str, n: int, n_gmv: int, n_ct: int, n_
 
 
 def mr_scan(*, n_tests: int, n_exposures: int, n_idps: int, alpha: float, threshold: float, m_eff: float,
-            ivw_model: str, harmonise_action: int, n_dropped: int, correction: str = "bonferroni") -> str:
+            ivw_model: str, harmonise_action: int, n_dropped: int, correction: str = "bonferroni",
+            outcomes: str = "twin") -> str:
     pal = {1: "assumed on the forward strand (kept as is)", 2: "aligned by allele frequency, ambiguous ones dropped",
            3: "all dropped"}[harmonise_action]
     corr = (f"a Bonferroni threshold of {alpha}/{_n(n_tests)} = {threshold:.2g}" if correction == "bonferroni" else
             f"Benjamini-Hochberg FDR at {alpha} over the {_n(n_tests)} tests")
-    return (f"SNP-IDP effects came from one covariate-adjusted least-squares pass (age, age^2, sex, age x sex, "
-            f"imaging centre, head-size scaling, 10 genetic PCs). Alleles were harmonised to the exposure's effect "
+    source = ("SNP-IDP effects came from one covariate-adjusted least-squares pass (age, age^2, sex, age x sex, "
+              "imaging centre, head-size scaling, 10 genetic PCs)." if outcomes != "opengwas" else
+              "SNP-IDP effects were the published UK Biobank brain-IDP GWAS summary statistics (Smith et al. 2021; "
+              "OpenGWAS batch ubm-b, N about 32,000, a sample overlapping the paper's), retrieved through the "
+              "OpenGWAS API with LD proxies (r2 >= 0.8) for variants a study lacked.")
+    eff = (f"for comparison, the Li-Ji effective number of IDP tests was {m_eff:.1f} per exposure" if m_eff == m_eff
+           else "the Li-Ji effective number of tests needs individual IDP data and was not computed")
+    return (f"{source} Alleles were harmonised to the exposure's effect "
             f"allele (TwoSampleMR action {harmonise_action}: palindromic variants {pal}; {n_dropped} variant-outcome "
             f"pair(s) dropped). Each of {n_exposures} exposures was tested against {n_idps} IDPs ({_n(n_tests)} tests) "
             f"by inverse-variance weighted MR ({ivw_model}-effect; a Wald ratio for single-variant exposures), with "
-            f"{corr}; for comparison, the Li-Ji effective number of IDP tests was {m_eff:.1f} per exposure.")
+            f"{corr}; {eff}.")
 
 
 def mr_sensitivity(*, n_boot: int, boot_seed: int, egger_distribution: str, ivw_model: str, n_outcomes: int,
@@ -105,7 +116,8 @@ def mr_sensitivity(*, n_boot: int, boot_seed: int, egger_distribution: str, ivw_
             f"MR-Egger (inference: {egger_distribution}; intercept, Rucker's Q' and I^2_GX), the weighted and simple "
             f"median and the weighted mode (standard errors from {_n(n_boot)} parametric bootstrap draws, seed "
             f"{boot_seed}), Cochran's Q, single-variant and leave-one-out estimates, the Steiger direction test and, "
-            "where the extract measures CRP, one-sample two-stage least squares with the same covariates.")
+            "where an individual-level extract measures CRP, one-sample two-stage least squares with the same "
+            "covariates.")
 
 
 def ahba_mtg(*, target: str, hemisphere: str, reference: str, rule: str, threshold: float, n_genes: int,

@@ -1,240 +1,474 @@
-"""Render the executed notebooks, the figure gallery, the ledger and the run receipts to a static site.
+"""Build the book: the paper, the executed notebooks, the ledger and the run's chapters, with Sphinx.
 
-``python -m il6repro site`` writes ``build/site/``: ``index.html`` (the paper in short and a link per notebook),
-``notebooks/NN_name.html``, ``gallery.html`` (every figure with its provenance and the notebook that made it),
-``ledger.html`` + ``ledger.csv``, ``methods.html`` (each notebook's methods paragraph, written by the run),
-``sweep.html`` (the what-if sweep's summary, when ``python -m il6repro sweep`` has run) and ``receipts.html``.
-Before the new site replaces the old one it is scanned for individual-level data (:mod:`il6repro.governance`);
-a finding stops the build and leaves the previous site in place. Pages are self-contained: no script or style is loaded
-from the network (nbconvert's CDN script tags are removed), so the site works offline. The site is rebuilt
-only when its inputs changed, into a temporary folder that replaces the old site when complete.
+``python -m il6repro site`` renders ``build/book/html/`` with Sphinx + MyST-NB (execution off: the runner is the one
+place that executes) + sphinx-book-theme + sphinxcontrib-bibtex, all offline:
+
+1. :func:`prepare_source` syncs the build-time source folder ``build/book/src``: the book's own sources
+   (``book/``: ``conf.py``, ``paper.md``, ``references.bib``, chapter pages, ``teaching/``), the runner's executed
+   notebooks (``build/notebooks/``, copied, never executed again), the figures their receipts list, the sweep's
+   summary, the student notebooks (``build/teaching/``) and a snapshot of the run, ``_run/run.json``
+   (:func:`run_snapshot`: the ledger with each claim's cell, receipts, methods paragraphs, figure provenance,
+   datasets). Unchanged files keep their timestamps, so Sphinx re-reads only what changed.
+2. Sphinx builds into a temporary folder; the extension :mod:`il6repro.book` puts the run's numbers on the pages.
+3. Headless Chromium prints the paper page to ``paper.pdf`` (:func:`il6repro.sitecheck.print_pdf`).
+4. The result is scanned for individual-level data (:mod:`il6repro.governance`); a finding stops the build and
+   leaves the previous book in place. Otherwise the new folder replaces the old one.
+
+The book is rebuilt only when its inputs changed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import json
+import math
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from ._paths import build_dir, figures_dir, repo_root
 
-STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2329;background:#fafbfc}
-header{background:#23395d;color:#fff;padding:1rem 2rem}header a{color:#fff;margin-right:1.2rem}
-main{max-width:1400px;margin:0 auto;padding:1rem 2rem}
-table{border-collapse:collapse;width:100%;font-size:.9rem;margin:1rem 0}
-th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eef1f4}
-.st-real{background:#d4f7d4}.st-twin{background:#dcecff}.st-design{background:#eee8ff}
-.st-fail{background:#ffd6d6}.st-todo{background:#f4f4f4;color:#666}
-figure{background:#fff;border:1px solid #d0d7de;padding:.6rem;margin:1rem 0}figure img{max-width:100%}
-code,.mono{font-family:ui-monospace,monospace;font-size:.85rem}.small{font-size:.8rem;color:#555}
-"""
-
-STATUS_CLASS = {
-    "reproduced on real data": "st-real", "recovered from a planted twin": "st-twin",
-    "set by design (twin input)": "st-design", "not reproduced": "st-fail", "not yet attempted": "st-todo",
+RULE_TEXT = {
+    "exact": "exact",
+    "abs_tol": "|Δ| ≤ {tol}",
+    "round_sig": "rounds to it at {sig} s.f.",
+    "z_window": "same sign, |Δz| ≤ {tol}",
+    "log10_window": "|Δ log10 P| ≤ {tol}",
+    "within_ci": "inside the published CI",
+    "not_significant": "smallest P ≥ {threshold:g}",
+    "p_below": "P < {threshold:g}",
+    "sign": "same sign, CI excludes 0",
 }
 
-STORY = """<p>This site is a reproducible paper of two studies of interleukin-6 (IL-6) and the brain.
-<b>Study W</b> (Williams et al., <i>JAMA Psychiatry</i> 2022): Mendelian randomization of genetic proxies for IL-1,
-IL-2, IL-6, CRP and BDNF on regional grey-matter volume and cortical thickness in 20,688 UK Biobank participants,
-then Allen Human Brain Atlas expression of the implicated regions. <b>Study V</b> (Virtanen et al.,
-<i>Psychological Medicine</i> 2015, Whitehall II): low vs high IL-6 and recovery from psychological distress.</p>
-<p>Public data (AHBA expression, atlases, gene sets, STRING) are used for real. The individual-level cohorts are
-access-controlled, so their analyses run on <b>synthetic twins</b> calibrated to the published figures: a number
-recovered from a twin shows the pipeline works, not that the finding is true. The ledger says which is which.</p>"""
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_PRINTED = re.compile(r"(\d[\d,]*(?:\.\d+)?)(\s*[x×]\s*10\^?\s*([-−]?\d+))?")
 
 
-def _page(title: str, body: str, depth: int = 0) -> str:
-    up = "../" * depth
-    nav = (f'<a href="{up}index.html">Index</a><a href="{up}ledger.html">Ledger</a>'
-           f'<a href="{up}methods.html">Methods</a><a href="{up}gallery.html">Figures</a>'
-           f'<a href="{up}sweep.html">What-if sweep</a><a href="{up}receipts.html">Run receipts</a>')
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title><link rel='icon' href='data:,'>"
-            f"<link rel='stylesheet' href='{up}style.css'></head><body><header><b>il6repro</b> &nbsp; {nav}"
-            f"</header><main><h1>{html.escape(title)}</h1>{body}</main></body></html>")
+RECORD_FIELDS = {"value", "ci", "kind", "note", "cell", "notebook", "extra"}  # what ledger.compare() already shows
 
 
-def _fmt(v) -> str:
-    """A table cell: blank for missing, compact general format for numbers."""
-    if v is None or (isinstance(v, float) and v != v):
-        return ""
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
+class SiteError(RuntimeError):
+    """Sphinx failed to build the book."""
 
 
-def _table(df, classes: dict[int, str] | None = None) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = []
-    for i, (_, r) in enumerate(df.iterrows()):
-        cls = f" class='{classes[i]}'" if classes and i in classes else ""
-        cells = "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r.tolist())
-        rows.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+def book_dir() -> Path:
+    """The book's sources in the repository (``book/``)."""
+    return repo_root() / "book"
 
 
-_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.I)
-_CDN_MODULE = re.compile(r"<script[^>]*>(?:(?!</script>).)*?https?://cdnjs(?:(?!</script>).)*</script>", re.S | re.I)
+def site_dir() -> Path:
+    """Where the published book lives (``build/book/html``)."""
+    return build_dir() / "book" / "html"
 
 
-def render_notebook(path: Path) -> tuple[str, str]:
-    """HTML of one executed notebook (no network resources) and its title (first markdown heading)."""
-    import nbformat
-    from nbconvert import HTMLExporter
+# ------------------------------------------------------------------------------------------------ snapshot
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item"):
+        return _clean(v.item())
+    return v
 
-    nb = nbformat.read(path, as_version=4)
-    title = path.stem
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.source, re.M)
+
+def _records(df) -> list[dict]:
+    return [{k: _clean(v) for k, v in row.items()} for row in df.astype(object).to_dict("records")]
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def notebook_title(nb: dict) -> str:
+    """The first markdown heading of a notebook (its chapter title); ``nb`` is the notebook's JSON."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            m = re.search(r"^#\s+(.+)$", _source(cell), re.M)
             if m:
-                title = m.group(1).strip()
-                break
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb)
-    body = _EXTERNAL_SCRIPT.sub("", body)
-    body = _CDN_MODULE.sub("", body)  # mermaid loader that would import from a CDN: the site must work offline
-    body = body.replace("<head>", "<head><link rel='icon' href='data:,'>", 1)
-    back = ("<div style='padding:.5rem 1rem;background:#23395d'><a style='color:#fff' href='../index.html'>"
-            "&larr; il6repro index</a></div>")
-    body = re.sub(r"(<body[^>]*>)", r"\1" + back, body, count=1)
-    return body, title
+                return m.group(1).strip()
+    return ""
 
 
+def find_cell(nb: dict, claim_id: str) -> int | None:
+    """Execution count of the first code cell whose source names ``claim_id`` (for records made before cells
+    were recorded, or by a claim id written out in full)."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and claim_id in _source(cell) and cell.get("execution_count"):
+            return int(cell["execution_count"])
+    return None
+
+
+def rule_text(rule: dict) -> str:
+    """A claim's rule for a reader: ``same sign, |Δz| ≤ 2``."""
+    fmt = RULE_TEXT.get(rule.get("kind", ""), rule.get("kind", ""))
+    try:
+        return fmt.format(**rule)
+    except (KeyError, ValueError):
+        return rule.get("kind", "")
+
+
+def printed_style(value: float, source: str) -> tuple[str, int, bool] | None:
+    """How the abstract printed ``value`` in ``source``: ("fixed", decimals, thousands commas) or ("sci",
+    mantissa decimals, False); ``None`` when the sentence has no such number (e.g. a claim stated in words)."""
+    for m in _PRINTED.finditer(source):
+        mant = m.group(1).replace(",", "")
+        dec = len(mant.split(".")[1]) if "." in mant else 0
+        try:
+            v = float(mant) * (10 ** int(m.group(3).replace("−", "-")) if m.group(2) else 1)
+        except ValueError:
+            continue
+        if math.isclose(v, abs(value), rel_tol=1e-9):
+            return ("sci", dec, False) if m.group(2) else ("fixed", dec, "," in m.group(1))
+    return None
+
+
+def fmt_number(x, style: tuple[str, int, bool] | None = None) -> str:
+    """A number for a reader: in the abstract's own style when known (``4.70``, ``8.39 × 10⁻⁹``, ``20,688``),
+    else three significant figures (scientific below 0.001); a dash when missing."""
+    if x is None:
+        return "—"
+    v = float(x)
+    if not math.isfinite(v):
+        return str(x)
+    if style and style[0] == "fixed":
+        return f"{v:,.{style[1]}f}" if style[2] else f"{v:.{style[1]}f}"
+    if (style and style[0] == "sci") or (v != 0 and abs(v) < 1e-3):
+        mant, exp = f"{v:.{style[1] if style else 2}e}".split("e")
+        if not style and "." in mant:
+            mant = mant.rstrip("0").rstrip(".")
+        return f"{mant} × 10{str(int(exp)).translate(SUPERSCRIPT)}"
+    if v == int(v) and abs(v) >= 1000:
+        return f"{int(v):,}"
+    return f"{v:.3g}"
+
+
+def fmt_ci(pair, style=None) -> str:
+    """`` (1.06–1.25)``; `` (-0.31 to -0.10)`` when a bound is negative; empty without an interval."""
+    if not pair:
+        return ""
+    lo, hi = fmt_number(pair[0], style), fmt_number(pair[1], style)
+    return f" ({lo} to {hi})" if min(pair) < 0 else f" ({lo}–{hi})"
+
+
+def claim_display(claim, rec: dict) -> tuple[str, str]:
+    """(published, reproduced) as the book prints them: a value the abstract printed keeps the abstract's
+    precision, and the reproduced value is shown in the same style; a claim the abstract states in words shows the
+    rule's threshold (``< 0.05``, ``none below 1.1 × 10⁻⁴``) or the expected sign."""
+    kind = claim.rule.get("kind")
+    style = printed_style(claim.value, claim.source)
+    if kind == "p_below":
+        published = f"< {fmt_number(claim.rule['threshold'])}"
+    elif kind == "not_significant":
+        published = f"none below {fmt_number(claim.rule['threshold'])}"
+    elif kind == "sign":
+        published = "negative" if claim.value < 0 else "positive"
+    else:
+        published = fmt_number(claim.value, style) + fmt_ci(claim.ci, style)
+    if not rec or rec.get("value") is None:
+        return published, "—"
+    value = rec["value"] if not isinstance(rec["value"], str) else float(rec["value"])
+    ci = rec.get("ci") if (claim.ci or kind == "sign") else None
+    rstyle = style if kind not in ("sign", "not_significant", "p_below") else None
+    return published, fmt_number(value, rstyle) + fmt_ci(ci, rstyle)
+
+
+def ledger_rows(notebooks: dict, receipts: dict[str, dict]) -> tuple[list[str], list[dict]]:
+    """The ledger as the book shows it: every column of :func:`il6repro.ledger.compare` plus the display status
+    (``not checked: 06 ran without ...`` for a claim whose notebook ran without its dataset), the reason a claim
+    is accepted as not reproduced, the rule in words, CIs as pairs, the notebook cell that recorded it, and any
+    further field of the record (returned among the columns, after compare()'s)."""
+    from .data import default_catalog
+    from .ledger import (
+        NOT_ATTEMPTED,
+        NOT_REPRODUCED,
+        LedgerError,
+        compare,
+        load_baseline,
+        load_claims,
+        load_results,
+    )
+
+    claims = load_claims()
+    results = load_results()
+    table = compare(results, claims)
+    try:
+        accepted = {k: v.get("why", "") for k, v in load_baseline().items() if v["status"] == NOT_REPRODUCED}
+    except LedgerError:
+        accepted = {}
+    titles = {m.id: m.title.split(" (")[0] for m in default_catalog().manifests.values()}
+    by_number = {stem.split("_", 1)[0]: stem for stem in receipts}
+    rows, extra_columns = [], []
+    for row in _records(table):
+        cid = row["claim"]
+        claim, rec = claims[cid], results.get(cid, {})
+        nb_stem = rec.get("notebook") or by_number.get(str(claim.notebook))
+        nb_stem = nb_stem if nb_stem in receipts else by_number.get(str(nb_stem).split("_", 1)[0])
+        status, reason = row["status"], row["reason"]
+        missing = receipts.get(nb_stem, {}).get("datasets_unavailable") if nb_stem else None
+        if status == NOT_ATTEMPTED and missing:
+            status = "not checked"
+            reason = (f"not checked: {nb_stem.split('_', 1)[0]} ran without "
+                      f"{', '.join(titles.get(d, d) for d in sorted(missing))}")
+        shown = claim_display(claim, rec)
+        cell = rec.get("cell")
+        if cell is None and nb_stem in notebooks and rec:
+            cell = find_cell(notebooks[nb_stem], cid)
+        row.update(
+            display_status=status, display_reason=reason,
+            accepted_because=accepted.get(cid, "") if row["status"] == NOT_REPRODUCED else "",
+            anchor="claim-" + re.sub(r"[^a-z0-9]+", "-", cid.lower()).strip("-"),
+            rule_text=rule_text(claim.rule), rule_params=dict(claim.rule),
+            published_display=shown[0], reproduced_display=shown[1],
+            published_ci_pair=list(claim.ci) if claim.ci else None, reproduced_ci_pair=rec.get("ci"),
+            cell_notebook=nb_stem if nb_stem in notebooks else None, cell=cell)
+        # whatever else a notebook recorded (fields added to ledger.record, its ``extra`` dict) is shown too
+        fields = {k: v for k, v in rec.items() if k not in RECORD_FIELDS}
+        fields.update(rec.get("extra") or {})
+        for k, v in fields.items():
+            if k not in row:
+                row[k] = v
+                if k not in extra_columns:
+                    extra_columns.append(k)
+        rows.append(row)
+    return list(table.columns) + extra_columns, rows
+
+
+def run_snapshot(bdir: Path, receipts: dict[str, dict], notebooks: dict) -> dict:
+    """Everything the book's pages show from the run, as one JSON-able dict (see :mod:`il6repro.book`)."""
+    from .data import default_catalog
+    from .figures import read_provenance
+    from .ledger import consistency_checks
+
+    nbs, figures, methods = [], [], {}
+    for stem, rec in receipts.items():
+        if stem not in notebooks:
+            continue
+        t = rec.get("timing", {})
+        nbs.append({"stem": stem, "title": notebook_title(notebooks[stem]), "teaching": "teaching" in stem,
+                    "profile": rec.get("profile", ""), "parameters": rec.get("parameters", {}),
+                    "commit": rec.get("git_commit", ""), "wall_seconds": t.get("wall_seconds"),
+                    "peak_rss_mb": t.get("peak_rss_mb"),
+                    "datasets": {k: v.get("source", "") for k, v in rec.get("datasets", {}).items()},
+                    "unavailable": rec.get("datasets_unavailable", {})})
+        mfile = bdir / "results" / f"{stem}.methods.md"
+        if mfile.is_file():
+            methods[stem] = mfile.read_text()
+        for name in sorted(rec.get("figures", {})):
+            path = figures_dir() / name
+            if name.endswith(".png") and path.is_file():
+                try:
+                    prov = read_provenance(path)
+                except ValueError:
+                    prov = {}
+                svg = path.with_suffix(".svg")
+                figures.append({"name": name, "notebook": stem, "provenance": prov,
+                                "svg": svg.name if svg.is_file() else None})
+    columns, rows = ledger_rows(notebooks, receipts)
+    con = consistency_checks()
+    sweep = None
+    sdir = bdir / "sweep"
+    if (sdir / "summary.csv").is_file():
+        import pandas as pd
+
+        df = pd.read_csv(sdir / "summary.csv", keep_default_na=False)
+        meta = json.loads((sdir / "summary.json").read_text()) if (sdir / "summary.json").is_file() else {}
+        sweep = {"columns": [str(c) for c in df.columns], "rows": _records(df), "meta": meta,
+                 "figure": "sweep_summary.png" if (sdir / "summary.png").is_file() else None,
+                 "points": "_run/sweep_points.csv" if (sdir / "points.csv").is_file() else None}
+    # only what students may have: the student versions (the autograder's hidden checks and the instructor
+    # versions stay in build/teaching/; the book's teaching chapters are the instructor versions themselves)
+    sfolder = bdir / "teaching" / "student"
+    student = sorted(str(p.relative_to(bdir / "teaching")) for p in sfolder.rglob("*")
+                     if p.is_file() and ".ipynb_checkpoints" not in p.parts) if sfolder.is_dir() else []
+    datasets = [{"id": m.id, "title": m.title, "kind": m.kind, "licence": m.licence, "citation": m.citation}
+                for m in sorted(default_catalog().manifests.values(), key=lambda m: m.id)]
+    return {"notebooks": nbs, "ledger": {"columns": columns, "rows": rows},
+            "consistency": {"columns": [str(c) for c in con.columns], "rows": _records(con)},
+            "methods": methods, "figures": figures, "sweep": sweep,
+            "student_files": [f"_student/{s}" for s in student], "datasets": datasets, "pdf": "paper.pdf"}
+
+
+# ------------------------------------------------------------------------------------------------ source folder
+def _sync(dest: Path, files: dict[str, bytes | Path]) -> None:
+    """Make ``dest`` hold exactly ``files`` (relative path -> bytes or a file to copy); unchanged files are not
+    rewritten, so their timestamps (and Sphinx's cache of them) survive."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        target = dest / rel
+        data = content.read_bytes() if isinstance(content, Path) else content
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    wanted = {dest / rel for rel in files}
+    for p in sorted(dest.rglob("*"), reverse=True):
+        if p.is_file() and p not in wanted:
+            p.unlink()
+        elif p.is_dir() and not any(p.iterdir()):
+            p.rmdir()
+
+
+def _receipts(bdir: Path) -> dict[str, dict]:
+    out = {}
+    for p in sorted((bdir / "receipts").glob("*.json")):
+        rec = json.loads(p.read_text())
+        out[rec.get("notebook", p.stem)] = rec
+    return out
+
+
+def _without_raw_cells(path: Path) -> bytes:
+    """A teaching notebook for the book: otter's raw delimiter cells (``# BEGIN QUESTION`` ...) left out; the
+    solution and check cells stay, marked by their tags (``tag_solution``, ``tag_check``, ``tag_hidden``)."""
+    nb = json.loads(path.read_text())
+    nb["cells"] = [c for c in nb["cells"] if c.get("cell_type") != "raw"]
+    return json.dumps(nb, indent=1, sort_keys=True).encode()
+
+
+def prepare_source(src: Path | None = None) -> dict:
+    """Sync the build-time source folder (module docstring, step 1); return the run snapshot."""
+    bdir = build_dir()
+    src = Path(src) if src else bdir / "book" / "src"
+    receipts = _receipts(bdir)
+    files: dict[str, bytes | Path] = {}
+    for p in sorted(book_dir().rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts:
+            files[str(p.relative_to(book_dir()))] = p
+    notebooks = {}
+    for stem in receipts:
+        path = bdir / "notebooks" / f"{stem}.ipynb"
+        if path.is_file():
+            notebooks[stem] = json.loads(path.read_text())
+            files[f"notebooks/{stem}.ipynb"] = path if "teaching" not in stem else _without_raw_cells(path)
+    snap = run_snapshot(bdir, receipts, notebooks)
+    for fig in snap["figures"]:
+        files[f"figures/{fig['name']}"] = figures_dir() / fig["name"]
+        if fig["svg"]:
+            files[f"figures/{fig['svg']}"] = figures_dir() / fig["svg"]
+    sdir = bdir / "sweep"
+    if snap["sweep"] and snap["sweep"]["figure"]:
+        files["figures/sweep_summary.png"] = sdir / "summary.png"
+    if snap["sweep"] and snap["sweep"]["points"]:
+        files["_run/sweep_points.csv"] = sdir / "points.csv"
+    for rel in snap["student_files"]:
+        files[rel] = bdir / "teaching" / rel.split("/", 1)[1]
+    import pandas as pd
+
+    led = pd.DataFrame(snap["ledger"]["rows"])
+    keep = [c for c in snap["ledger"]["columns"] + ["display_status", "display_reason", "accepted_because", "cell"]
+            if c in led.columns]
+    files["_run/ledger.csv"] = led[keep].to_csv(index=False).encode() if len(led) else b""
+    files["_run/run.json"] = json.dumps(snap, indent=1, sort_keys=True, default=str).encode()
+    _sync(src, files)
+    return snap
+
+
+# ------------------------------------------------------------------------------------------------ build
 def _inputs_digest(bdir: Path) -> str:
     h = hashlib.sha256()
     files = sorted((bdir / "receipts").glob("*.json")) + sorted((bdir / "notebooks").glob("*.ipynb")) + \
         sorted((bdir / "results").glob("*.json")) + sorted((bdir / "results").glob("*.methods.md")) + \
-        sorted((bdir / "sweep").glob("summary*")) + [Path(__file__)] + \
-        [repo_root() / "data_manifest" / "ledger_baseline.yaml"] + \
-        [repo_root() / "data_manifest" / "published_claims.yaml"]
+        sorted((bdir / "sweep").glob("summary*")) + sorted(p for p in book_dir().rglob("*") if p.is_file()) + \
+        sorted(p for p in (bdir / "teaching").rglob("*") if p.is_file()) + \
+        [Path(__file__), Path(__file__).with_name("book.py"), Path(__file__).with_name("sitecheck.py")] + \
+        [repo_root() / "data_manifest" / "ledger_baseline.yaml", repo_root() / "data_manifest" / "published_claims.yaml"]
     for p in files:
-        if p.is_file():
-            h.update(p.name.encode())
+        if p.is_file() and "__pycache__" not in p.parts:
+            h.update(str(p).encode())
             h.update(p.read_bytes())
     return h.hexdigest()
 
 
-def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Path:
-    """Build the site into ``out`` (default ``build/site``); skip when nothing changed."""
-    from .figures import read_provenance
+def sphinx_build(src: Path, out: Path, doctrees: Path, log=print) -> list[str]:
+    """Run Sphinx (HTML builder) in a child process; return its warnings; raise :class:`SiteError` on failure."""
+    warnings = doctrees.parent / "sphinx-warnings.txt"
+    doctrees.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-d", str(doctrees), "-w", str(warnings),
+           str(src), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    lines = [ln for ln in (warnings.read_text().splitlines() if warnings.is_file() else []) if ln.strip()]
+    if proc.returncode != 0:
+        raise SiteError(f"sphinx-build failed (exit {proc.returncode}): {(proc.stderr or proc.stdout)[-3000:]}")
+    return lines
+
+
+RAW_OUTPUT = ("PosixPath(", "{'png':", " object at 0x", "0.000000")
+
+
+def notebook_pages_missing_figures(html_dir: Path, receipts: dict[str, dict]) -> list[str]:
+    """What a reader would miss: for each notebook page, every PNG its notebook saved (by the receipt's sha256)
+    must be among the page's images, and no output may print a path, a dict of paths, an object address or a P of
+    0.000000. Returns one line per problem (empty when every page is whole)."""
+    problems = []
+    for stem, rec in sorted(receipts.items()):
+        page = html_dir / "notebooks" / f"{stem}.html"
+        if not page.is_file():
+            continue
+        text = page.read_text()
+        shown = set()
+        for src in re.findall(r'<img[^>]+src="([^"]+)"', text):
+            img = (page.parent / src).resolve()
+            if img.is_file() and img.suffix == ".png":
+                shown.add(hashlib.sha256(img.read_bytes()).hexdigest())
+        missing = sorted(n for n, sha in rec.get("figures", {}).items() if n.endswith(".png") and sha not in shown)
+        if missing:
+            problems.append(f"{stem}: {len(missing)} figure(s) not shown: {', '.join(missing)}")
+        raw = [r for r in RAW_OUTPUT if r in text]
+        if raw:
+            problems.append(f"{stem}: raw output on the page ({', '.join(map(repr, raw))})")
+    return problems
+
+
+def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True, log=print) -> Path:
+    """Build the book into ``out`` (default ``build/book/html``); skip when nothing changed.
+
+    Parameters
+    ----------
+    out : path, optional
+        The published folder; replaced only by a complete, scanned build.
+    force : bool
+        Rebuild even if the inputs are unchanged.
+    pdf : bool
+        Print ``paper.pdf`` with headless Chromium (skipped with a note when no browser is installed).
+    """
     from .governance import GovernanceError, load_ids, scan_site
-    from .ledger import (
-        NOT_REPRODUCED,
-        LedgerError,
-        compare,
-        consistency_checks,
-        load_baseline,
-        summary_counts,
-    )
 
     bdir = build_dir()
-    out = Path(out) if out else bdir / "site"
+    out = Path(out) if out else site_dir()
     digest = _inputs_digest(bdir)
     stamp = out / ".inputs.sha256"
     if not force and stamp.is_file() and stamp.read_text() == digest:
         log(f"site: up to date ({out})")
         return out
-    receipts = [json.loads(p.read_text()) for p in sorted((bdir / "receipts").glob("*.json"))]
+    work = bdir / "book"
+    snap = prepare_source(work / "src")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent))
-    tmp.chmod(0o755)
+    tmp = Path(tempfile.mkdtemp(prefix=".html-", dir=out.parent))
     try:
-        (tmp / "notebooks").mkdir()
-        (tmp / "figures").mkdir()
-        (tmp / "style.css").write_text(STYLE)
-        nb_rows, fig_blocks = [], []
-        for rec in receipts:
-            stem = rec["notebook"]
-            src = bdir / "notebooks" / f"{stem}.ipynb"
-            if not src.is_file():
-                continue
-            body, title = render_notebook(src)
-            (tmp / "notebooks" / f"{stem}.html").write_text(body)
-            nb_rows.append((stem, title, rec))
-            for name in sorted(rec.get("figures", {})):
-                if not name.endswith(".png"):
-                    continue
-                fsrc = figures_dir() / name
-                if not fsrc.is_file():
-                    continue
-                shutil.copy2(fsrc, tmp / "figures" / name)
-                svg = fsrc.with_suffix(".svg")
-                if svg.is_file():
-                    shutil.copy2(svg, tmp / "figures" / svg.name)
-                prov = read_provenance(fsrc)
-                rows = "".join(f"<tr><th>{html.escape(k)}</th><td class='mono'>{html.escape(json.dumps(v) if isinstance(v, dict) else str(v))}</td></tr>"
-                               for k, v in sorted(prov.items()) if k not in ("caption", "figure"))
-                fig_blocks.append(
-                    f"<figure id='{html.escape(name)}'><img src='figures/{html.escape(name)}' alt='{html.escape(prov.get('caption') or name)}'>"
-                    f"<figcaption><b>{html.escape(name)}</b> &mdash; {html.escape(prov.get('caption', ''))} "
-                    f"(made by <a href='notebooks/{stem}.html'>{stem}</a>; <a href='figures/{html.escape(svg.name)}'>SVG</a>)"
-                    f"<table>{rows}</table></figcaption></figure>")
-        table = compare()
-        try:
-            accepted = {k: v.get("why", "") for k, v in load_baseline().items() if v["status"] == NOT_REPRODUCED}
-        except LedgerError:
-            accepted = {}
-        table["accepted because"] = [accepted.get(c, "") if st == NOT_REPRODUCED else ""
-                                     for c, st in zip(table["claim"], table["status"], strict=True)]
-        table.to_csv(tmp / "ledger.csv", index=False)
-        counts = summary_counts(table)
-        classes = {i: STATUS_CLASS.get(s, "") for i, s in enumerate(table["status"])}
-        show = table[["claim", "study", "quantity", "published", "published_ci", "reproduced", "reproduced_ci",
-                      "rule", "value_verdict", "conclusion", "conclusion_verdict", "over_seeds", "status", "reason",
-                      "note", "accepted because"]]
-        ledger_body = ("<p>Every number in the two abstracts, the reproduced value, the rule applied, and an honest "
-                       "status. Colours: <span class='st-real'>real data</span>, <span class='st-twin'>planted "
-                       "twin</span>, <span class='st-design'>twin input</span>, <span class='st-fail'>not "
-                       "reproduced</span>, <span class='st-todo'>not yet attempted</span>. "
-                       "<a href='ledger.csv'>CSV</a>. A claim accepted as not reproduced says why (from "
-                       "<code>data_manifest/ledger_baseline.yaml</code>); <code>python -m il6repro ledger --check</code> "
-                       "fails when a claim that passed there no longer does. Two verdicts: the number against its "
-                       "rule, and the paper's conclusion; a claim passes only when both hold. A twin's claims are "
-                       "judged over 200 twin seeds (the rule on the median, the conclusion by the share of seeds "
-                       "where it holds, reliable when its exact 95% CI lies at or above 80%); <i>reproduced</i> is "
-                       "this run's single draw.</p>"
-                       + _table(show, classes) +
-                       "<h2>Consistency of the published statistics</h2><p>The abstracts' numbers checked against "
-                       "each other, without any reproduction.</p>" + _table(consistency_checks()))
-        (tmp / "ledger.html").write_text(_page("Reproduction ledger", ledger_body))
-        (tmp / "gallery.html").write_text(_page("Figures", "".join(fig_blocks) or "<p>No figures yet.</p>"))
-        rrows = []
-        for stem, _title, rec in nb_rows:
-            t = rec.get("timing", {})
-            ds = ", ".join(f"{k} ({v['source']})" for k, v in rec.get("datasets", {}).items())
-            miss = ", ".join(rec.get("datasets_unavailable", {}))
-            rrows.append(f"<tr><td><a href='notebooks/{stem}.html'>{stem}</a></td><td>{html.escape(rec['profile'])}</td>"
-                         f"<td class='mono'>{html.escape(json.dumps(rec['parameters'], sort_keys=True))}</td>"
-                         f"<td class='mono'>{html.escape(rec['git_commit'][:12])}</td><td>{t.get('wall_seconds')}</td>"
-                         f"<td>{t.get('peak_rss_mb')}</td><td>{html.escape(ds)}</td><td>{html.escape(miss)}</td></tr>")
-        receipts_body = ("<table><thead><tr><th>notebook</th><th>profile</th><th>parameters</th><th>commit</th>"
-                         "<th>wall (s)</th><th>peak RSS (MB)</th><th>datasets (source)</th><th>unavailable</th>"
-                         "</tr></thead><tbody>" + "".join(rrows) + "</tbody></table>")
-        (tmp / "receipts.html").write_text(_page("Run receipts", receipts_body))
-        (tmp / "methods.html").write_text(_page("Methods", _methods_body(bdir, nb_rows)))
-        (tmp / "sweep.html").write_text(_page("What-if sweep", _sweep_body(bdir, tmp)))
-        items = "".join(f"<li><a href='notebooks/{stem}.html'>{html.escape(stem)}</a> &mdash; {html.escape(title)}</li>"
-                        for stem, title, _ in nb_rows)
-        count_txt = ", ".join(f"{v} {html.escape(k)}" for k, v in counts.items())
-        index_body = (STORY + f"<h2>Notebooks</h2><ol>{items or '<li>none executed yet</li>'}</ol>"
-                      f"<h2>Ledger</h2><p>{len(table)} published numbers: {count_txt}. "
-                      f"<a href='ledger.html'>Open the ledger</a>.</p>"
-                      "<p><a href='methods.html'>Methods</a> (written by the run) &middot; <a href='gallery.html'>"
-                      "Figure gallery</a> &middot; <a href='sweep.html'>What-if sweep</a> &middot; "
-                      "<a href='receipts.html'>Run receipts</a></p>")
-        (tmp / "index.html").write_text(_page("IL-6 and the brain: a reproducible paper", index_body))
+        warnings = sphinx_build(work / "src", tmp, work / "doctrees", log=log)
+        for w in warnings[:20]:
+            log(f"site: sphinx warning: {w}")
+        if pdf:
+            from .sitecheck import BrowserUnavailable, print_pdf
+
+            try:
+                print_pdf(tmp / "paper.html", tmp / snap["pdf"])
+            except BrowserUnavailable as exc:
+                log(f"site: paper PDF not printed ({exc})")
+        unshown = notebook_pages_missing_figures(tmp, _receipts(bdir))
+        if unshown:
+            raise SiteError("notebook pages do not show the figures their notebooks saved (the previous book is "
+                            "kept): " + "; ".join(unshown[:10]))
         findings = scan_site(tmp, load_ids(sorted((bdir / "governance").glob("*.ids"))))
         if findings:
-            raise GovernanceError(f"the rendered site holds individual-level data ({len(findings)} finding(s)); the "
-                                  "previous site is kept: " + "; ".join(map(str, findings[:10])))
+            raise GovernanceError(f"the rendered book holds individual-level data ({len(findings)} finding(s)); the "
+                                  "previous book is kept: " + "; ".join(map(str, findings[:10])))
         (tmp / ".inputs.sha256").write_text(digest)
+        tmp.chmod(0o755)
         if out.exists():
             old = out.with_name(out.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -246,77 +480,6 @@ def build_site(out: Path | None = None, *, force: bool = False, log=print) -> Pa
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    log(f"site: {len(nb_rows)} notebook(s), {len(fig_blocks)} figure(s) -> {out / 'index.html'}")
+    log(f"site: {len(snap['notebooks'])} notebook(s), {len(snap['figures'])} figure(s), "
+        f"{len(warnings)} sphinx warning(s) -> {out / 'index.html'}")
     return out
-
-
-def _markdown_paragraphs(text: str) -> str:
-    out = []
-    for block in text.split("\n\n"):
-        block = block.strip()
-        if not block:
-            continue
-        if block.startswith("### "):
-            out.append(f"<h2>{html.escape(block[4:])}</h2>")
-        else:
-            out.append(f"<p>{html.escape(block)}</p>")
-    return "".join(out)
-
-
-def _methods_body(bdir: Path, nb_rows) -> str:
-    """Each executed notebook's methods paragraph (written by the run), then software and commit."""
-    parts = ["<p>Every paragraph below was written by the notebook from the parameters, counts and data it ran "
-             "with (<code>il6repro.methods</code>), so it cannot disagree with the results on this site.</p>"]
-    packages, commits = {}, set()
-    for stem, _title, rec in nb_rows:
-        f = bdir / "results" / f"{stem}.methods.md"
-        commits.add(rec.get("git_commit", "")[:12])
-        packages.update(rec.get("packages", {}))
-        if f.is_file():
-            parts.append(_markdown_paragraphs(f.read_text()) +
-                         f"<p class='small'>From <a href='notebooks/{stem}.html'>{html.escape(stem)}</a>, profile "
-                         f"{html.escape(rec.get('profile', ''))}, parameters <span class='mono'>"
-                         f"{html.escape(json.dumps(rec.get('parameters', {}), sort_keys=True))}</span>.</p>")
-    if packages:
-        soft = ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))
-        parts.append(f"<h2>Software</h2><p>{html.escape(soft)}; il6repro at commit "
-                     f"{html.escape(', '.join(sorted(c for c in commits if c)))}.</p>")
-    return "".join(parts)
-
-
-def _sweep_body(bdir: Path, site: Path) -> str:
-    """The what-if sweep's summary table and figure, if a sweep has run."""
-    sdir = bdir / "sweep"
-    table, fig = sdir / "summary.csv", sdir / "summary.png"
-    if not table.is_file():
-        return ("<p>No sweep has been run yet. <code>python -m il6repro sweep</code> runs the grid of analysis "
-                "choices in <code>lib/il6repro/sweep.yaml</code> and writes its summary here.</p>")
-    import pandas as pd
-
-    df = pd.read_csv(table, keep_default_na=False)
-    meta = json.loads((sdir / "summary.json").read_text()) if (sdir / "summary.json").is_file() else {}
-    body = ("<p>Which conclusions survive which analysis choices. Each column is one run of the affected "
-            "notebooks with one choice changed from the default (profile "
-            f"{html.escape(str(meta.get('profile', '?')))}); a cell says whether the conclusion holds "
-            "(<span class='st-real'>yes</span> / <span class='st-fail'>no</span>; blank: that run does not "
-            "touch it). Conclusions about twin data show what the twin recovers under each choice.</p>")
-    if fig.is_file():
-        shutil.copy2(fig, site / "figures" / "sweep_summary.png")
-        body += ("<figure><img src='figures/sweep_summary.png' alt='Conclusions by analysis choice'>"
-                 "<figcaption>Conclusions (rows) by analysis choice (columns).</figcaption></figure>")
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = []
-    for _, r in df.iterrows():
-        cells = []
-        for _c, v in r.items():
-            cls = " class='st-real'" if v == "yes" else " class='st-fail'" if v == "no" else ""
-            cells.append(f"<td{cls}>{html.escape(str(v))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    body += f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    if (sdir / "points.csv").is_file():
-        shutil.copy2(sdir / "points.csv", site / "sweep_points.csv")
-        body += "<p><a href='sweep_points.csv'>Every run of the sweep (CSV)</a>.</p>"
-    if meta:
-        body += (f"<p class='small'>{meta.get('n_points', '?')} runs on a Dask cluster of "
-                 f"{meta.get('workers', '?')} worker(s), {meta.get('wall_seconds', '?')} s wall.</p>")
-    return body

@@ -1,13 +1,16 @@
-"""Check the rendered site in a real browser (headless Debian Chromium driven by Playwright).
+"""The book in a real browser: headless Debian Chromium driven by Playwright.
 
-Serves ``build/site`` on 127.0.0.1, opens the index, follows every internal link (breadth first), and on every
-page records: console errors, failed or non-2xx requests, requests leaving localhost, images that did not load,
-and links whose target does not exist (including ``#fragment`` targets). Saves a screenshot of the index.
-``python -m il6repro site --check`` prints the report and exits non-zero on any problem.
+:func:`check_site` serves the built book on 127.0.0.1, opens the index, follows every internal link (breadth
+first), and on every page records console errors, failed or non-2xx requests, requests leaving localhost, images
+that did not load, and links whose target does not exist (including ``#fragment`` targets); it also runs the book's
+search. :func:`print_pdf` prints a page (the paper) to PDF, :func:`search` returns what the book's search finds,
+and :func:`screenshots` takes full-page screenshots at a reader's width. ``python -m il6repro site --check`` prints
+the report and exits non-zero on any problem.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -15,10 +18,12 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urldefrag, urlparse
+from urllib.parse import quote, urldefrag, urlparse
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
                  "--no-first-run", "--disable-component-update", "--disable-sync"]
+WIDTH = 1400  # a reader's screen; the ledger must fit it
+SEARCH_WORDS = ("fusiform", "Whitehall")
 
 
 class BrowserUnavailable(RuntimeError):
@@ -40,6 +45,7 @@ class SiteReport:
     images: int = 0
     links: int = 0
     problems: list[str] = field(default_factory=list)
+    searches: dict[str, list[str]] = field(default_factory=dict)
     screenshot: Path | None = None
 
     @property
@@ -52,93 +58,170 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def check_site(site: Path, screenshot: Path | None = None, max_pages: int = 200) -> SiteReport:
-    """Crawl ``site`` in headless Chromium and report problems (see module docstring)."""
-    site = Path(site)
-    if not (site / "index.html").is_file():
-        raise FileNotFoundError(f"{site}/index.html does not exist: run `python -m il6repro site` first")
+@contextlib.contextmanager
+def _serve(site: Path):
+    """Serve ``site`` on 127.0.0.1 (a free port); yield the base URL."""
+    handler = functools.partial(_Quiet, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def _browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
         raise BrowserUnavailable("playwright (Python) is not installed") from exc
     exe = chromium_path()
-    handler = functools.partial(_Quiet, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    report = SiteReport()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            current = {"url": ""}
-            page.on("console", lambda m: m.type == "error" and report.problems.append(
-                f"{current['url']}: console error: {m.text}"))
-            page.on("pageerror", lambda e: report.problems.append(f"{current['url']}: page error: {e}"))
-            page.on("requestfailed", lambda r: report.problems.append(
-                f"{current['url']}: request failed: {r.url} ({r.failure})"))
-
-            def on_response(r):
-                if r.status >= 400:
-                    report.problems.append(f"{current['url']}: HTTP {r.status} for {r.url}")
-
-            def on_request(r):
-                host = urlparse(r.url).hostname
-                if r.url.startswith(("http://", "https://")) and host not in ("127.0.0.1", "localhost"):
-                    report.problems.append(f"{current['url']}: request leaves localhost: {r.url}")
-
-            page.on("response", on_response)
-            page.on("request", on_request)
-            queue, seen = [base + "index.html"], set()
-            while queue and len(seen) < max_pages:
-                url = queue.pop(0)
-                if url in seen:
-                    continue
-                seen.add(url)
-                current["url"] = url[len(base):]
-                resp = page.goto(url, wait_until="load")
-                if resp is None or resp.status >= 400:
-                    report.problems.append(f"{current['url']}: page did not load")
-                    continue
-                report.pages.append(current["url"])
-                imgs = page.eval_on_selector_all(
-                    "img", "els => els.map(e => [e.getAttribute('src') || '', e.complete && e.naturalWidth > 0])")
-                report.images += len(imgs)
-                for src, loaded in imgs:
-                    if not loaded:
-                        report.problems.append(f"{current['url']}: image did not load: {src[:80]}")
-                hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
-                for href in hrefs:
-                    report.links += 1
-                    target, frag = urldefrag(href)
-                    if not target.startswith(base):
-                        if target.startswith(("http://", "https://")):
-                            continue  # external links are allowed but not followed offline
-                        report.problems.append(f"{current['url']}: link outside the site: {href}")
-                        continue
-                    rel = target[len(base):] or "index.html"
-                    local = site / rel
-                    if not local.is_file():
-                        report.problems.append(f"{current['url']}: broken link: {rel}")
-                        continue
-                    if frag and local.suffix == ".html" and f"id='{frag}'" not in local.read_text() and \
-                            f'id="{frag}"' not in local.read_text():
-                        report.problems.append(f"{current['url']}: link to missing anchor #{frag} in {rel}")
-                    if local.suffix == ".html" and target not in seen:
-                        queue.append(target)
-                    elif local.suffix != ".html":
-                        seen_asset = page.request.get(target)
-                        if seen_asset.status >= 400:
-                            report.problems.append(f"{current['url']}: asset {rel} returned {seen_asset.status}")
-            if screenshot:
-                current["url"] = "index.html"
-                page.goto(base + "index.html", wait_until="load")
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(screenshot), full_page=True)
-                report.screenshot = screenshot
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
             browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+
+
+def _search_on(page, base: str, word: str, timeout_ms: int = 20000) -> list[str]:
+    """Titles of the pages the book's own search (search.html, Sphinx's searchindex) lists for ``word``."""
+    page.goto(base + "search.html?q=" + quote(word), wait_until="load")
+    page.wait_for_selector("#search-results .search-summary", timeout=timeout_ms)
+    return page.eval_on_selector_all("#search-results ul.search li > a", "els => els.map(e => e.textContent.trim())")
+
+
+def check_site(site: Path, screenshot: Path | None = None, max_pages: int = 300,
+               search_words: tuple[str, ...] = SEARCH_WORDS) -> SiteReport:
+    """Crawl ``site`` in headless Chromium and report problems (see module docstring); each of ``search_words``
+    must find at least one page."""
+    site = Path(site)
+    if not (site / "index.html").is_file():
+        raise FileNotFoundError(f"{site}/index.html does not exist: run `python -m il6repro site` first")
+    report = SiteReport()
+    with _browser() as browser, _serve(site) as base:
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        current = {"url": ""}
+        page.on("console", lambda m: m.type == "error" and report.problems.append(
+            f"{current['url']}: console error: {m.text}"))
+        page.on("pageerror", lambda e: report.problems.append(f"{current['url']}: page error: {e}"))
+        page.on("requestfailed", lambda r: report.problems.append(
+            f"{current['url']}: request failed: {r.url} ({r.failure})"))
+
+        def on_response(r):
+            if r.status >= 400:
+                report.problems.append(f"{current['url']}: HTTP {r.status} for {r.url}")
+
+        def on_request(r):
+            host = urlparse(r.url).hostname
+            if r.url.startswith(("http://", "https://")) and host not in ("127.0.0.1", "localhost"):
+                report.problems.append(f"{current['url']}: request leaves localhost: {r.url}")
+
+        page.on("response", on_response)
+        page.on("request", on_request)
+        queue, seen, assets = [base + "index.html"], set(), set()
+        text_cache: dict[Path, str] = {}
+        while queue and len(seen) < max_pages:
+            url = queue.pop(0)
+            if url in seen:
+                continue
+            seen.add(url)
+            current["url"] = url[len(base):]
+            resp = page.goto(url, wait_until="load")
+            if resp is None or resp.status >= 400:
+                report.problems.append(f"{current['url']}: page did not load")
+                continue
+            report.pages.append(current["url"])
+            imgs = page.eval_on_selector_all(
+                "img", "els => els.map(e => [e.getAttribute('src') || '', e.complete && e.naturalWidth > 0])")
+            report.images += len(imgs)
+            for src, loaded in imgs:
+                if not loaded:
+                    report.problems.append(f"{current['url']}: image did not load: {src[:80]}")
+            hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+            for href in hrefs:
+                report.links += 1
+                target, frag = urldefrag(href)
+                if not target.startswith(base):
+                    if target.startswith(("http://", "https://", "mailto:")):
+                        continue  # external links are allowed but not followed offline
+                    report.problems.append(f"{current['url']}: link outside the site: {href}")
+                    continue
+                rel = target[len(base):].split("?", 1)[0] or "index.html"
+                local = site / rel
+                if local.is_dir():
+                    local = local / "index.html"
+                if not local.is_file():
+                    report.problems.append(f"{current['url']}: broken link: {rel}")
+                    continue
+                if frag and local.suffix == ".html":
+                    text = text_cache.setdefault(local, local.read_text(errors="replace"))
+                    if f'id="{frag}"' not in text and f"id='{frag}'" not in text:
+                        report.problems.append(f"{current['url']}: link to missing anchor #{frag} in {rel}")
+                if local.suffix == ".html":
+                    if target not in seen:
+                        queue.append(target)
+                elif target not in assets:
+                    assets.add(target)
+                    got = page.request.get(target)
+                    if got.status >= 400:
+                        report.problems.append(f"{current['url']}: asset {rel} returned {got.status}")
+        for word in search_words:
+            current["url"] = f"search.html?q={word}"
+            try:
+                found = _search_on(page, base, word)
+            except Exception as exc:  # noqa: BLE001 - a timeout is a problem to report, not a crash
+                report.problems.append(f"search for {word!r} did not finish: {exc}")
+                continue
+            report.searches[word] = found
+            if not found:
+                report.problems.append(f"search for {word!r} found nothing")
+        if screenshot:
+            current["url"] = "index.html"
+            page.goto(base + "index.html", wait_until="load")
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+            report.screenshot = screenshot
     return report
+
+
+def search(site: Path, word: str) -> list[str]:
+    """Titles of the pages the built book's search finds for ``word`` (in headless Chromium)."""
+    with _browser() as browser, _serve(Path(site)) as base:
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        return _search_on(page, base, word)
+
+
+def screenshots(site: Path, pages: dict[str, str], out: Path, width: int = WIDTH, full_page: bool = False,
+                height: int = 1000) -> dict[str, Path]:
+    """Screenshots of ``pages`` (name -> path relative to the site, query allowed) at ``width`` px -> PNGs in ``out``.
+
+    A path ending in ``#anchor`` is scrolled to that anchor; a ``search.html?q=...`` page waits for its results.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    shots = {}
+    with _browser() as browser, _serve(Path(site)) as base:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        for name, rel in pages.items():
+            page.goto(base + rel, wait_until="load")
+            if rel.startswith("search.html"):
+                page.wait_for_selector("#search-results .search-summary", timeout=20000)
+            shots[name] = out / f"{name}.png"
+            page.screenshot(path=str(shots[name]), full_page=full_page)
+    return shots
+
+
+def print_pdf(html_file: Path, pdf: Path) -> Path:
+    """Print one page of the built book (e.g. ``paper.html``) to PDF with headless Chromium (A4, print styles)."""
+    html_file = Path(html_file)
+    with _browser() as browser, _serve(html_file.parent) as base:
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        page.goto(base + html_file.name, wait_until="networkidle")
+        page.emulate_media(media="print")
+        page.pdf(path=str(pdf), format="A4", print_background=True,
+                 margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
+    return Path(pdf)

@@ -130,6 +130,9 @@ class Catalog:
         mismatches = 0
         for src in m.sources:
             try:
+                if src.kind == "api":
+                    raise SourceUnavailable(f"live API, fetched on demand by {src.options['client']} (not by "
+                                            "resolve); see the manifest")
                 if src.kind == "generator":
                     res = self._resolve_generated(m, src)
                 else:
@@ -234,6 +237,8 @@ class Catalog:
                     return src.label()
                 except SourceUnavailable:
                     continue
+            elif src.kind == "api":
+                return src.label() + " (live, on demand)"
             elif src.kind == "generator":
                 import importlib.util
 
@@ -253,7 +258,7 @@ class Catalog:
 
         rows = []
         for m in self.manifests.values():
-            if verify:
+            if verify and not m.live:
                 try:
                     res = self.resolve(m.id)
                     avail, src = "yes", res.source
@@ -261,7 +266,8 @@ class Catalog:
                     avail, src = "no", str(exc).splitlines()[0]
             else:
                 src = self.probe(m.id)
-                avail = "no" if src == "unavailable" else ("on demand" if src.endswith("(download)") else "yes")
+                avail = "no" if src == "unavailable" else (
+                    "on demand" if src.endswith(("(download)", "(live, on demand)")) else "yes")
             rows.append({"id": m.id, "kind": m.kind, "licence": m.licence, "available": avail, "source": src,
                          "title": m.title})
         return pd.DataFrame(rows)
@@ -280,6 +286,10 @@ def _advice(m: Manifest) -> str:
         parts.append("make sure the pinned URL is reachable")
     if "mirror" in kinds:
         parts.append("or set IL6REPRO_DATA_MIRRORS to a mirror folder")
+    if "api" in kinds:
+        api = next(src for src in m.sources if src.kind == "api")
+        parts.append(f"this live source is fetched by {api.options['client']} (a token may be needed: see the "
+                     "manifest's notes)")
     return "; ".join(parts) + f" (manifest {m.path.name})"
 
 

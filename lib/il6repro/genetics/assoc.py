@@ -5,8 +5,9 @@ time, as ``plink2 --glm`` and every GWAS of IDPs fit it). By the Frisch-Waugh-Lo
 is the regression of the covariate-residualised ``y`` on the covariate-residualised ``g``; with ``Q`` an
 orthonormal basis of the covariates, all ``J x R`` fits reduce to two projections and one matrix product:
 
-    G~ = G - Q Q'G,  Y~ = Y - Q Q'Y,  beta = G~'Y~ / diag(G~'G~),
-    RSS = ||Y~||^2 - beta^2 diag(G~'G~),  SE = sqrt(RSS / (n - k - 1) / diag(G~'G~))
+    G~ = G - Q Q'G,  beta = G~'Y / diag(G~'G~)  (= G~'Y~ / diag(G~'G~), Y~ = Y - Q Q'Y),
+    RSS = ||Y~||^2 - beta^2 diag(G~'G~),  ||Y~||^2 = ||Y||^2 - ||Q'Y||^2  (Y centred first),
+    SE = sqrt(RSS / (n - k - 1) / diag(G~'G~))
 
 identical to statsmodels OLS per pair (tested to 1e-8). IDPs with missing values are fitted on their complete
 cases: IDPs are grouped by missingness pattern and each pattern gets its own projection.
@@ -44,8 +45,40 @@ def design_matrix(cov: pd.DataFrame, *, age_squared: bool = True, sex_by_age: bo
     return X
 
 
+def _basis(G: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[Q | G~]`` (Q an orthonormal basis of the covariates, G~ the covariate-residualised dosages) and
+    ``diag(G~'G~)``; refuses rank-deficient covariates and variants without residual variation."""
+    Q, Rm = np.linalg.qr(C)
+    rank = int(np.sum(np.abs(np.diag(Rm)) > 1e-10 * np.abs(Rm).max()))
+    if rank < C.shape[1]:
+        raise ValueError(f"covariate matrix is rank-deficient ({rank} of {C.shape[1]} columns independent)")
+    Gr = G - Q @ (Q.T @ G)
+    gg = np.einsum("ij,ij->j", Gr, Gr)
+    if np.any(gg <= 1e-12):
+        raise ValueError("a variant has no variation after covariate adjustment (monomorphic?)")
+    return np.ascontiguousarray(np.concatenate([Q, Gr], axis=1).T), gg
+
+
+def _fit(QG: np.ndarray, gg: np.ndarray, Yc: np.ndarray, df: int) -> dict[str, np.ndarray]:
+    """The fits of centred outcomes ``Yc`` on a :func:`_basis`: one matrix product, no residualised copy of Y.
+
+    ``G~'Y~ = G~'Y`` (G~ is orthogonal to Q) and ``||Y~||^2 = ||Y||^2 - ||Q'Y||^2``; the intercept is among the
+    covariates, so centring Y first leaves the fits unchanged and keeps that difference well conditioned.
+    """
+    k = QG.shape[0] - len(gg)
+    M = QG @ Yc
+    gy = M[k:]
+    yy = np.einsum("ij,ij->j", Yc, Yc) - np.einsum("ij,ij->j", M[:k], M[:k])
+    beta = gy / gg[:, None]
+    rss = yy[None, :] - beta * gy
+    se = np.sqrt(np.maximum(rss, 0) / df / gg[:, None])
+    t = beta / se
+    p = 2 * stats.t.sf(np.abs(t), df)
+    return {"beta": beta, "se": se, "t": t, "p": p, "df": df}
+
+
 def ols_many(G: np.ndarray, Y: np.ndarray, C: np.ndarray) -> dict[str, np.ndarray]:
-    """All single-SNP OLS fits ``Y[:, r] ~ C + G[:, j]`` at once (complete data).
+    """All single-SNP OLS fits ``Y[:, r] ~ C + G[:, j]`` at once (complete data; ``C`` includes the intercept).
 
     Returns ``beta, se, t, p`` as ``(J, R)`` arrays and ``df`` (residual degrees of freedom).
     """
@@ -55,30 +88,15 @@ def ols_many(G: np.ndarray, Y: np.ndarray, C: np.ndarray) -> dict[str, np.ndarra
     n = len(C)
     if not (len(G) == len(Y) == n):
         raise ValueError(f"rows differ: G {len(G)}, Y {len(Y)}, covariates {n}")
-    Q, Rm = np.linalg.qr(C)
-    rank = int(np.sum(np.abs(np.diag(Rm)) > 1e-10 * np.abs(Rm).max()))
-    if rank < C.shape[1]:
-        raise ValueError(f"covariate matrix is rank-deficient ({rank} of {C.shape[1]} columns independent)")
-    Gr = G - Q @ (Q.T @ G)
-    Yr = Y - Q @ (Q.T @ Y)
-    gg = np.einsum("ij,ij->j", Gr, Gr)
-    if np.any(gg <= 1e-12):
-        raise ValueError("a variant has no variation after covariate adjustment (monomorphic?)")
-    gy = Gr.T @ Yr
-    beta = gy / gg[:, None]
-    yy = np.einsum("ij,ij->j", Yr, Yr)
     df = n - C.shape[1] - 1
     if df <= 0:
         raise ValueError(f"too few participants ({n}) for {C.shape[1]} covariates")
-    rss = yy[None, :] - beta * gy
-    se = np.sqrt(np.maximum(rss, 0) / df / gg[:, None])
-    t = beta / se
-    p = 2 * stats.t.sf(np.abs(t), df)
-    return {"beta": beta, "se": se, "t": t, "p": p, "df": df}
+    QG, gg = _basis(G, C)
+    return _fit(QG, gg, Y - Y.mean(0), df)
 
 
 def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFrame, *,
-              variants: pd.DataFrame | None = None, standardize: bool = True) -> pd.DataFrame:
+              variants: pd.DataFrame | None = None, standardize: bool = True, chunk: int = 512) -> pd.DataFrame:
     """Tidy SNP x IDP association table (one row per pair), covariate-adjusted, vectorised.
 
     Parameters
@@ -93,6 +111,8 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
         snp, counted, alt: copied into the output as effect_allele / other_allele.
     standardize : bool
         Scale each IDP to unit SD (on its complete cases) first, so betas are in IDP SD units.
+    chunk : int
+        IDPs fitted at a time: working memory is about ``n x chunk`` floats, whatever the number of IDPs.
 
     Returns
     -------
@@ -105,30 +125,39 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
         raise ValueError("associate: no participant with complete covariates and dosages")
     G = dosages.loc[idx].to_numpy(float)
     C = covariates.loc[idx].to_numpy(float)
-    Y = idps.loc[idx]
-    mask = Y.notna().to_numpy()
+    pos = idps.index.get_indexer(idx)
+    if (pos < 0).any():
+        raise ValueError("associate: participants with covariates and dosages missing from the IDP table")
+    # missingness patterns, one column at a time (no full copy of the IDP table: it may be GBs)
     patterns: dict[bytes, list[int]] = {}
-    for r in range(mask.shape[1]):
-        patterns.setdefault(np.packbits(mask[:, r]).tobytes(), []).append(r)
-    J, R = G.shape[1], Y.shape[1]
+    for r in range(idps.shape[1]):
+        col = idps.iloc[:, r].to_numpy(float)[pos]
+        patterns.setdefault(np.packbits(~np.isnan(col)).tobytes(), []).append(r)
+    J, R = G.shape[1], idps.shape[1]
     out = {k: np.full((J, R), np.nan) for k in ("beta", "se", "t", "p", "eaf")}
     nobs = np.zeros(R, int)
-    Yv = Y.to_numpy(float)
-    for cols in patterns.values():
-        rows = mask[:, cols[0]]
+    for key, cols in patterns.items():
+        rows = np.unpackbits(np.frombuffer(key, np.uint8), count=len(idx)).astype(bool)
         if rows.sum() < C.shape[1] + 3:
             continue
-        y = Yv[np.ix_(rows, cols)]
-        if standardize:
-            y = (y - y.mean(0)) / y.std(0, ddof=1)
-        fit = ols_many(G[rows], y, C[rows])
-        for k in ("beta", "se", "t", "p"):
-            out[k][:, cols] = fit[k]
-        out["eaf"][:, cols] = (G[rows].mean(0) / 2)[:, None]
+        prow = pos[rows]
+        Gr, Cr = G[rows], C[rows]
+        df = len(Cr) - C.shape[1] - 1
+        QG, gg = _basis(Gr, Cr)
+        for c0 in range(0, len(cols), chunk):  # bounded memory: `chunk` IDPs at a time
+            cc = cols[c0:c0 + chunk]
+            y = idps.iloc[prow, cc].to_numpy(dtype=float, copy=True)
+            y -= y.mean(0)
+            if standardize:
+                y /= np.sqrt(np.einsum("ij,ij->j", y, y) / (len(y) - 1))
+            fit = _fit(QG, gg, y, df)
+            for k in ("beta", "se", "t", "p"):
+                out[k][:, cc] = fit[k]
+        out["eaf"][:, cols] = (Gr.mean(0) / 2)[:, None]
         nobs[cols] = rows.sum()
     snps = dosages.columns.to_numpy()
     tidy = pd.DataFrame({
-        "snp": np.repeat(snps, R), "idp": np.tile(Y.columns.to_numpy(), J),
+        "snp": np.repeat(snps, R), "idp": np.tile(idps.columns.to_numpy(), J),
         **{k: out[k].ravel() for k in ("eaf", "beta", "se", "t", "p")}, "n": np.tile(nobs, J)})
     if variants is not None:
         v = variants.set_index("snp")

@@ -13,10 +13,16 @@ et al. 2020), and where R packages differ the choice is an option with a documen
   pleiotropy; SE floored like IVW; ``distribution="normal"`` (MendelianRandomization default) or ``"t"``
   (MendelianRandomization's "t-dist" rule: t with n-2 df, and under under-dispersion the wider of that and the
   floored normal interval). TwoSampleMR's ``mr_egger_regression`` uses a plain t with n-2 df instead.
-- Weighted / simple median (Bowden et al. 2016): interpolated median of ratio estimates with first-order
-  inverse-variance weights; SE from a seeded parametric bootstrap.
-- Weighted mode (Hartwig et al. 2017): mode of a normal-kernel density of the ratio estimates, bandwidth by the
-  modified Silverman rule times ``phi``; SE by parametric bootstrap.
+- Weighted / simple median (Bowden et al. 2016): interpolated median of the ratio estimates; weights from the
+  first-order ratio SE (``ratio_se="first"``, MendelianRandomization) or the second-order one (``"second"``,
+  TwoSampleMR); SE from a seeded parametric bootstrap (bx and by redrawn, weights fixed, SD of the medians).
+- Mode-based estimate (Hartwig et al. 2017): mode of R's ``density()`` of the ratio estimates (see
+  :func:`r_density`), bandwidth by the modified Silverman rule times ``phi``, weighted or simple, second-order
+  (default of both R packages) or first-order (NOME) ratio SEs; SE = MAD of the modes of bootstrap draws of the
+  ratio estimates, as both R packages compute it.
+
+The bootstrap estimators run in compiled kernels (:mod:`._kernels`) over outcomes x draws, with R-literal numpy
+references (:func:`weighted_median_r`, :func:`mode_r`) for the point estimates and for the tests.
 
 An estimator that cannot be computed (too few variants, zero SNP-exposure effect) raises :class:`NotApplicable`
 with the reason; :func:`mr_all` turns that into a row whose ``note`` says "not applicable: <reason>" and whose
@@ -170,13 +176,33 @@ def _egger_bounds(est: float, se: float, rse: float, df: int, alpha: float, dist
     return est - half, est + half, p
 
 
+EGGER_COLLINEAR = ("MR-Egger: every variant has the same |SNP-exposure effect|, so the slope is not identified "
+                   "apart from the intercept")
+
+
+def egger_collinear(x, w) -> np.ndarray | bool:
+    """Whether ``|bx|`` (``x``, ``J`` or ``J x R``) has no spread under the weights ``w``: the weighted variance
+    ``Sw Sxx - Sx^2`` is at most 1e-10 of ``Sw Sxx`` (MR-Egger's design matrix is then singular)."""
+    x, w = np.asarray(x, float), np.asarray(w, float)
+    if x.ndim < w.ndim:
+        x = np.broadcast_to(x.reshape(x.shape + (1,) * (w.ndim - x.ndim)), w.shape)
+    sw, sx, sxx = w.sum(0), (w * x).sum(0), (w * x * x).sum(0)
+    return sw * sxx - sx ** 2 <= 1e-10 * sw * sxx
+
+
 def egger(bx, bxse, by, byse, *, distribution: str = "normal", underdispersion: str = "floor",
           alpha: float = 0.05) -> MRResult:
     """MR-Egger regression; the intercept and its test are in ``extra``; Rucker's Q' is the residual Q."""
+    if distribution not in ("normal", "t"):
+        raise ValueError(f"distribution must be 'normal' or 't', got {distribution!r}")
+    if underdispersion not in ("floor", "allow"):
+        raise ValueError(f"underdispersion must be 'floor' or 'allow', got {underdispersion!r}")
     bx, bxse, by, byse = _arrays(bx, bxse, by, byse, min_snps=3, method="MR-Egger")
     n = len(bx)
     s = np.sign(bx)
     x, y, w = np.abs(bx), by * s, byse ** -2
+    if egger_collinear(x, w):
+        raise NotApplicable(EGGER_COLLINEAR)
     X = np.column_stack([np.ones(n), x])
     XtW = X.T * w
     cov_unscaled = np.linalg.inv(XtW @ X)
@@ -185,8 +211,6 @@ def egger(bx, bxse, by, byse, *, distribution: str = "normal", underdispersion: 
     q_rucker = float(np.sum(w * resid ** 2))
     df = n - 2
     sigma = float(np.sqrt(q_rucker / df))
-    if distribution not in ("normal", "t"):
-        raise ValueError(f"distribution must be 'normal' or 't', got {distribution!r}")
     scale = max(1.0, sigma) if underdispersion == "floor" else sigma
     se = np.sqrt(np.diag(cov_unscaled)) * scale
     lo, hi, p = _egger_bounds(coef[1], se[1], sigma, df, alpha, distribution)
@@ -199,59 +223,157 @@ def egger(bx, bxse, by, byse, *, distribution: str = "normal", underdispersion: 
 
 
 def _in_chunks(work, rows: int, chunk: int, threads: int | None = None) -> None:
-    """Call ``work(slice)`` over row chunks, on a thread pool when there is more than one chunk (numpy releases
-    the GIL inside its kernels, so chunks run in parallel on all cores)."""
+    """Call ``work(slice)`` over row chunks, on a thread pool when there is more than one chunk (the compiled
+    kernels and numpy release the GIL, so chunks run in parallel on all cores)."""
     slices = [slice(a, min(rows, a + chunk)) for a in range(0, rows, chunk)]
-    if len(slices) > 1 and (threads or os.cpu_count() or 1) > 1:
+    n_threads = threads or os.cpu_count() or 1
+    if len(slices) > 1 and n_threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(threads or os.cpu_count()) as pool:
+        with ThreadPoolExecutor(n_threads) as pool:
             list(pool.map(work, slices))
     else:
         for sl in slices:
             work(sl)
 
 
-def _weighted_median(beta: np.ndarray, w: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """Interpolated weighted median along the last axis (Bowden et al. 2016), vectorised over rows."""
-    beta = np.atleast_2d(beta)
-    w = np.broadcast_to(w, beta.shape)
+def _chunk(rows: int, threads: int | None) -> int:
+    """Rows per chunk: a few chunks per thread (load balance), at least one row."""
+    return max(1, -(-rows // (4 * (threads or os.cpu_count() or 1))))
+
+
+def _choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+
+
+def ratio_standard_error(bx, bxse, by, byse, order: str = "first") -> np.ndarray:
+    """Standard error of each ratio estimate ``by/bx``: ``"first"`` order ``byse/|bx|`` (assumes no measurement
+    error in bx, NOME) or ``"second"`` order (delta method) ``sqrt(byse^2/bx^2 + by^2 bxse^2/bx^4)``."""
+    _choice("ratio_se", order, ("first", "second"))
+    bx, bxse, by, byse = (np.asarray(a, float) for a in (bx, bxse, by, byse))
+    if order == "first":
+        return byse / np.abs(bx)
+    return np.sqrt(byse ** 2 / bx ** 2 + by ** 2 * bxse ** 2 / bx ** 4)
+
+
+def weighted_median_r(beta, w) -> float:
+    """R's ``weighted.median`` (MendelianRandomization / TwoSampleMR), line by line: stable order, cumulative
+    weights minus half the own weight, linear interpolation at one half."""
+    beta, w = np.asarray(beta, float), np.asarray(w, float)
+    order = np.argsort(beta, kind="stable")
+    b, ww = beta[order], w[order]
+    cum = (np.cumsum(ww) - 0.5 * ww) / ww.sum()
+    below = int(np.nonzero(cum < 0.5)[0].max())
+    return float(b[below] + (b[below + 1] - b[below]) * (0.5 - cum[below]) / (cum[below + 1] - cum[below]))
+
+
+def _weighted_median(beta: np.ndarray, w: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """Weighted median of every row (compiled kernel; equals :func:`weighted_median_r` row by row)."""
+    from . import _kernels as K
+
+    beta = np.ascontiguousarray(np.atleast_2d(beta), dtype=float)
+    w = np.ascontiguousarray(np.broadcast_to(w, beta.shape), dtype=float)
     out = np.empty(beta.shape[0])
-
-    def work(sl):
-        order = np.argsort(beta[sl], axis=-1)
-        b = np.take_along_axis(beta[sl], order, -1)
-        ww = np.take_along_axis(w[sl], order, -1)
-        cum = np.cumsum(ww, -1) - 0.5 * ww
-        cum = cum / ww.sum(-1, keepdims=True)
-        below = (cum < 0.5).sum(-1) - 1  # last index with cum < 0.5
-        below = np.clip(below, 0, b.shape[-1] - 2)
-        r = np.arange(b.shape[0])
-        b0, b1 = b[r, below], b[r, below + 1]
-        c0, c1 = cum[r, below], cum[r, below + 1]
-        out[sl] = b0 + (b1 - b0) * (0.5 - c0) / (c1 - c0)
-
-    _in_chunks(work, beta.shape[0], chunk)
+    _in_chunks(lambda sl: K.wmedian_rows(beta, w, out, sl.start, sl.stop), beta.shape[0],
+               _chunk(beta.shape[0], threads), threads)
     return out
 
 
-def weighted_median(bx, bxse, by, byse, *, weighting: str = "weighted", n_boot: int = 1000, seed: int = 314159265,
-                    alpha: float = 0.05) -> MRResult:
-    """Weighted (or simple) median estimator with a seeded parametric-bootstrap SE."""
+def median_draws(bx, bxse, n_boot: int, seed: int):
+    """The median bootstrap's draws: ``bx`` redrawn (``n_boot x J``) and the standard normals of ``by``.
+
+    Draw ``i`` takes ``J`` normals for ``bx`` then ``J`` for ``by`` from ``numpy.random.default_rng(seed)``, the
+    order of R's ``weighted.median.boot.se`` loop (and of pytwosamplemr's port), so every outcome of a scan and a
+    per-pair call with the same seed use the same draws.
+    """
+    bx, bxse = np.asarray(bx, float), np.asarray(bxse, float)
+    z = np.random.default_rng(seed).standard_normal((n_boot, 2, len(bx)))
+    return np.ascontiguousarray(bx + bxse * z[:, 0]), np.ascontiguousarray(z[:, 1])
+
+
+def _packed_sort(X: np.ndarray) -> tuple[np.ndarray, int]:
+    """Rows of ``X`` sorted with their column index carried in the low mantissa bits (one float sort per chunk
+    instead of an argsort): returns the sorted bit patterns (int64) and the index mask. The key differs from
+    the value by less than 2^(bits - 52) of it, so only values that close can swap order."""
+    bits = max(1, int(np.ceil(np.log2(X.shape[1]))))
+    mask = (1 << bits) - 1
+    keys = X.copy()
+    k = keys.view(np.int64)
+    k &= ~mask
+    k |= np.arange(X.shape[1], dtype=np.int64)
+    keys.sort(axis=1)
+    return keys.view(np.int64), mask
+
+
+def _by_outcome(n_out: int, n_boot: int, threads: int | None, one) -> None:
+    """Run ``one(r, b0, b1)`` for every outcome ``r`` (threads over outcomes, or over draws if few outcomes)."""
+    t = threads or os.cpu_count() or 1
+    if n_out >= 2 * t or n_boot < 2 * t:
+        def work(sl):
+            for r in range(sl.start, sl.stop):
+                one(r, 0, n_boot)
+        _in_chunks(work, n_out, _chunk(n_out, threads), threads)
+    else:
+        for r in range(n_out):
+            _in_chunks(lambda sl, r=r: one(r, sl.start, sl.stop), n_boot, _chunk(n_boot, threads), threads)
+
+
+def median_boot(bx, bxse, BY, BYSE, W, n_boot: int, seed: int, threads: int | None = None) -> np.ndarray:
+    """Bootstrap weighted medians, ``n_boot x R``: outcome ``r`` (row ``r`` of the ``R x J`` arrays ``BY``,
+    ``BYSE``, weights ``W``) resampled as ``by ~ N(BY[r], BYSE[r])``, ``bx ~ N(bx, bxse)`` (shared draws)."""
+    from . import _kernels as K
+
+    BY, BYSE, W = (np.ascontiguousarray(np.atleast_2d(a), dtype=float) for a in (BY, BYSE, W))
+    bxb, Z = median_draws(bx, bxse, n_boot, seed)
+    out = np.empty((BY.shape[0], n_boot))
+
+    def one(r, b0, b1):
+        X = (BY[r] + BYSE[r] * Z[b0:b1]) / bxb[b0:b1]
+        keys, mask = _packed_sort(X)
+        K.wmedian_packed_rows(X, keys, W[r], mask, out[r, b0:b1])
+
+    _by_outcome(BY.shape[0], n_boot, threads, one)
+    return out.T
+
+
+def weighted_median(bx, bxse, by, byse, *, weighting: str = "weighted", ratio_se: str = "first",
+                    n_boot: int = 1000, seed: int = 314159265, alpha: float = 0.05,
+                    threads: int | None = None) -> MRResult:
+    """Weighted (or simple) median estimator (Bowden et al. 2016) with a seeded parametric-bootstrap SE.
+
+    Parameters
+    ----------
+    weighting : {"weighted", "simple"}
+        Inverse-variance weights of the ratio estimates, or equal weights.
+    ratio_se : {"first", "second"}
+        Order of the ratio SE in the weights: ``"first"`` (``bx^2/byse^2``) reproduces MendelianRandomization's
+        ``mr_median(weighting = "weighted")``; ``"second"`` (delta method) reproduces TwoSampleMR's
+        ``mr_weighted_median``. The simple median ignores it.
+    n_boot, seed
+        Bootstrap draws (``bx`` and ``by`` redrawn from their normal sampling distributions, weights fixed, as
+        both R packages do); SE = standard deviation of the bootstrap medians.
+    """
     bx, bxse, by, byse = _arrays(bx, bxse, by, byse, min_snps=3, method=f"{weighting} median")
-    if weighting not in ("weighted", "simple"):
-        raise ValueError(f"weighting must be 'weighted' or 'simple', got {weighting!r}")
+    _choice("weighting", weighting, ("weighted", "simple"))
+    _choice("ratio_se", ratio_se, ("first", "second"))
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be at least 2, got {n_boot}")
     ratio = by / bx
-    w = (byse / np.abs(bx)) ** -2 if weighting == "weighted" else np.ones_like(bx)
-    est = float(_weighted_median(ratio, w)[0])
-    rng = np.random.default_rng(seed)
-    bxb = rng.normal(bx, bxse, size=(n_boot, len(bx)))
-    byb = rng.normal(by, byse, size=(n_boot, len(bx)))
-    boot = _weighted_median(byb / bxb, w)
+    w = ratio_se_weights(bx, bxse, by, byse, weighting, ratio_se)
+    est = weighted_median_r(ratio, w)
+    boot = median_boot(bx, bxse, by[None], byse[None], w[None], n_boot, seed, threads)[:, 0]
     se = float(np.std(boot, ddof=1))
     lo, hi, p = _ci(est, se, alpha)
     return MRResult(f"{weighting.capitalize()} median", est, se, lo, hi, p, len(bx),
-                    {"n_boot": n_boot, "seed": seed})
+                    {"ratio_se": ratio_se if weighting == "weighted" else "", "n_boot": n_boot, "seed": seed})
+
+
+def ratio_se_weights(bx, bxse, by, byse, weighting: str, order: str) -> np.ndarray:
+    """Weights of the median / mode: ``ratio_se(order)^-2``, or ones for ``weighting="simple"``."""
+    if weighting == "simple":
+        return np.ones(len(np.atleast_1d(bx)))
+    return ratio_standard_error(bx, bxse, by, byse, order) ** -2
 
 
 def simple_median(bx, bxse, by, byse, **kw) -> MRResult:
@@ -259,75 +381,141 @@ def simple_median(bx, bxse, by, byse, **kw) -> MRResult:
     return weighted_median(bx, bxse, by, byse, weighting="simple", **kw)
 
 
-def _mode(beta: np.ndarray, se: np.ndarray, w: np.ndarray, phi: float, *, exact: bool = True,
-          chunk: int = 2048, threads: int | None = None) -> np.ndarray:
-    """Mode of a weighted normal-kernel density, vectorised over rows (Hartwig et al. 2017).
-
-    The density is evaluated on R density()'s grid (512 points over [min - 3h, max + 3h]) and the grid point of
-    highest density returned. ``exact=False`` (used for bootstrap replicates) first scans a 64-point grid, then
-    the 512-grid points within one coarse step of the two highest coarse points, in single precision: the same
-    grid with ~5x fewer kernel evaluations; it can differ from the full scan only when two separate modes are
-    nearly tied. Rows are processed in chunks on ``threads`` threads (default: all cores).
-    """
-    beta = np.atleast_2d(np.asarray(beta, float))
-    rows, n = beta.shape
-    w = np.broadcast_to(np.asarray(w, float), beta.shape)
-    h, lo, step, out = (np.empty(rows) for _ in range(4))
-    dt = np.float64 if exact else np.float32
-    c = np.sqrt(0.5)
-
-    def dens(b, idx):  # density (up to a constant) at grid indices idx (r, k), accumulated variant by variant
-        inv = (c / h[b])[:, None]
-        g = ((lo[b][:, None] + step[b][:, None] * idx) * inv).astype(dt)
-        bs = (beta[b] * inv).astype(dt)
-        ww = (w[b] / w[b].sum(-1, keepdims=True)).astype(dt)
-        d = np.zeros(g.shape, dt)
-        z = np.empty(g.shape, dt)
-        for j in range(n):
-            np.subtract(g, bs[:, j, None], out=z)
-            np.square(z, out=z)
-            np.negative(z, out=z)
-            np.exp(z, out=z)
-            z *= ww[:, j, None]
-            d += z
-        return d
-
-    def work(b):
-        m = b.stop - b.start
-        bb = beta[b]
-        mad = stats.median_abs_deviation(bb, axis=-1, scale="normal")
-        sd = np.std(bb, axis=-1, ddof=1)
-        h[b] = np.maximum(1e-8, 0.9 * np.minimum(sd, mad) / n ** 0.2) * phi
-        lo[b] = bb.min(-1) - 3 * h[b]
-        step[b] = (bb.max(-1) + 3 * h[b] - lo[b]) / 511
-        if exact:
-            idx = np.broadcast_to(np.arange(512, dtype=float), (m, 512))
-            out[b] = lo[b] + step[b] * np.argmax(dens(b, idx), 1)
-            return
-        coarse = np.broadcast_to(np.arange(4, 512, 8, dtype=float), (m, 64))
-        top = np.argsort(dens(b, coarse), 1)[:, -2:] * 8 + 4
-        cand = np.clip((top[:, :, None] + np.arange(-8, 9)[None, None, :]).reshape(m, -1), 0, 511).astype(float)
-        out[b] = lo[b] + step[b] * cand[np.arange(m), np.argmax(dens(b, cand), 1)]
-
-    _in_chunks(work, rows, chunk, threads)
+def _r_seq(a: float, b: float, n: int) -> np.ndarray:
+    """R's ``seq.int(a, b, length.out = n)`` (lower half from ``a`` up, upper half from ``b`` down)."""
+    i = np.arange(n, dtype=float)
+    by = (b - a) / (n - 1)
+    out = np.where(np.arange(n) < n // 2, a + i * by, b - (n - 1 - i) * by)
+    out[0], out[-1] = a, b
     return out
 
 
-def weighted_mode(bx, bxse, by, byse, *, phi: float = 1.0, n_boot: int = 1000, seed: int = 314159265,
-                  alpha: float = 0.05) -> MRResult:
-    """Weighted mode-based estimate (first-order weights) with a seeded parametric-bootstrap SE."""
-    bx, bxse, by, byse = _arrays(bx, bxse, by, byse, min_snps=3, method="Weighted mode")
+def hartwig_bandwidth(x, phi: float = 1.0) -> float:
+    """Bandwidth of the mode-based estimate: ``max(1e-8, phi * 0.9 * min(sd, mad) / n^(1/5))`` (modified
+    Silverman rule, Bickel 2002; R's ``sd`` and ``mad`` with constant 1.4826), as both R packages compute it."""
+    x = np.asarray(x, float)
+    mad = 1.4826 * np.median(np.abs(x - np.median(x)))
+    return max(1e-8, 0.9 * min(float(np.std(x, ddof=1)), float(mad)) / len(x) ** 0.2 * phi)
+
+
+def r_density(x, weights, bw: float, n: int = 512, cut: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """R 4.2's ``density(x, weights = weights, bw = bw)`` (Gaussian kernel), a line-by-line port: linear binning
+    (``BinDist``) on ``n`` points over ``[from - 4 bw, to + 4 bw]``, FFT convolution with the kernel sampled on
+    ``seq(0, 2 (up - lo), length.out = 2n)``, linear interpolation onto ``seq(from, to, length.out = n)``.
+
+    The reference for the compiled mode kernel; returns ``(x, y)`` as R's ``$x`` and ``$y``.
+    """
+    x, weights = np.asarray(x, float), np.asarray(weights, float)
+    n_user = n
+    n = max(n, 512)
+    if n > 512:
+        n = 2 ** int(np.ceil(np.log2(n)))
+    frm, to = x.min() - cut * bw, x.max() + cut * bw
+    lo, up = frm - 4 * bw, to + 4 * bw
+    y = np.zeros(2 * n)
+    xdelta = (up - lo) / (n - 1)
+    xpos = (x - lo) / xdelta
+    ix = np.floor(xpos).astype(int)
+    fx = xpos - ix
+    inside = (ix >= 0) & (ix <= n - 2)
+    np.add.at(y, ix[inside], weights[inside] * (1 - fx[inside]))
+    np.add.at(y, ix[inside] + 1, weights[inside] * fx[inside])
+    np.add.at(y, np.zeros((ix == -1).sum(), int), (weights * fx)[ix == -1])
+    np.add.at(y, ix[ix == n - 1], (weights * (1 - fx))[ix == n - 1])
+    kords = _r_seq(0.0, 2 * (up - lo), 2 * n)
+    kords[n + 1:] = -kords[n - 1:0:-1]
+    kords = stats.norm.pdf(kords, scale=bw)
+    conv = np.fft.ifft(np.fft.fft(y) * np.conj(np.fft.fft(kords)))
+    conv = np.maximum(0, conv.real[:n])
+    xords = _r_seq(lo, up, n)
+    xg = _r_seq(frm, to, n_user)
+    return xg, np.interp(xg, xords, conv)
+
+
+def mode_r(x, w, phi: float = 1.0) -> float:
+    """Hartwig's mode-based estimate of one set of ratios, as R computes it: the first grid point of highest
+    density of :func:`r_density` with weights ``w / sum(w)`` and :func:`hartwig_bandwidth`."""
+    x, w = np.asarray(x, float), np.asarray(w, float)
+    xg, yg = r_density(x, w / w.sum(), hartwig_bandwidth(x, phi))
+    return float(xg[np.argmax(yg)])
+
+
+def _mode(beta: np.ndarray, w: np.ndarray, phi: float, threads: int | None = None) -> np.ndarray:
+    """Mode-based estimate of every row (compiled kernel; equals :func:`mode_r` row by row)."""
+    from . import _kernels as K
+
+    beta = np.ascontiguousarray(np.atleast_2d(beta), dtype=float)
+    w = np.ascontiguousarray(np.broadcast_to(w, beta.shape), dtype=float)
+    out = np.empty(beta.shape[0])
+    _in_chunks(lambda sl: K.mode_rows(beta, w, float(phi), out, sl.start, sl.stop), beta.shape[0],
+               _chunk(beta.shape[0], threads), threads)
+    return out
+
+
+def mode_boot(ratio, se, W, n_boot: int, seed: int, phi: float = 1.0, threads: int | None = None) -> np.ndarray:
+    """Bootstrap modes, ``n_boot x R``: the ratios of outcome ``r`` (rows of the ``R x J`` arrays) redrawn as
+    ``N(ratio[r], se[r])`` (as both R packages do), standard normals from ``default_rng(seed)``, shared."""
+    from . import _kernels as K
+
+    ratio, se, W = (np.ascontiguousarray(np.atleast_2d(a), dtype=float) for a in (ratio, se, W))
+    Z = np.random.default_rng(seed).standard_normal((n_boot, ratio.shape[1]))
+    out = np.empty((ratio.shape[0], n_boot))
+
+    def one(r, b0, b1):
+        X = ratio[r] + se[r] * Z[b0:b1]
+        K.mode_sorted_rows(X, np.sort(X, axis=1), W[r], float(phi), out[r, b0:b1])
+
+    _by_outcome(ratio.shape[0], n_boot, threads, one)
+    return out.T
+
+
+def mad(x, axis: int = 0) -> np.ndarray:
+    """R's ``mad``: 1.4826 x the median absolute deviation from the median."""
+    x = np.asarray(x, float)
+    return 1.4826 * np.median(np.abs(x - np.median(x, axis=axis, keepdims=True)), axis=axis)
+
+
+def weighted_mode(bx, bxse, by, byse, *, weighting: str = "weighted", ratio_se: str = "second", phi: float = 1.0,
+                  n_boot: int = 1000, seed: int = 314159265, alpha: float = 0.05,
+                  threads: int | None = None) -> MRResult:
+    """Mode-based estimate (MBE, Hartwig, Davey Smith & Bowden 2017) with a seeded parametric-bootstrap SE.
+
+    The estimate is the mode of R's ``density()`` of the ratio estimates (Gaussian kernel, 512-point grid, see
+    :func:`r_density`) with bandwidth :func:`hartwig_bandwidth` (``phi`` scales it), weights ``ratio_se^-2``
+    (``weighting="weighted"``) or equal (``"simple"``). The SE is the MAD of the modes of ``n_boot`` draws of
+    the ratio estimates from ``N(ratio, ratio_se)``.
+
+    Parameters
+    ----------
+    weighting : {"weighted", "simple"}
+    ratio_se : {"second", "first"}
+        ``"second"`` (delta method, no NOME assumption; the default of both R packages) or ``"first"``
+        (``byse/|bx|``, NOME); it sets the weights and the bootstrap's SD together.
+
+    Reproduces MendelianRandomization's ``mr_mbe(weighting, stderror = "delta" | "simple", phi)``, and
+    TwoSampleMR's ``mr_mode`` rows "Weighted mode" (weighted, second), "Simple mode" (simple, second) and
+    "Simple mode (NOME)" (simple, first); TwoSampleMR's "Weighted mode (NOME)" is (weighted, first).
+    """
+    _choice("weighting", weighting, ("weighted", "simple"))
+    _choice("ratio_se", ratio_se, ("first", "second"))
+    bx, bxse, by, byse = _arrays(bx, bxse, by, byse, min_snps=3, method=f"{weighting.capitalize()} mode")
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be at least 2, got {n_boot}")
     ratio = by / bx
-    se_r = byse / np.abs(bx)
-    w = se_r ** -2
-    est = float(_mode(ratio, se_r, w, phi)[0])
-    rng = np.random.default_rng(seed)
-    bxb = rng.normal(bx, bxse, size=(n_boot, len(bx)))
-    byb = rng.normal(by, byse, size=(n_boot, len(bx)))
-    boot = _mode(byb / bxb, se_r, w, phi, exact=False)
-    se = float(np.median(np.abs(boot - np.median(boot))) * 1.4826)
+    se_r = ratio_standard_error(bx, bxse, by, byse, ratio_se)
+    w = np.ones_like(ratio) if weighting == "simple" else se_r ** -2
+    est = mode_r(ratio, w, phi)
+    boot = mode_boot(ratio[None], se_r[None], w[None], n_boot, seed, phi, threads)[:, 0]
+    se = float(mad(boot))
     lo, hi, p = _ci(est, se, alpha)
-    return MRResult("Weighted mode", est, se, lo, hi, p, len(bx), {"phi": phi, "n_boot": n_boot, "seed": seed})
+    return MRResult(f"{weighting.capitalize()} mode", est, se, lo, hi, p, len(bx),
+                    {"ratio_se": ratio_se, "phi": phi, "n_boot": n_boot, "seed": seed})
+
+
+
+def simple_mode(bx, bxse, by, byse, **kw) -> MRResult:
+    """Unweighted mode-based estimate (see :func:`weighted_mode`)."""
+    return weighted_mode(bx, bxse, by, byse, weighting="simple", **kw)
 
 
 def f_statistics(bx, bxse) -> pd.Series:
@@ -336,12 +524,19 @@ def f_statistics(bx, bxse) -> pd.Series:
 
 
 def single_snp(bx, bxse, by, byse, snps=None, *, order: int = 1) -> pd.DataFrame:
-    """Wald ratio of every variant, one row each."""
+    """Wald ratio of every variant, one row each (positional: any array-like, a filtered Series included);
+    a variant with zero SNP-exposure effect gets a "not applicable: ..." note and no numbers."""
+    bx, bxse, by, byse = (np.asarray(a, dtype=float).ravel() for a in (bx, bxse, by, byse))
     snps = list(snps) if snps is not None else [f"snp_{i + 1}" for i in range(len(bx))]
+    if len(snps) != len(bx):
+        raise ValueError(f"single_snp: {len(snps)} SNP names for {len(bx)} variants")
     rows = []
     for i, s in enumerate(snps):
-        r = wald_ratio([bx[i]], [bxse[i]], [by[i]], [byse[i]], order=order)
-        rows.append(dict(r.to_dict(), snp=s))
+        try:
+            r = wald_ratio(bx[i:i + 1], bxse[i:i + 1], by[i:i + 1], byse[i:i + 1], order=order)
+            rows.append(dict(r.to_dict(), snp=s, note=""))
+        except NotApplicable as exc:
+            rows.append({"method": "Wald ratio", "n_snp": 1, "snp": s, "note": f"not applicable: {exc}"})
     return pd.DataFrame(rows)
 
 
@@ -361,7 +556,8 @@ def leave_one_out(bx, bxse, by, byse, snps=None, *, estimator=ivw, **kw) -> pd.D
 
 
 METHODS = {"ivw": ivw, "egger": egger, "weighted_median": weighted_median, "simple_median": simple_median,
-           "weighted_mode": weighted_mode}
+           "weighted_mode": weighted_mode, "simple_mode": simple_mode}
+BOOTSTRAP = ("weighted_median", "simple_median", "weighted_mode", "simple_mode")
 
 
 def mr_all(bx, bxse, by, byse, *, methods=("ivw", "egger", "weighted_median", "weighted_mode"),
@@ -375,7 +571,7 @@ def mr_all(bx, bxse, by, byse, *, methods=("ivw", "egger", "weighted_median", "w
     for name in methods:
         if name not in METHODS:
             raise ValueError(f"unknown MR method {name!r}; choose from {sorted(METHODS)}")
-        kw = {"seed": seed, "n_boot": n_boot} if name in ("weighted_median", "simple_median", "weighted_mode") else {}
+        kw = {"seed": seed, "n_boot": n_boot} if name in BOOTSTRAP else {}
         try:
             rows.append(dict(METHODS[name](bx, bxse, by, byse, **kw).to_dict(), note=""))
         except NotApplicable as exc:

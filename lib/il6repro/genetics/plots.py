@@ -44,3 +44,85 @@ def forest(rows: pd.DataFrame, ax, label: str = "snp", title: str = "", ref: flo
         ax.axvline(ref, color="C0", lw=0.8, ls="--")
     ax.set_xlabel("estimate (95% CI)")
     ax.set_title(title, fontsize=9)
+
+
+def instrument_strength(ins: pd.DataFrame, ax=None):
+    """F statistic of every instrument by exposure (log scale), F = 10 dashed; points jittered deterministically."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.2))
+    f = (ins["beta"] / ins["se"]) ** 2
+    exposures = list(dict.fromkeys(ins["exposure"]))
+    for i, exp in enumerate(exposures):
+        vals = f[ins["exposure"] == exp].to_numpy()
+        jitter = np.linspace(-0.18, 0.18, len(vals)) if len(vals) > 1 else np.zeros(1)
+        ax.scatter(i + jitter, vals, s=22, color=f"C{i}", edgecolor="white", linewidth=0.5)
+    ax.axhline(10, color="0.4", ls="--", lw=0.8)
+    ax.set_xticks(range(len(exposures)), exposures)
+    ax.set_yscale("log")
+    ax.set_ylabel("F statistic per variant (log scale)")
+    ax.set_title("Instrument strength (cited SNP-exposure statistics; dashed: F = 10)", fontsize=10)
+    return ax.figure
+
+
+def correlation_heatmap(corr: pd.DataFrame, title: str, ax=None):
+    """A correlation matrix as a heat map (-1 to 1), without tick labels."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.6))
+    im = ax.imshow(corr.to_numpy(), cmap="vlag", vmin=-1, vmax=1, interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, label="correlation")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=10)
+    return ax.figure
+
+
+def manhattan(primary: pd.DataFrame, threshold: float, published_threshold: float, ax=None):
+    """-log10 P of every exposure x IDP test, grouped by exposure, with the computed and published thresholds."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.6))
+    order = primary.sort_values(["exposure", "measure", "idp"]).reset_index(drop=True)
+    for i, (exp, sub) in enumerate(order.groupby("exposure", sort=False)):
+        ax.scatter(sub.index, -np.log10(sub["p"]), s=8, label=exp, color=f"C{i}")
+    ax.axhline(-np.log10(threshold), color="0.2", ls="--", lw=0.8, label=f"Bonferroni {threshold:.1e}")
+    ax.axhline(-np.log10(published_threshold), color="C3", ls=":", lw=0.9,
+               label=f"published {published_threshold:.1e}")
+    ax.set_xlabel("exposure x IDP (grouped by exposure)")
+    ax.set_ylabel("-log10 P (IVW / Wald)")
+    ax.set_xticks([])
+    ax.legend(fontsize=7, ncol=4)
+    return ax.figure
+
+
+def sensitivity_panels(harmonised: dict[str, pd.DataFrame], estimates: pd.DataFrame, labels: dict[str, str]):
+    """One scatter panel per outcome (IVW, MR-Egger, weighted median lines); ``harmonised`` maps IDP -> table."""
+    import matplotlib.pyplot as plt
+
+    n = len(harmonised)
+    cols = 3
+    fig, axes = plt.subplots(-(-n // cols), cols, figsize=(11, 3.3 * -(-n // cols)), squeeze=False)
+    keep = ["IVW", "MR-Egger", "Weighted median"]
+    for ax, (idp, h) in zip(axes.ravel(), harmonised.items(), strict=False):
+        scatter(h, estimates[(estimates.idp == idp) & estimates.method.isin(keep)], ax, title=labels.get(idp, idp))
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def diagnostics(single: pd.DataFrame, loo: pd.DataFrame, ivw: float, title: str):
+    """Funnel, single-SNP forest and leave-one-out forest side by side."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    funnel(single, ivw, axes[0], title="funnel")
+    forest(single, axes[1], label="snp", title="single-SNP Wald ratios", ref=ivw)
+    forest(loo, axes[2], label="left_out", title="leave-one-out IVW", ref=ivw)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

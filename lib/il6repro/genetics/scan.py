@@ -1,10 +1,10 @@
 """All exposures x all outcomes in one call: harmonisation and the full MR suite, vectorised over outcomes.
 
 The per-pair estimators of :mod:`.mr` are pinned to R MendelianRandomization; this module computes the same
-quantities for every outcome at once (closed forms on ``J x R`` arrays; the bootstrap draws of one seed shared
-by every outcome exactly as a per-pair call with that seed would draw them), so a scan of 5 exposures x 205
-IDPs with 1,000 bootstrap draws takes seconds. ``tests/test_scan.py`` checks every column against the per-pair
-functions.
+quantities for every outcome at once (closed forms on ``J x R`` arrays; the bootstrap estimators in compiled
+kernels over outcomes x draws, see :mod:`._kernels`, with the draws of one seed shared by every outcome exactly as
+a per-pair call with that seed would draw them), so a scan of 5 exposures x 205 IDPs with 1,000 bootstrap draws
+takes about a second. ``tests/test_genetics_scan.py`` checks every column against the per-pair functions.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from . import mr
 from .harmonise import harmonise
 from .onesample import r2_from_t
 
-METHODS = ("ivw", "egger", "weighted_median", "simple_median", "weighted_mode")
-MIN_SNPS = {"ivw": 2, "egger": 3, "weighted_median": 3, "simple_median": 3, "weighted_mode": 3}
+METHODS = ("ivw", "egger", "weighted_median", "simple_median", "weighted_mode", "simple_mode")
+MIN_SNPS = {"ivw": 2, "egger": 3, "weighted_median": 3, "simple_median": 3, "weighted_mode": 3, "simple_mode": 3}
 LABELS = {"ivw": "IVW", "egger": "MR-Egger", "weighted_median": "Weighted median",
-          "simple_median": "Simple median", "weighted_mode": "Weighted mode", "wald": "Wald ratio"}
+          "simple_median": "Simple median", "weighted_mode": "Weighted mode", "simple_mode": "Simple mode",
+          "wald": "Wald ratio"}
+ZERO_BX = "a variant has zero association with the exposure (ratio undefined)"
 
 
 @dataclass
@@ -102,44 +104,55 @@ def _egger(bx, bxse, BY, BYSE, distribution, underdispersion, alpha):
                 Q_rucker_df=df, Q_rucker_p=stats.chi2.sf(qr, df), I2_GX=i2gx)
 
 
-def _boot_draws(bx, bxse, n_boot, seed):
-    rng = np.random.default_rng(seed)
-    bxb = rng.normal(bx, bxse, size=(n_boot, len(bx)))
-    e2 = rng.standard_normal(size=(n_boot, len(bx)))
-    return bxb, e2
+def _medians(bx, bxse, BY, BYSE, weighting, ratio_se, n_boot, seed, threads):
+    ratio = np.ascontiguousarray((BY / bx[:, None]).T)                      # (R, J)
+    W = np.ascontiguousarray(mr.ratio_se_weights(bx[:, None], bxse[:, None], BY, BYSE, weighting, ratio_se).T
+                             * np.ones_like(ratio))
+    est = mr._weighted_median(ratio, W, threads)
+    boot = mr.median_boot(bx, bxse, BY.T, BYSE.T, W, n_boot, seed, threads)  # (B, R), draws shared
+    return est, boot.std(0, ddof=1)
 
 
-def _medians(bx, bxse, BY, BYSE, weighting, n_boot, seed):
-    ratio = (BY / bx[:, None]).T                      # (R, J)
-    w = ((BYSE / np.abs(bx)[:, None]) ** -2).T if weighting == "weighted" else np.ones_like(ratio)
-    est = mr._weighted_median(ratio, w)
-    bxb, e2 = _boot_draws(bx, bxse, n_boot, seed)
-    byb = BY.T[None] + BYSE.T[None] * e2[:, None, :]  # (B, R, J), = rng.normal(by, byse) per outcome
-    R, J = ratio.shape
-    boot = mr._weighted_median((byb / bxb[:, None, :]).reshape(-1, J), np.tile(w, (n_boot, 1)))
-    se = boot.reshape(n_boot, R).std(0, ddof=1)
-    return est, se
+def _modes(bx, bxse, BY, BYSE, weighting, ratio_se, phi, n_boot, seed, threads):
+    ratio = np.ascontiguousarray((BY / bx[:, None]).T)
+    se_r = np.ascontiguousarray(mr.ratio_standard_error(bx[:, None], bxse[:, None], BY, BYSE, ratio_se).T)
+    W = np.ones_like(ratio) if weighting == "simple" else se_r ** -2
+    est = mr._mode(ratio, W, phi, threads)
+    boot = mr.mode_boot(ratio, se_r, W, n_boot, seed, phi, threads)
+    return est, mr.mad(boot, axis=0)
 
 
-def _mode(bx, bxse, BY, BYSE, phi, n_boot, seed):
-    ratio = (BY / bx[:, None]).T
-    se_r = (BYSE / np.abs(bx)[:, None]).T
-    w = se_r ** -2
-    est = mr._mode(ratio, se_r, w, phi)
-    bxb, e2 = _boot_draws(bx, bxse, n_boot, seed)
-    byb = BY.T[None] + BYSE.T[None] * e2[:, None, :]
-    R, J = ratio.shape
-    boot = mr._mode((byb / bxb[:, None, :]).reshape(-1, J), None, np.tile(w, (n_boot, 1)), phi,
-                    exact=False).reshape(n_boot, R)
-    med = np.median(boot, 0)
-    se = np.median(np.abs(boot - med), 0) * 1.4826
-    return est, se
+def _leave_one_out(exp, snps, idps, bx, BY, BYSE, zero, ivw_model, underdispersion, alpha) -> pd.DataFrame:
+    """IVW leaving out each variant in turn, for every outcome (closed form: subtract its contribution)."""
+    J, R = BY.shape
+    W = BYSE ** -2
+    a, b_, c = W * bx[:, None] ** 2, W * bx[:, None] * BY, W * BY ** 2
+    sa, sb, sc = a.sum(0) - a, b_.sum(0) - b_, c.sum(0) - c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e_l = sb / sa
+        q_l = sc - 2 * e_l * sb + e_l ** 2 * sa
+        model = ("fixed" if J - 1 <= 3 else "random") if ivw_model == "default" else ivw_model
+        se_l = 1 / np.sqrt(sa)
+        if model == "random":
+            rse = np.sqrt(q_l / (J - 2))
+            se_l = se_l * (np.maximum(1, rse) if underdispersion == "floor" else rse)
+    # leaving variant i out is defined only if no other variant has a zero exposure effect
+    ok = (zero.sum() - zero) == 0
+    e_l, se_l = np.where(ok[:, None], e_l, np.nan), np.where(ok[:, None], se_l, np.nan)
+    _, _, p_, _ = _norm(e_l, se_l, alpha)
+    return pd.DataFrame({"exposure": exp, "left_out": np.repeat(snps, R), "idp": np.tile(idps, J),
+                         "estimate": e_l.ravel(), "se": se_l.ravel(), "p": p_.ravel(),
+                         "note": np.repeat(np.where(ok, "", f"not applicable: {ZERO_BX}"), R)})
 
 
-def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=METHODS, ivw_model: str = "fixed",
+DEFAULT_METHODS = ("ivw", "egger", "weighted_median", "simple_median", "weighted_mode")
+
+
+def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=DEFAULT_METHODS, ivw_model: str = "default",
          underdispersion: str = "floor", egger_distribution: str = "normal", n_boot: int = 1000,
-         seed: int = 314159265, phi: float = 1.0, action: int = 2, alpha: float = 0.05,
-         n_outcome: int | None = None, progress: bool = False) -> ScanResult:
+         seed: int = 314159265, phi: float = 1.0, median_ratio_se: str = "first", mode_ratio_se: str = "second",
+         action: int = 2, alpha: float = 0.05, n_outcome: int | None = None, progress: bool = False,
+         threads: int | None = None) -> ScanResult:
     """Two-sample MR of every exposure in ``instruments`` on every outcome in ``assoc``.
 
     Parameters
@@ -150,17 +163,33 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=METHODS, ivw
         SNP-outcome statistics: snp, idp, effect_allele, other_allele, eaf, beta, se, n
         (:func:`il6repro.genetics.assoc.associate`).
     methods : sequence
-        Estimators from :data:`METHODS`; each needs :data:`MIN_SNPS` variants, else a "not applicable" row.
-    ivw_model : {"fixed", "random", "default"}
-        IVW model (``"default"``: fixed for <= 3 variants, multiplicative random effects otherwise, as
-        MendelianRandomization); the random model floors the residual SE at 1 unless ``underdispersion="allow"``.
+        Estimators from :data:`METHODS` (default :data:`DEFAULT_METHODS`); each needs :data:`MIN_SNPS`
+        variants, else a "not applicable" row.
+    ivw_model : {"default", "fixed", "random"}
+        IVW model. ``"default"`` (fixed effect for <= 3 variants, multiplicative random effects otherwise) is
+        :func:`il6repro.genetics.mr.ivw`'s default and MendelianRandomization's; with more than 3 variants it
+        equals TwoSampleMR's ``mr_ivw`` too. One default for both entry points, and the random model because a
+        fixed-effect SE is too small whenever the variants' ratio estimates are heterogeneous; pass ``"fixed"``
+        for the fixed-effect analysis. The random model floors the residual SE at 1 unless
+        ``underdispersion="allow"``.
+    underdispersion : {"floor", "allow"}
     egger_distribution : {"normal", "t"}
         MR-Egger inference (MendelianRandomization default "normal"; "t" its t-dist rule).
     n_boot, seed, phi
-        Bootstrap draws and seed of the median / mode SEs (one seed for every pair, as per-pair calls), the
-        mode's bandwidth factor.
+        Bootstrap draws and seed of the median / mode SEs (one seed for every pair, the draws of a per-pair call
+        with that seed), the mode's bandwidth factor.
+    median_ratio_se, mode_ratio_se : {"first", "second"}
+        Order of the ratio SEs in the weighted median's weights (default first order, MendelianRandomization;
+        "second": TwoSampleMR) and in the mode's weights and bootstrap (default second order, both R packages'
+        default; "first": NOME). See :func:`il6repro.genetics.mr.weighted_median` / ``weighted_mode``.
     action : {1, 2, 3}
         Palindromic-variant rule of the harmonisation (TwoSampleMR).
+    threads : int, optional
+        Threads of the bootstrap kernels (default: all cores).
+
+    A variant with a zero SNP-exposure effect makes every estimator of its exposure "not applicable" (its
+    ratio is undefined), as the per-pair functions do; a collinear MR-Egger (equal ``|bx|``) is "not
+    applicable" too, with the reason in ``note``.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -169,6 +198,13 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=METHODS, ivw
         raise ValueError(f"ivw_model must be 'fixed', 'random' or 'default', got {ivw_model!r}")
     if egger_distribution not in ("normal", "t"):
         raise ValueError(f"egger_distribution must be 'normal' or 't', got {egger_distribution!r}")
+    if underdispersion not in ("floor", "allow"):
+        raise ValueError(f"underdispersion must be 'floor' or 'allow', got {underdispersion!r}")
+    for name, value in (("median_ratio_se", median_ratio_se), ("mode_ratio_se", mode_ratio_se)):
+        if value not in ("first", "second"):
+            raise ValueError(f"{name} must be 'first' or 'second', got {value!r}")
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be at least 2, got {n_boot}")
     need = {"exposure", "snp", "effect_allele", "other_allele", "beta", "se"}
     miss = need - set(instruments.columns)
     if miss:
@@ -187,6 +223,12 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=METHODS, ivw
         it = tqdm(exposures, desc="MR scan", unit="exposure")
     for exp in it:
         ins = instruments[instruments["exposure"] == exp]
+        if not ins["snp"].isin(assoc["snp"]).any():  # e.g. summary statistics that lack every variant
+            dropped.append(pd.DataFrame({"exposure": exp, "snp": ins["snp"].to_numpy(),
+                                         "reason": "not in outcome data"}))
+            inst.append({"exposure": exp, "n_snp": 0, "n_dropped": len(ins), "F_mean": np.nan,
+                         "R2_exposure": np.nan})
+            continue
         h, dr = harmonise(ins.drop(columns=["exposure"]), assoc, action=action)
         dr.insert(0, "exposure", exp)
         dropped.append(dr)
@@ -215,18 +257,29 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=METHODS, ivw
                                           "ci_low": np.nan, "ci_high": np.nan, "z": np.nan, "p": np.nan,
                                           "note": f"not applicable: {reason}"}))
 
-        # single-SNP Wald ratios (first order), always
-        wr = BY / bx[:, None]
-        wse = BYSE / np.abs(bx)[:, None]
+        # single-SNP Wald ratios (first order), always; none for a variant with zero exposure effect
+        zero = bx == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wr = np.where(zero[:, None], np.nan, BY / bx[:, None])
+            wse = np.where(zero[:, None], np.nan, BYSE / np.abs(bx)[:, None])
         lo_, hi_, p_, z_ = _norm(wr, wse, alpha)
         single.append(pd.DataFrame({"exposure": exp, "snp": np.repeat(snps, R), "idp": np.tile(idps, J),
-                                    "estimate": wr.ravel(), "se": wse.ravel(), "z": z_.ravel(), "p": p_.ravel()}))
+                                    "estimate": wr.ravel(), "se": wse.ravel(), "z": z_.ravel(), "p": p_.ravel(),
+                                    "note": np.repeat(np.where(zero, f"not applicable: {ZERO_BX}", ""), R)}))
         if J == 1:
-            add("wald", wr[0], wse[0])
+            if zero[0]:
+                not_applicable("wald", f"{exp}: {ZERO_BX}")
+            else:
+                add("wald", wr[0], wse[0])
             prim.append(est_rows[-1].assign(primary_method="Wald ratio"))
         for m in methods:
             if J < MIN_SNPS[m]:
                 not_applicable(m, f"{LABELS[m]} needs at least {MIN_SNPS[m]} variants, {exp} has {J}")
+                continue
+            if zero.any():
+                not_applicable(m, f"{exp}: {ZERO_BX}")
+                if m == "ivw":
+                    prim.append(est_rows[-1].assign(primary_method="not applicable"))
                 continue
             if m == "ivw":
                 est, se, Q, df, rse, model = _ivw(bx, BY, BYSE ** -2, ivw_model, underdispersion)
@@ -236,6 +289,9 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=METHODS, ivw
                                          "I2": np.where(Q > 0, np.maximum(0, (Q - df) / np.where(Q > 0, Q, 1)), 0),
                                          "residual_se": rse}))
             elif m == "egger":
+                if np.any(mr.egger_collinear(np.abs(bx), BYSE ** -2)):
+                    not_applicable("egger", mr.EGGER_COLLINEAR)
+                    continue
                 e = _egger(bx, bxse, BY, BYSE, egger_distribution, underdispersion, alpha)
                 add("egger", e["estimate"], e["se"], e["ci_low"], e["ci_high"], e["p"],
                     intercept=e["intercept"], intercept_se=e["intercept_se"], intercept_p=e["intercept_p"])
@@ -243,27 +299,14 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=METHODS, ivw
                                                                         "Q_rucker", "Q_rucker_df", "Q_rucker_p",
                                                                         "I2_GX")}}).assign(egger=True))
             elif m in ("weighted_median", "simple_median"):
-                est, se = _medians(bx, bxse, BY, BYSE, m.split("_")[0], n_boot, seed)
+                est, se = _medians(bx, bxse, BY, BYSE, m.split("_")[0], median_ratio_se, n_boot, seed, threads)
                 add(m, est, se)
-            elif m == "weighted_mode":
-                est, se = _mode(bx, bxse, BY, BYSE, phi, n_boot, seed)
+            elif m in ("weighted_mode", "simple_mode"):
+                est, se = _modes(bx, bxse, BY, BYSE, m.split("_")[0], mode_ratio_se, phi, n_boot, seed, threads)
                 add(m, est, se)
         # leave-one-out IVW (closed form: subtract each variant's contribution)
         if J >= 3:
-            W = BYSE ** -2
-            a, b_, c = W * bx[:, None] ** 2, W * bx[:, None] * BY, W * BY ** 2
-            sa, sb, sc = a.sum(0) - a, b_.sum(0) - b_, c.sum(0) - c
-            e_l = sb / sa
-            q_l = sc - 2 * e_l * sb + e_l ** 2 * sa
-            df_l = J - 2
-            model = ("fixed" if J - 1 <= 3 else "random") if ivw_model == "default" else ivw_model
-            se_l = 1 / np.sqrt(sa)
-            if model == "random":
-                rse = np.sqrt(q_l / df_l)
-                se_l = se_l * (np.maximum(1, rse) if underdispersion == "floor" else rse)
-            lo_, hi_, p_, z_ = _norm(e_l, se_l, alpha)
-            loo.append(pd.DataFrame({"exposure": exp, "left_out": np.repeat(snps, R), "idp": np.tile(idps, J),
-                                     "estimate": e_l.ravel(), "se": se_l.ravel(), "p": p_.ravel()}))
+            loo.append(_leave_one_out(exp, snps, idps, bx, BY, BYSE, zero, ivw_model, underdispersion, alpha))
         # Steiger directionality
         nexp = first["n_exp"].to_numpy(float) if "n_exp" in first else np.full(J, np.nan)
         r2x = float(np.sum(r2_from_t(bx, bxse, nexp)))

@@ -146,13 +146,35 @@ def _kernel_dir(bdir: Path) -> Path:
     """A kernelspec that runs this very interpreter (a user-level 'python3' spec cannot shadow it)."""
     kdir = bdir / ".jupyter" / "kernels" / KERNEL
     kdir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+    # log level ERROR: the kernel's start-up warning about TCP transport is noise on a single machine
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                     "--IPKernelApp.log_level=ERROR"],
             "display_name": "il6repro (Python)", "language": "python"}
     (kdir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return bdir / ".jupyter"
 
 
 # ------------------------------------------------------------------------------------------------ run
+def _prune_removed(bdir: Path, known: set[str], log=print) -> None:
+    """Outputs of notebooks that no longer exist (a notebook renamed or deleted from the source) are withdrawn:
+    receipt, executed copy, results, methods text and published figures, so the book and ledger never show them."""
+    for receipt in sorted((bdir / "receipts").glob("*.json")) if (bdir / "receipts").is_dir() else []:
+        stem = receipt.stem
+        if stem in known:
+            continue
+        try:
+            figs = json.loads(receipt.read_text()).get("figures", {})
+        except (OSError, ValueError):
+            figs = {}
+        for name in figs:
+            (figures_dir() / name).unlink(missing_ok=True)
+        for path in (bdir / "notebooks" / f"{stem}.ipynb", bdir / "results" / f"{stem}.json",
+                     bdir / "results" / f"{stem}.methods.md", bdir / "governance" / f"{stem}.ids"):
+            path.unlink(missing_ok=True)
+        receipt.unlink()
+        log(f"{stem}: no longer in the notebooks folder; its outputs were withdrawn")
+
+
 def run(profile: str = "default", overrides: list[str] | None = None, only: list[str] | None = None, *,
         force: bool = False, cell_timeout: int = 600, notebook_timeout: int = 3600,
         notebooks_dir: Path | None = None, progress: bool = True, log=print) -> RunReport:
@@ -162,6 +184,7 @@ def run(profile: str = "default", overrides: list[str] | None = None, only: list
     nbs = discover(notebooks_dir, only)
     if not nbs:
         raise ParameterError(f"no notebooks found in {notebooks_dir or root / 'notebooks'}")
+    _prune_removed(bdir, set(discover(notebooks_dir)), log)
     specs = {s: inspect_parameters(p) for s, p in nbs.items()}
     params = resolve_parameters(nbs, specs, load_profile(profile), overrides)
     code = code_digest(root)
@@ -192,7 +215,8 @@ def run(profile: str = "default", overrides: list[str] | None = None, only: list
                 continue
         log(f"[{i}/{n}] {stem}: running")
         outcome = _execute_one(stem, path, params[stem], key, profile, commit, bdir, jupyter_path,
-                               cell_timeout, notebook_timeout, progress)
+                               cell_timeout, notebook_timeout, progress, defaults={
+                                   k: v["default"] for k, v in specs[stem].items()})
         report.outcomes.append(outcome)
         log(f"[{i}/{n}] {stem}: {outcome.status} in {outcome.wall_seconds:.1f}s" +
             (f" - {outcome.message}" if outcome.message else ""))
@@ -202,14 +226,19 @@ def run(profile: str = "default", overrides: list[str] | None = None, only: list
 
 
 def _execute_one(stem, path, params, key, profile, commit, bdir, jupyter_path, cell_timeout, notebook_timeout,
-                 progress) -> NotebookOutcome:
+                 progress, defaults=None) -> NotebookOutcome:
     stage = Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=bdir / ".staging"))
     try:
         (stage / "figures").mkdir()
         (stage / "results").mkdir()
         data_log = stage / "data.jsonl"
         data_log.touch()
-        spec = {"input": str(path), "output": str(stage / f"{stem}.ipynb"), "parameters": params,
+        # papermill injects only what differs from the parameters cell (the receipt records every value), so a
+        # default run shows its parameters once and an override run shows exactly what was changed
+        defaults = defaults or {}
+        injected = {k: v for k, v in params.items()
+                    if k not in defaults or v != defaults[k] or type(v) is not type(defaults[k])}
+        spec = {"input": str(path), "output": str(stage / f"{stem}.ipynb"), "parameters": injected,
                 "kernel": KERNEL, "cwd": str(path.parent), "cell_timeout": cell_timeout, "progress": progress}
         (stage / "spec.json").write_text(json.dumps(spec))
         params_hash = _sha(json.dumps(params, sort_keys=True, default=str).encode())
@@ -219,7 +248,8 @@ def _execute_one(stem, path, params, key, profile, commit, bdir, jupyter_path, c
                    IL6REPRO_GIT_COMMIT=commit, IL6REPRO_ROOT=str(repo_root()),
                    IL6REPRO_IDS_FILE=str(stage / "ids.txt"), IL6REPRO_METHODS_FILE=str(stage / "methods.md"),
                    JUPYTER_PATH=os.pathsep.join([str(jupyter_path), os.environ.get("JUPYTER_PATH", "")]).rstrip(os.pathsep),
-                   MPLBACKEND="agg", PYTHONHASHSEED="0")
+                   PYTHONHASHSEED="0")
+        env.pop("MPLBACKEND", None)  # the kernel's own inline backend: figures appear in the executed notebook
         t0 = time.perf_counter()
         try:
             proc = subprocess.run([sys.executable, "-m", "il6repro.runner.worker", str(stage / "spec.json")],

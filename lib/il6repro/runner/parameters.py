@@ -1,7 +1,7 @@
 """Parameter inspection and validation against a notebook's ``parameters`` cell.
 
-Unknown names and ill-typed values are rejected *before* any notebook runs, with a message that lists the
-parameters the notebook does accept.
+Unknown names and values their declared type refuses (:mod:`il6repro.params`: types, ranges, choices) are rejected
+*before* any notebook runs, with one line naming the notebook, the parameter and what it accepts.
 """
 
 from __future__ import annotations
@@ -12,19 +12,17 @@ from typing import Any
 
 import yaml
 
+from ..params import ParameterError, check, parse
 
-class ParameterError(ValueError):
-    """An unknown parameter, a value of the wrong type, or a bad profile."""
-
-
-_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict, "tuple": tuple}
+__all__ = ["ParameterError", "inspect_parameters", "parse_cli_value", "check_value", "load_profile",
+           "resolve_parameters"]
 
 
 def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     """Parameters declared in ``notebook``'s cell tagged ``parameters``: name -> {type, default, help}.
 
-    The type comes from an explicit ``# type: help`` comment's inferred type (papermill's parser) or, failing
-    that, from the default value's literal.
+    The type is the annotation papermill reads (``alpha: "Probability" = 0.05``; see :mod:`il6repro.params`) or,
+    for an unannotated parameter, the default value's literal type.
     """
     import hashlib
     import json
@@ -45,9 +43,11 @@ def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
             default = ast.literal_eval(default_src) if default_src is not None else None
         except (ValueError, SyntaxError):
             default = default_src
-        tname = (info.get("inferred_type_name") or "None").strip()
-        if tname not in _TYPES:
+        tname = (info.get("inferred_type_name") or "None").strip().strip("'\"")
+        if tname in ("None", "NoneType", ""):
             tname = type(default).__name__ if default is not None else "None"
+        else:
+            parse(tname)  # an unknown type name is the notebook author's error: say so now
         out[name] = {"type": tname, "default": default, "help": info.get("help", "")}
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
@@ -65,23 +65,20 @@ def parse_cli_value(text: str) -> Any:
 
 
 def check_value(nb: str, name: str, value: Any, spec: dict[str, Any]) -> Any:
-    """Return ``value`` (coerced int->float where the notebook wants a float) or raise ParameterError."""
+    """Return ``value`` (an int becomes a float where the notebook wants a number) or raise ParameterError."""
     t = spec["type"]
     if t == "None":
         if value is None or isinstance(value, str | int | float | bool):
             return value
-    elif t == "float":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif t == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
+        raise ParameterError(f"{nb}: parameter {name!r} takes a simple value, got {type(value).__name__}")
+    if t in ("list", "dict", "tuple"):
+        if isinstance(value, list | dict | tuple):
             return value
-    elif t == "str" and value is None and spec["default"] is None:
+        raise ParameterError(f"{nb}: parameter {name!r} must be a {t}; got {value!r}")
+    if t == "str" and value is None and spec["default"] is None:
         return value
-    elif isinstance(value, _TYPES[t]) and not (t != "bool" and isinstance(value, bool)):
-        return value
-    raise ParameterError(f"{nb}: parameter {name!r} must be {t} (default {spec['default']!r}), "
-                         f"got {type(value).__name__} {value!r}")
+    out = check(name, value, t, where=nb)
+    return float(out) if parse(t).kind == "float" else out
 
 
 def load_profile(name: str, path: Path | None = None) -> dict[str, dict[str, Any]]:

@@ -498,9 +498,11 @@ def load(path: str | Path, *, on_bad_ghq: str = "error") -> pd.DataFrame:
     return df
 
 
-def open_table(extract: str = "", **twin_params) -> tuple[pd.DataFrame, Path | None, bool]:
-    """The table to analyse: a real extract (a CSV in the documented layout) or the twin with these parameters."""
+def open_table(extract: str = "", *, on_bad_ghq: str = "error",
+               **twin_params) -> tuple[pd.DataFrame, Path | None, bool]:
+    """The table to analyse: a real extract (a CSV in the documented layout; ``on_bad_ghq`` as in :func:`load`)
+    or the twin with these parameters."""
     if extract:
-        return load(extract), None, False
+        return load(extract, on_bad_ghq=on_bad_ghq), None, False
     path = build(**twin_params)
     return load(path), path, True

@@ -1,33 +1,18 @@
-"""Teaching: simulators for the course notebooks (10+) and the student build.
+"""Simulators of the course units: each plants a known truth, so a student can compare an estimate with it.
 
-**How exercises are marked.** In a teaching notebook every exercise has a markdown cell with the task and a code
-cell holding the teacher's solution, tagged ``solution`` in its cell metadata (JupyterLab: property inspector >
-cell tags). ``python -m il6repro teach`` (:func:`build_student_versions`) writes a student version of each teaching
-notebook to ``build/teaching/``: each solution cell is replaced by its leading comment lines (the hints) and
-``raise NotImplementedError("Exercise N ...")``; outputs are cleared; nothing else changes. The solution versions
-run in ``make reproduce`` like every notebook; the tests check that they execute and that the student versions run
-up to the first stub and stop there.
-
-The simulators are small and exact about what they plant, so a student can compare an estimate with the truth.
+MR (unit a): :func:`mr_power`, :func:`simulate_summary`, :func:`simulate_individual`, :func:`tsls_estimate`.
+Imaging transcriptomics (unit b): :func:`smooth_random_maps` (spatially autocorrelated maps on the fsaverage5
+sphere that are independent of every real map), :func:`spin_null_correlations`. Cohort (unit c):
+:func:`simulate_dilution`.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from ._paths import build_dir, repo_root
-
-SOLUTION_TAG = "solution"
-
-
-class TeachingError(ValueError):
-    """A teaching notebook without solution cells, or a malformed one."""
 
 
 # ------------------------------------------------------------------------------------------------ MR power
@@ -93,7 +78,7 @@ def simulate_individual(n: int, r2: float, theta: float, *, n_snps: int = 10, co
 
 def tsls_estimate(sim: dict) -> dict:
     """2SLS (il6repro.genetics.onesample.tsls, intercept only as covariate) and OLS of y on x for one simulation."""
-    from .genetics.onesample import tsls
+    from ..genetics.onesample import tsls
 
     C = pd.DataFrame({"const": np.ones(len(sim["x"]))})
     r = tsls(sim["y"].to_frame(), sim["x"], sim["G"], C).iloc[0]
@@ -127,65 +112,94 @@ def simulate_dilution(n_persons: int, rr_true: float, reliability: float, *, n_m
                          "low_1": (one < np.median(one)).astype(int), "low_mean": (mean < np.median(mean)).astype(int)})
 
 
-# ------------------------------------------------------------------------------------------------ student build
-def teaching_notebooks(folder: Path | None = None) -> list[Path]:
-    """Notebooks numbered 10 and above that hold at least one solution cell."""
-    folder = folder or repo_root() / "notebooks"
-    out = []
-    for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
-        if int(p.name[:2]) >= 10:
-            out.append(p)
+# ------------------------------------------------------------------------------------ smooth random maps
+@lru_cache(maxsize=2)
+def _harmonic_basis(lmax: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Real spherical harmonics of degree 1..lmax at the fsaverage5 sphere vertices, per hemisphere.
+
+    Returns ``{hemi: (Y, degree)}`` with ``Y`` of shape (vertices, (lmax + 1)^2 - 1), orthonormal up to the
+    sampling of the sphere, and the degree ``l`` of each column.
+    """
+    from scipy.special import sph_harm_y_all
+
+    from ..brain import sphere_coords
+
+    out = {}
+    for hemi, xyz in sphere_coords().items():
+        r = np.linalg.norm(xyz, axis=1)
+        theta = np.arccos(np.clip(xyz[:, 2] / r, -1, 1))
+        phi = np.arctan2(xyz[:, 1], xyz[:, 0])
+        Y = sph_harm_y_all(lmax, lmax, theta, phi)  # (l, m) with m >= 0 in the first lmax + 1 slots
+        cols, deg = [], []
+        for ell in range(1, lmax + 1):
+            cols.append(Y[ell, 0].real)
+            deg.append(ell)
+            for m in range(1, ell + 1):
+                cols += [np.sqrt(2) * Y[ell, m].real, np.sqrt(2) * Y[ell, m].imag]
+                deg += [ell, ell]
+        out[hemi] = (np.column_stack(cols), np.array(deg))
     return out
 
 
-def _is_solution(cell: dict) -> bool:
-    return cell.get("cell_type") == "code" and SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
+def smooth_random_maps(n_maps: int, fwhm_deg: float, *, seed: int = 0, lmax: int = 30, labels=None,
+                       regions=None) -> pd.DataFrame:
+    """Random cortical maps with a chosen spatial smoothness, parcellated to the 68 Desikan-Killiany regions.
+
+    Each map is an isotropic Gaussian random field on the fsaverage5 sphere (each hemisphere drawn
+    independently) whose autocorrelation is the heat kernel of full width at half maximum ``fwhm_deg`` degrees of
+    arc: two points ``fwhm_deg / 2`` apart correlate about 0.5 (on the 100 mm fsaverage sphere, 1 degree is about
+    1.75 mm). It is drawn in the real spherical-harmonic basis up to degree ``lmax``, coefficients of degree l with
+    SD ``exp(-l(l + 1) s^2 / 4)``, ``s = fwhm / sqrt(8 ln 2)`` in radians (angular power ``exp(-l(l + 1) s^2 / 2)``);
+    the constant term is left out. Each DK region then takes the mean of its vertices, as the AHBA and ENIGMA maps do.
+    The maps are independent of every real map by construction, so any correlation with one is a false positive.
+
+    Returns a DataFrame of 68 regions (``L_bankssts`` ... as the AHBA matrix) x ``n_maps`` columns ``map0``...
+    """
+    if n_maps < 1:
+        raise ValueError(f"n_maps must be >= 1, got {n_maps}")
+    s = np.deg2rad(fwhm_deg) / np.sqrt(8 * np.log(2))
+    if np.exp(-lmax * (lmax + 1) * s ** 2 / 4) > 0.05:
+        raise ValueError(f"fwhm_deg={fwhm_deg} is too fine for lmax={lmax}: the harmonic expansion would be cut "
+                         f"off while still large; use fwhm_deg >= {np.rad2deg(np.sqrt(4 * np.log(20) / (lmax * (lmax + 1))) * np.sqrt(8 * np.log(2))):.0f} or a larger lmax")
+    from ..data.tables import load_dk_regions, load_dk_surface
+
+    labels = labels if labels is not None else load_dk_surface()
+    regions = regions if regions is not None else load_dk_regions()
+    rng = np.random.default_rng(seed)
+    basis = _harmonic_basis(lmax)
+    cols = {}
+    ctx = regions[regions["structure"] == "cortex"]
+    for hemi, short in (("left", "L"), ("right", "R")):
+        Y, deg = basis[hemi]
+        coef = rng.normal(size=(len(deg), n_maps)) * np.exp(-deg * (deg + 1) * s ** 2 / 4)[:, None]
+        vert = Y @ coef  # (vertices, n_maps)
+        for r in ctx[ctx["hemisphere"] == short].itertuples():
+            sel = labels[hemi] == int(r.id)
+            if sel.any():
+                cols[f"{short}_{r.label}"] = vert[sel].mean(axis=0)
+    return pd.DataFrame(cols, index=[f"map{i}" for i in range(n_maps)]).T
 
 
-def student_version(nb: dict, name: str = "notebook") -> tuple[dict, int]:
-    """A copy of a notebook (JSON dict) with every solution cell replaced by a stub; returns (copy, count)."""
-    out = json.loads(json.dumps(nb))
-    k = 0
-    for cell in out.get("cells", []):
-        if cell.get("cell_type") == "code":
-            cell["outputs"] = []
-            cell["execution_count"] = None
-        if not _is_solution(cell):
+def spin_null_correlations(null: np.ndarray | pd.DataFrame, maps: np.ndarray | pd.DataFrame) -> np.ndarray:
+    """Pearson r of every spun map (rows of ``null``, regions in columns, NaN where a parcel was spun onto the
+    medial wall) with every column of ``maps`` (regions x maps, finite), over the regions finite in the row.
+
+    Returns ``(n_rot, n_maps)``; the same numbers as ``scipy.stats.pearsonr`` pair by pair, one row at a time.
+    """
+    N = np.asarray(null, float)
+    M = np.asarray(maps, float)
+    if M.ndim == 1:
+        M = M[:, None]
+    if N.shape[1] != M.shape[0]:
+        raise ValueError(f"null has {N.shape[1]} regions, maps {M.shape[0]}")
+    if not np.isfinite(M).all():
+        raise ValueError("maps must be finite in every region (drop regions with missing values first)")
+    out = np.full((len(N), M.shape[1]), np.nan)
+    for i, row in enumerate(N):
+        ok = np.isfinite(row)
+        if ok.sum() < 3:
             continue
-        k += 1
-        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        hints = []
-        for line in src.splitlines():
-            if line.startswith("#"):
-                hints.append(line)
-            else:
-                break
-        m = re.search(r"exercise\s+(\d+)", " ".join(hints), re.I)
-        label = f"Exercise {m.group(1)}" if m else f"Exercise {k}"
-        stub = hints + [f'raise NotImplementedError("{label}: your solution goes here (see the task above)")']
-        cell["source"] = [line + "\n" for line in stub[:-1]] + [stub[-1]]
-        cell["metadata"]["tags"] = [t for t in cell["metadata"].get("tags", []) if t != SOLUTION_TAG] + ["exercise"]
-    if k == 0:
-        raise TeachingError(f"{name}: no cell tagged {SOLUTION_TAG!r}; mark each solution cell with that tag")
-    return out, k
-
-
-def build_student_versions(out: str | Path | None = None, notebooks: list[Path] | None = None) -> dict[Path, int]:
-    """Write the student version of every teaching notebook to ``out`` (default ``build/teaching``)."""
-    out = Path(out) if out else build_dir() / "teaching"
-    nbs = notebooks if notebooks is not None else teaching_notebooks()
-    if not nbs:
-        raise TeachingError("no teaching notebooks (numbered 10 and above) found")
-    made = {}
-    staged = {}
-    for p in nbs:
-        student, k = student_version(json.loads(Path(p).read_text()), Path(p).name)
-        staged[Path(p).name] = (student, k)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, (student, k) in staged.items():  # written only once every notebook converted
-        dest = out / name
-        tmp = dest.with_suffix(".tmp")
-        tmp.write_text(json.dumps(student, indent=1, ensure_ascii=False) + "\n")
-        tmp.replace(dest)
-        made[dest] = k
-    return made
+        a = row[ok] - row[ok].mean()
+        B = M[ok] - M[ok].mean(axis=0)
+        out[i] = (a @ B) / np.sqrt((a @ a) * (B * B).sum(axis=0))
+    return out

@@ -1,0 +1,84 @@
+"""Compiled (numba) round of the degree-preserving double-edge-swap rewiring of
+:func:`il6repro.transcriptomics.rewire`: the same proposals (drawn by numpy's generator in the caller) and the
+same acceptance rule, with hash sets instead of a sort of every edge key per round."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_EMPTY = -1
+
+
+@njit(nogil=True, cache=True)
+def _slot(table, key):
+    mask = table.shape[0] - 1
+    h = (key * -7046029254386353131) & mask  # Fibonacci hashing (0x9E3779B97F4A7C15 as int64; wraps)
+    while table[h] != _EMPTY and table[h] != key:
+        h = (h + 1) & mask
+    return h
+
+
+@njit(nogil=True, cache=True)
+def _key(a, b, n):
+    return min(a, b) * n + max(a, b)
+
+
+@njit(nogil=True, cache=True)
+def swap_round(e, n, i, j, flip, table, table2, counts):
+    """One round: pair ``i[p]`` with ``j[p]``, propose ``(a, d), (c, b)``; accept a pair iff no self-loop, neither
+    new edge exists now, they differ, and neither is proposed by another accepted-so-far pair (all as in the
+    numpy version). ``table`` / ``table2`` (int64, power-of-two sizes >= 2 x edges) and ``counts`` are scratch."""
+    m = e.shape[0]
+    P = i.shape[0]
+    table[:] = _EMPTY
+    for t in range(m):
+        k = _key(e[t, 0], e[t, 1], n)
+        table[_slot(table, k)] = k
+    ok = np.zeros(P, np.bool_)
+    k1s = np.empty(P, np.int64)
+    k2s = np.empty(P, np.int64)
+    for p in range(P):
+        a, b = e[i[p], 0], e[i[p], 1]
+        if flip[p]:
+            c, d = e[j[p], 1], e[j[p], 0]
+        else:
+            c, d = e[j[p], 0], e[j[p], 1]
+        k1, k2 = _key(a, d, n), _key(c, b, n)
+        k1s[p], k2s[p] = k1, k2
+        good = (a != d) and (c != b) and k1 != k2
+        if good and table[_slot(table, k1)] == k1:
+            good = False
+        if good and table[_slot(table, k2)] == k2:
+            good = False
+        ok[p] = good
+    # proposals made twice among the acceptable pairs are rejected (every pair holding one)
+    table2[:] = _EMPTY
+    for p in range(P):
+        if ok[p]:
+            for k in (k1s[p], k2s[p]):
+                s = _slot(table2, k)
+                if table2[s] == k:
+                    counts[s] += 1
+                else:
+                    table2[s] = k
+                    counts[s] = 1
+    for p in range(P):
+        if ok[p]:
+            if counts[_slot(table2, k1s[p])] > 1 or counts[_slot(table2, k2s[p])] > 1:
+                ok[p] = False
+    for p in range(P):
+        if ok[p]:
+            a, b = e[i[p], 0], e[i[p], 1]
+            if flip[p]:
+                c, d = e[j[p], 1], e[j[p], 0]
+            else:
+                c, d = e[j[p], 0], e[j[p], 1]
+            e[i[p], 0], e[i[p], 1] = a, d
+            e[j[p], 0], e[j[p], 1] = c, b
+
+
+def tables(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scratch of :func:`swap_round` for ``m`` edges."""
+    size = 1 << int(np.ceil(np.log2(max(2 * m, 16))))
+    return np.empty(size, np.int64), np.empty(size, np.int64), np.zeros(size, np.int64)

@@ -1,0 +1,587 @@
+"""Sphinx extension of the il6repro book: roles and directives that put the run's numbers on the page.
+
+The book's sources (``book/``) are MyST pages; the numbers in them are never typed. ``il6repro.site`` writes a
+snapshot of the run into the build-time source folder (``_run/run.json``: the ledger, receipts, methods paragraphs,
+figure provenance, sweep summary, student files, datasets) and this extension reads it while Sphinx builds:
+
+``{claim}`ID```
+    one published number inline as *published -> reproduced* with its ledger status, linked to its ledger row and
+    to the notebook cell that recorded it.
+``{ledger-table}``, ``{ledger-summary}``, ``{ledger-consistency}``
+    the ledger (one row per claim, filterable by study and status, details on click), the count per status, and
+    the consistency checks of the published statistics.
+``{run-figure} NAME``
+    a numbered, captioned figure made by the run (``:name:`` for ``{numref}``), linked to its notebook.
+``{run-methods} NN [NN ...]``
+    the methods paragraphs the named notebooks wrote from their own run.
+``{run-gallery}``, ``{run-receipts}``, ``{run-sweep}``, ``{student-downloads}``, ``{dataset-citations}``,
+``{notebook-toctree} study|teaching``, ``{paper-pdf}``
+    the chapters built from the run (figure gallery, receipts, what-if sweep, student notebooks, data sources with
+    their references.bib entries, notebook tables of contents, the printed paper).
+
+Everything is built from docutils nodes (or MyST text parsed by MyST), so the theme renders it; no HTML is written
+here except the math renderer, which shows TeX source instead of loading MathJax from a CDN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx import addnodes
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+
+RUN_FILE = "_run/run.json"
+DATA_SENTENCE = "Data resolved by the data layer: "  # how il6repro.methods.datasets_sentence begins
+
+STATUS_CLASS = {
+    "reproduced on real data": "st-real",
+    "recovered from a planted twin": "st-twin",
+    "set by design (twin input)": "st-design",
+    "not reproduced": "st-fail",
+    "not yet attempted": "st-todo",
+    "not checked": "st-skip",
+    "reproduced on real public data (OpenGWAS ubm-b, N ~ 32k, overlapping but not equal to the paper's sample)":
+        "st-public",
+    "recorded fixture (test responses, not evidence)": "st-fixture",
+}
+# columns of ledger.compare() the table places itself; any other column is shown among a row's details
+LEDGER_PLACED = {"claim", "study", "quantity", "published", "published_ci", "reproduced", "reproduced_ci", "rule",
+                 "status", "reason", "display_status", "display_reason", "source", "note", "kind", "notebook",
+                 "cell", "cell_notebook", "rule_text", "accepted_because", "anchor", "published_ci_pair",
+                 "reproduced_ci_pair", "rule_params", "published_display",
+                 "reproduced_display"}
+
+
+# ------------------------------------------------------------------------------------------- the run's data
+def run_data(env) -> dict[str, Any]:
+    """The run snapshot (``_run/run.json`` in the source folder), read once per build; pages that use it depend
+    on it, so a new run rebuilds them."""
+    app = env.app
+    cached = getattr(app, "_il6repro_run", None)
+    if cached is None:
+        path = Path(env.srcdir) / RUN_FILE
+        cached = json.loads(path.read_text()) if path.is_file() else {}
+        cached.setdefault("ledger", {"rows": []})
+        cached["_claims"] = {r["claim"]: r for r in cached["ledger"]["rows"]}
+        app._il6repro_run = cached
+    env.note_dependency(str(Path(env.srcdir) / RUN_FILE))
+    return cached
+
+
+def _relative(env, target_doc: str, anchor: str = "") -> str:
+    uri = env.app.builder.get_relative_uri(env.docname, target_doc)
+    return uri + (f"#{anchor}" if anchor else "")
+
+
+def _ref(text: str, refuri: str, classes: list[str] | None = None) -> nodes.reference:
+    return nodes.reference("", text, refuri=refuri, internal=True, classes=classes or [])
+
+
+def _cell_link(env, row: dict) -> nodes.Node | None:
+    stem = row.get("cell_notebook")
+    if not stem:
+        return None
+    cell = row.get("cell")
+    label = f"{stem.split('_', 1)[0]}, cell {cell}" if cell else f"notebook {stem.split('_', 1)[0]}"
+    return _ref(label, _relative(env, f"notebooks/{stem}", f"cell-{cell}" if cell else ""), ["claim-cell"])
+
+
+def published_text(row: dict) -> str:
+    return row.get("published_display") or str(row.get("published"))
+
+
+def reproduced_text(row: dict) -> str:
+    return row.get("reproduced_display") or "—"
+
+
+# ------------------------------------------------------------------------------------------------ {claim}
+def claim_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{claim}`W.mr.il6.gmv_mtg.z``` -> published -> reproduced [status] (notebook, cell), linked."""
+    env = inliner.document.settings.env
+    data = run_data(env)
+    cid = text.strip()
+    row = data["_claims"].get(cid)
+    if row is None:
+        msg = inliner.reporter.error(f"unknown claim {cid!r} (not in data_manifest/published_claims.yaml)",
+                                     line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    status = row["display_status"]
+    box = nodes.inline("", "", classes=["claim", STATUS_CLASS.get(status, "")])
+    box += _ref(f"{published_text(row)} → {reproduced_text(row)}", _relative(env, "ledger", row["anchor"]),
+                ["claim-numbers"])
+    box += nodes.Text(" ")
+    box += nodes.inline("", status, classes=["claim-status"])
+    link = _cell_link(env, row)
+    if link is not None:
+        box += nodes.Text(" ")
+        box += nodes.inline("", "", link, classes=["claim-where"])
+    return [box], []
+
+
+def status_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{ledger-status}`not reproduced``` -> the status in its ledger colour."""
+    return [nodes.inline("", text, classes=["ledger-status", STATUS_CLASS.get(text.strip(), "")])], []
+
+
+# ------------------------------------------------------------------------------------------------ tables
+def _block(content) -> nodes.Node:
+    """A node that may sit in a table cell: inline nodes and text are wrapped in a paragraph."""
+    if isinstance(content, (nodes.Inline, nodes.Text)):
+        return nodes.paragraph("", "", content)
+    if isinstance(content, nodes.Node):
+        return content
+    return nodes.paragraph("", str(content))
+
+
+def _cell(content) -> nodes.entry:
+    entry = nodes.entry()
+    for c in content if isinstance(content, list) else [content]:
+        entry += _block(c)
+    return entry
+
+
+def make_table(header: list[str], rows: list[list], *, classes: list[str] | None = None,
+               widths: list[int] | None = None, row_ids: list[str] | None = None,
+               row_classes: list[list[str]] | None = None) -> nodes.table:
+    """A docutils table (the theme styles it); rows hold strings or nodes; optional row ids and classes."""
+    table = nodes.table(classes=(classes or []) + (["colwidths-given"] if widths else []))
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    for w in widths or [1] * len(header):
+        group += nodes.colspec(colwidth=w)
+    thead = nodes.thead()
+    hrow = nodes.row()
+    for h in header:
+        hrow += _cell(h)
+    thead += hrow
+    group += thead
+    tbody = nodes.tbody()
+    for i, r in enumerate(rows):
+        row = nodes.row(ids=[row_ids[i]] if row_ids else [], classes=row_classes[i] if row_classes else [])
+        for c in r:
+            row += _cell(c)
+        tbody += row
+    group += tbody
+    return table
+
+
+def _generic_value(v) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, sort_keys=True)
+    return str(v)
+
+
+class LedgerTable(SphinxDirective):
+    """Every published claim: status, published, reproduced, rule and reason visible; source sentence, notes,
+    accepted reasons, the notebook cell and any further ledger columns among the row's details (click a row)."""
+
+    def run(self):
+        data = run_data(self.env)
+        led = data["ledger"]
+        rows, ids, classes = [], [], []
+        for r in led["rows"]:
+            claim = [nodes.paragraph("", "", nodes.strong("", r["quantity"])),
+                     nodes.paragraph("", "", nodes.literal("", r["claim"]), classes=["claim-id"])]
+            more = nodes.container(classes=["claim-more"])
+            more += nodes.paragraph("", "", nodes.emphasis("", "Source: "), nodes.Text(f"“{r.get('source', '')}”"),
+                                    classes=["claim-source"])
+            extras = [("note", r.get("note")), ("accepted as not reproduced because", r.get("accepted_because")),
+                      ("evidence", r.get("kind"))]
+            extras += [(k, r.get(k)) for k in led.get("columns", []) if k not in LEDGER_PLACED]
+            for label, value in extras:
+                text = _generic_value(value)
+                if text:
+                    more += nodes.paragraph("", "", nodes.emphasis("", f"{label}: "), nodes.Text(text))
+            link = _cell_link(self.env, r)
+            if link is not None:
+                more += nodes.paragraph("", "", nodes.emphasis("", "recorded in: "), link)
+            claim.append(more)
+            status = r["display_status"]
+            rows.append([claim, r["study"], nodes.inline("", status, classes=["ledger-status"]),
+                         published_text(r), reproduced_text(r), r.get("rule_text", r.get("rule", "")),
+                         r.get("display_reason", "")])
+            ids.append(r["anchor"])
+            classes.append(["ledger-row", f"study-{r['study']}", STATUS_CLASS.get(status, "")])
+        table = make_table(["Claim", "Study", "Status", "Published", "Reproduced", "Rule", "Reason"], rows,
+                           classes=["ledger-table"], widths=[25, 6, 13, 11, 12, 12, 21], row_ids=ids,
+                           row_classes=classes)
+        csv = nodes.paragraph("", "The whole table, every column: ")
+        csv += _download(self.env, "/_run/ledger.csv", "ledger.csv")
+        csv += nodes.Text(".")
+        return [table, csv]
+
+
+class LedgerSummary(SphinxDirective):
+    """The number of claims per status, as a list."""
+
+    def run(self):
+        data = run_data(self.env)
+        counts: dict[str, int] = {}
+        for r in data["ledger"]["rows"]:
+            counts[r["display_status"]] = counts.get(r["display_status"], 0) + 1
+        lst = nodes.bullet_list()
+        for status in STATUS_CLASS:
+            if counts.get(status):
+                item = nodes.list_item()
+                item += nodes.paragraph("", "", nodes.strong("", str(counts[status])), nodes.Text(" "),
+                                        nodes.inline("", status, classes=["ledger-status", STATUS_CLASS[status]]))
+                lst += item
+        total = nodes.paragraph("", f"{len(data['ledger']['rows'])} published numbers in the two abstracts:")
+        return [total, lst]
+
+
+class LedgerConsistency(SphinxDirective):
+    """The consistency checks of the published statistics (generic columns)."""
+
+    def run(self):
+        con = run_data(self.env).get("consistency") or {}
+        if not con.get("rows"):
+            return [nodes.paragraph("", "No consistency checks.")]
+        cols = con["columns"]
+        rows = [[_generic_value(r.get(c)) for c in cols] for r in con["rows"]]
+        return [make_table([c.replace("_", " ") for c in cols], rows, classes=["run-table"])]
+
+
+# ------------------------------------------------------------------------------------------------ figures
+def _figure_node(directive: SphinxDirective, name: str, caption_text: str | None, fig: dict) -> nodes.figure:
+    figure = nodes.figure(classes=["run-figure"])
+    figure += nodes.image(uri=f"/figures/{name}", alt=caption_text or name, candidates={"*": f"figures/{name}"})
+    caption = nodes.caption()
+    if caption_text:
+        parsed, _msgs = directive.state.inline_text(caption_text, directive.lineno)
+        caption += parsed
+    else:
+        caption += nodes.Text(fig.get("provenance", {}).get("caption") or name)
+    stem = fig.get("notebook")
+    if stem:
+        caption += nodes.Text(" (made by ")
+        caption += _ref(f"notebook {stem.split('_', 1)[0]}", _relative(directive.env, f"notebooks/{stem}"))
+        caption += nodes.Text(")")
+    figure += caption
+    return figure
+
+
+class RunFigure(SphinxDirective):
+    """A figure the run made: ``{run-figure} 02_il6_zmap_dk.png`` with the caption as content; ``:name:`` labels
+    it for ``{numref}``. A figure this run did not make is reported in the page and as a build warning."""
+
+    required_arguments = 1
+    has_content = True
+    option_spec = {"name": directives.unchanged, "width": directives.unchanged}
+
+    def run(self):
+        name = self.arguments[0]
+        figs = {f["name"]: f for f in run_data(self.env).get("figures", [])}
+        caption = " ".join(self.content).strip() or None
+        if name not in figs:
+            logger.warning(f"figure {name} was not made by this run", location=self.get_location())
+            note = nodes.admonition(classes=["warning"])
+            note += nodes.title("", "Figure not available")
+            note += nodes.paragraph("", f"The figure {name} was not made by this run ({caption or ''}). Run the "
+                                        "notebooks (python -m il6repro run) and rebuild.")
+            if "name" in self.options:
+                self.add_name(note)
+            return [note]
+        figure = _figure_node(self, name, caption, figs[name])
+        if "width" in self.options:
+            figure[0]["width"] = self.options["width"]
+        self.add_name(figure)
+        return [figure]
+
+
+class RunGallery(SphinxDirective):
+    """Every figure of the run with its caption, notebook, SVG and provenance."""
+
+    def run(self):
+        out = []
+        figs = run_data(self.env).get("figures", [])
+        if not figs:
+            return [nodes.paragraph("", "No figures yet: run the notebooks (python -m il6repro run).")]
+        for fig in figs:
+            section = nodes.container(classes=["gallery-item"], ids=[nodes.make_id("fig-" + fig["name"])])
+            section += _figure_node(self, fig["name"], None, fig)
+            para = nodes.paragraph("", "", nodes.literal("", fig["name"]))
+            if fig.get("svg"):
+                para += nodes.Text(" · ")
+                para += _download(self.env, f"/figures/{fig['svg']}", "SVG")
+            section += para
+            prov = {k: v for k, v in sorted(fig.get("provenance", {}).items()) if k not in ("caption", "figure")}
+            if prov:
+                section += make_table(["provenance", "value"], [[k, _generic_value(v)] for k, v in prov.items()],
+                                      classes=["provenance-table"], widths=[1, 4])
+            out.append(section)
+        return out
+
+
+def _download(env, target: str, text: str) -> addnodes.download_reference:
+    ref = addnodes.download_reference("", "", reftarget=target, refdoc=env.docname, refexplicit=True,
+                                      refdomain="", reftype="download")
+    ref += nodes.literal("", text)
+    return ref
+
+
+# ------------------------------------------------------------------------------------------------ methods
+class RunMethods(SphinxDirective):
+    """The methods paragraphs written by the named notebooks (``{run-methods} 02 03``), parsed as MyST."""
+
+    required_arguments = 1
+    optional_arguments = 30
+    option_spec = {"provenance": directives.flag}
+
+    def run(self):
+        data = run_data(self.env)
+        books = {n["stem"]: n for n in data.get("notebooks", [])}
+        methods = data.get("methods", {})
+        out: list[nodes.Node] = []
+        for arg in self.arguments:
+            stems = [s for s in methods if s.split("_", 1)[0] == arg or s == arg]
+            if not stems:
+                out.append(nodes.paragraph("", f"(No methods paragraph from notebook {arg} in this run.)",
+                                           classes=["run-missing"]))
+                continue
+            for stem in stems:
+                box = nodes.container(classes=["run-methods"])
+                full = "provenance" in self.options
+                for title, text in _methods_blocks(methods[stem]):
+                    main, _sep, data_sentence = text.partition(DATA_SENTENCE)
+                    para = nodes.paragraph()
+                    if title:
+                        para += nodes.strong("", f"{title}. ")
+                    parsed, _msgs = self.state.inline_text(main.strip(), self.lineno)
+                    para += parsed
+                    box += para
+                    if full and data_sentence:
+                        box += nodes.paragraph("", DATA_SENTENCE + data_sentence, classes=["run-data"])
+                nb = books.get(stem, {})
+                src = nodes.paragraph(classes=["run-provenance"])
+                src += nodes.Text("Written by ")
+                src += _ref(f"notebook {stem.split('_', 1)[0]}", _relative(self.env, f"notebooks/{stem}"))
+                src += nodes.Text(f" from its run (profile {nb.get('profile', '?')}).")
+                if full:
+                    src += nodes.Text(" Parameters: ")
+                    src += nodes.literal("", json.dumps(nb.get("parameters", {}), sort_keys=True))
+                elif nb.get("datasets"):
+                    src += nodes.Text(f" Data: {', '.join(sorted(nb['datasets']))} (sources and sha256 in the ")
+                    src += _ref("receipts", _relative(self.env, "receipts"))
+                    src += nodes.Text(").")
+                box += src
+                out.append(box)
+        return out
+
+
+def _methods_blocks(text: str) -> list[tuple[str | None, str]]:
+    """('### Title' headings, paragraph) pairs of a methods file; a heading titles the paragraph after it."""
+    out, title = [], None
+    for block in re.split(r"\n\s*\n", text):
+        block = block.strip()
+        if not block:
+            continue
+        if block.startswith("#"):
+            title = block.lstrip("#").strip()
+            continue
+        out.append((title, " ".join(block.split())))
+        title = None
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ receipts
+class RunReceipts(SphinxDirective):
+    """One row per executed notebook: profile, parameters, commit, wall time, peak memory, datasets."""
+
+    def run(self):
+        rows = []
+        for nb in run_data(self.env).get("notebooks", []):
+            link = _ref(nb["stem"], _relative(self.env, f"notebooks/{nb['stem']}"))
+            ds = "; ".join(f"{k} ({v})" for k, v in sorted(nb.get("datasets", {}).items()))
+            miss = ", ".join(sorted(nb.get("unavailable", {})))
+            rows.append([link, nb.get("profile", ""), nodes.literal("", json.dumps(nb.get("parameters", {}),
+                                                                                  sort_keys=True)),
+                         nodes.literal("", str(nb.get("commit", ""))[:12]), _generic_value(nb.get("wall_seconds")),
+                         _generic_value(nb.get("peak_rss_mb")), ds, miss])
+        if not rows:
+            return [nodes.paragraph("", "No notebook has run yet.")]
+        return [make_table(["notebook", "profile", "parameters", "commit", "wall (s)", "peak RSS (MB)",
+                            "datasets (source)", "unavailable"], rows, classes=["run-table", "receipts-table"],
+                           widths=[10, 6, 22, 8, 6, 6, 30, 12])]
+
+
+# ------------------------------------------------------------------------------------------------ sweep
+class RunSweep(SphinxDirective):
+    """The what-if sweep's summary figure and table (yes / no per conclusion and choice)."""
+
+    def run(self):
+        sweep = run_data(self.env).get("sweep")
+        if not sweep:
+            return [nodes.paragraph("", "No sweep has been run yet: python -m il6repro sweep runs the grid of "
+                                        "analysis choices in lib/il6repro/sweep.yaml and its summary appears here.")]
+        out: list[nodes.Node] = []
+        meta = sweep.get("meta", {})
+        if sweep.get("figure"):
+            fig = _figure_node(self, sweep["figure"], "Conclusions (rows) by analysis choice (columns): green where "
+                               "the conclusion holds, red where it does not.", {})
+            fig["ids"].append("fig-sweep-summary")
+            out.append(fig)
+        cols = sweep["columns"]
+        rows = []
+        for r in sweep["rows"]:
+            row = []
+            for c in cols:
+                v = _generic_value(r.get(c))
+                row.append(nodes.inline("", v, classes=["sweep-yes" if v == "yes" else "sweep-no" if v == "no"
+                                                        else ""]))
+            rows.append(row)
+        out.append(make_table(cols, rows, classes=["run-table", "sweep-table"]))
+        para = nodes.paragraph()
+        if sweep.get("points"):
+            para += _download(self.env, "/" + sweep["points"], "every run of the sweep (CSV)")
+            para += nodes.Text(". ")
+        if meta:
+            para += nodes.Text(f"{meta.get('n_points', '?')} runs on the {meta.get('profile', '?')} profile, on a "
+                               f"Dask cluster of {meta.get('workers', '?')} worker(s), "
+                               f"{meta.get('wall_seconds', '?')} s wall.")
+        out.append(para)
+        return out
+
+
+# ------------------------------------------------------------------------------------------------ teaching, data
+class StudentDownloads(SphinxDirective):
+    """Download links for every file the student build wrote (build/teaching), if it has run."""
+
+    def run(self):
+        files = run_data(self.env).get("student_files", [])
+        if not files:
+            return [nodes.paragraph("", "The student versions have not been built: python -m il6repro teach "
+                                        "writes them to build/teaching/ and they appear here.")]
+        lst = nodes.bullet_list()
+        for f in files:
+            item = nodes.list_item()
+            item += nodes.paragraph("", "", _download(self.env, "/" + f, f.rsplit("/", 1)[1]))
+            lst += item
+        return [lst]
+
+
+class DatasetCitations(SphinxDirective):
+    """Every dataset of data_manifest/ with its licence, the manifest's citation and the references.bib entries
+    that name it in their ``datasets`` field (cited, so they appear in the bibliography)."""
+
+    def run(self):
+        data = run_data(self.env)
+        keys = _bib_datasets(Path(self.env.srcdir) / "references.bib")
+        text = []
+        for ds in data.get("datasets", []):
+            cites = sorted(k for k, v in keys.items() if ds["id"] in v)
+            cite = f" {{cite:p}}`{','.join(cites)}`" if cites else ""
+            text.append(f"- **{ds['title']}** (`{ds['id']}`, {ds['kind']}).{cite} Licence: {ds['licence']}.")
+        if not text:
+            return []
+        return self.parse_text_to_nodes("\n".join(text))
+
+
+def _bib_datasets(path: Path) -> dict[str, set[str]]:
+    """references.bib key -> dataset ids named in its ``datasets`` field."""
+    if not path.is_file():
+        return {}
+    from pybtex.database import parse_file
+
+    bib = parse_file(str(path), bib_format="bibtex")
+    return {k: {d.strip() for d in e.fields.get("datasets", "").split(",") if d.strip()}
+            for k, e in bib.entries.items()}
+
+
+class NotebookToctree(SphinxDirective):
+    """The notebooks' table of contents: ``study`` (the paper's chapters) or ``teaching`` (with the pages of
+    book/teaching/ and the student downloads page)."""
+
+    required_arguments = 1
+    option_spec = {"caption": directives.unchanged, "extra": directives.unchanged}
+
+    def run(self):
+        which = self.arguments[0]
+        nbs = [n for n in run_data(self.env).get("notebooks", []) if n.get("teaching") == (which == "teaching")]
+        entries = [f"notebooks/{n['stem']}" for n in nbs]
+        if which == "teaching":
+            entries += sorted(f"teaching/{p.stem}" for p in (Path(self.env.srcdir) / "teaching").glob("*.md")
+                              if p.name != "README.md")
+            entries += sorted(f"teaching/{p.stem}" for p in (Path(self.env.srcdir) / "teaching").glob("*.ipynb"))
+        entries += (self.options.get("extra") or "").split()
+        if not entries:
+            return []
+        caption = self.options.get("caption", which.title())
+        text = "```{toctree}\n:maxdepth: 1\n:caption: " + caption + "\n\n" + "\n".join(entries) + "\n```\n"
+        return self.parse_text_to_nodes(text)
+
+
+class PaperPdf(SphinxDirective):
+    """A link to the printed paper (``paper.pdf``, printed by headless Chromium after the HTML build)."""
+
+    def run(self):
+        pdf = run_data(self.env).get("pdf", "paper.pdf")
+        para = nodes.paragraph(classes=["paper-pdf"])
+        root = _relative(self.env, "index").rsplit("index.html", 1)[0]  # "" or "../" ...
+        para += _ref("Download this paper as PDF", root + pdf, ["paper-pdf-link"])
+        para += nodes.Text(" (printed from this page by headless Chromium).")
+        return [para]
+
+
+# ------------------------------------------------------------------------------------------------ transforms
+def add_cell_anchors(app, doctree) -> None:
+    """Give every executed code cell of a notebook page the anchor ``cell-<execution count>``, and fold the cell
+    papermill injected (the parameters this run used) under a "show" toggle: it repeats the parameters cell above
+    it with the run's values."""
+    for node in doctree.findall(nodes.container):
+        if node.get("nb_element") != "cell_code":
+            continue
+        if node.get("exec_count"):
+            anchor = f"cell-{node['exec_count']}"
+            if anchor not in node["ids"]:
+                node["ids"].append(anchor)
+        if "tag_injected-parameters" in node["classes"] and not node.get("hide_mode"):
+            node["hide_mode"] = "input"
+            node["prompt_show"] = "Show the parameters this run used"
+            node["prompt_hide"] = "Hide the parameters this run used"
+
+
+def _tex_inline(self, node) -> None:
+    self.body.append(self.starttag(node, "span", "", CLASS="math tex"))
+    self.body.append(self.encode(node.astext()))
+    self.body.append("</span>")
+    raise nodes.SkipNode
+
+
+def _tex_block(self, node) -> None:
+    self.body.append(self.starttag(node, "pre", "", CLASS="math tex"))
+    self.body.append(self.encode(node.astext()))
+    self.body.append("</pre>")
+    raise nodes.SkipNode
+
+
+def setup(app):
+    """Register the roles, directives, the cell anchors and the offline math renderer."""
+    # a change of this extension's code changes this value, so Sphinx re-reads every page instead of reusing
+    # doctrees made by the old code
+    app.add_config_value("il6repro_book_code", hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), "env")
+    app.add_role("claim", claim_role)
+    app.add_role("ledger-status", status_role)
+    for name, cls in {"ledger-table": LedgerTable, "ledger-summary": LedgerSummary,
+                      "ledger-consistency": LedgerConsistency, "run-figure": RunFigure, "run-gallery": RunGallery,
+                      "run-methods": RunMethods, "run-receipts": RunReceipts, "run-sweep": RunSweep,
+                      "student-downloads": StudentDownloads, "dataset-citations": DatasetCitations,
+                      "notebook-toctree": NotebookToctree, "paper-pdf": PaperPdf}.items():
+        app.add_directive(name, cls)
+    app.connect("doctree-read", add_cell_anchors)
+    app.add_html_math_renderer("il6repro_tex", (_tex_inline, None), (_tex_block, None))
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

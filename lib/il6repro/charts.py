@@ -1,0 +1,197 @@
+"""The paper's figures other than the MR diagnostics (:mod:`il6repro.genetics.plots`) and brain maps
+(:mod:`il6repro.brain`): null distributions, networks, enrichment bars, risk-ratio forests, the cohort flow and
+IL-6 trajectories. Each function takes a tidy table and returns a matplotlib figure for
+:func:`il6repro.figures.save`; none computes a statistic.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+
+
+def _fig(figsize):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=figsize)
+
+
+def null_histogram(null, observed: float, *, xlabel: str, observed_label: str, null_label: str = "null",
+                   expected: float | None = None, expected_label: str = "", integer: bool = False):
+    """A null distribution with the observed value (and optionally an expected value) marked."""
+    fig, ax = _fig((6.8, 3.1))
+    null = np.asarray(null, float)
+    lo, hi = float(null.min()), float(null.max())
+    span = max(hi - lo, 1e-12)
+    off_scale = observed > hi + 2 * span or observed < lo - 2 * span
+    top = hi if off_scale else max(hi, observed)
+    bins = (np.arange(lo, top + 2) - 0.5) if integer else 40
+    ax.hist(null, bins=bins, color="0.72", label=null_label)
+    if off_scale:  # keep the null readable and say where the observed value lies
+        right = observed > hi
+        ax.annotate(f"{observed_label} {'->' if right else '<-'} off the scale", xy=(1.0 if right else 0.0, 0.5),
+                    xycoords="axes fraction", ha="right" if right else "left", va="center", color="C3",
+                    fontsize=9, weight="bold")
+        ax.plot([], [], color="C3", lw=1.6, label=observed_label)
+    else:
+        ax.axvline(observed, color="C3", lw=1.6, label=observed_label)
+    if expected is not None:
+        ax.axvline(expected, color="C0", ls="--", label=expected_label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    return fig
+
+
+def coexpression_matrix(expr: pd.DataFrame, nodes: pd.DataFrame, *, min_r: float, n_labels: int = 10):
+    """The MTG genes' co-expression matrix ordered by Louvain module (strongest genes first within a module),
+    module boundaries drawn, and the top hubs listed beside it (a dense network is read better as a matrix)."""
+    import matplotlib.pyplot as plt
+
+    order = nodes.sort_values(["module", "strength"], ascending=[True, False]).index
+    r = np.corrcoef(expr[order].to_numpy(float), rowvar=False)
+    fig, (ax, side) = plt.subplots(1, 2, figsize=(9.5, 6), gridspec_kw={"width_ratios": [4, 1.4]})
+    im = ax.imshow(r, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+    sizes = nodes.loc[order, "module"].value_counts(sort=False).reindex(pd.unique(nodes.loc[order, "module"]))
+    edges = np.cumsum(sizes.to_numpy())[:-1] - 0.5
+    for e in edges[sizes.to_numpy()[:-1] >= 5]:
+        ax.axhline(e, color="black", lw=0.5)
+        ax.axvline(e, color="black", lw=0.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.colorbar(im, ax=ax, shrink=0.7, label="Pearson r across regions")
+    big = sizes[sizes >= 5]
+    ax.set_title(f"{len(order)} MTG genes ordered by Louvain module ({len(big)} modules of >= 5 genes; "
+                 f"edges at r >= {min_r})", fontsize=9)
+    side.axis("off")
+    side.set_title("top hubs (degree)", fontsize=9, loc="left")
+    for i, h in enumerate(nodes.index[:n_labels], 1):
+        side.text(0, 1 - i * 0.055, f"{i}. {h}  ({int(nodes.loc[h, 'degree'])}, module "
+                                    f"{int(nodes.loc[h, 'module'])})", fontsize=8, va="top", transform=side.transAxes)
+    return fig
+
+
+def ppi_module(module, roles: pd.Series, *, seed: int):
+    """The STRING module around IL6: IL6 red, MTG genes blue, linker proteins grey (unlabelled)."""
+    import networkx as nx
+
+    fig, ax = _fig((7, 6))
+    pos = nx.spring_layout(module, seed=seed)
+    colour = {"seed": "crimson", "set": "tab:blue", "linker": "0.75"}
+    nx.draw_networkx_edges(module, pos, ax=ax, alpha=0.3)
+    nx.draw_networkx_nodes(module, pos, ax=ax, node_size=[160 if roles[n] == "seed" else 40 for n in module],
+                           node_color=[colour[roles[n]] for n in module])
+    nx.draw_networkx_labels(module, pos, labels={n: n for n in module if roles[n] != "linker"}, font_size=6,
+                            ax=ax)
+    ax.set_title("IL6 module in STRING (red: IL6; blue: MTG genes; grey: linker proteins)", fontsize=10)
+    ax.axis("off")
+    return fig
+
+
+def top_terms(res: pd.DataFrame, *, top_n: int, fdr_level: float, n_genes: int, libraries):
+    """The ``top_n`` terms by FDR q (most significant at the top), coloured by library, names wrapped."""
+    top = res.sort_values(["fdr", "P-value"]).head(top_n).iloc[::-1]
+    fig, ax = _fig((9, 0.34 * len(top) + 1.2))
+    colours = {lib: f"C{i}" for i, lib in enumerate(libraries)}
+    ax.barh(np.arange(len(top)), -np.log10(top.fdr), color=[colours.get(lib, "0.5") for lib in top.library])
+    names = [textwrap.shorten(t, width=75, placeholder=" ...") for t in top.Term]
+    ax.set_yticks(np.arange(len(top)), names, fontsize=7)
+    ax.axvline(-np.log10(fdr_level), color="0.3", ls="--", lw=0.8)
+    ax.set_xlabel(f"-log10 FDR q (dashed: q = {fdr_level:g})")
+    for lib in libraries:
+        ax.barh([np.nan], [np.nan], color=colours[lib], label=lib)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"Top {len(top)} terms for the {n_genes} MTG-preferential genes", fontsize=10)
+    return fig
+
+
+def rr_forest(table: pd.DataFrame, *, published: float, published_ci: tuple[float, float], xlabel: str):
+    """Risk ratios with 95% CIs (rows of ``table``: label, RR, CI low, CI high), the published RR and CI shaded."""
+    fig, ax = _fig((6.8, 0.45 * len(table) + 1.4))
+    y = np.arange(len(table))[::-1]
+    rr = table["RR"].to_numpy(float)
+    ax.errorbar(rr, y, xerr=[rr - table["95% CI low"], table["95% CI high"] - rr], fmt="o", color="C0",
+                capsize=3, label="this run")
+    ax.axvspan(*published_ci, color="C3", alpha=0.12, label=f"published {published} ({published_ci[0]}-"
+                                                               f"{published_ci[1]})")
+    ax.axvline(published, color="C3", lw=0.8)
+    ax.axvline(1.0, color="0.4", ls="--", lw=0.8)
+    ax.set_yticks(y, table["label"], fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
+    return fig
+
+
+def flow_diagram(flow: pd.DataFrame, n_obs: int):
+    """Per IL-6 phase: attended GHQ -> GHQ cases -> IL-6 measured -> person-observations, with exclusions."""
+    fig, ax = _fig((9.5, 3.8))
+    ax.axis("off")
+    cols = ["attended GHQ", "GHQ cases", "IL-6 measured", "person-observations"]
+    for j, ph in enumerate(flow.index):
+        x0 = 0.02 + 0.33 * j
+        for i, c in enumerate(cols):
+            y = 0.88 - 0.25 * i
+            ax.text(x0, y, f"phase {ph}: {c}\n{flow.loc[ph, c]:,}", ha="left", va="center", fontsize=8,
+                    transform=ax.transAxes, bbox=dict(boxstyle="round", fc="0.95", ec="0.6"))
+            if i:
+                ax.annotate("", xy=(x0 + 0.05, y + 0.07), xytext=(x0 + 0.05, y + 0.17), xycoords="axes fraction",
+                            textcoords="axes fraction", arrowprops=dict(arrowstyle="->", color="0.4"))
+        ax.text(x0 + 0.17, 0.88 - 0.25 * 2.5,
+                f"- {flow.loc[ph, 'no IL-6 (excluded)']:,} no IL-6\n"
+                f"- {flow.loc[ph, 'no later GHQ (excluded)']:,} no later GHQ",
+                fontsize=7, color="0.35", va="center", transform=ax.transAxes)
+    ax.set_title(f"Who enters: {n_obs:,} GHQ-case observations with IL-6 and follow-up", fontsize=10)
+    return fig
+
+
+def il6_trajectories(traj: pd.DataFrame):
+    """Geometric mean IL-6 at baseline and the next IL-6 phase, by phase and resolution status."""
+    fig, ax = _fig((6.4, 3.5))
+    for (ph, g), t in traj.groupby(["from phase", "group"]):
+        ax.plot([0, 1], [t["baseline"].item(), t["next IL-6 phase"].item()], marker="o",
+                color="C0" if g == "resolved" else "C3", ls="-" if ph == 3 else "--",
+                label=f"phase {ph} -> {ph + 2}: {g} (n={t['people'].item():,})")
+    ax.set_xticks([0, 1], ["baseline (high IL-6 cases)", "next IL-6 phase"])
+    ax.set_ylabel("geometric mean IL-6 (pg/mL)")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title("IL-6 among high-IL-6 cases, by whether symptoms resolved", fontsize=10)
+    return fig
+
+
+def ledger_status(table: pd.DataFrame, colours: dict[str, str]):
+    """Number of published numbers per status, one bar per study."""
+    by_study = table.groupby(["study", "status"]).size().unstack(fill_value=0)
+    fig, ax = _fig((7.5, 2.6))
+    left = np.zeros(len(by_study))
+    for status, colour in colours.items():
+        if status in by_study:
+            vals = by_study[status].to_numpy()
+            ax.barh(range(len(by_study)), vals, left=left, color=colour, edgecolor="#555", label=status)
+            left += vals
+    ax.set_xlabel("published numbers")
+    ax.set_yticks(range(len(by_study)), [{"W": "Williams 2022", "V": "Virtanen 2015"}.get(s, s)
+                                         for s in by_study.index])
+    ax.legend(fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
+    return fig
+
+
+def published_z_vs_p(claims: dict, threshold: float):
+    """Printed P against printed |z| for study W's IL-6 associations, over the curve a normal z implies."""
+    from scipy import stats
+
+    z = np.linspace(3, 6.2, 200)
+    fig, ax = _fig((5.5, 3.6))
+    ax.plot(z, -np.log10(2 * stats.norm.sf(z)), color="#333", label="two-sided P implied by |z|")
+    pts = [(cid, c) for cid, c in claims.items() if cid.startswith("W.mr.il6.") and cid.endswith(".z")]
+    for cid, c in pts:
+        p = claims[cid[:-2] + ".p"].value
+        ax.scatter(abs(c.value), -np.log10(p), color="#c0392b", zorder=3)
+        ax.annotate(c.quantity.split("-> ")[1].split(",")[0], (abs(c.value), -np.log10(p)), fontsize=7,
+                    xytext=(4, -8), textcoords="offset points")
+    ax.axhline(-np.log10(threshold), ls="--", color="#888", label=f"P = {threshold:.1e}")
+    ax.set_xlabel("|z| as printed")
+    ax.set_ylabel("-log10 P as printed")
+    ax.legend(fontsize=8, frameon=False)
+    return fig

@@ -1,0 +1,530 @@
+"""Build the course with otter-grader and grade submissions without Docker.
+
+``python -m il6repro teach`` (:func:`build`) makes, from each teaching notebook (an otter-assign master notebook,
+the paired ``notebooks/1N_teaching_*.ipynb``):
+
+* ``build/teaching/student/<stem>.ipynb`` - what a student gets: the tasks, scaffolds with ``...``, the
+  expected output (pictures of correct figures embedded as attachments), ``grader.check("q1")`` public checks;
+  no solution, no hidden check, no answer to a discussion question, no teacher-facing text (checked here:
+  :func:`student_leaks`).
+* ``build/teaching/autograder/<stem>-autograder.zip`` - otter's autograder (public and hidden checks), and
+  ``autograder/<stem>.ipynb``, the solutions in the student layout (a full-marks submission).
+* ``build/teaching/instructor/<stem>.ipynb`` - the master as executed by the paper's runner (solutions, every
+  check run inline, the discussion answers, figures).
+* ``build/teaching/index.json`` - the units, their exercises and points, and the files.
+
+``python -m il6repro teach --grade DIR`` (:func:`grade`) grades every notebook in ``DIR`` with
+``otter.api.grade_submission`` - otter's non-containerised grader, which executes the submission in this
+environment (no Docker engine is needed, and none is used: the code of a submission runs as the current user) -
+and writes one row per submission with the score of each exercise.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .._paths import build_dir, figures_dir, repo_root
+
+OUR_TAGS = {"solution", "check", "hidden"}
+EXPECTED_FIGURE = re.compile(r"<!--\s*expected-figure:\s*([\w.-]+)\s*-->")
+# text that must never reach a student: otter's delimiters, our markers, words addressed to the teacher
+FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "# SOLUTION", "BEGIN TESTS", "BEGIN QUESTION", "ASSIGNMENT CONFIG",
+             "TEST CONFIG", "# IGNORE", "expected-figure", "instructor", "teacher", "hidden check", "**Answer")
+
+
+class TeachingError(ValueError):
+    """A teaching notebook or a course build that cannot be used (the message names the file and the problem)."""
+
+
+@dataclass
+class Question:
+    """One exercise (autograded) or discussion question (``manual``) of a unit."""
+
+    name: str
+    title: str
+    points: float
+    manual: bool = False
+    checks: int = 0
+    hidden_checks: int = 0
+
+
+@dataclass
+class Unit:
+    """A teaching notebook: its stem (``10_teaching_mr``), otter assignment name and questions."""
+
+    stem: str
+    path: Path
+    name: str
+    questions: list[Question] = field(default_factory=list)
+
+    @property
+    def autograded(self) -> list[Question]:
+        return [q for q in self.questions if not q.manual]
+
+    @property
+    def points(self) -> float:
+        return float(sum(q.points for q in self.autograded))
+
+
+# ------------------------------------------------------------------------------------------------ reading
+def _src(cell: dict) -> str:
+    s = cell.get("source", "")
+    return "".join(s) if isinstance(s, list) else s
+
+
+def _raw_directive(cell: dict) -> tuple[str, dict] | None:
+    """``("BEGIN QUESTION", {name: ...})`` for an otter raw delimiter cell, else None."""
+    if cell.get("cell_type") != "raw":
+        return None
+    text = _src(cell).strip()
+    m = re.match(r"#\s*(BEGIN|END)\s+(QUESTION|SOLUTION|TESTS|PROMPT)\b|#\s*(ASSIGNMENT CONFIG)", text)
+    if not m:
+        return None
+    key = m.group(3) or f"{m.group(1)} {m.group(2)}"
+    body = text.split("\n", 1)[1] if "\n" in text else ""
+    conf = yaml.safe_load(body) if body.strip() else {}
+    return key, conf or {}
+
+
+def _test_config(source: str) -> dict:
+    m = re.match(r'\s*"""\s*#\s*BEGIN TEST CONFIG\s*\n(.*?)"""\s*#\s*END TEST CONFIG', source, re.S)
+    return (yaml.safe_load(m.group(1)) or {}) if m else {}
+
+
+def teaching_notebooks(folder: Path | None = None) -> list[Path]:
+    """Notebooks ``NN_*.ipynb`` (NN >= 10) that are otter master notebooks (an ``# ASSIGNMENT CONFIG`` raw cell)."""
+    folder = folder or repo_root() / "notebooks"
+    out = []
+    for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+        if int(p.name[:2]) < 10:
+            continue
+        nb = json.loads(p.read_text())
+        if any((_raw_directive(c) or ("",))[0] == "ASSIGNMENT CONFIG" for c in nb.get("cells", [])):
+            out.append(p)
+    return out
+
+
+def read_unit(path: Path) -> Unit:
+    """Parse a master notebook's questions, titles, points and checks; fail on a malformed one."""
+    path = Path(path)
+    nb = json.loads(path.read_text())
+    name, questions, current, in_tests = None, [], None, False
+    for i, cell in enumerate(nb.get("cells", [])):
+        d = _raw_directive(cell)
+        where = f"{path.name}, cell {i + 1}"
+        if d:
+            key, conf = d
+            if key == "ASSIGNMENT CONFIG":
+                name = conf.get("name")
+                if (conf.get("tests") or {}).get("ok_format", True):
+                    raise TeachingError(f"{where}: the course uses exception-based checks; set tests: "
+                                        "{ok_format: false} in the ASSIGNMENT CONFIG")
+            elif key == "BEGIN QUESTION":
+                if current:
+                    raise TeachingError(f"{where}: question {conf.get('name')!r} begins inside {current.name!r}")
+                if not conf.get("name"):
+                    raise TeachingError(f"{where}: BEGIN QUESTION without a name")
+                current = Question(str(conf["name"]), "", float(conf.get("points") or 0), bool(conf.get("manual")))
+            elif key == "END QUESTION":
+                if current is None:
+                    raise TeachingError(f"{where}: END QUESTION without BEGIN QUESTION")
+                if not current.manual and current.checks == 0:
+                    raise TeachingError(f"{path.name}: question {current.name!r} has no checks")
+                if not current.manual:
+                    current.points = float(current.points)
+                questions.append(current)
+                current = None
+            elif key == "BEGIN TESTS":
+                in_tests = True
+            elif key == "END TESTS":
+                in_tests = False
+            continue
+        if current is None:
+            continue
+        if cell.get("cell_type") == "markdown" and not current.title:
+            m = re.search(r"^#+\s*(.+)$", _src(cell), re.M)
+            current.title = m.group(1).strip() if m else _src(cell).strip().splitlines()[0][:80]
+        if in_tests and cell.get("cell_type") == "code":
+            conf = _test_config(_src(cell))
+            if "points" not in conf:
+                raise TeachingError(f"{where}: every check of the course states its points (TEST CONFIG points: N)")
+            current.checks += 1
+            current.hidden_checks += bool(conf.get("hidden"))
+            current.points += float(conf["points"])
+    if name is None:
+        raise TeachingError(f"{path.name}: no ASSIGNMENT CONFIG raw cell (not an otter master notebook)")
+    if current is not None:
+        raise TeachingError(f"{path.name}: question {current.name!r} is never ended (END QUESTION)")
+    if not any(not q.manual for q in questions):
+        raise TeachingError(f"{path.name}: no autograded exercise")
+    return Unit(path.stem, path, str(name), questions)
+
+
+# ------------------------------------------------------------------------------------------------ checks
+def _solution_lines(master: dict) -> list[str]:
+    """Code and text that only the instructor version may hold: solution-only lines, discussion answers, hidden
+    checks (lines that also occur in the master's public cells, e.g. an import, are not secrets)."""
+    out, public, in_solution, in_tests = [], [], False, False
+    for cell in master.get("cells", []):
+        d = _raw_directive(cell)
+        if d:
+            key = d[0]
+            in_solution = {"BEGIN SOLUTION": True, "END SOLUTION": False}.get(key, in_solution)
+            in_tests = {"BEGIN TESTS": True, "END TESTS": False}.get(key, in_tests)
+            continue
+        src = _src(cell)
+        if in_solution and cell.get("cell_type") == "markdown":  # an answer: any line of it, searched as a substring
+            for ln in src.splitlines():
+                ln = re.sub(r"^\*\*Answer\.?\*\*\s*", "", ln.strip())
+                if len(ln) >= 25:
+                    out.append("\x00" + ln)
+        elif in_solution and cell.get("cell_type") == "code":
+            block = False
+            for ln in src.splitlines():
+                s = ln.strip()
+                if re.match(r"#\s*BEGIN SOLUTION", s):
+                    block = True
+                    continue
+                if re.match(r"#\s*END SOLUTION", s):
+                    block = False
+                    continue
+                if block or re.search(r"#\s*SOLUTION\s*$", s):
+                    code = re.sub(r"#\s*SOLUTION\s*$", "", s).strip()
+                    if "=" in code and not block:  # `x = expr  # SOLUTION` leaves `x = ...`: expr must not leak
+                        code = "\x00" + code.split("=", 1)[1].strip()  # marked: searched as a substring
+                    if len(code.lstrip("\x00")) >= 15:
+                        out.append(code)
+                else:
+                    public.append(s)
+        elif in_tests and cell.get("cell_type") == "code" and _test_config(src).get("hidden"):
+            out += [ln.strip() for ln in src.splitlines() if len(ln.strip()) >= 25 and "TEST CONFIG" not in ln]
+        else:
+            public += [ln.strip() for ln in src.splitlines()]
+    shared = set(public)
+    return [ln for ln in dict.fromkeys(out) if ln not in shared]
+
+
+def _lines(text: str) -> set[str]:
+    return {ln.strip() for ln in text.splitlines() if ln.strip()}
+
+
+def student_leaks(student: dict, master: dict) -> list[str]:
+    """What in a student notebook a student must not see: otter delimiters, teacher-facing words, a solution
+    line, a discussion answer or a hidden check of the master. Empty when the student version is clean.
+
+    Otter's own invisible ``<!-- BEGIN QUESTION -->`` / ``<!-- END QUESTION -->`` comments around a discussion
+    question (it uses them to filter PDF exports) are allowed.
+    """
+    cells = "\n".join(_src(c) for c in student.get("cells", []))
+    visible = re.sub(r"<!--\s*(BEGIN|END) QUESTION\s*-->", "", cells)
+    public_checks = "\n".join(str(v) for v in (student.get("metadata", {}).get("otter", {}).get("tests") or {}).values())
+    lines = _lines(cells) | _lines(public_checks)
+    found = []
+    for word in FORBIDDEN:
+        if word.lower() in visible.lower():
+            found.append(f"teacher-facing text {word!r}")
+    for secret in _solution_lines(master):
+        hit = (secret[1:] in cells or secret[1:] in public_checks) if secret.startswith("\x00") else secret in lines
+        if hit:
+            found.append(f"solution text: {secret.lstrip(chr(0))[:70]!r}")
+    for c in student.get("cells", []):
+        tags = set(c.get("metadata", {}).get("tags", []))
+        if tags & OUR_TAGS:
+            found.append(f"cell tagged {sorted(tags & OUR_TAGS)}")
+    return found
+
+
+# ------------------------------------------------------------------------------------------------ build
+def _attach_expected_figures(nb: dict, figdir: Path, stem: str) -> list[str]:
+    """Replace each ``<!-- expected-figure: NAME -->`` marker by the picture NAME.png, embedded as an attachment."""
+    used = []
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "markdown":
+            continue
+        src = _src(cell)
+        names = EXPECTED_FIGURE.findall(src)
+        if not names:
+            continue
+        att = cell.setdefault("attachments", {})
+        for name in names:
+            png = figdir / f"{name}.png"
+            if not png.is_file():
+                raise TeachingError(f"{stem}: the expected-output picture {png} is missing; it is drawn by the "
+                                    f"instructor version: python -m il6repro run --only {stem[:2]}")
+            att[f"{name}.png"] = {"image/png": base64.b64encode(png.read_bytes()).decode()}
+            used.append(name)
+        cell["source"] = EXPECTED_FIGURE.sub(
+            lambda m: f"*What a correct answer looks like:*\n\n![expected output: {m.group(1)}](attachment:{m.group(1)}.png)",
+            src)
+    return used
+
+
+def _clean_student(nb: dict) -> None:
+    nb.get("metadata", {}).pop("il6repro", None)
+    for cell in nb["cells"]:
+        tags = [t for t in cell.get("metadata", {}).get("tags", []) if t not in OUR_TAGS]
+        if tags:
+            cell["metadata"]["tags"] = tags
+        else:
+            cell.get("metadata", {}).pop("tags", None)
+
+
+def _assign(master: Path, result: Path, *, run_tests: bool) -> None:
+    import logging
+
+    from otter.assign import main as otter_assign
+
+    logging.getLogger("otter").setLevel(logging.WARNING)
+    otter_assign(str(master), str(result), no_pdfs=True, no_run_tests=not run_tests)
+
+
+def build(out: str | Path | None = None, *, notebooks: list[Path] | None = None, run: bool = True,
+          profile: str = "default", verify: bool = False, log=print) -> dict:
+    """Build the student, autograder and instructor versions of every teaching notebook into ``out``.
+
+    ``run`` first executes the instructor versions with the paper's runner (skipped when up to date): they draw
+    the expected-output pictures and prove every check passes on the solutions. ``verify`` also grades otter's
+    solution notebook of each unit with otter (full marks or the build fails). Nothing in ``out`` is replaced
+    unless every unit built cleanly. Returns the index written to ``out/index.json``.
+    """
+    out = Path(out) if out else build_dir() / "teaching"
+    paths = [Path(p) for p in (notebooks if notebooks is not None else teaching_notebooks())]
+    if not paths:
+        raise TeachingError("no teaching notebooks (otter master notebooks numbered 10 and above) found")
+    units = [read_unit(p) for p in paths]
+    if run:
+        from ..runner import run as run_paper
+
+        rep = run_paper(profile, only=[u.stem for u in units], progress=False, log=lambda *a: None,
+                        notebooks_dir=paths[0].parent)
+        if not rep.ok:
+            raise TeachingError("the instructor versions did not run: " +
+                                "; ".join(o.message for o in rep.outcomes if o.status == "failed"))
+        for o in rep.outcomes:
+            log(f"instructor version {o.stem}: {o.status}" + (f" ({o.wall_seconds:.0f} s)" if o.status == "ran" else ""))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".teaching-", dir=out.parent))
+    try:
+        index = {"grader": _otter_version(), "units": []}
+        for unit in units:
+            for sub in ("student", "autograder", "instructor"):
+                (stage / sub).mkdir(exist_ok=True)
+            work = stage / ".assign" / unit.stem
+            work.mkdir(parents=True)
+            master_nb = json.loads(unit.path.read_text())
+            master = work / f"{unit.stem}.ipynb"
+            master.write_text(json.dumps(master_nb))
+            _assign(master, work / "dist", run_tests=False)
+            student = json.loads((work / "dist" / "student" / master.name).read_text())
+            solved = json.loads((work / "dist" / "autograder" / master.name).read_text())
+            figs = _attach_expected_figures(student, figures_dir(), unit.stem)
+            _attach_expected_figures(solved, figures_dir(), unit.stem)
+            _clean_student(student)
+            _clean_student(solved)
+            leaks = student_leaks(student, master_nb)
+            if leaks:
+                raise TeachingError(f"{unit.stem}: the student version would show: " + "; ".join(leaks[:5]))
+            (stage / "student" / master.name).write_text(json.dumps(student, indent=1, ensure_ascii=False) + "\n")
+            (stage / "autograder" / master.name).write_text(json.dumps(solved, indent=1, ensure_ascii=False) + "\n")
+            zips = list((work / "dist" / "autograder").glob("*-autograder_*.zip"))
+            if len(zips) != 1:
+                raise TeachingError(f"{unit.stem}: otter assign made {len(zips)} autograder zip files, expected 1")
+            shutil.move(zips[0], stage / "autograder" / f"{unit.stem}-autograder.zip")
+            executed = build_dir() / "notebooks" / master.name
+            if executed.is_file():
+                shutil.copy2(executed, stage / "instructor" / master.name)
+            entry = {"stem": unit.stem, "assignment": unit.name, "points": unit.points,
+                     "questions": [asdict(q) for q in unit.questions], "expected_figures": figs,
+                     "student": f"student/{master.name}", "autograder": f"autograder/{unit.stem}-autograder.zip",
+                     "solutions": f"autograder/{master.name}",
+                     "instructor": f"instructor/{master.name}" if executed.is_file() else None}
+            index["units"].append(entry)
+            log(f"{unit.stem}: {len(unit.autograded)} graded exercises ({unit.points:g} points, "
+                f"{sum(q.hidden_checks for q in unit.autograded)} hidden checks), "
+                f"{sum(q.manual for q in unit.questions)} discussion questions")
+        shutil.rmtree(stage / ".assign")
+        (stage / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+        if verify:
+            for entry in index["units"]:
+                res = grade_one(stage / entry["solutions"], stage / entry["autograder"])
+                if res["total"] != entry["points"]:
+                    raise TeachingError(f"{entry['stem']}: the solutions score {res['total']:g} of "
+                                        f"{entry['points']:g} with otter ({res})")
+                log(f"{entry['stem']}: otter grades the solutions {res['total']:g}/{entry['points']:g}")
+        old = out.with_name(out.name + ".old")
+        if out.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+        stage.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+        return index
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _otter_version() -> str:
+    from importlib.metadata import version
+
+    return f"otter-grader {version('otter-grader')}"
+
+
+# ------------------------------------------------------------------------------------------------ grading
+@contextmanager
+def _this_interpreter_kernel():
+    """Otter executes a submission in the kernel named ``python3``: point that name at this interpreter (a
+    JUPYTER_PATH entry outranks any user-level ``python3`` kernelspec), so il6repro is importable."""
+    with tempfile.TemporaryDirectory(prefix="il6repro-kernel-") as tmp:
+        kdir = Path(tmp) / "kernels" / "python3"
+        kdir.mkdir(parents=True)
+        (kdir / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (il6repro)", "language": "python"}))
+        before = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = tmp + (os.pathsep + before if before else "")
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = before
+
+
+@contextmanager
+def _quiet_stderr():
+    """Silence the grading kernel's start-up warnings (written to file descriptor 2 by a child process)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def grade_one(submission: Path, autograder: Path) -> dict:
+    """Grade one notebook with otter's non-containerised grader: ``{question: score, ..., "total": t}``."""
+    import logging
+
+    from otter.api import grade_submission
+
+    logging.getLogger("otter").setLevel(logging.ERROR)
+    with _this_interpreter_kernel(), _quiet_stderr():
+        res = grade_submission(str(submission), str(autograder), quiet=True)
+    scores = {name: float(r.score) for name, r in res.results.items()}
+    scores["total"] = float(sum(scores.values()))
+    return scores
+
+
+def run_checks(autograder: str | Path, env: dict, questions: list[str] | None = None) -> pd.DataFrame:
+    """Run a unit's checks (public and hidden, from its otter autograder zip) against a namespace ``env`` - the
+    globals of an executed notebook - with otter's own test runner, in this process.
+
+    Returns one row per check: question, case (otter's name, e.g. ``q1 - 2``), function, hidden, points, passed,
+    message. This is what :func:`grade` does after executing a submission, without the kernel: the tests use it to
+    try wrong and alternative answers cheaply.
+    """
+    import zipfile
+
+    from otter.test_files import ExceptionTestFile
+
+    rows = []
+    with zipfile.ZipFile(autograder) as zf:
+        names = sorted((n for n in zf.namelist() if re.fullmatch(r"tests/[^/]+\.py", n)),
+                       key=lambda n: (len(n), n))
+        for name in names:
+            q = Path(name).stem
+            if questions is not None and q not in questions:
+                continue
+            tf = ExceptionTestFile.from_string(zf.read(name).decode(), path=name)
+            tf.run(env)
+            for res in tf.test_case_results:
+                body = res.test_case.body
+                rows.append({"question": q, "case": res.test_case.name,
+                             "function": getattr(getattr(body, "test_func", None), "__name__", ""),
+                             "hidden": bool(res.test_case.hidden), "points": float(res.test_case.points),
+                             "passed": bool(res.passed), "message": res.message or ""})
+    return pd.DataFrame(rows, columns=["question", "case", "function", "hidden", "points", "passed", "message"])
+
+
+def _unit_of(nb_path: Path, units: list[dict]) -> dict | None:
+    try:
+        meta = json.loads(nb_path.read_text()).get("metadata", {})
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    name = (meta.get("otter") or {}).get("assignment_name")
+    for u in units:
+        if name and u["assignment"] == name:
+            return u
+    for u in units:  # metadata stripped by an editor: fall back to the file name
+        if nb_path.name.startswith(u["stem"][:3]):
+            return u
+    return None
+
+
+def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Path | None = None,
+          log=print) -> pd.DataFrame:
+    """Grade every ``*.ipynb`` in ``folder`` against the course in ``course`` (default ``build/teaching``).
+
+    Each notebook is matched to its unit by otter's assignment name in its metadata (or, failing that, by its
+    file name starting with the unit's number) and graded with otter. Returns (and writes to ``csv``, default
+    ``folder/scores.csv``) one row per submission: submission, unit, the score of each exercise (q1, q2, ...),
+    total, possible, and an error column (a notebook of no unit, or one otter could not grade).
+    """
+    folder = Path(folder)
+    course = Path(course) if course else build_dir() / "teaching"
+    if not folder.is_dir():
+        raise TeachingError(f"--grade {folder}: not a folder of submitted notebooks")
+    index_file = course / "index.json"
+    if not index_file.is_file():
+        raise TeachingError(f"{index_file} not found: build the course first (python -m il6repro teach)")
+    units = json.loads(index_file.read_text())["units"]
+    subs = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    if not subs:
+        raise TeachingError(f"{folder}: no .ipynb submissions")
+    rows = []
+    for p in subs:
+        u = _unit_of(p, units)
+        row = {"submission": p.name, "unit": u["stem"] if u else ""}
+        if u is None:
+            row["error"] = "not a notebook of any unit (no otter assignment name; name does not start with 10_/11_/12_)"
+            rows.append(row)
+            log(f"{p.name}: skipped ({row['error']})")
+            continue
+        try:
+            scores = grade_one(p, course / u["autograder"])
+        except Exception as exc:  # a submission otter cannot read or run: scored 0 with the reason
+            row.update({"total": 0.0, "possible": u["points"], "error": f"{type(exc).__name__}: {exc}"[:300]})
+            rows.append(row)
+            log(f"{p.name}: not graded ({row['error']})")
+            continue
+        graded = [q["name"] for q in u["questions"] if not q["manual"]]
+        row.update({q: scores.get(q, 0.0) for q in graded})
+        row.update({"total": sum(row[q] for q in graded), "possible": u["points"], "error": ""})
+        rows.append(row)
+        log(f"{p.name} ({u['stem']}): {row['total']:g}/{u['points']:g}  " +
+            "  ".join(f"{q} {row[q]:g}" for q in graded))
+    qcols = sorted({k for r in rows for k in r if re.fullmatch(r"q\d+", k)}, key=lambda s: int(s[1:]))
+    table = pd.DataFrame(rows).reindex(columns=["submission", "unit", *qcols, "total", "possible", "error"])
+    dest = Path(csv) if csv else folder / "scores.csv"
+    tmp = dest.with_suffix(dest.suffix + ".tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(dest)
+    log(f"scores of {len(table)} submission(s) -> {dest}")
+    return table

@@ -1,0 +1,242 @@
+"""The steps the notebooks call (moved out of the notebooks into il6repro): each pinned on data whose answer is
+known, independently of the notebook that uses it."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from il6repro import brain, charts, report  # noqa: E402
+from il6repro import cohort as C  # noqa: E402
+from il6repro import transcriptomics as TX  # noqa: E402
+from il6repro.genetics import pipeline  # noqa: E402
+
+
+# ------------------------------------------------------------------------------------------------ report
+@pytest.mark.parametrize("p,text", [
+    (8.39e-9, "8.39e-9"), (3.22e-07, "3.22e-7"), (0.00498, "4.98e-3"), (0.0499, "0.0499"), (0.372, "0.372"),
+    (0.05, "0.05"), (1.0, "1"), (0.0, "< 1e-300"), (float("nan"), ""), (None, ""), (2.1e-300, "2.10e-300"),
+])
+def test_p_values_are_never_printed_as_zero(p, text):
+    assert report.fmt_p(p) == text
+
+
+def test_numbers_and_cis():
+    assert report.fmt_num(20688) == "20,688"
+    assert report.fmt_num(1.15234) == "1.15"
+    assert report.fmt_num(-0.0947) == "-0.0947"
+    assert report.fmt_ci(1.06, 1.25) == "(1.06 to 1.25)"
+    assert report.fmt_ci(None, 1) == ""
+
+
+def test_tables_are_deterministic_and_formatted():
+    df = pd.DataFrame({"est": [1.23456, -0.5], "P": [1e-12, 0.3], "n": [1000, 20000]}, index=["a", "b"])
+    one, two = report.table(df, "t1", p=["P"], precision=2), report.table(df, "t1", p=["P"], precision=2)
+    assert one._repr_html_() == two._repr_html_() and repr(one) == repr(two)
+    assert "object at 0x" not in repr(one) and "1.00e-12" in repr(one) and "20,000" in repr(one)
+    html = one._repr_html_()
+    assert 'id="T_t1"' in html and "1.23" in html and "1.00e-12" in html and "1.23456" not in html
+
+
+def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):
+    from il6repro import ledger
+
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "07_demo")
+    ledger.record("V.rr_repeated", 1.19, ci=(0.987, 1.438), kind="planted_twin")
+    ledger.record("W.ahba.ppi_il6.p", 0.0099, kind="real_data")
+    rows = report.claims_rows(["V.rr_repeated", "W.ahba.ppi_il6.p"]).set_index("claim")
+    assert rows.loc["V.rr_repeated", "published"] == "1.21 (1.03 to 1.41)"
+    assert rows.loc["V.rr_repeated", "reproduced"] == "1.19 (0.987 to 1.44)"
+    assert rows.loc["W.ahba.ppi_il6.p", "published"].startswith("significant")  # a rule, not a number
+    assert rows.loc["W.ahba.ppi_il6.p", "reproduced"] == "9.90e-3"
+    with pytest.raises(ledger.LedgerError, match="unknown claim"):
+        report.claims_rows(["W.no.such"])
+
+
+def test_conclusion_line_says_what_kind_of_evidence():
+    md = report.conclusion("low IL-6 predicts resolution", False, "RR 1.19 (0.987 to 1.44): the CI includes 1",
+                           "planted_twin").data
+    assert md.startswith("**What to conclude.**") and "**does not support it**" in md
+    assert "not evidence for the finding" in md
+
+
+# ------------------------------------------------------------------------------------------------ study W
+@pytest.fixture
+def scan_run():
+    prim = pd.DataFrame({
+        "exposure": ["IL-6", "IL-6", "BDNF", "CRP"],
+        "idp": ["gmv_A", "ct_B", "gmv_A", "ct_B"], "region": ["A", "B", "A", "B"], "measure": ["gmv", "ct"] * 2,
+        "primary_method": ["IVW"] * 4, "n_snp": [10, 10, 1, 8], "estimate": [0.5, -0.3, 0.01, 0.0],
+        "se": [0.08, 0.09, 0.05, 0.05], "ci_low": [0.34, -0.48, -0.09, -0.1], "ci_high": [0.66, -0.12, 0.11, 0.1],
+        "z": [6.25, -2.3, 0.2, 0.0], "p": [4e-10, 0.02, 0.84, 1.0]})
+    prim["significant"] = prim["p"] < 0.05 / 4
+    return pipeline.ScanRun(prim, None, pd.DataFrame(), 4, 0.05 / 4, 2.0, 0.05, "bonferroni", 2)
+
+
+TARGETS = pd.DataFrame({"exposure": ["IL-6", "IL-6"], "claim": ["W.a", "W.b"], "region": ["A", "B"],
+                        "idp": ["gmv_A", "ct_B"], "z": [5.76, -5.11], "p": [8.39e-9, 3.22e-7]})
+
+
+def test_published_numbers_join_on_exposure_and_idp(scan_run):
+    hits = pipeline.hits_table(scan_run, TARGETS, 1.1e-4)
+    bdnf = hits[hits.exposure == "BDNF"]
+    assert bdnf.empty  # BDNF on gmv_A is neither below a threshold nor published
+    scan_run.primary.loc[2, "p"] = 1e-6  # now BDNF on gmv_A passes: it must not inherit IL-6's published z
+    hits = pipeline.hits_table(scan_run, TARGETS, 1.1e-4).set_index("exposure")
+    assert np.isnan(hits.loc["BDNF", "published z"]) and hits.loc["IL-6"].shape[0] == 2
+    assert set(hits.loc["IL-6", "published z"]) == {5.76, -5.11}
+
+
+def test_scan_conclusion_names_what_failed(scan_run):
+    holds, ev = pipeline.scan_conclusion(scan_run, TARGETS)
+    assert not holds and "1 of 2 published IL-6 associations" in ev and "not: B" in ev
+    scan_run.primary.loc[1, ["p", "significant"]] = [1e-9, True]
+    assert pipeline.scan_conclusion(scan_run, TARGETS)[0]
+
+
+def test_calibration_readings_use_the_normal_reference():
+    t = pipeline.calibration_readings(TARGETS.assign(z=[3.38, -5.11], p=[7.2e-5, 3.22e-7])).round(6)
+    assert t.loc["A", "P implied by z"] == pytest.approx(7.25e-4, rel=0.01)
+    assert t.loc["A", "z implied by P"] == pytest.approx(3.97, abs=0.01)
+    assert t.loc["B", "z implied by P"] < 0
+
+
+def test_residualise_equals_least_squares_residuals():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"const": 1.0, "age": rng.normal(size=200), "sex": rng.integers(0, 2, 200)})
+    Y = pd.DataFrame({"gmv_a": X.age * 2 + rng.normal(size=200), "ct_b": rng.normal(size=200)})
+    Y.iloc[5, 0] = np.nan
+    r = pipeline.residualise(Y, X)
+    assert len(r) == 199 and abs(r.to_numpy().T @ X.loc[r.index].to_numpy()).max() < 1e-8
+    import statsmodels.api as sm
+
+    ols = sm.OLS(Y.loc[r.index, "gmv_a"], X.loc[r.index]).fit()
+    assert np.allclose(r["gmv_a"], ols.resid)
+    corr = pipeline.idp_correlation(Y, X)
+    assert list(corr.columns) == ["gmv_a", "ct_b"]  # volumes first
+
+
+# ------------------------------------------------------------------------------------------------ AHBA steps
+@pytest.fixture
+def expr():
+    rng = np.random.default_rng(5)
+    regions = [f"L_{r}" for r in ("middletemporal", "fusiform", "precentral", "insula", "lingual", "cuneus")]
+    data = rng.uniform(0.2, 0.6, size=(len(regions), 40))
+    data[0, :5] *= 2.0  # five genes clearly higher in the MTG
+    df = pd.DataFrame(data, index=pd.Index(regions, name="Region"), columns=[f"G{i}" for i in range(40)])
+    return df.assign(label=range(len(regions)))
+
+
+def test_rule_grid_counts_equal_the_rule_and_mark_the_default(expr, monkeypatch):
+    monkeypatch.setattr(TX, "cortical", lambda e, h="left": e.drop(columns="label"))
+    monkeypatch.setattr(TX, "brain_regions", lambda e, h="left": e.drop(columns="label"))
+    grid = TX.rule_grid(expr, "middletemporal", default=("cortex", "left", "fold", 1.2))
+    stars = [(i, c) for i in grid.index for c in grid.columns if str(grid.loc[i, c]).endswith("*")]
+    assert stars == [(("cortex", "left"), "fold >= 1.2")]
+    n = TX.preferential_genes(expr, "middletemporal", rule="fold", threshold=1.2).selected.sum()
+    assert grid.loc[("cortex", "left"), "fold >= 1.2"] == f"{n:,} *"
+
+
+def test_disorder_terms_exclude_drug_response_and_pick_the_smallest_q():
+    res = pd.DataFrame({"Term": ["Schizophrenia (C0036341)", "response to antipsychotic treatment in schizophrenia",
+                                 "Epilepsy", "Seizures", "Autistic behavior"],
+                        "library": ["DisGeNET", "GWAS", "DisGeNET", "HPO", "HPO"], "Overlap": ["9/100"] * 5,
+                        "P-value": [1e-4, 1e-9, 0.01, 0.001, 0.5], "fdr": [0.01, 1e-6, 0.2, 0.04, 0.9]})
+    assert list(TX.disorder_terms(res, "schizophrenia")["Term"]) == ["Schizophrenia (C0036341)"]
+    sens = pd.DataFrame({f"{d} q": [0.01, 0.5] for d in TX.DISORDERS})
+    table = TX.disorder_table(res, sens)
+    assert table.loc["epilepsy", "best term"] == "Seizures" and table.loc["epilepsy", "FDR q"] == 0.04
+    assert table.loc["epilepsy", "matching terms"] == 2
+    assert table.loc["cognitive impairment", "best term"] == "(no library available)"
+    assert table.loc["schizophrenia", "rules with q < 0.05"] == "1 of 2"
+
+
+def test_library_table_says_why_a_library_is_missing():
+    t = TX.library_table({"GO_BP_2023": {"a": ["X"]}}, {"DisGeNET": "dataset 'disgenet_gmt' is not available"})
+    assert t.loc["GO_BP_2023", "sets"] == 1 and pd.isna(t.loc["DisGeNET", "sets"])
+    assert "not available" in t.loc["DisGeNET", "unavailable"] and list(t.index) == list(TX.LIBRARIES)
+
+
+def test_spin_null_correlations_are_the_null_spin_test_uses():
+    from il6repro.data import tables as T
+
+    labels, regions = T.load_dk_surface(), T.load_dk_regions()
+    ctx = TX.cortical(T.load_ahba_dk(), "both")
+    spins = brain.spin_indices(25, seed=4)
+    res = brain.spin_test(ctx["IL6R"], ctx[["IL6ST"]], labels=labels, regions=regions, spins=spins)
+    null = brain.spin_null_correlations(ctx["IL6R"], ctx["IL6ST"], spins, labels=labels, regions=regions)
+    r = res.loc["IL6ST", "r"]
+    assert res.loc["IL6ST", "p_spin"] == pytest.approx((1 + np.sum(np.abs(null) >= abs(r))) / (1 + len(null)))
+    assert res.loc["IL6ST", "null_r_sd"] == pytest.approx(null.std())
+
+
+# ------------------------------------------------------------------------------------------------ study V
+@pytest.fixture(scope="module")
+def whitehall_obs():
+    from il6repro.twins import whitehall as W
+
+    df = W.simulate(n=3000, seed=11)["table"]
+    return df, C.person_observations(df)
+
+
+def test_risk_ratio_table_is_the_risk_ratios(whitehall_obs):
+    _, obs = whitehall_obs
+    t = C.risk_ratio_table(obs, "low")
+    assert list(t["model"]) == ["age and sex", "age and sex", "fully adjusted", "fully adjusted"]
+    r = C.risk_ratio(obs, "low", C.FULL, method="gee")
+    row = t[(t.model == "fully adjusted") & (t.method == C.METHOD_LABELS["gee"])].iloc[0]
+    assert row["RR"] == pytest.approx(r["rr"]) and row["95% CI high"] == pytest.approx(r["ci_high"])
+    holds, ev = C.rr_verdict(pd.Series({"RR": 1.19, "95% CI low": 0.987, "95% CI high": 1.438, "P": 0.068,
+                                        "observations": 391}))
+    assert not holds and "the CI includes 1" in ev
+
+
+def test_trajectories_are_aggregates_of_at_least_ten(whitehall_obs):
+    df, obs = whitehall_obs
+    ch = C.il6_change(df, obs)
+    traj = C.trajectories(df, obs, ch)
+    assert (traj["people"] >= 10).all() and set(traj["group"]) <= {"resolved", "still a case"}
+    sub = ch[(ch.phase == 3) & (ch.resolved_at_next == 1)]
+    base = obs[(obs.phase == 3) & (obs.low == 0)].set_index("stno").loc[sub.stno, "log_il6"]
+    row = traj[(traj["from phase"] == 3) & (traj.group == "resolved")].iloc[0]
+    assert row["baseline"] == pytest.approx(np.exp(base.mean()))
+    assert len(C.trajectories(df, obs, ch, min_cell=10_000)) == 0
+
+
+# ------------------------------------------------------------------------------------------------ charts
+def test_charts_draw_from_tables():
+    import matplotlib.pyplot as plt
+
+    fig = charts.null_histogram(np.random.default_rng(1).normal(0, 0.01, 200), 0.49, xlabel="r",
+                                observed_label="observed 0.49")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("off the scale" in t for t in texts)  # a far-off observed value is named, not drawn off-axis
+    fig2 = charts.null_histogram(np.arange(20), 10, xlabel="edges", observed_label="obs", integer=True,
+                                 expected=9.5, expected_label="exp")
+    assert not fig2.axes[0].texts
+    rr = pd.DataFrame({"label": ["a", "b"], "RR": [1.1, 1.2], "95% CI low": [1.0, 1.05], "95% CI high": [1.2, 1.3]})
+    charts.rr_forest(rr, published=1.15, published_ci=(1.06, 1.25), xlabel="RR")
+    terms = pd.DataFrame({"Term": [f"term {i} " * 20 for i in range(5)], "library": ["GO"] * 5,
+                          "fdr": [0.04, 0.001, 0.02, 0.5, 0.01], "P-value": [0.01, 1e-4, 1e-3, 0.2, 1e-3]})
+    fig3 = charts.top_terms(terms, top_n=3, fdr_level=0.05, n_genes=10, libraries=["GO"])
+    labels = [t.get_text() for t in fig3.axes[0].get_yticklabels()]
+    assert labels[-1].startswith("term 1 ") and all(len(t) <= 75 for t in labels)  # sorted by q, shortened
+    plt.close("all")
+
+
+def test_saved_figure_reports_paths_without_printing_them(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from il6repro.figures import save
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    saved = save(fig, "zz_demo", folder=tmp_path, show=False)
+    assert saved["png"] == saved.png == tmp_path / "zz_demo.png" and saved._ipython_display_() is None
+    assert json.loads(json.dumps(saved.provenance))["figure"] == "zz_demo"
