@@ -42,7 +42,7 @@ from il6repro.params import check_parameters
 check_parameters(globals())
 
 # %%
-from il6repro import methods, report
+from il6repro import methods, overseeds, report
 from il6repro._paths import results_dir
 from il6repro.brain import plot_surface, plot_volume, region_map, volume_map
 from il6repro.data import tables
@@ -91,7 +91,9 @@ report.table(hits, "02-hits", p=["P", "published P"], index=False,
 # ## Published beside reproduced
 
 # %%
-claims = pipeline.record_scan(run, tg, ins, kind, published_threshold)
+setup = overseeds.ukb_setup(n=n, calibrate_to=calibrate_to, pleiotropy_sd=pleiotropy_sd, ivw_model=ivw_model,
+                            harmonise_action=harmonise_action) if is_twin else None  # pairs with 03's over-seeds
+claims = pipeline.record_scan(run, tg, ins, kind, published_threshold, setup=setup)
 report.claims_table(claims, uuid="02-claims")
 
 # %%

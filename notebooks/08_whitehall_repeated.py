@@ -29,6 +29,7 @@ case_threshold: "IntRange[1, 30]" = 5  # GHQ-30 caseness: score at or above this
 resolution: "Choice[next, last]" = "next"  # resolution at the next (or the last) attended GHQ examination
 il6_cut: "Or[Choice[median], Positive]" = "median"  # low IL-6: below the phase median, or below this many pg/mL
 on_bad_ghq: "Choice[error, missing]" = "error"  # a real extract's GHQ-30 score outside 0-30: stop, or treat as missing
+n_seeds: "IntRange[0, 10000]" = 200  # twin seeds for the over-seeds distributions and the twin's power (cached in build/overseeds; 0 skips)
 
 # %%
 from il6repro.params import check_parameters
@@ -36,13 +37,15 @@ from il6repro.params import check_parameters
 check_parameters(globals())
 
 # %%
-from il6repro import charts, cohort, governance, methods, report
+from il6repro import charts, cohort, governance, methods, overseeds, report
 from il6repro.figures import save, set_style
 from il6repro.twins import whitehall
 
 set_style()
 df, twin_path, is_twin = whitehall.open_table(extract, seed=seed, n=n, on_bad_ghq=on_bad_ghq)
 kind = "planted_twin" if is_twin else "real_data"
+setup = overseeds.whitehall_setup(n=n, case_threshold=case_threshold, resolution=resolution,
+                                  il6_cut=il6_cut) if is_twin else None  # pairs the claims with the over-seeds below
 obs = cohort.person_observations(df, case_threshold=case_threshold, resolution=resolution, il6_cut=il6_cut)
 rep = cohort.repeated_exposure(obs)
 counts = rep.groupby(["phase", "repeated_low"]).size().unstack().rename(columns={0: "repeated high", 1: "repeated low"})
@@ -57,7 +60,7 @@ rr = cohort.risk_ratio_table(rep, "repeated_low")
 report.table(rr.drop(columns="label"), "08-rr", p=["P"], index=False)
 
 # %%
-claims = cohort.record_repeated(rr, kind=kind)
+claims = cohort.record_repeated(rr, kind=kind, setup=setup)
 report.claims_table(claims, uuid="08-claims")
 
 # %%
@@ -77,7 +80,7 @@ save(charts.rr_forest(rr, published=1.21, published_ci=(1.03, 1.41),
 # %%
 ch = cohort.il6_change(df, obs)
 d = cohort.change_difference(ch)
-claims = cohort.record_change(d, kind=kind)
+claims = cohort.record_change(d, kind=kind, setup=setup)
 report.claims_table(claims, uuid="08-change")
 
 # %%
@@ -92,6 +95,21 @@ save(charts.il6_trajectories(traj), "08_il6_trajectories",
      caption="Geometric mean IL-6 among high-IL-6 GHQ cases at baseline and the next IL-6 phase, by resolution "
              "status at that phase.")
 traj.round(3)
+
+# %% [markdown]
+# ## The twin's power for each conclusion (twin only)
+#
+# This run is one draw. The same twin over seeds 1 to `n_seeds`, through notebooks 07-08's own estimators: the median
+# and central 95% range of each number and how often each conclusion holds (the twin's power at the published size,
+# with its exact 95% CI). The repeated-exposure contrast rests on about 400 observations: at the published RR of 1.21
+# its CI excludes 1 in only about half the draws, so one draw's verdict above is close to a coin flip. The ledger
+# (notebook 09) shows these beside both verdicts.
+
+# %%
+if is_twin and n_seeds:
+    draws = overseeds.whitehall_draws(n_seeds, n=n, case_threshold=case_threshold, resolution=resolution,
+                                      il6_cut=il6_cut)
+    display(overseeds.formatted(overseeds.record(draws)))
 
 # %% [markdown]
 # ## Methods (written from this run)

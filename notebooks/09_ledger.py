@@ -16,6 +16,11 @@
 # with; not independent evidence), *set by design (twin input)*, *not reproduced*, or *not yet attempted*. The
 # published numbers and the sentences they come from are in `data_manifest/published_claims.yaml`; the reproduced
 # ones are what the other notebooks recorded with `ledger.record(...)` in this run.
+#
+# Two verdicts: the number against its rule, and the paper's conclusion (significant at its threshold, CI above 1,
+# direction, enriched); a claim passes only when both hold. A twin's claims are judged over 200 twin seeds
+# (notebooks 03 and 08): the rule on the median, the conclusion by the twin's power (share of seeds where it holds,
+# reliable when its exact 95% CI lies at or above 80%); "reproduced" is this run's draw, shown as such.
 
 # %% tags=["parameters"]
 strict: bool = False  # fail the run when a recorded claim is not reproduced

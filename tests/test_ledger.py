@@ -49,7 +49,9 @@ def test_claim_sources_are_quoted_from_the_seeds(claims):
 
 @pytest.mark.parametrize("cid, value, ci, ok", [
     ("W.ukb.n", 20688, None, True), ("W.ukb.n", 20687, None, False),
-    ("W.ukb.female_pct", 52.7, None, True), ("W.ukb.female_pct", 53.0, None, False),
+    ("W.ukb.female_pct", 52.3, None, True), ("W.ukb.female_pct", 52.26, None, True),
+    ("W.ukb.female_pct", 52.4, None, False), ("W.ukb.mean_age", 55.54, None, True),
+    ("W.ukb.mean_age", 55.6, None, False), ("V.followup_mean", 6.5, None, True), ("V.followup_mean", 5.64, None, False),
     ("W.mr.threshold", 1.07e-4, None, True), ("W.mr.threshold", 1.0e-4, None, False),
     ("W.mr.il6.gmv_mtg.z", 4.0, None, True), ("W.mr.il6.gmv_mtg.z", 3.5, None, False),
     ("W.mr.il6.gmv_frontal.z", -2.0, None, True), ("W.mr.il6.gmv_frontal.z", 1.0, None, False),
@@ -65,6 +67,91 @@ def test_rules_pass_and_fail(claims, cid, value, ci, ok):
     passed, reason = ledger.evaluate(claims[cid], value, ci)
     assert passed is ok, reason
     assert reason
+
+
+def test_every_claim_with_a_conclusion_has_a_conclusion_rule(claims):
+    """Significant at the threshold, CI excludes 1, direction, enriched: each such claim carries a second rule."""
+    for c in claims.values():
+        if c.id.startswith("W.mr.il6.") or c.id.endswith(".null") or c.id.endswith(".q") or c.id.endswith(".p") \
+                or c.rule["kind"] in ("within_ci", "sign") and c.study == "V":
+            assert c.conclusion is not None, c.id
+            assert ledger.conclusion_text(c), c.id
+    assert claims["V.rr_repeated"].conclusion["kind"] == "ci_excludes"
+    assert claims["W.mr.il6.gmv_itc.z"].conclusion == {"kind": "significant", "threshold": 1.1e-4,
+                                                        "text": "significant at the paper's P < 1.1e-4, published sign"}
+    for cid in ("W.ukb.n", "V.n_cases", "V.followup_mean", "W.ahba.n_donors", "W.mr.threshold"):
+        assert claims[cid].conclusion is None, cid
+
+
+@pytest.mark.parametrize("cid, value, ci, ok", [
+    ("V.rr_repeated", 1.191, (0.987, 1.438), False),  # the issue's case: inside the published CI, CI includes 1
+    ("V.rr_repeated", 1.21, (1.03, 1.41), True),
+    ("V.rr_low_vs_high.agesex", 0.87, (0.80, 0.95), False),  # CI excludes 1 on the wrong side
+    ("W.mr.il6.gmv_itc.z", 3.38, None, False),  # the printed z gives P 7.2e-4, above the paper's 1.1e-4
+    ("W.mr.il6.gmv_itc.z", 4.0, None, True), ("W.mr.il6.gmv_frontal.z", 4.0, None, False),  # sign
+    ("W.mr.il6.gmv_itc.p", 7.2e-5, None, True), ("W.mr.il6.gmv_itc.p", 7.2e-4, None, False),
+    ("W.ahba.enrich_asd.q", 0.37, None, False), ("W.mr.crp.null", 0.003, None, True),
+    ("V.il6_change_with_resolution", -0.2, (-0.3, -0.1), True),
+])
+def test_conclusion_rules_pass_and_fail(claims, cid, value, ci, ok):
+    held, reason = ledger.evaluate_conclusion(claims[cid], value, ci)
+    assert held is ok, reason
+    assert reason
+
+
+def test_both_verdicts_and_the_status_need_both(isolated, monkeypatch):
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
+    ledger.record("V.rr_repeated", 1.191, ci=(0.987, 1.438), kind="planted_twin")
+    ledger.record("W.mr.il6.gmv_mtg.z", 6.0, ci=(4.04, 7.96), kind="planted_twin")
+    t = ledger.compare().set_index("claim")
+    r = t.loc["V.rr_repeated"]
+    assert (r.value_verdict, r.conclusion_verdict, r.status) == ("yes", "does not hold", ledger.NOT_REPRODUCED)
+    assert "CI 0.987-1.44 includes 1" in r.reason
+    m = t.loc["W.mr.il6.gmv_mtg.z"]
+    assert (m.value_verdict, m.conclusion_verdict, m.status) == ("yes", "holds", "recovered from a planted twin")
+    assert t.loc["W.ukb.n", "conclusion_verdict"] == ""
+
+
+def test_exact_binomial_ci():
+    # R 4.2.2 binom.test(k, n)$conf.int (Clopper-Pearson): 0/10 -> 0-0.3084971078; 160/200 -> 0.7377736354-0.8531055118
+    lo, hi = ledger.exact_ci(0, 10)
+    assert lo == 0 and hi == pytest.approx(0.3084971078, abs=1e-9)
+    lo, hi = ledger.exact_ci(160, 200)
+    assert lo == pytest.approx(0.7377736354, abs=1e-9) and hi == pytest.approx(0.8531055118, abs=1e-9)
+
+
+def test_twin_claims_are_judged_over_seeds(isolated, monkeypatch):
+    """One unlucky draw does not decide; the distribution does, with the draw shown as such, and a conclusion the
+    twin shows in too few seeds fails with its power beside it."""
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
+    twin = {"n": 20688, "calibrate_to": "z"}
+    ledger.record("W.mr.il6.gmv_mtg.p", 2.2e-11, kind="planted_twin", extra={"setup": twin})  # z 6.69: P fails
+    ledger.record("V.rr_repeated", 1.191, ci=(0.987, 1.438), kind="planted_twin")
+    rng = __import__("numpy").random.default_rng(1)
+    z = 5.76 + rng.normal(0, 1, 200)
+    from scipy import stats
+
+    p = 2 * stats.norm.sf(abs(z))
+    ledger.record_distribution("W.mr.il6.gmv_mtg.p", ledger.distribution("W.mr.il6.gmv_mtg.p", p, seeds=range(1, 201),
+                                                                          params=twin))
+    rr = 1.21 * __import__("numpy").exp(rng.normal(0, 0.09, 200))
+    cis = [(x * 0.84, x * 1.19) for x in rr]
+    ledger.record_distribution("V.rr_repeated", ledger.distribution("V.rr_repeated", rr, cis, seeds=range(1, 201)))
+    t = ledger.compare().set_index("claim")
+    m = t.loc["W.mr.il6.gmv_mtg.p"]
+    assert m.status == "recovered from a planted twin" and m.value_verdict == "yes"
+    assert "this run's draw" in m.reason and "outside" not in m.reason and m.power > 0.9
+    assert m.over_seeds.startswith("median ")
+    r = t.loc["V.rr_repeated"]
+    assert r.status == ledger.NOT_REPRODUCED and r.conclusion_verdict.startswith("not reliably: ")
+    assert 0.3 < r.power < 0.8 and "seeds (exact 95% CI" in r.reason
+    assert m.conclusion_verdict.startswith("holds in ")
+    # a distribution of another twin is not used for this run
+    ledger.record("W.mr.il6.gmv_mtg.p", 2.2e-11, kind="planted_twin", extra={"setup": dict(twin, n=10000)})
+    m = ledger.compare().set_index("claim").loc["W.mr.il6.gmv_mtg.p"]
+    assert m.status == ledger.NOT_REPRODUCED and "not used: drawn with other parameters (n)" in m.reason
 
 
 def test_record_rejects_unknown_claim_and_kind(isolated):

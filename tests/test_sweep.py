@@ -63,6 +63,24 @@ def test_summary_marks_what_survives():
     assert t.loc["C1", "cut = b"] == "no" and t.loc["C1", "seed = 2"] == "failed"
 
 
+def test_conclusions_use_the_ledger_rules_and_power_sits_beside_them():
+    """The sweep's V conclusions are the ledger's conclusion rules; the twin's power over seeds is a column."""
+    rec = {"V.rr_repeated": {"value": 1.191, "ci": [0.987, 1.438]},
+           "V.rr_low_vs_high.agesex": {"value": 1.15, "ci": [1.06, 1.25]}}
+    c = sweep.conclusions(rec, {})
+    assert c["V: repeatedly low IL-6 -> more resolution (CI above 1)"] is False
+    assert c["V: low IL-6 -> more resolution (CI above 1)"] is True
+    assert c["V: IL-6 falls more in resolved cases (CI below 0)"] is None
+    power = sweep.twin_power({"V.rr_repeated": {"power": 0.455, "n_seeds": 200}})
+    assert power == {"V: repeatedly low IL-6 -> more resolution (CI above 1)": "46% of 200 seeds"}
+    items = [{"name": "seed", "values": [1]}]
+    results = [{"key": "default", "ok": True, "labels": ["seed = 1"], "conclusions": c}]
+    t = sweep.summary_table(results, items, power)
+    assert t.loc["V: repeatedly low IL-6 -> more resolution (CI above 1)", "twin power (over seeds)"] == \
+        "46% of 200 seeds"
+    assert list(t.columns[:2]) == ["holds under", "twin power (over seeds)"]
+
+
 @pytest.mark.slow
 def test_a_small_sweep_on_a_local_dask_cluster(isolated, tmp_path, capsys, monkeypatch):
     grid = _grid(tmp_path, [{"name": "Whitehall twin N", "param": "n", "notebooks": ["07", "08"],

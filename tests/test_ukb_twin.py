@@ -70,6 +70,48 @@ def test_unknown_or_bad_twin_parameters_are_refused(tmp_path):
         ukb.simulate(n=5)
 
 
+@pytest.mark.parametrize("seed", [20220101, 1, 2, 3, 4])
+def test_design_inputs_are_exact_at_every_seed(seed):
+    """N, % female and mean age at recruitment exactly as published (to the printed digit), not 'within 0.5'."""
+    tw = ukb.simulate(seed=seed, idps=["ct_L_superiorfrontal"])  # the design does not depend on the IDPs drawn
+    part = tw["participants"]
+    assert len(part) == 20688
+    female = (part["31-0.0"] == 0).sum()
+    assert female == round(0.523 * 20688) and round(100 * female / 20688, 1) == 52.3
+    age = part["21022-0.0"]
+    assert age.dtype.kind == "i" and age.sum() == round(55.5 * 20688) and age.mean() == 55.5
+    assert age.between(40, 70).all()
+    assert 6.8 < age.std() < 7.4  # SD 7.4 before clipping to 40-70; only roundings near a boundary moved
+
+
+def test_a_subset_of_idps_is_the_same_draw_as_the_full_twin():
+    """Each IDP has a random stream of its own: drawing only some IDPs gives exactly the full twin's columns (what
+    makes the over-seeds distributions cheap and still of this twin)."""
+    full = ukb.simulate(n=600, seed=5)
+    planted = list(ukb.targets().idp)
+    sub = ukb.simulate(n=600, seed=5, idps=planted)
+    info = ukb.idp_table().set_index("idp")
+    cols = [info.loc[i, "column"] for i in planted]
+    pd.testing.assert_frame_equal(sub["participants"][cols], full["participants"][cols])
+    fixed = [c for c in full["participants"].columns if c not in set(info["column"])]
+    pd.testing.assert_frame_equal(sub["participants"][fixed], full["participants"][fixed])
+    assert np.array_equal(sub["dosages"], full["dosages"])
+    t_full = full["truth"].set_index(["exposure", "idp"]).loc[sub["truth"].set_index(["exposure", "idp"]).index]
+    assert np.allclose(sub["truth"]["theta_sd"].to_numpy(), t_full["theta_sd"].to_numpy())
+    with pytest.raises(ValueError, match="unknown IDP"):
+        ukb.simulate(n=200, idps=["no_such_idp"])
+
+
+def test_in_memory_extract_equals_the_loaded_files(tmp_path):
+    tw = ukb.simulate(n=400, seed=8)
+    ex = ukb.load(ukb.write(tmp_path / "t", n=400, seed=8))
+    mem = ukb.to_extract(tw)
+    pd.testing.assert_frame_equal(mem.covariates, ex.covariates, check_dtype=False)
+    pd.testing.assert_frame_equal(mem.idps, ex.idps)
+    pd.testing.assert_frame_equal(mem.dosages.astype(float), ex.dosages.astype(float))
+    assert mem.variants.astype(str).values.tolist() == ex.variants.astype(str).values.tolist()
+
+
 @pytest.fixture
 def twin_files(tmp_path):
     p = ukb.write(tmp_path / "t", n=200, seed=2)

@@ -131,7 +131,7 @@ def _ledger(args) -> int:
     except LedgerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    cols = ["claim", "published", "reproduced", "status", "reason"]
+    cols = ["claim", "published", "reproduced", "conclusion_verdict", "status", "reason"]
     with pd.option_context("display.max_colwidth", 70, "display.width", 220, "display.max_rows", 500):
         print(table[cols].to_string(index=False))
     print("\n" + ", ".join(f"{v} {k}" for k, v in summary_counts(table).items()))

@@ -10,8 +10,12 @@ Input is the wide Whitehall table of :mod:`il6repro.twins.whitehall` (the twin o
 * **Low vs high IL-6**: below vs at or above the cut-off at the baseline phase (default the phase median of all
   measured values, an assumption: the abstract gives no cut-off; or a fixed value in pg/mL).
 * **Risk ratios**: log-link Poisson regression with cluster-robust (person) variance, as R
-  ``glm(family = poisson) + sandwich::vcovCL(cluster = ~stno)`` (HC1, cluster adjustment), and GEE
-  (Poisson, log link, exchangeable working correlation within person, robust variance), as ``geepack::geeglm``.
+  ``glm(family = poisson) + sandwich::vcovCL(cluster = ~stno, type = "HC1")`` (R's default for a glm is
+  ``type = "HC0"``, smaller by the factor ``(N - K) / (N - 1)``; both apply the cluster adjustment ``G / (G - 1)``),
+  and GEE (Poisson, log link, exchangeable working correlation within person, robust variance), as
+  ``geepack::geeglm``. Small-sample corrections of the cluster sandwich (Kauermann-Carroll = ``vcovCL`` type HC2,
+  Mancl-DeRouen = type HC3) are available through ``vcov=`` and are compared in ``benchmarks/calibrate_cohort.py``.
+* **Follow-up**: :func:`followup_definitions` computes the mean follow-up under each candidate definition.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ def person_observations(df: pd.DataFrame, *, case_threshold: int = 5, resolution
 
     Columns: stno, phase, age, female, grade_2, grade_3, smoke, bmi, chronic, meds, il6, log_il6, low (1 = below
     the cut-off), low_prev (at the previous IL-6 phase; NaN when not measured or no previous phase), resolved,
-    followup_phase, followup_years. ``.attrs["flow"]`` is the flow table (who enters and leaves, per phase).
+    followup_phase, baseline_date, followup_years. ``.attrs``: ``flow`` (who enters and leaves, per phase),
+    ``cuts`` (IL-6 cut-off per phase), ``case_threshold`` and ``resolution`` (the rules used).
     """
     if resolution not in ("next", "last"):
         raise ValueError(f"resolution must be 'next' or 'last', got {resolution!r}")
@@ -55,8 +60,9 @@ def person_observations(df: pd.DataFrame, *, case_threshold: int = 5, resolution
         cases = att & (df[f"ghq_p{ph}"] >= case_threshold)
         with_il6 = cases & df[f"il6_p{ph}"].notna()
         later = [p for p in GHQ_PHASES if p > ph]
-        fol = pd.DataFrame({p: df[f"ghq_p{p}"] for p in later})
-        has_fu = fol.notna().any(axis=1)
+        scores = df[[f"ghq_p{p}" for p in later]].to_numpy(float)
+        seen = ~np.isnan(scores)
+        has_fu = pd.Series(seen.any(axis=1), index=df.index)
         keep = with_il6 & has_fu
         flow.append({"phase": ph, "attended GHQ": int(att.sum()), "GHQ cases": int(cases.sum()),
                      "IL-6 measured": int(with_il6.sum()), "no IL-6 (excluded)": int((cases & ~with_il6).sum()),
@@ -64,15 +70,16 @@ def person_observations(df: pd.DataFrame, *, case_threshold: int = 5, resolution
         if not keep.any():
             continue
         sub = df[keep]
-        f = fol[keep]
-        if resolution == "next":
-            fu_phase = f.notna().idxmax(axis=1)
-        else:
-            fu_phase = f.notna().iloc[:, ::-1].idxmax(axis=1)
-        fu_score = np.array([f.iloc[j][p] for j, p in enumerate(fu_phase)])
-        fu_date = np.array([sub.iloc[j][f"date_p{p}"] for j, p in enumerate(fu_phase)])
+        k = keep.to_numpy()
+        s_k, seen_k = scores[k], seen[k]
+        j = seen_k.argmax(axis=1) if resolution == "next" else seen_k.shape[1] - 1 - seen_k[:, ::-1].argmax(axis=1)
+        r = np.arange(len(j))
+        fu_phase = np.asarray(later)[j]
+        fu_score = s_k[r, j]
+        fu_date = df.loc[keep, [f"date_p{p}" for p in later]].to_numpy(float)[r, j]
         prev = IL6_PHASES[i - 1] if i > 0 else None
         il6 = sub[f"il6_p{ph}"]
+        base_date = sub[f"date_p{ph}"].to_numpy(float)
         out = pd.DataFrame({
             "stno": sub["stno"].to_numpy(), "phase": ph, "age": sub[f"age_p{ph}"].to_numpy(),
             "female": (sub["sex"] == 2).astype(int).to_numpy(),
@@ -84,14 +91,17 @@ def person_observations(df: pd.DataFrame, *, case_threshold: int = 5, resolution
             "low_prev": ((sub[f"il6_p{prev}"] < cuts[prev]).astype(float).where(sub[f"il6_p{prev}"].notna())
                          .to_numpy() if prev else np.nan),
             "resolved": (fu_score < case_threshold).astype(int),
-            "followup_phase": fu_phase.to_numpy().astype(int),
-            "followup_years": fu_date - sub[f"date_p{ph}"].to_numpy()})
+            "followup_phase": fu_phase.astype(int),
+            "baseline_date": base_date,
+            "followup_years": fu_date - base_date})
         rows.append(out)
     if not rows:
         raise CohortError("no GHQ case at an IL-6 phase has IL-6 measured and a later GHQ examination")
     obs = pd.concat(rows, ignore_index=True)
     obs.attrs["flow"] = pd.DataFrame(flow).set_index("phase")
     obs.attrs["cuts"] = cuts
+    obs.attrs["case_threshold"] = case_threshold
+    obs.attrs["resolution"] = resolution
     return obs
 
 
@@ -110,8 +120,11 @@ def _design(obs: pd.DataFrame, exposure: str, covariates: list[str]) -> tuple[pd
     return X, d
 
 
+VCOV_TYPES = {"poisson": ("HC1", "HC0", "KC", "MD"), "gee": ("robust", "MD")}
+
+
 def fit_model(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = AGE_SEX, *,
-              method: str = "poisson"):
+              method: str = "poisson", vcov: str | None = None):
     """The fitted statsmodels model behind :func:`risk_ratio` (all terms; age centred at 55).
 
     ``method="poisson"``: GLM Poisson/log with cluster-robust variance by person (statsmodels ``cov_type="cluster"``,
@@ -119,9 +132,19 @@ def fit_model(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = 
     Poisson/log, exchangeable working correlation within person, robust variance, scale and correlation by the
     moment estimators without degrees-of-freedom correction (``ddof_scale=0``) = R ``geepack::geeglm(corstr =
     "exchangeable")`` run to convergence (tested to 1e-6 against both R packages).
+
+    ``vcov`` picks the variance (default ``"HC1"`` for Poisson, ``"robust"`` for GEE): for Poisson also ``"HC0"``,
+    ``"KC"`` (Kauermann-Carroll) and ``"MD"`` (Mancl-DeRouen), see :func:`cluster_vcov`; for GEE also ``"MD"``
+    (statsmodels ``cov_type="bias_reduced"``). The returned fit's ``bse`` is the chosen one; the covariance matrix
+    is ``fit.il6repro_vcov``.
     """
     import statsmodels.api as sm
 
+    if method not in VCOV_TYPES:
+        raise ValueError(f"method must be 'poisson' or 'gee', got {method!r}")
+    vcov = vcov or VCOV_TYPES[method][0]
+    if vcov not in VCOV_TYPES[method]:
+        raise ValueError(f"vcov for method={method!r} must be one of {VCOV_TYPES[method]}, got {vcov!r}")
     X, d = _design(obs, exposure, covariates)
     y = d["resolved"].astype(float)
     groups = d["stno"].to_numpy()
@@ -129,30 +152,81 @@ def fit_model(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = 
         raise CohortError(f"{exposure}: needs both exposure groups and both outcomes")
     if method == "poisson":
         fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": groups})
-    elif method == "gee":
+        V = fit.cov_params() if vcov == "HC1" else cluster_vcov(X, y, fit.params, groups, vcov)
+    else:
         order = np.argsort(groups, kind="stable")  # GEE wants each person's rows together
         fit = sm.GEE(y.iloc[order], X.iloc[order], groups=groups[order], family=sm.families.Poisson(),
-                     cov_struct=sm.cov_struct.Exchangeable()).fit(ddof_scale=0, maxiter=200, ctol=1e-12)
-    else:
-        raise ValueError(f"method must be 'poisson' or 'gee', got {method!r}")
+                     cov_struct=sm.cov_struct.Exchangeable()).fit(
+            ddof_scale=0, maxiter=200, ctol=1e-12, cov_type="robust" if vcov == "robust" else "bias_reduced")
+        V = fit.cov_params()
+    fit.il6repro_vcov = pd.DataFrame(np.asarray(V), index=X.columns, columns=X.columns)
+    fit.il6repro_bse = pd.Series(np.sqrt(np.diag(np.asarray(V))), index=X.columns)
     fit.il6repro_n = (int(len(d)), int(pd.Series(groups).nunique()))
     return fit
 
 
+def cluster_vcov(X: pd.DataFrame, y: pd.Series, params: pd.Series, groups: np.ndarray, type: str = "HC0") -> pd.DataFrame:
+    """Cluster-robust covariance of a Poisson/log GLM, as R ``sandwich::vcovCL(fit, cluster = groups, type)``.
+
+    ``type``: ``"HC0"`` (``G/(G-1)`` cluster adjustment only, R's default for a glm), ``"HC1"`` (also
+    ``(N-1)/(N-K)``), ``"KC"`` (Kauermann & Carroll 2001: each cluster's working residuals premultiplied by
+    ``(I - H_gg)^(-1/2)``, R type ``"HC2"``) or ``"MD"`` (Mancl & DeRouen 2001: by ``(I - H_gg)^(-1)``, R type
+    ``"HC3"``), with ``H_gg = X_g (X'WX)^(-1) X_g' W_g`` the cluster's block of the GLM hat matrix (``W = diag(mu)``).
+    As in R, the two corrected types carry no ``G/(G-1)`` factor. Tested to 1e-8 against R (tests/references).
+    """
+    Xa = np.asarray(X, float)
+    mu = np.exp(Xa @ np.asarray(params, float))
+    res = np.asarray(y, float) - mu  # working residual x working weight, for the canonical log link
+    bread = np.linalg.inv(Xa.T @ (Xa * mu[:, None]))
+    n, k = Xa.shape
+    codes, first = pd.factorize(pd.Series(groups))
+    G = len(first)
+    if type in ("HC0", "HC1"):
+        U = np.zeros((G, k))
+        np.add.at(U, codes, Xa * res[:, None])
+        meat = U.T @ U * G / (G - 1)
+        if type == "HC1":
+            meat *= (n - 1) / (n - k)
+    elif type in ("KC", "MD"):
+        U = np.zeros((G, k))
+        power = -0.5 if type == "KC" else -1.0
+        order = np.argsort(codes, kind="stable")
+        sizes = np.bincount(codes, minlength=G)
+        start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        for m in np.unique(sizes):  # clusters of one size at once: a stack of m x m problems
+            gs = np.flatnonzero(sizes == m)
+            idx = order[start[gs][:, None] + np.arange(m)[None, :]]  # (clusters, m) row numbers
+            xg, wg, rg = Xa[idx], mu[idx], res[idx]
+            sw = np.sqrt(wg)
+            xs = xg * sw[..., None]
+            Hs = np.einsum("gik,kl,gjl->gij", xs, bread, xs)  # symmetric form W^1/2 X B X' W^1/2
+            lam, vec = np.linalg.eigh(np.eye(m)[None] - Hs)
+            A = np.einsum("gik,gk,gjk->gij", vec, np.clip(lam, 1e-12, None) ** power, vec)
+            adj = np.einsum("gij,gj->gi", A, rg * sw) / sw  # W^-1/2 f(I - Hs) W^1/2 r = f(I - H) r
+            U[gs] = np.einsum("gik,gi->gk", xg, adj)
+        meat = U.T @ U
+    else:
+        raise ValueError(f"type must be 'HC0', 'HC1', 'KC' or 'MD', got {type!r}")
+    V = bread @ meat @ bread
+    cols = list(X.columns) if hasattr(X, "columns") else list(range(k))
+    return pd.DataFrame(V, index=cols, columns=cols)
+
+
 def risk_ratio(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = AGE_SEX, *,
-               method: str = "poisson", alpha: float = 0.05) -> dict:
+               method: str = "poisson", alpha: float = 0.05, vcov: str | None = None) -> dict:
     """Risk ratio of resolution for ``exposure`` (1 vs 0), adjusted for ``covariates`` (see :func:`fit_model`).
 
-    Returns rr, ci_low, ci_high, log_rr, se (robust, of log RR), p, n_obs, n_persons, method, covariates.
+    Returns rr, ci_low, ci_high, log_rr, se (robust, of log RR), p, n_obs, n_persons, method, vcov, covariates.
     """
-    fit = fit_model(obs, exposure, covariates, method=method)
+    fit = fit_model(obs, exposure, covariates, method=method, vcov=vcov)
     b = float(fit.params[exposure])
-    se = float(fit.bse[exposure])
+    se = float(fit.il6repro_bse[exposure])
     z = stats.norm.isf(alpha / 2)
     n_obs, n_persons = fit.il6repro_n
     return {"rr": float(np.exp(b)), "ci_low": float(np.exp(b - z * se)), "ci_high": float(np.exp(b + z * se)),
             "log_rr": b, "se": se, "p": float(2 * stats.norm.sf(abs(b / se))), "n_obs": n_obs,
-            "n_persons": n_persons, "method": method, "covariates": list(covariates)}
+            "n_persons": n_persons, "method": method, "vcov": vcov or VCOV_TYPES[method][0],
+            "covariates": list(covariates)}
 
 
 def repeated_exposure(obs: pd.DataFrame) -> pd.DataFrame:
@@ -166,9 +240,11 @@ def repeated_exposure(obs: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def il6_change(df: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
+def il6_change(df: pd.DataFrame, obs: pd.DataFrame, case_threshold: int | None = None) -> pd.DataFrame:
     """Among high-IL-6 cases at phases 3 and 5, the change in log IL-6 to the next IL-6 phase by whether the case
-    has resolved at that phase. Returns one row per observation: stno, phase, change, resolved_at_next."""
+    has resolved at that phase (GHQ below ``case_threshold`` there; default: the threshold ``obs`` was built with).
+    Returns one row per observation: stno, phase, change, resolved_at_next."""
+    thr = obs.attrs.get("case_threshold", 5) if case_threshold is None else case_threshold
     rows = []
     for ph, nxt in ((3, 5), (5, 7)):
         o = obs[(obs["phase"] == ph) & (obs["low"] == 0)]
@@ -179,7 +255,7 @@ def il6_change(df: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
         rows.append(pd.DataFrame({
             "stno": o["stno"].to_numpy()[ok], "phase": ph,
             "change": np.log(s[f"il6_p{nxt}"].to_numpy()[ok]) - o["log_il6"].to_numpy()[ok],
-            "resolved_at_next": (s[f"ghq_p{nxt}"].to_numpy()[ok] < 5).astype(int)}))
+            "resolved_at_next": (s[f"ghq_p{nxt}"].to_numpy()[ok] < thr).astype(int)}))
     if not rows:
         raise CohortError("no high-IL-6 case has IL-6 and GHQ at the next IL-6 phase")
     return pd.concat(rows, ignore_index=True)
@@ -201,16 +277,16 @@ def change_difference(ch: pd.DataFrame, alpha: float = 0.05) -> dict:
             "n_persistent": int(means.loc[0, "size"]) if 0 in means.index else 0}
 
 
-def describe(df: pd.DataFrame, min_cell: int = 10) -> pd.DataFrame:
+def describe(df: pd.DataFrame, min_cell: int = 10, case_threshold: int = 5) -> pd.DataFrame:
     """Per-phase cohort description, aggregated (counts under ``min_cell`` suppressed): attendance, age, GHQ
-    caseness, IL-6 median and IQR."""
+    caseness (score at or above ``case_threshold``), IL-6 median and IQR."""
     rows = []
     for ph in GHQ_PHASES:
         att = df[f"ghq_p{ph}"].notna()
         r = {"phase": ph, "attended": int(att.sum()), "women (%)": 100 * float((df.loc[att, "sex"] == 2).mean()),
              "age mean": float(df.loc[att, f"age_p{ph}"].mean()), "age min": float(df.loc[att, f"age_p{ph}"].min()),
              "age max": float(df.loc[att, f"age_p{ph}"].max()),
-             "GHQ cases (%)": 100 * float((df.loc[att, f"ghq_p{ph}"] >= 5).mean())}
+             "GHQ cases (%)": 100 * float((df.loc[att, f"ghq_p{ph}"] >= case_threshold).mean())}
         if ph in IL6_PHASES:
             v = df[f"il6_p{ph}"].dropna()
             r.update({"IL-6 measured": int(len(v)), "IL-6 median (pg/mL)": float(v.median()),
@@ -220,6 +296,84 @@ def describe(df: pd.DataFrame, min_cell: int = 10) -> pd.DataFrame:
     for c in ("attended", "IL-6 measured"):
         out[c] = out[c].astype("Int64").mask(out[c] < min_cell)
     return out
+
+
+FOLLOWUP_DEFINITIONS = {
+    "participant": "per participant: first analysed baseline examination to the follow-up examination of their "
+                   "last observation (the twin's definition)",
+    "next": "per observation: baseline to the next attended GHQ examination (the outcome's examination)",
+    "until_resolution": "per observation: baseline to the first later GHQ examination without caseness, else the "
+                        "last attended one",
+    "last": "per observation: baseline to the last attended GHQ examination",
+}
+
+
+def followup_definitions(df: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
+    """Mean follow-up (years) of the analysed observations under each candidate definition.
+
+    The abstract says the cases "were followed up for symptom resolution in the subsequent examinations of GHQ
+    (mean follow-up 6.5 years)" without defining follow-up; the rows are the definitions consistent with that
+    sentence (:data:`FOLLOWUP_DEFINITIONS`). Columns: definition, description, mean_years, unit (observations or
+    participants), n.
+    """
+    thr = obs.attrs.get("case_threshold", 5)
+    d = df.set_index("stno")
+    later = {ph: [p for p in GHQ_PHASES if p > ph] for ph in IL6_PHASES}
+    until, last = np.full(len(obs), np.nan), np.full(len(obs), np.nan)
+    for ph in IL6_PHASES:
+        m = (obs["phase"] == ph).to_numpy()
+        if not m.any():
+            continue
+        rows = d.loc[obs.loc[m, "stno"]]
+        sc = rows[[f"ghq_p{p}" for p in later[ph]]].to_numpy(float)
+        dt = rows[[f"date_p{p}" for p in later[ph]]].to_numpy(float)
+        base = obs.loc[m, "baseline_date"].to_numpy(float)
+        seen = ~np.isnan(sc)
+        r = np.arange(len(sc))
+        j_last = sc.shape[1] - 1 - seen[:, ::-1].argmax(axis=1)
+        last[m] = dt[r, j_last] - base
+        resolved = seen & (sc < thr)
+        j_res = np.where(resolved.any(axis=1), resolved.argmax(axis=1), j_last)
+        until[m] = dt[r, j_res] - base
+    vals = {"participant": (mean_followup(obs), "participants", int(obs["stno"].nunique())),
+            "next": (float(obs["followup_years"].mean()), "observations", len(obs)),
+            "until_resolution": (float(np.nanmean(until)), "observations", len(obs)),
+            "last": (float(np.nanmean(last)), "observations", len(obs))}
+    if obs.attrs.get("resolution", "next") != "next":
+        vals.pop("participant")
+        vals.pop("next")
+    return pd.DataFrame([{"definition": k, "description": FOLLOWUP_DEFINITIONS[k], "mean_years": v[0],
+                          "unit": v[1], "n": v[2]} for k, v in vals.items()])
+
+
+def mean_followup(obs: pd.DataFrame) -> float:
+    """Mean follow-up per participant (years): from the first analysed baseline examination to the follow-up
+    examination of the participant's last observation (the twin's definition of the published 6.5 years)."""
+    ends = obs["baseline_date"] + obs["followup_years"]
+    per = pd.DataFrame({"stno": obs["stno"].to_numpy(), "start": obs["baseline_date"].to_numpy(),
+                        "end": ends.to_numpy()}).groupby("stno").agg(start=("start", "min"), end=("end", "max"))
+    return float((per["end"] - per["start"]).mean())
+
+
+def followup_arithmetic() -> pd.DataFrame:
+    """The gaps between the published examination windows (1991-3, 1997-9, 2002-4, 2006, 2007-9): from each IL-6
+    phase to each later GHQ phase, at the windows' midpoints and at their extremes (years).
+
+    Per observation to the next examination, a case at phase 3, 5 or 7 is followed for about 6, 5 or 3 years (5 if
+    phase 8 is skipped): no mix of baseline phases averages 6.5 unless many cases skip their next examination, so
+    that definition cannot give the published mean with fieldwork in a persistent order.
+    """
+    from .twins.whitehall import PHASE_DATES
+
+    rows = []
+    for ph in IL6_PHASES:
+        lo0, hi0 = PHASE_DATES[ph]
+        for q in (q for q in GHQ_PHASES if q > ph):
+            lo1, hi1 = PHASE_DATES[q]
+            rows.append({"baseline phase": ph, "follow-up phase": q,
+                         "midpoint gap": round((lo1 + hi1) / 2 - (lo0 + hi0) / 2, 2),
+                         "shortest": round(lo1 - hi0, 2), "longest": round(hi1 - lo0, 2)})
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------- notebooks 07-08: the steps
@@ -243,57 +397,68 @@ def risk_ratio_table(obs: pd.DataFrame, exposure: str = "low", *, models: dict |
 
 def record_design(obs: pd.DataFrame, *, is_twin: bool, resolution: str, n_il6_phases: int,
                   n_ghq_phases: int) -> list[str]:
-    """Record the study-design numbers (cases, ages, phases, follow-up): twin inputs on a twin, real otherwise."""
+    """Record the study-design numbers (cases, ages, phases, follow-up): twin inputs on a twin, real otherwise.
+
+    The mean follow-up is per participant (first analysed baseline to the follow-up examination of the last
+    observation; :func:`followup_definitions` shows the alternatives), recorded only with ``resolution="next"``."""
     from . import ledger
 
     kind = "design_input" if is_twin else "real_data"
     ledger.record("V.n_cases", len(obs), kind=kind,
                   note="GHQ-case observations with IL-6 and a later GHQ examination" +
-                       ("; the twin's share of attendees with IL-6 is set so that about 2,419 result" if is_twin else ""))
+                       ("; the twin's IL-6 measurement of eligible cases is drawn conditionally on this total"
+                        if is_twin else ""))
     ledger.record("V.age_min", float(np.floor(obs["age"].min())), kind=kind, note="age at the baseline examination")
     ledger.record("V.age_max", float(np.floor(obs["age"].max())), kind=kind, note="age at the baseline examination")
     ledger.record("V.il6_phases", n_il6_phases, kind=kind, note="phases 3, 5, 7")
     ledger.record("V.ghq_phases", n_ghq_phases, kind=kind, note="phases 3, 5, 7, 8, 9")
-    ledger.record("V.followup_mean", round(float(obs["followup_years"].mean()), 2), kind=kind,
-                  note=f"years from baseline to the {resolution} attended GHQ examination (the abstract does not "
-                       "define follow-up; with resolution='next' the phase spacing gives about 5.6 years)")
+    if resolution != "next":
+        return ["V.n_cases", "V.age_min", "V.age_max", "V.il6_phases", "V.ghq_phases"]
+    ledger.record("V.followup_mean", round(mean_followup(obs), 2), kind=kind,
+                  note="per participant, first analysed baseline to the follow-up examination of the last observation; "
+                       f"per observation to the next examination {obs['followup_years'].mean():.2f} y (the abstract "
+                       "does not define follow-up; notebook 07 shows the definitions and the window arithmetic)")
     return ["V.n_cases", "V.age_min", "V.age_max", "V.il6_phases", "V.ghq_phases", "V.followup_mean"]
 
 
-def _record_rr(claim: str, row: pd.Series, kind: str, note: str) -> str:
+def _record_rr(claim: str, row: pd.Series, kind: str, note: str, setup: dict | None) -> str:
     from . import ledger
 
     ledger.record(claim, round(float(row["RR"]), 3),
-                  ci=(round(float(row["95% CI low"]), 3), round(float(row["95% CI high"]), 3)), kind=kind, note=note)
+                  ci=(round(float(row["95% CI low"]), 3), round(float(row["95% CI high"]), 3)), kind=kind, note=note,
+                  extra={"setup": setup} if setup else None)
     return claim
 
 
-def record_low_vs_high(table: pd.DataFrame, *, kind: str, is_twin: bool) -> list[str]:
-    """Record the age-sex and fully adjusted Poisson RRs of low vs high IL-6."""
+def record_low_vs_high(table: pd.DataFrame, *, kind: str, is_twin: bool, setup: dict | None = None) -> list[str]:
+    """Record the age-sex and fully adjusted Poisson RRs of low vs high IL-6. ``setup`` (twin only,
+    :func:`il6repro.overseeds.whitehall_setup`) lets the ledger pair them with the over-seeds distributions."""
     pois = table[table["method"] == METHOD_LABELS["poisson"]].set_index("model")
     return [_record_rr("V.rr_low_vs_high.agesex", pois.loc["age and sex"], kind,
-                       "Poisson, cluster-robust SE; low = below the cut-off (phase median by default: an assumption)"),
+                       "Poisson, cluster-robust SE; low = below the cut-off (phase median by default: an assumption)",
+                       setup),
             _record_rr("V.rr_low_vs_high.full", pois.loc["fully adjusted"], kind,
                        "adds grade, smoking, BMI, chronic disease, medication" +
-                       ("; in the twin these shift IL-6 but not resolution (assumption)" if is_twin else ""))]
+                       ("; in the twin these shift IL-6 but not resolution (assumption)" if is_twin else ""), setup)]
 
 
-def record_repeated(table: pd.DataFrame, *, kind: str) -> list[str]:
-    """Record the age-sex Poisson RR of repeated low vs repeated high IL-6."""
+def record_repeated(table: pd.DataFrame, *, kind: str, setup: dict | None = None) -> list[str]:
+    """Record the age-sex Poisson RR of repeated low vs repeated high IL-6 (``setup`` as :func:`record_low_vs_high`)."""
     row = table[(table["method"] == METHOD_LABELS["poisson"]) & (table["model"] == "age and sex")].iloc[0]
     return [_record_rr("V.rr_repeated", row, kind,
                        "repeated low vs repeated high IL-6, age and sex, Poisson cluster-robust; "
-                       f"{int(row['observations'])} observations")]
+                       f"{int(row['observations'])} observations", setup)]
 
 
-def record_change(d: dict, *, kind: str) -> list[str]:
-    """Record the change in log IL-6 among high-IL-6 cases, resolved minus persistent."""
+def record_change(d: dict, *, kind: str, setup: dict | None = None) -> list[str]:
+    """Record the change in log IL-6 among high-IL-6 cases, resolved minus persistent (``setup`` as above)."""
     from . import ledger
 
     ledger.record("V.il6_change_with_resolution", round(d["difference"], 3),
                   ci=(round(d["ci_low"], 3), round(d["ci_high"], 3)), kind=kind,
                   note=f"change in log IL-6 to the next IL-6 phase among high-IL-6 cases, resolved ({d['n_resolved']}) "
-                       f"minus persistent ({d['n_persistent']}); OLS, cluster-robust SE")
+                       f"minus persistent ({d['n_persistent']}); OLS, cluster-robust SE",
+                  extra={"setup": setup} if setup else None)
     return ["V.il6_change_with_resolution"]
 
 

@@ -21,6 +21,18 @@ Notebooks call :func:`record` for each headline number; the runner moves the not
     a value was recorded and fails the claim's rule.
 ``not yet attempted``
     no notebook has recorded this claim.
+
+**Two verdicts.** A claim that carries a *conclusion* (significant at the paper's threshold with its sign, a CI
+that excludes 1, a direction, enriched at q < 0.05) has a second rule, ``conclusion`` in the claims file (or
+``conclusion: rule`` when the claim's rule is the conclusion itself). A claim passes only when its number meets
+its rule *and* its conclusion holds; the table shows both verdicts.
+
+**Judged over seeds.** A twin's number is one draw of a noisy process. When the notebooks record a claim's
+distribution over many twin seeds (:func:`record_distribution`, from :mod:`il6repro.overseeds`), a planted-twin claim
+is judged on it: the number by the claim's rule applied to the median over seeds, the conclusion by the twin's
+*power*, the share of seeds where it holds: reliable when the exact 95% CI of the power lies at or above
+:data:`POWER_RELIABLE` (80%), so that a conclusion with power near 80% is not decided by which seeds were drawn
+(200 seeds show powers above about 86%). The run's own draw is shown as such beside it. The status wording comes from one table, :data:`KINDS` (kind of evidence -> status).
 """
 
 from __future__ import annotations
@@ -49,6 +61,9 @@ NOT_REPRODUCED = "not reproduced"
 NOT_ATTEMPTED = "not yet attempted"
 RULES = ("exact", "abs_tol", "round_sig", "z_window", "log10_window", "within_ci", "not_significant", "p_below",
          "sign")
+# rules that state a conclusion (usable as a claim's `conclusion`)
+CONCLUSION_RULES = ("significant", "ci_excludes", "p_below", "not_significant", "sign")
+POWER_RELIABLE = 0.80  # a twin "shows" a conclusion when the exact 95% CI of its power lies at or above this
 
 
 class LedgerError(ValueError):
@@ -65,6 +80,7 @@ class Claim:
     ci: tuple[float, float] | None
     rule: dict
     notebook: str
+    conclusion: dict | None = None  # a rule of CONCLUSION_RULES, plus "text"; "same": the rule is the conclusion
 
 
 def claims_path() -> Path:
@@ -86,9 +102,21 @@ def load_claims(path: Path | None = None) -> dict[str, Claim]:
             raise LedgerError(f"{path.name}: claim {c['id']}: within_ci needs a published ci")
         if c["id"] in out:
             raise LedgerError(f"{path.name}: duplicate claim id {c['id']}")
+        concl = c.get("conclusion")
+        if concl == "rule" or (isinstance(concl, dict) and concl.get("kind") == "rule"):
+            if c["rule"]["kind"] not in CONCLUSION_RULES:
+                raise LedgerError(f"{path.name}: claim {c['id']}: 'conclusion: rule' needs a conclusion rule "
+                                  f"{CONCLUSION_RULES}, not {c['rule']['kind']!r}")
+            text = concl.get("text") if isinstance(concl, dict) else None
+            concl = dict(c["rule"], same=True, **({"text": text} if text else {}))
+        elif concl is not None:
+            if not isinstance(concl, dict) or concl.get("kind") not in CONCLUSION_RULES:
+                raise LedgerError(f"{path.name}: claim {c['id']}: conclusion kind {concl!r} not in {CONCLUSION_RULES}")
+            if concl["kind"] == "ci_excludes" and concl.get("side", "either") not in ("above", "below", "either"):
+                raise LedgerError(f"{path.name}: claim {c['id']}: ci_excludes side must be above, below or either")
         ci = tuple(float(x) for x in c["ci"]) if c.get("ci") else None
         out[c["id"]] = Claim(c["id"], c["study"], c["quantity"], c["source"], float(c["value"]), ci, c["rule"],
-                             str(c.get("notebook", "")))
+                             str(c.get("notebook", "")), concl)
     if not out:
         raise LedgerError(f"{path.name}: no claims")
     return out
@@ -267,8 +295,158 @@ def mixed_sources(receipts_dir: Path | None = None) -> list[str]:
     return out
 
 
-def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | None = None):
-    """Join published claims with reproduced records; one row per claim with its status and reason.
+def evaluate_conclusion(claim: Claim, value: float, ci: tuple[float, float] | None) -> tuple[bool | None, str]:
+    """Apply a claim's conclusion rule to a reproduced value; ``(None, "")`` when the claim carries no conclusion."""
+    r = claim.conclusion
+    if r is None:
+        return None, ""
+    if r.get("same"):
+        return evaluate(claim, value, ci)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False, "no value"
+    kind = r["kind"]
+    if kind == "significant":  # value is a z statistic: two-sided normal P below the threshold, published sign
+        from scipy import stats
+
+        p = float(2 * stats.norm.sf(abs(value)))
+        same = math.copysign(1, value) == math.copysign(1, claim.value)
+        ok = p < r["threshold"] and same
+        return ok, (f"z {value:.2f}: P {p:.2g} {'<' if p < r['threshold'] else '>='} {r['threshold']:g}, sign "
+                    f"{'as published' if same else 'opposite'}")
+    if kind == "ci_excludes":
+        null, side = float(r.get("at", 0)), r.get("side", "either")
+        if ci is None:
+            return False, "no CI recorded"
+        above, below = ci[0] > null, ci[1] < null
+        ok = above if side == "above" else below if side == "below" else (above or below)
+        where = "above" if above else "below" if below else "includes"
+        return ok, f"CI {ci[0]:.3g}-{ci[1]:.3g} {where} {null:g}" + ("" if where == "includes" else f" ({where})")
+    if kind == "p_below":
+        ok = value < r["threshold"]
+        return ok, f"P {value:.3g} {'<' if ok else '>='} {r['threshold']:g}"
+    if kind == "not_significant":
+        ok = value >= r["threshold"]
+        return ok, f"smallest P {value:.3g} {'>=' if ok else '<'} {r['threshold']:g}"
+    if kind == "sign":
+        same = math.copysign(1, value) == math.copysign(1, claim.value)
+        excl = ci is not None and (ci[0] > 0 or ci[1] < 0)
+        return same and excl, f"sign {'as expected' if same else 'opposite'}, CI {'excludes' if excl else 'includes'} 0"
+    raise LedgerError(f"unknown conclusion rule {kind}")  # pragma: no cover
+
+
+def conclusion_text(claim: Claim) -> str:
+    """What the conclusion says, in words (from the claims file, or composed from the rule)."""
+    r = claim.conclusion
+    if r is None:
+        return ""
+    if r.get("text"):
+        return str(r["text"])
+    kind = r["kind"]
+    if kind == "significant":
+        return f"significant at P < {r['threshold']:g}, published sign"
+    if kind == "ci_excludes":
+        return f"95% CI {dict(above='above', below='below').get(r.get('side'), 'excludes')} {r.get('at', 0):g}"
+    if kind == "p_below":
+        return f"P < {r['threshold']:g}"
+    if kind == "not_significant":
+        return f"nothing significant (smallest P >= {r['threshold']:g})"
+    return "published direction, CI excludes 0"
+
+
+def exact_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) confidence interval of a binomial proportion ``k / n``."""
+    from scipy import stats
+
+    if n == 0:
+        return (float("nan"), float("nan"))
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="exact")
+    return (float(ci.low), float(ci.high))
+
+
+def distribution(claim_id: str, values, cis=None, *, seeds=None, params: dict | None = None,
+                 claims: dict[str, Claim] | None = None) -> dict:
+    """Summary of a claim's reproduced value over twin seeds: median, central 95% range, the share of seeds where
+    the number meets its rule, and the share where the conclusion holds (the twin's power for it, with its exact
+    95% CI). ``values`` and ``cis`` (a sequence of (low, high) or None) are one entry per seed."""
+    import numpy as np
+
+    claims = claims or load_claims()
+    if claim_id not in claims:
+        raise LedgerError(f"unknown claim id {claim_id!r}; see data_manifest/published_claims.yaml")
+    c = claims[claim_id]
+    v = np.asarray(values, float)
+    cis = [None] * len(v) if cis is None else [None if x is None else (float(x[0]), float(x[1])) for x in cis]
+    if len(v) == 0 or len(cis) != len(v):
+        raise LedgerError(f"{claim_id}: need one value (and CI) per seed, got {len(v)} values and {len(cis)} CIs")
+    rule_ok = [evaluate(c, float(x), ci)[0] for x, ci in zip(v, cis, strict=True)]
+    out = {"n_seeds": int(len(v)), "median": float(np.median(v)), "q025": float(np.quantile(v, 0.025)),
+           "q975": float(np.quantile(v, 0.975)), "rule_share": float(np.mean(rule_ok)),
+           "seeds": f"{int(min(seeds))}-{int(max(seeds))}" if seeds is not None and len(seeds) else "",
+           "params": {k: _jsonable(x) for k, x in (params or {}).items()}}
+    if c.conclusion is not None:
+        held = [bool(evaluate_conclusion(c, float(x), ci)[0]) for x, ci in zip(v, cis, strict=True)]
+        k = int(sum(held))
+        out.update(power=k / len(v), power_ci=list(exact_ci(k, len(v))))
+    return out
+
+
+def record_distribution(claim_id: str, summary: dict) -> dict:
+    """Store a claim's over-seeds summary (:func:`distribution`) in this notebook's results file."""
+    claims = load_claims()
+    if claim_id not in claims:
+        raise LedgerError(f"unknown claim id {claim_id!r}; see data_manifest/published_claims.yaml")
+    nb = os.environ.get("IL6REPRO_NOTEBOOK", "interactive")
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{nb}.json"
+    data = json.loads(path.read_text()) if path.is_file() else {"notebook": nb, "records": {}}
+    data.setdefault("distributions", {})[claim_id] = summary
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+    return summary
+
+
+def load_distributions(folder: Path | None = None) -> dict[str, dict]:
+    """All over-seeds summaries in ``build/results/*.json``, keyed by claim id."""
+    folder = Path(folder) if folder else build_dir() / "results"
+    out: dict[str, dict] = {}
+    for p in sorted(folder.glob("*.json")):
+        data = json.loads(p.read_text())
+        for cid, d in (data.get("distributions") or {}).items():
+            out[cid] = dict(d, notebook=data.get("notebook", p.stem))
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _usable(dist: dict | None, rec: dict) -> tuple[bool, str]:
+    """A distribution is used for a record when both describe the same twin and analysis (the record's
+    ``extra["setup"]`` against the distribution's ``params``, the seed aside); a record without a setup is paired
+    with any distribution."""
+    if not dist:
+        return False, ""
+    mine = (rec.get("extra") or {}).get("setup")
+    if isinstance(mine, str):
+        mine = json.loads(mine)
+    theirs = dict(dist.get("params") or {})
+    if mine and theirs:
+        a = {k: v for k, v in mine.items() if k != "seed"}
+        b = {k: v for k, v in theirs.items() if k != "seed"}
+        if a != b:
+            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            return False, (f"over-seeds distribution not used: drawn with other parameters ({', '.join(diff)}) "
+                           "than this run")
+    return True, ""
+
+
+def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | None = None,
+            distributions: dict[str, dict] | None = None):
+    """Join published claims with reproduced records; one row per claim with both verdicts, the over-seeds
+    distribution and the twin's power where recorded, the status and the reason. ``distributions`` default to
+    those recorded in ``build/results`` (pass ``{}`` to judge every twin claim on its single draw).
 
     Without ``results`` the committed ``build/results`` are read; a build whose notebooks of one cohort analysed
     different data raises :class:`MixedSourcesError` (see :func:`mixed_sources`).
@@ -281,27 +459,71 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
         if mixed:
             raise MixedSourcesError(mixed[0])
         results = load_results()
+    if distributions is None:
+        distributions = load_distributions()
+        here = results_dir()
+        if here.is_dir() and here.resolve() != (build_dir() / "results").resolve():
+            distributions.update(load_distributions(here))  # a notebook's own, not yet committed
     rows = []
-    unknown = sorted(set(results) - set(claims))
+    unknown = sorted((set(results) | set(distributions)) - set(claims))
     if unknown:
         raise LedgerError(f"results record unknown claim id(s) {unknown}")
     for c in claims.values():
         rec = results.get(c.id)
         row = {"claim": c.id, "study": c.study, "quantity": c.quantity, "published": c.value,
                "published_ci": f"{c.ci[0]:g}-{c.ci[1]:g}" if c.ci else "", "rule": c.rule["kind"],
-               "notebook": c.notebook, "source": c.source}
+               "conclusion": conclusion_text(c), "notebook": c.notebook, "source": c.source,
+               "over_seeds": "", "power": None, "power_low": None}
         if rec is None:
-            row.update(reproduced=None, reproduced_ci="", kind="", status=NOT_ATTEMPTED,
-                       reason=f"no notebook has recorded it yet (planned: {c.notebook or '?'})", note="")
+            row.update(reproduced=None, reproduced_ci="", kind="", value_verdict="", conclusion_verdict="",
+                       status=NOT_ATTEMPTED, reason=f"no notebook has recorded it yet (planned: {c.notebook or '?'})",
+                       note="")
+            rows.append(row)
+            continue
+        ci = tuple(rec["ci"]) if rec.get("ci") else None
+        value = float(rec["value"])
+        ok_v, why_v = evaluate(c, value, ci)
+        ok_c, why_c = evaluate_conclusion(c, value, ci)
+        dist = distributions.get(c.id)
+        use, why_not = _usable(dist, rec) if rec["kind"] == "planted_twin" else (False, "")
+        reasons = []
+        if use:
+            d = dist
+            ok_med, why_med = evaluate(c, d["median"], None)
+            row["over_seeds"] = (f"median {_fmt(d['median'])}, 95% of seeds {_fmt(d['q025'])} to {_fmt(d['q975'])}; "
+                                 f"rule met in {100 * d['rule_share']:.0f}% of {d['n_seeds']} seeds")
+            draw = f"this run's draw: {why_v}" + (f"; conclusion {why_c}" if c.conclusion is not None else "")
+            if c.conclusion is not None and "power" in d:
+                pw, (lo, hi) = d["power"], d["power_ci"]
+                row["power"], row["power_low"] = pw, lo
+                ok_c = lo >= POWER_RELIABLE
+                conc = (f"conclusion holds in {100 * pw:.0f}% of {d['n_seeds']} seeds (exact 95% CI {100 * lo:.0f}-"
+                        f"{100 * hi:.0f}%; reliable when the CI lies at or above {100 * POWER_RELIABLE:.0f}%)")
+            else:
+                conc = ""
+            if c.conclusion is not None and c.conclusion.get("same"):
+                ok_v = ok_c  # the rule is the conclusion: both judged by the power
+                reasons = [conc, draw]
+            else:
+                ok_v = ok_med
+                reasons = [f"over seeds: {why_med}", conc, draw]
         else:
-            ci = tuple(rec["ci"]) if rec.get("ci") else None
-            ok, reason = evaluate(c, float(rec["value"]), ci)
-            status = KINDS[rec["kind"]] if ok else NOT_REPRODUCED
-            if rec["kind"] in NOT_EVIDENCE:
-                status, reason = KINDS[rec["kind"]], f"not evidence; the rule on this value: {reason}"
-            row.update(reproduced=rec["value"], reproduced_ci=f"{ci[0]:.4g}-{ci[1]:.4g}" if ci else "",
-                       kind=rec["kind"], status=status, reason=reason,
-                       note=rec.get("note", ""), notebook=rec.get("notebook", c.notebook))
+            reasons = [why_v, f"conclusion: {why_c}" if c.conclusion is not None and not c.conclusion.get("same")
+                       else "", why_not]
+        passed = ok_v and (ok_c is None or ok_c)
+        if ok_c is None:
+            cverdict = ""
+        elif row["power"] is not None:
+            cverdict = (f"holds in {100 * row['power']:.0f}% of seeds" if ok_c else
+                        f"not reliably: {100 * row['power']:.0f}% of seeds")
+        else:
+            cverdict = "holds" if ok_c else "does not hold"
+        status, reason = KINDS[rec["kind"]] if passed else NOT_REPRODUCED, "; ".join(r for r in reasons if r)
+        if rec["kind"] in NOT_EVIDENCE:
+            status, reason = KINDS[rec["kind"]], f"not evidence; the rule on this value: {reason}"
+        row.update(reproduced=rec["value"], reproduced_ci=f"{ci[0]:.4g}-{ci[1]:.4g}" if ci else "", kind=rec["kind"],
+                   value_verdict="yes" if ok_v else "no", conclusion_verdict=cverdict, status=status, reason=reason,
+                   note=rec.get("note", ""), notebook=rec.get("notebook", c.notebook))
         rows.append(row)
     return pd.DataFrame(rows)
 

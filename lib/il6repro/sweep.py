@@ -120,8 +120,30 @@ def points(items: list[dict]) -> list[Point]:
 
 
 # --------------------------------------------------------------------------------------------- conclusions
+# conclusion name -> the ledger claim whose conclusion rule decides it (the W region conclusions use the run's own
+# multiple-testing correction, which is what the sweep varies; the ledger judges the same claims at the paper's
+# P < 1.1e-4)
+CLAIM_OF = {
+    "W: MTG genes co-expressed (P < 0.05)": "W.ahba.mtg_coexpression.p",
+    "W: MTG genes + IL6 interact more than chance (P < 0.05)": "W.ahba.ppi_il6.p",
+    "W: schizophrenia enrichment (q < 0.05)": "W.ahba.enrich_scz.q",
+    "W: autism enrichment (q < 0.05)": "W.ahba.enrich_asd.q",
+    "W: epilepsy enrichment (q < 0.05)": "W.ahba.enrich_epilepsy.q",
+    "W: cognitive impairment enrichment (q < 0.05)": "W.ahba.enrich_cognition.q",
+    "V: low IL-6 -> more resolution (CI above 1)": "V.rr_low_vs_high.agesex",
+    "V: repeatedly low IL-6 -> more resolution (CI above 1)": "V.rr_repeated",
+    "V: IL-6 falls more in resolved cases (CI below 0)": "V.il6_change_with_resolution",
+}
+
+
 def conclusions(records: dict[str, dict], tables: dict[str, Any]) -> dict[str, bool | None]:
-    """The paper's conclusions, evaluated on one run's ledger records and aggregate tables (None: not run)."""
+    """The paper's conclusions, evaluated on one run's ledger records and aggregate tables (None: not run).
+
+    The V and AHBA conclusions are the ledger's conclusion rules (:func:`il6repro.ledger.evaluate_conclusion`) on
+    the run's records; the W region conclusions use the run's own significance column (its correction).
+    """
+    from .ledger import evaluate_conclusion, load_claims
+
     out: dict[str, bool | None] = {}
     prim = tables.get("02_mr_primary.csv")
     from .twins import ukb
@@ -136,21 +158,33 @@ def conclusions(records: dict[str, dict], tables: dict[str, Any]) -> dict[str, b
         out[name] = bool(len(row) and row["significant"].iloc[0] and (row["z"].iloc[0] > 0) == (t.z > 0))
     out["W: no IL-1, IL-2, CRP or BDNF effect significant"] = None if prim is None else \
         not bool(prim.loc[prim["exposure"] != "IL-6", "significant"].any())
-    for cid, name, thr in (("W.ahba.mtg_coexpression.p", "W: MTG genes co-expressed (P < 0.05)", .05),
-                           ("W.ahba.ppi_il6.p", "W: MTG genes + IL6 interact more than chance (P < 0.05)", .05),
-                           ("W.ahba.enrich_scz.q", "W: schizophrenia enrichment (q < 0.05)", .05),
-                           ("W.ahba.enrich_asd.q", "W: autism enrichment (q < 0.05)", .05),
-                           ("W.ahba.enrich_epilepsy.q", "W: epilepsy enrichment (q < 0.05)", .05),
-                           ("W.ahba.enrich_cognition.q", "W: cognitive impairment enrichment (q < 0.05)", .05)):
+    claims = load_claims()
+    for name, cid in CLAIM_OF.items():
         r = records.get(cid)
-        out[name] = None if r is None else bool(float(r["value"]) < thr)
-    for cid, name in (("V.rr_low_vs_high.agesex", "V: low IL-6 -> more resolution (CI above 1)"),
-                      ("V.rr_repeated", "V: repeatedly low IL-6 -> more resolution (CI above 1)")):
-        r = records.get(cid)
-        out[name] = None if r is None or not r.get("ci") else bool(r["ci"][0] > 1)
-    r = records.get("V.il6_change_with_resolution")
-    out["V: IL-6 falls more in resolved cases (CI below 0)"] = None if r is None or not r.get("ci") else \
-        bool(r["ci"][1] < 0)
+        if r is None or (claims[cid].conclusion.get("kind") in ("ci_excludes", "sign") and not r.get("ci")):
+            out[name] = None
+            continue
+        held, _ = evaluate_conclusion(claims[cid], float(r["value"]), tuple(r["ci"]) if r.get("ci") else None)
+        out[name] = bool(held)
+    return out
+
+
+def twin_power(distributions: dict[str, dict] | None = None) -> dict[str, str]:
+    """Conclusion name -> the twin's power for it at the default analysis ("62% of 200 seeds"), from the over-seeds
+    distributions the notebooks recorded (:mod:`il6repro.overseeds`); the W region conclusions at the paper's
+    P < 1.1e-4. Empty when none was recorded."""
+    from .ledger import load_distributions
+    from .twins import ukb
+
+    dist = load_distributions() if distributions is None else distributions
+    names = dict(CLAIM_OF)
+    names.update({f"W: IL-6 -> {t.region} significant, published sign": f"{t.claim}.z"
+                  for t in ukb.targets().itertuples()})
+    out = {}
+    for name, cid in names.items():
+        d = dist.get(cid)
+        if d and "power" in d:
+            out[name] = f"{100 * d['power']:.0f}% of {d['n_seeds']} seeds"
     return out
 
 
@@ -166,6 +200,8 @@ def run_point(point: dict, profile: str, folder: str | None = None, twins: str |
     if twins:
         env["IL6REPRO_TWINS"] = twins
     cmd = [sys.executable, "-m", "il6repro", "run", "--profile", profile, "--no-progress", *p.cli()]
+    if {"03", "08"} & set(p.notebooks) and not any(k.endswith(".n_seeds") for k in p.overrides):
+        cmd += ["-p", "n_seeds=0"]  # the over-seeds distributions serve the ledger, not a sweep point
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(repo_root()))
     wall = time.perf_counter() - t0
@@ -296,8 +332,11 @@ def run_sweep(grid: str | Path | None = None, *, choices: list[str] | None = Non
     return meta
 
 
-def summary_table(results: list[dict], items: list[dict]):
-    """Conclusions (rows) x choice values (columns): 'yes', 'no' or '' (the run does not touch it / failed)."""
+def summary_table(results: list[dict], items: list[dict], power: dict[str, str] | None = None):
+    """Conclusions (rows) x choice values (columns): 'yes', 'no' or '' (the run does not touch it / failed).
+
+    ``power`` (conclusion -> text, :func:`twin_power`) adds a column "twin power (over seeds)": how often the twin
+    shows the conclusion at the default analysis, so a 'no' on one seed reads against its odds."""
     import pandas as pd
 
     by_label = {lab: r for r in results for lab in r.get("labels", [])}
@@ -328,6 +367,8 @@ def summary_table(results: list[dict], items: list[dict]):
         yes = sum(v == "yes" for v in runs.values())
         return "all runs" if yes == len(runs) else "no run" if yes == 0 else f"{yes} of {len(runs)} runs"
     table.insert(0, "holds under", table.apply(survives, axis=1))
+    if power:
+        table.insert(1, "twin power (over seeds)", [power.get(n, "") for n in table.index])
     return table
 
 
@@ -340,7 +381,7 @@ def write_summary(results: list[dict], items: list[dict], out: Path, meta: dict)
     import numpy as np
     import pandas as pd
 
-    table = summary_table(results, items)
+    table = summary_table(results, items, twin_power())
     rows = []
     for r in sorted(results, key=lambda r: r["key"]):
         rows.append({"run": r["key"], "stands for": "; ".join(r.get("labels", [])),
@@ -350,7 +391,7 @@ def write_summary(results: list[dict], items: list[dict], out: Path, meta: dict)
     _atomic_write(out / "points.csv", pd.DataFrame(rows).to_csv(index=False))
     _atomic_write(out / "summary.csv", table.reset_index().to_csv(index=False))
     _atomic_write(out / "summary.json", json.dumps(meta, indent=2))
-    vals = table.drop(columns="holds under").replace({"yes": 1.0, "no": 0.0, "": np.nan, "failed": np.nan})
+    vals = table.drop(columns=[c for c in ("holds under", "twin power (over seeds)") if c in table]).replace({"yes": 1.0, "no": 0.0, "": np.nan, "failed": np.nan})
     vals = vals.astype(float)
     fig, ax = plt.subplots(figsize=(max(8, 0.42 * vals.shape[1] + 4), 0.38 * vals.shape[0] + 2.6))
     cmap = matplotlib.colors.ListedColormap(["#e8a0a0", "#8fd19e"])

@@ -71,9 +71,10 @@ def record_cohort(ex, is_twin: bool) -> list[str]:
     mean_age = float(t["age_recruitment"].mean()) if "age_recruitment" in t else float("nan")
     ledger.record("W.ukb.n", ex.n, kind=kind, note="twin size is a parameter" if is_twin else "")
     ledger.record("W.ukb.female_pct", round(female_pct, 1), kind=kind,
-                  note="twin draws sex with P(female) = 0.523" if is_twin else "")
+                  note="the twin has exactly round(0.523 N) women" if is_twin else "")
     ledger.record("W.ukb.mean_age", round(mean_age, 1), kind=kind,
-                  note="age at recruitment (field 21022)" + ("; twin draws it around 55.5" if is_twin else ""))
+                  note="age at recruitment (field 21022, whole years)" +
+                       ("; the twin's sum to exactly 55.5 N" if is_twin else ""))
     return ["W.ukb.n", "W.ukb.female_pct", "W.ukb.mean_age"]
 
 
@@ -168,8 +169,10 @@ NULL_CLAIMS = {"IL-1": "W.mr.il1.null", "IL-2": "W.mr.il2.null", "CRP": "W.mr.cr
 
 
 def record_scan(run: ScanRun, targets: pd.DataFrame, ins: pd.DataFrame, kind: str,
-                published_threshold: float) -> list[str]:
-    """Record the threshold, the five IL-6 associations (z and P) and the other exposures' smallest P."""
+                published_threshold: float, setup: dict | None = None) -> list[str]:
+    """Record the threshold, the five IL-6 associations (z and P) and the other exposures' smallest P. ``setup``
+    (twin only, :func:`il6repro.overseeds.ukb_setup`) lets the ledger pair the z's and P's with notebook 03's
+    over-seeds distributions of the same twin and analysis."""
     from .. import ledger
 
     prov = _provenance(ins)
@@ -183,9 +186,10 @@ def record_scan(run: ScanRun, targets: pd.DataFrame, ins: pd.DataFrame, kind: st
         if (t.exposure, t.idp) not in prim.index:  # no variant for it in the outcome data: left unrecorded
             continue
         r = prim.loc[(t.exposure, t.idp)]
+        extra = {"setup": setup} if setup else None
         ledger.record(f"{t.claim}.z", round(float(r.z), 2), ci=(round(r.z - 1.96, 2), round(r.z + 1.96, 2)),
-                      kind=kind, note=f"{t.idp}; IVW ({r.n_snp} IL6R variants; {prov.get(t.exposure, '')})")
-        ledger.record(f"{t.claim}.p", float(f"{r.p:.3g}"), kind=kind, note=t.idp)
+                      kind=kind, note=f"{t.idp}; IVW ({r.n_snp} IL6R variants; {prov.get(t.exposure, '')})", extra=extra)
+        ledger.record(f"{t.claim}.p", float(f"{r.p:.3g}"), kind=kind, note=t.idp, extra=extra)
         ids += [f"{t.claim}.z", f"{t.claim}.p"]
     for exp, cid in NULL_CLAIMS.items():
         sub = run.primary[run.primary.exposure == exp]

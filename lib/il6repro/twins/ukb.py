@@ -79,6 +79,20 @@ def targets() -> pd.DataFrame:
     return df
 
 
+_REF_MEMO: dict = {}
+
+
+def _reference_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """instruments(), idp_table(), targets(), column_mapping(), read once per version of the files (the over-seeds
+    draws call :func:`simulate` hundreds of times); copies, so a caller cannot alter the memo."""
+    files = [manifest_dir() / "ukb" / f for f in ("instruments.csv", "idps.csv", "twin_targets.yaml", "columns.yaml")]
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    if _REF_MEMO.get("stamp") != stamp:
+        _REF_MEMO.update(stamp=stamp, tables=(instruments(), idp_table(), targets(), column_mapping()))
+    ins, idps, tg, cols = _REF_MEMO["tables"]
+    return ins.copy(), idps.copy(), tg.copy(), json.loads(json.dumps(cols))
+
+
 # ----------------------------------------------------------------------------------------------- planting
 def expected_ivw_se(ins: pd.DataFrame, n: int, resid_sd: float = 1.0) -> float:
     """Expected fixed-effect IVW SE at sample size ``n`` for outcome residual SD ``resid_sd``.
@@ -91,7 +105,8 @@ def expected_ivw_se(ins: pd.DataFrame, n: int, resid_sd: float = 1.0) -> float:
 
 
 def planted_effects(n: int, calibrate_to: str = "z", ins: pd.DataFrame | None = None,
-                    calibrate_n: int | None = None) -> pd.DataFrame:
+                    calibrate_n: int | None = None, *, idps: pd.DataFrame | None = None,
+                    tg: pd.DataFrame | None = None) -> pd.DataFrame:
     """Causal effect ``theta`` of every exposure on every IDP: the targets' values, zero elsewhere.
 
     ``theta`` is set so that the expected IVW z at ``calibrate_n`` participants (default: the published 20,688)
@@ -101,24 +116,24 @@ def planted_effects(n: int, calibrate_to: str = "z", ins: pd.DataFrame | None = 
     if calibrate_to not in ("z", "p"):
         raise ValueError(f"calibrate_to must be 'z' or 'p', got {calibrate_to!r}")
     ins = instruments() if ins is None else ins
-    idps = idp_table()
-    tg = targets()
+    idps = idp_table() if idps is None else idps
+    tg = targets() if tg is None else tg
     unknown = set(tg["idp"]) - set(idps["idp"])
     if unknown:
         raise ValueError(f"targets name IDPs not in idps.csv: {sorted(unknown)}")
     rows = []
     cal_n = int(calibrate_n or PUBLISHED_N)
+    hits = {(t.exposure, t.idp): t for t in tg.itertuples()}
     for exp, sub in ins.groupby("exposure", sort=False):
         se_cal = expected_ivw_se(sub, cal_n)
         se = expected_ivw_se(sub, n)
         for idp in idps["idp"]:
-            hit = tg[(tg["exposure"] == exp) & (tg["idp"] == idp)]
-            if len(hit):
-                h = hit.iloc[0]
-                z = float(h["z"]) if calibrate_to == "z" else float(np.sign(h["z"]) * stats.norm.isf(h["p"] / 2))
+            h = hits.get((exp, idp))
+            if h is not None:
+                z = float(h.z) if calibrate_to == "z" else float(np.sign(h.z) * stats.norm.isf(h.p / 2))
                 rows.append(dict(exposure=exp, idp=idp, theta=z * se_cal, target_z=z, expected_z=z * se_cal / se,
-                                 expected_se=se, calibrate_n=cal_n, claim=h["claim"], published_z=float(h["z"]),
-                                 published_p=float(h["p"])))
+                                 expected_se=se, calibrate_n=cal_n, claim=h.claim, published_z=float(h.z),
+                                 published_p=float(h.p)))
             else:
                 rows.append(dict(exposure=exp, idp=idp, theta=0.0, target_z=0.0, expected_z=0.0,
                                  expected_se=se, calibrate_n=cal_n, claim="", published_z=np.nan, published_p=np.nan))
@@ -142,26 +157,69 @@ def _params(**kw) -> dict:
     return p
 
 
-def simulate(**kw) -> dict:
+def _exact_count(rng, n: int, share: float) -> np.ndarray:
+    """A boolean of length ``n`` with exactly ``round(share * n)`` True, at uniformly random positions (the law of
+    independent Bernoulli draws conditioned on their total)."""
+    k = int(round(share * n))
+    out = np.zeros(n, bool)
+    out[rng.choice(n, size=k, replace=False)] = True
+    return out
+
+
+def _ages_with_exact_mean(rng, n: int, mean: float, sd: float = 7.4, lo: int = 40, hi: int = 70):
+    """Age at recruitment: a continuous draw and its whole years (UK Biobank field 21022 is whole years), whose sum
+    is exactly ``round(mean * n)``: the whole-year value of the participants nearest a rounding boundary is taken
+    on the other side of it (each changes by one year, staying within one year of the continuous age)."""
+    cont = np.clip(rng.normal(mean, sd, n), lo, hi)
+    whole = np.round(cont).astype(int)
+    for _ in range(4):  # one pass suffices unless n is tiny
+        diff = int(round(mean * n)) - int(whole.sum())
+        if diff == 0:
+            break
+        step = 1 if diff > 0 else -1
+        room = (whole + step >= lo) & (whole + step <= hi)
+        # distance to the boundary in the needed direction: smallest first
+        dist = np.where(room, step * (whole - cont) + 0.5, np.inf)
+        order = np.argsort(dist, kind="stable")[:abs(diff)]
+        whole[order[np.isfinite(dist[order])]] += step
+    return cont, whole
+
+
+def simulate(*, idps: list[str] | None = None, **kw) -> dict:
     """Draw the twin in memory: participants table, dosage matrix, variant table, planted truth.
 
     Parameters are those of :data:`DEFAULTS` (``n``, ``seed``, ``calibrate_to``, ``pleiotropy_sd`` - SD of
     SNP-specific direct effects in units of the expected SNP-outcome SE, ``pleiotropy_mean`` - their mean in the
     same units (directional pleiotropy), ``female_frac``, ``mean_age``, ``ct_missing`` - share of participants
     without FreeSurfer thickness outputs).
+
+    Design inputs are exact at every seed: ``n`` participants, exactly ``round(female_frac * n)`` women, and
+    whole-year ages at recruitment summing to ``round(mean_age * n)`` (so the published 20,688 / 52.3% / 55.5 are
+    met to the printed digit, not "within 0.5").
+
+    ``idps`` (optional): draw only these IDPs (names of ``idps.csv``). Each IDP's own draws come from a random
+    stream of its own (seeded by the twin seed and the IDP's row), so the columns drawn are *identical* to the
+    same columns of the full twin: the over-seeds distributions (:mod:`il6repro.overseeds`) draw only the planted
+    IDPs, cheaply, from the very twin the notebooks analyse.
     """
     p = _params(**kw)
     n = p["n"]
     rng = np.random.default_rng(p["seed"])
-    ins = instruments()
-    idps = idp_table()
-    truth = planted_effects(n, p["calibrate_to"], ins)
-    cols = column_mapping()
+    ins, all_idps, tg, cols = _reference_tables()
+    truth = planted_effects(n, p["calibrate_to"], ins, idps=all_idps, tg=tg)
+    if idps is None:
+        rows = np.arange(len(all_idps))
+    else:
+        unknown = sorted(set(idps) - set(all_idps["idp"]))
+        if unknown:
+            raise ValueError(f"unknown IDP(s) {unknown}; see data_manifest/ukb/idps.csv")
+        rows = np.flatnonzero(all_idps["idp"].isin(idps).to_numpy())
+    idp_info = all_idps.iloc[rows].reset_index(drop=True)
 
-    # covariates
-    female = rng.random(n) < p["female_frac"]
-    age_rec = np.clip(rng.normal(p["mean_age"], 7.4, n), 40, 70)
-    age_img = age_rec + np.clip(rng.normal(8.8, 1.7, n), 4, 14)
+    # covariates (design inputs exact: the count of women, the mean whole-year age)
+    female = _exact_count(rng, n, p["female_frac"])
+    age_cont, age_whole = _ages_with_exact_mean(rng, n, p["mean_age"])
+    age_img = age_cont + np.clip(rng.normal(8.8, 1.7, n), 4, 14)
     centre = rng.choice(list(CENTRES), size=n, p=list(CENTRES.values()))
     scaling = rng.normal(np.where(female, 1.36, 1.22), 0.085)
     pcs = rng.normal(0, 1, (n, 10)) * np.linspace(6, 1.5, 10)
@@ -174,58 +232,64 @@ def simulate(**kw) -> dict:
         score[exp] = G[:, idx] @ sub["beta"].to_numpy(float)
     # measured CRP: IL6R-driven and CRP-locus genetic scores on the log scale, age/sex and noise
     il6_crp = score["IL-6"] if "IL-6" in score else 0.0
-    log_crp = 0.3 + il6_crp + score.get("CRP", 0.0) + 0.012 * (age_rec - 55) + 0.15 * female \
+    log_crp = 0.3 + il6_crp + score.get("CRP", 0.0) + 0.012 * (age_cont - 55) + 0.15 * female \
         + rng.normal(0, 1.05, n)
-    # IDPs: standardised latent = covariates + shared factors + unique + planted genetic effects
-    R = len(idps)
-    is_ct = (idps["measure"] == "ct").to_numpy()
-    z_age = (age_img - 64.0) / 7.5
-    z_scale = (scaling - scaling.mean()) / scaling.std()
-    a = rng.normal(np.where(is_ct, -0.30, -0.40), 0.08)
-    s = rng.normal(np.where(is_ct, -0.05, 0.15), 0.05)
-    h = np.where(is_ct, rng.normal(0.0, 0.03, R), rng.normal(-0.45, 0.08, R))
-    c = {k: rng.normal(0, 0.06, R) for k in CENTRES}
-    pc_eff = rng.normal(0, 0.01, (10, R))
-    cov_part = (np.outer(z_age, a) + np.outer(z_age ** 2, np.full(R, -0.05)) + np.outer(~female, s)
-                + np.outer(z_scale, h) + pcs / pcs.std(0) @ pc_eff)
-    for k, v in c.items():
-        cov_part += np.outer(centre == k, v)
+    # person-level shared factors and thickness missingness
     g_glob = rng.normal(0, 1, n)
     g_meas = rng.normal(0, 1, (n, 2))
-    noise = (np.sqrt(0.30) * g_glob[:, None] + np.sqrt(0.20) * g_meas[:, is_ct.astype(int)]
-             + np.sqrt(0.50) * rng.normal(0, 1, (n, R)))
-    gen = np.zeros((n, R))
-    th = truth.pivot(index="exposure", columns="idp", values="theta").reindex(columns=idps["idp"])
-    for exp in th.index:
-        gen += np.outer(score[exp], th.loc[exp].to_numpy())
-    # pleiotropy: direct SNP -> IDP effects, in units of each SNP's expected outcome SE
-    direct = np.zeros((len(f), R))
-    if p["pleiotropy_sd"] or p["pleiotropy_mean"]:
-        se_y = 1.0 / np.sqrt(n * 2 * f * (1 - f))
-        direct = (p["pleiotropy_mean"] + p["pleiotropy_sd"] * rng.normal(0, 1, (len(f), R))) * se_y[:, None]
-        gen += G @ direct
-    latent = cov_part + noise + gen
-    # the planted effect in the units a standardised analysis estimates (per SD of the IDP as measured here)
-    truth = truth.copy()
-    truth["idp_sd"] = truth["idp"].map(pd.Series(latent.std(0, ddof=1), index=idps["idp"].to_numpy()))
-    truth["theta_sd"] = truth["theta"] / truth["idp_sd"]
-    mean = np.where(is_ct, rng.uniform(2.2, 3.2, R), rng.uniform(1500, 18000, R))
-    sd = np.where(is_ct, rng.uniform(0.10, 0.20, R), mean * rng.uniform(0.08, 0.14, R))
-    Y = mean + sd * latent
-    # thickness missing for a share of participants (no FreeSurfer output)
     miss = rng.random(n) < p["ct_missing"]
-    Y[np.ix_(miss, is_ct)] = np.nan
+    eid = 1000000 + rng.choice(9000000, size=n, replace=False)
+    z_age = (age_img - 64.0) / 7.5
+    z_scale = (scaling - scaling.mean()) / scaling.std()
+    pcz = pcs / pcs.std(0)
+    th = truth.pivot(index="exposure", columns="idp", values="theta")
+    pleio_on = bool(p["pleiotropy_sd"] or p["pleiotropy_mean"])
+    se_y = 1.0 / np.sqrt(n * 2 * f * (1 - f))
+    # IDPs: standardised latent = covariates + shared factors + unique + planted genetic effects, each IDP from a
+    # stream of its own
+    R = len(idp_info)
+    Y = np.empty((n, R))
+    direct = np.zeros((len(f), len(all_idps)))
+    latent_sd = np.empty(R)
+    for j, r in enumerate(rows):
+        ri = np.random.default_rng([p["seed"], 1729, int(r)])
+        is_ct = all_idps["measure"].iat[r] == "ct"
+        a = ri.normal(-0.30 if is_ct else -0.40, 0.08)
+        s_ = ri.normal(-0.05 if is_ct else 0.15, 0.05)
+        h = ri.normal(0.0, 0.03) if is_ct else ri.normal(-0.45, 0.08)
+        c = {k: ri.normal(0, 0.06) for k in CENTRES}
+        pc_eff = ri.normal(0, 0.01, 10)
+        lat = a * z_age - 0.05 * z_age ** 2 + s_ * ~female + h * z_scale + pcz @ pc_eff
+        for k, v in c.items():
+            lat = lat + v * (centre == k)
+        lat = lat + np.sqrt(0.30) * g_glob + np.sqrt(0.20) * g_meas[:, int(is_ct)] + np.sqrt(0.50) * ri.normal(0, 1, n)
+        name = all_idps["idp"].iat[r]
+        for exp in th.index:
+            t = th.at[exp, name]
+            if t:
+                lat = lat + score[exp] * t
+        if pleio_on:  # direct SNP -> IDP effects, in units of each SNP's expected outcome SE
+            direct[:, r] = (p["pleiotropy_mean"] + p["pleiotropy_sd"] * ri.normal(0, 1, len(f))) * se_y
+            lat = lat + G @ direct[:, r]
+        latent_sd[j] = lat.std(ddof=1)
+        mean = ri.uniform(2.2, 3.2) if is_ct else ri.uniform(1500, 18000)
+        sd = ri.uniform(0.10, 0.20) if is_ct else mean * ri.uniform(0.08, 0.14)
+        Y[:, j] = mean + sd * lat
+        if is_ct:  # thickness missing for a share of participants (no FreeSurfer output)
+            Y[miss, j] = np.nan
+    # the planted effect in the units a standardised analysis estimates (per SD of the IDP as measured here)
+    truth = truth[truth["idp"].isin(idp_info["idp"])].reset_index(drop=True)
+    truth["idp_sd"] = truth["idp"].map(pd.Series(latent_sd, index=idp_info["idp"].to_numpy()))
+    truth["theta_sd"] = truth["theta"] / truth["idp_sd"]
 
-    eid = 1000000 + rng.choice(np.arange(9000000), size=n, replace=False)
     part = pd.DataFrame({cols["eid"]: eid, cols["sex"]: (~female).astype(int),
-                         cols["age_recruitment"]: np.round(age_rec).astype(int),
-                         cols["age_imaging"]: np.round(age_img, 1), cols["centre"]: centre,
-                         cols["head_scaling"]: np.round(scaling, 5)})
+                         cols["age_recruitment"]: age_whole, cols["age_imaging"]: np.round(age_img, 1),
+                         cols["centre"]: centre, cols["head_scaling"]: np.round(scaling, 5)})
     for k, col in enumerate(cols["pcs"]):
         part[col] = np.round(pcs[:, k], 4)
     part[cols["crp"]] = np.round(np.exp(log_crp), 2)
     part[cols["genetic_grouping"]] = 1
-    idp_vals = pd.DataFrame(np.round(Y, 4), columns=idps["column"].tolist())
+    idp_vals = pd.DataFrame(np.round(Y, 4), columns=idp_info["column"].tolist())
     part = pd.concat([part, idp_vals], axis=1)
 
     flip = np.arange(len(f)) % 2 == 1  # counted allele = other allele for every second variant
@@ -233,9 +297,33 @@ def simulate(**kw) -> dict:
     alt = np.where(flip, ins["effect_allele"], ins["other_allele"])
     dos = np.where(flip[None, :], 2 - G, G)
     variants = pd.DataFrame({"snp": ins["snp"], "counted": counted, "alt": alt})
-    pleio = pd.DataFrame(direct, index=ins["snp"], columns=idps["idp"])
+    pleio = pd.DataFrame(direct[:, rows], index=ins["snp"], columns=idp_info["idp"])
     return dict(participants=part, dosages=dos, variants=variants, truth=truth, pleiotropy=pleio, params=p,
                 sex=(~female).astype(int))
+
+
+def to_extract(tw: dict) -> Extract:
+    """The :class:`Extract` that :func:`load` gives for a written twin, built from the in-memory draw of
+    :func:`simulate` (no disk round trip; tested equal to ``load(write(...))``)."""
+    cols = column_mapping()
+    part = tw["participants"]
+    info = idp_table()
+    info = info[info["column"].isin(part.columns)].reset_index(drop=True)
+    idx = pd.Index(part[cols["eid"]].astype(str), name="eid")
+    cov = pd.DataFrame(index=idx)
+    cov["age"] = part[cols["age_imaging"]].astype(float).to_numpy()
+    cov["sex"] = part[cols["sex"]].astype(float).to_numpy()
+    cov["centre"] = part[cols["centre"]].to_numpy()
+    cov["head_scaling"] = part[cols["head_scaling"]].astype(float).to_numpy()
+    for k, c in enumerate(cols["pcs"], 1):
+        cov[f"PC{k}"] = part[c].astype(float).to_numpy()
+    exposure = pd.DataFrame({"log_crp": np.log(part[cols["crp"]].where(part[cols["crp"]] > 0)).to_numpy()}, index=idx)
+    idps = pd.DataFrame(part[info["column"]].to_numpy(float), index=idx, columns=info["idp"].tolist())
+    dos = pd.DataFrame(tw["dosages"], index=idx, columns=tw["variants"]["snp"].tolist())
+    table1 = pd.DataFrame({"sex": part[cols["sex"]].to_numpy(), "age_recruitment": part[cols["age_recruitment"]].to_numpy(),
+                           "age_imaging": part[cols["age_imaging"]].to_numpy(), "centre": part[cols["centre"]].to_numpy()},
+                          index=idx)
+    return Extract(cov, idps, dos, tw["variants"].copy(), info, exposure, table1, [])
 
 
 def _write_raw(path: Path, eid: np.ndarray, sex: np.ndarray, dos: np.ndarray, variants: pd.DataFrame) -> None:

@@ -1,0 +1,247 @@
+"""Planted associations and conclusions over many twin seeds: the distribution one notebook draw comes from.
+
+A twin's estimate is one draw of a noisy process: the MTG association planted at z = 5.76 comes out at 6.69 on
+the default seed, the superior-frontal one at -4.10 against -5.11. This module re-draws the twins over seeds
+``first_seed .. first_seed + n_seeds - 1`` and runs the notebooks' own analysis code on each draw, giving one row per
+seed and claim (:func:`ukb_draws`, :func:`whitehall_draws`); :func:`summarise` turns them into the distribution of
+each planted number (median, central 95% range) and the twin's *power* for each conclusion (the share of seeds
+where it holds, with its exact binomial CI), using the ledger's own rules; :func:`record` stores the summaries for
+the ledger, which then judges twin claims on the distribution rather than on the one draw.
+
+How it stays cheap and honest:
+
+* **UK Biobank**: each seed draws only the five planted IDPs (``ukb.simulate(idps=...)``: every IDP has a random
+  stream of its own, so these columns are identical to the full twin's, a tested property), with every participant
+  covariate and instrument, then the association step and the IVW scan as notebook 02 runs them (~0.1-0.3 s per
+  seed). The four null exposures need all 205 IDPs per seed and are not redrawn.
+* **Whitehall II**: each seed is the full twin (it is small) and notebooks 07-08's estimators (~0.3-0.6 s per seed).
+* **Cached** under ``build/overseeds/<name>-<key>.csv``, the key hashing the twin and analysis parameters, the seeds
+  and the source of every module involved (twins, cohort, genetics, this module) and the UK Biobank reference
+  tables: a rerun with the same inputs reads the file; any change recomputes it. ``IL6REPRO_OVERSEEDS`` points
+  the cache elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._paths import build_dir, manifest_dir
+
+N_SEEDS = 200  # enough for a power's exact 95% CI of about +-6 points at 80% (see summarise)
+_CODE = ("twins/ukb.py", "twins/whitehall.py", "cohort.py", "genetics/assoc.py", "genetics/scan.py",
+         "genetics/mr.py", "genetics/harmonise.py", "overseeds.py")
+_UKB_TABLES = ("instruments.csv", "idps.csv", "twin_targets.yaml", "columns.yaml")
+
+
+class OverseedsError(ValueError):
+    """Bad seeds or parameters (the message names them)."""
+
+
+def cache_folder() -> Path:
+    env = os.environ.get("IL6REPRO_OVERSEEDS")
+    return Path(env) if env else build_dir() / "overseeds"
+
+
+def _key(name: str, params: dict, seeds: list[int]) -> str:
+    h = hashlib.sha256(json.dumps({"name": name, "params": params, "seeds": [seeds[0], seeds[-1], len(seeds)]},
+                                  sort_keys=True, default=str).encode())
+    here = Path(__file__).parent
+    for rel in _CODE:
+        h.update((here / rel).read_bytes())
+    for t in _UKB_TABLES:
+        h.update((manifest_dir() / "ukb" / t).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _seeds(n_seeds: int, first_seed: int) -> list[int]:
+    if int(n_seeds) < 2:
+        raise OverseedsError(f"n_seeds={n_seeds}: at least 2 seeds are needed for a distribution")
+    if int(first_seed) < 0:
+        raise OverseedsError(f"first_seed={first_seed}: seeds are non-negative integers")
+    return list(range(int(first_seed), int(first_seed) + int(n_seeds)))
+
+
+def _single_threaded(one, seeds: list[int], params: dict) -> list[list[dict]]:
+    # one BLAS thread per process: the per-seed problems are small, and threads fighting over a shared machine's
+    # cores made them 2-4x slower than one thread (measured)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return [one(s, params) for s in seeds]
+
+
+def _plain(d: dict) -> dict:
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in sorted(d.items())}
+
+
+def ukb_setup(*, ivw_model: str = "fixed", harmonise_action: int = 2, **twin) -> dict:
+    """The parameters an over-seeds distribution of the UK Biobank twin depends on (the seed aside), normalised as
+    :func:`ukb_draws` uses them; notebooks record it with the claim (``extra={"setup": ...}``) so the ledger pairs a
+    draw with the distribution of the same twin and analysis only."""
+    from .twins import ukb
+
+    twin.pop("seed", None)
+    p = ukb._params(**twin)
+    p.pop("seed")
+    return _plain(dict(p, ivw_model=ivw_model, harmonise_action=int(harmonise_action)))
+
+
+def whitehall_setup(*, case_threshold: int = 5, resolution: str = "next", il6_cut: str | float = "median",
+                    vcov: str = "HC1", **twin) -> dict:
+    """As :func:`ukb_setup`, for the Whitehall twin and the study-V analysis."""
+    from .twins import whitehall as W
+
+    twin.pop("seed", None)
+    p = W._params(**twin)
+    p.pop("seed")
+    return _plain(dict(p, case_threshold=int(case_threshold), resolution=resolution, il6_cut=il6_cut, vcov=vcov))
+
+
+def _run(name: str, one, params: dict, seeds: list[int], jobs: int | None, cache: bool) -> pd.DataFrame:
+    path = cache_folder() / f"{name}-{_key(name, params, seeds)}.csv"
+    if cache and path.is_file():
+        out = pd.read_csv(path)
+        out.attrs["setup"] = dict(params)
+        return out
+    jobs = max(1, min(int(jobs or min(2, os.cpu_count() or 1)), len(seeds)))
+    if jobs == 1:
+        parts = _single_threaded(one, seeds, params)
+    else:
+        chunks = [seeds[i::jobs] for i in range(jobs)]
+        with ProcessPoolExecutor(jobs) as pool:
+            parts = [r for part in pool.map(_single_threaded, [one] * jobs, chunks, [params] * jobs) for r in part]
+    out = pd.DataFrame([r for part in parts for r in part])
+    out.attrs["setup"] = dict(params)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        out.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- UK Biobank
+def _ukb_one(seed: int, params: dict) -> list[dict]:
+    from .genetics import assoc, scan
+    from .twins import ukb
+
+    twin = {k: v for k, v in params.items() if k in ukb.DEFAULTS}
+    twin["seed"] = seed
+    tg = ukb.targets()
+    ex = ukb.to_extract(ukb.simulate(idps=list(tg["idp"]), **twin))
+    a = assoc.associate(ex.dosages, ex.idps, assoc.design_matrix(ex.covariates), variants=ex.variants)
+    ins = ukb.instruments()
+    res = scan.scan(ins[ins["exposure"] == "IL-6"], a, methods=("ivw",), ivw_model=params["ivw_model"],
+                    action=params["harmonise_action"])
+    prim = res.primary.set_index("idp")
+    rows = []
+    for t in tg.itertuples():
+        r = prim.loc[t.idp]
+        z, p = float(r["z"]), float(r["p"])
+        rows.append({"seed": seed, "claim": f"{t.claim}.z", "value": z, "ci_low": z - 1.96, "ci_high": z + 1.96})
+        rows.append({"seed": seed, "claim": f"{t.claim}.p", "value": p, "ci_low": np.nan, "ci_high": np.nan})
+    return rows
+
+
+def ukb_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | None = None, cache: bool = True,
+              ivw_model: str = "fixed", harmonise_action: int = 2, **twin) -> pd.DataFrame:
+    """The five planted IL-6 associations (z and P of the primary IVW, as notebook 02) over twin seeds.
+
+    ``twin``: UK Biobank twin parameters other than the seed (``n``, ``calibrate_to``, ``pleiotropy_sd``, ...).
+    Returns one row per seed and claim: seed, claim, value, ci_low, ci_high (the z claims carry z +- 1.96, as the
+    notebook records them); ``.attrs["setup"]`` is the flat :func:`ukb_setup`. ``jobs``: worker processes (default
+    up to 2).
+    """
+    params = ukb_setup(ivw_model=ivw_model, harmonise_action=harmonise_action, **twin)
+    return _run("ukb", _ukb_one, params, _seeds(n_seeds, first_seed), jobs, cache)
+
+
+# ------------------------------------------------------------------------------------------- Whitehall II
+def _whitehall_one(seed: int, params: dict) -> list[dict]:
+    from . import cohort as C
+    from .twins import whitehall as W
+
+    df = W.simulate(**{k: v for k, v in params.items() if k in W.DEFAULTS}, seed=seed)["table"]
+    obs = C.person_observations(df, case_threshold=params["case_threshold"], resolution=params["resolution"],
+                                il6_cut=params["il6_cut"])
+    rows = []
+    for cid, data, expo, covs in (("V.rr_low_vs_high.agesex", obs, "low", C.AGE_SEX),
+                                  ("V.rr_low_vs_high.full", obs, "low", C.FULL),
+                                  ("V.rr_repeated", C.repeated_exposure(obs), "repeated_low", C.AGE_SEX)):
+        r = C.risk_ratio(data, expo, covs, vcov=params["vcov"])
+        rows.append({"seed": seed, "claim": cid, "value": r["rr"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]})
+    d = C.change_difference(C.il6_change(df, obs))
+    rows.append({"seed": seed, "claim": "V.il6_change_with_resolution", "value": d["difference"],
+                 "ci_low": d["ci_low"], "ci_high": d["ci_high"]})
+    return rows
+
+
+def whitehall_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | None = None, cache: bool = True,
+                    case_threshold: int = 5, resolution: str = "next", il6_cut: str | float = "median",
+                    vcov: str = "HC1", **twin) -> pd.DataFrame:
+    """The study-V risk ratios and the IL-6 change (as notebooks 07-08 record them) over Whitehall twin seeds.
+
+    ``twin``: Whitehall twin parameters other than the seed. Returns one row per seed and claim: seed, claim,
+    value, ci_low, ci_high; ``.attrs["setup"]`` is the flat :func:`whitehall_setup`.
+    """
+    params = whitehall_setup(case_threshold=case_threshold, resolution=resolution, il6_cut=il6_cut, vcov=vcov,
+                             **twin)
+    return _run("whitehall", _whitehall_one, params, _seeds(n_seeds, first_seed), jobs, cache)
+
+
+# ------------------------------------------------------------------------------------------- summaries
+def summarise(draws: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim: the planted/published value, the distribution over seeds (median, central 95% range),
+    the share of seeds meeting the claim's rule, and the power for its conclusion with the exact 95% CI."""
+    from . import ledger
+
+    claims = ledger.load_claims()
+    rows = []
+    for cid, g in draws.groupby("claim", sort=False):
+        cis = [None if np.isnan(lo) else (lo, hi) for lo, hi in zip(g["ci_low"], g["ci_high"], strict=True)]
+        d = ledger.distribution(cid, g["value"].to_numpy(float), cis, seeds=g["seed"].tolist(), claims=claims)
+        c = claims[cid]
+        rows.append({"claim": cid, "quantity": c.quantity, "published": c.value, "seeds": d["n_seeds"],
+                     "median": d["median"], "2.5%": d["q025"], "97.5%": d["q975"],
+                     "rule met (%)": 100 * d["rule_share"], "conclusion": ledger.conclusion_text(c),
+                     "conclusion holds (%)": 100 * d["power"] if "power" in d else np.nan,
+                     "95% CI low (%)": 100 * d["power_ci"][0] if "power" in d else np.nan,
+                     "95% CI high (%)": 100 * d["power_ci"][1] if "power" in d else np.nan})
+    return pd.DataFrame(rows)
+
+
+def record(draws: pd.DataFrame) -> pd.DataFrame:
+    """Store every claim's over-seeds summary for the ledger (:func:`il6repro.ledger.record_distribution`), with
+    the setup it was drawn under (``draws.attrs["setup"]``) so the ledger uses it only for a run of the same twin
+    and analysis. Returns :func:`summarise`'s table."""
+    from . import ledger
+
+    claims = ledger.load_claims()
+    twin = dict(draws.attrs.get("setup") or {})
+    for cid, g in draws.groupby("claim", sort=False):
+        cis = [None if np.isnan(lo) else (lo, hi) for lo, hi in zip(g["ci_low"], g["ci_high"], strict=True)]
+        ledger.record_distribution(cid, ledger.distribution(cid, g["value"].to_numpy(float), cis,
+                                                            seeds=g["seed"].tolist(), params=twin, claims=claims))
+    return summarise(draws)
+
+
+def formatted(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summarise`'s table for reading: values to 3 significant figures (P values stay legible), shares to a
+    tenth of a percent, the power with its exact CI in one cell."""
+    out = pd.DataFrame({"claim": summary["claim"], "published": summary["published"].map("{:.3g}".format)})
+    for c in ("median", "2.5%", "97.5%"):
+        out[c] = summary[c].map("{:.3g}".format)
+    out["rule met"] = summary["rule met (%)"].map("{:.1f}%".format)
+    out["conclusion"] = summary["conclusion"]
+    out["conclusion holds (exact 95% CI)"] = [
+        "" if np.isnan(p) else f"{p:.1f}% ({lo:.1f}-{hi:.1f}%)"
+        for p, lo, hi in zip(summary["conclusion holds (%)"], summary["95% CI low (%)"], summary["95% CI high (%)"],
+                             strict=True)]
+    return out.set_index("claim")
