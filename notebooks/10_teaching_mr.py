@@ -557,7 +557,7 @@ plt.show()
 # Phi(|z| - z_crit) + Phi(-|z| - z_crit), with z_crit the two-sided z of the threshold.
 #
 # **Expected output.** 1,025 tests and a threshold of 4.9e-5; with the default `twin_seed` (2) the middle temporal
-# and frontal medial associations pass and the other three do not; no false positive; `p_replicate` from about a
+# and superior frontal associations pass and the other three do not; no false positive; `p_replicate` from about a
 # quarter (inferior temporal) to about 0.95 (middle temporal).
 #
 # <!-- expected-figure: 10_replication -->
@@ -709,9 +709,9 @@ plt.show()
 # the same size; superior frontal thickness and the fusiform gyrus pass in roughly three to five studies out of six;
 # the frontal and inferior temporal associations have published z's *below* the Bonferroni z of about 4.06, so a
 # study of the same size would usually not find them: they passed the paper's looser threshold (1.1e-4) only with P
-# values ten times smaller than their z's imply. In this twin the frontal association passes by luck and two
-# stronger ones fail: a single rerun is one draw, which is why the replication probability, not the pass/fail
-# pattern of one run, is the basis for a decision. A rerun on the twin shows the sampling variability of the whole
+# values ten times smaller than their z's imply. In this twin the two strongest pass, and the fusiform
+# association, which a study of this size finds about four times in five, fails: a single rerun is one draw, which
+# is why the replication probability, not the pass/fail pattern of one run, is the basis for a decision. A rerun on the twin shows the sampling variability of the whole
 # pipeline under a known truth (and that nothing else passes). It cannot show that the findings are true: the twin
 # plants them, with no pleiotropy, population structure or measurement problems, so only new data (or the real
 # extract) can test them.

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from il6repro import brain, teaching
+from il6repro import brain, report, teaching
 from il6repro import transcriptomics as tx
 from il6repro.data import DataUnavailableError, tables
 from il6repro.figures import save, set_style
@@ -198,7 +198,7 @@ test_q1_spin(corr, maps, spins, n_rot)  # IGNORE
 
 # %%
 teaching.need("q1", corr=corr)
-display(corr.style.format({"r": "{:.3f}", "p_naive": "{:.2g}", "p_spin": "{:.3g}"}))
+display(report.table(corr, "corr", p=("p_naive", "p_spin"), formats={"r": "{:.3f}"}))
 rn_all = teaching.spin_null_correlations(null, maps)
 r_crit = 1 / np.sqrt(1 + 66 / stats.t.isf(0.025, 66) ** 2)  # |r| with naive P = 0.05 over 68 regions
 fig, ax = plt.subplots(figsize=(7, 3.4))
@@ -498,7 +498,7 @@ test_q3_values(ora, terms, mtg_genes, background)  # IGNORE
 
 # %%
 teaching.need("q3", ora=ora)
-display(ora.style.format({"p_ahba": "{:.3g}", "p_genome": "{:.3g}", "p_gseapy": "{:.3g}"}))
+display(report.table(ora, "ora", p=("p_ahba", "p_genome", "p_gseapy")))
 
 # %% [raw]
 # # BEGIN QUESTION
@@ -651,7 +651,8 @@ test_q4_enrichment(sens, robust, expr, background, fdr_level)  # IGNORE
 
 # %%
 teaching.need("q4", sens=sens)
-display(sens.style.format({"genes": "{:.0f}", "jaccard": "{:.2f}", "enriched": "{:.0f}", "q_synaptic": "{:.3g}"}))
+display(report.table(sens, "sens", p=("q_synaptic",), formats={"genes": "{:.0f}", "jaccard": "{:.2f}",
+                                                                "enriched": "{:.0f}"}))
 print(f"synaptic transmission enriched under every rule: {robust}")
 
 # %% [raw]

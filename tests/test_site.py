@@ -128,11 +128,13 @@ def test_ledger_rows_show_fields_they_do_not_know(isolated, monkeypatch):
     res.mkdir(parents=True)
     (res / "07_whitehall_resolution.json").write_text(json.dumps({"notebook": "07_whitehall_resolution", "records": {
         "V.rr_repeated": {"value": 1.2, "ci": [1.0, 1.4], "kind": "planted_twin", "note": "", "cell": 9,
-                          "conclusion_verdict": "holds", "extra": {"twin_power": 0.41}}}}))
+                          "reviewed_by": "lab", "conclusion_verdict": "holds", "extra": {"twin_power": 0.41}}}}))
     columns, rows = ledger_rows({}, {})
-    assert columns[-2:] == ["conclusion_verdict", "twin_power"]
+    assert columns[-2:] == ["reviewed_by", "twin_power"]
     row = next(r for r in rows if r["claim"] == "V.rr_repeated")
-    assert row["conclusion_verdict"] == "holds" and row["twin_power"] == 0.41 and row["cell"] == 9
+    assert row["reviewed_by"] == "lab" and row["twin_power"] == 0.41 and row["cell"] == 9
+    # a field compare() computes is the ledger's verdict, never overwritten by a record's copy of it
+    assert row["conclusion_verdict"] == "does not hold"  # CI 1.0-1.4 does not lie above 1
 
 
 def test_claim_without_its_dataset_says_not_checked(isolated):

@@ -29,7 +29,7 @@ def test_the_shipped_grid_is_valid_and_shares_the_default_run():
     assert len(default[0].labels) == len(items)  # every choice's default value is that one run
     assert len({p.key for p in pts}) == len(pts) == 1 + sum(len(c["values"]) - 1 for c in items)
     seeds = [p for p in pts if p.overrides == {"07.seed": 1, "08.seed": 1}]
-    assert len(seeds) == 1 and seeds[0].cli()[-4:] == ["-p", "07.seed=1", "-p", "08.seed=1"]
+    assert len(seeds) == 1 and seeds[0].cli()[-6:] == ["-p", "07.seed=1", "-p", "08.seed=1", "-p", "n_seeds=0"]
 
 
 @pytest.mark.parametrize("choice, message", [

@@ -48,9 +48,17 @@ class Point:
         return [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
                 for k, v in sorted(self.overrides.items())]
 
+    def run_params(self) -> list[str]:
+        """:meth:`params` plus what every point adds: ``n_seeds=0`` for 03 and 08 unless the grid sets it (their
+        over-seeds distributions serve the ledger, not a sweep point)."""
+        extra = []
+        if {"03", "08"} & set(self.notebooks) and not any(k.endswith("n_seeds") for k in self.overrides):
+            extra = ["n_seeds=0"]
+        return self.params() + extra
+
     def cli(self) -> list[str]:
         args = ["--only", ",".join(self.notebooks)]
-        for item in self.params():
+        for item in self.run_params():
             args += ["-p", item]
         return args
 
@@ -200,8 +208,6 @@ def run_point(point: dict, profile: str, folder: str | None = None, twins: str |
     if twins:
         env["IL6REPRO_TWINS"] = twins
     cmd = [sys.executable, "-m", "il6repro", "run", "--profile", profile, "--no-progress", *p.cli()]
-    if {"03", "08"} & set(p.notebooks) and not any(k.endswith(".n_seeds") for k in p.overrides):
-        cmd += ["-p", "n_seeds=0"]  # the over-seeds distributions serve the ledger, not a sweep point
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(repo_root()))
     wall = time.perf_counter() - t0
@@ -243,7 +249,7 @@ def up_to_date_result(point: Point, profile: str, folder: Path) -> dict | None:
     if not bdir.is_dir():
         return None
     try:
-        state = plan(profile, point.params(), point.notebooks, build=bdir)
+        state = plan(profile, point.run_params(), point.notebooks, build=bdir)
     except Exception:  # noqa: BLE001 - anything odd: let the point run and report it
         return None
     if set(state) != set(_stems(point.notebooks)) or any(v != "up to date" for v in state.values()):
