@@ -28,6 +28,7 @@ from numba import njit
 _OPTS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
 _INV_SQRT_2PI = 0.398942280401432677939946059934  # M_1_SQRT_2PI
 NGRID = 512  # R density()'s n
+TRUNC = 5.0  # the mode's search: kernel truncated at TRUNC SDs (exact values at the end)
 
 
 @njit(**_OPTS)
@@ -178,35 +179,58 @@ def bandwidth(x, phi, buf):
 
 
 @njit(**_OPTS)
-def bandwidth_sorted(xs, phi):
-    """:func:`bandwidth` of sorted values in O(n): median and MAD by a merge walk of the deviations."""
-    n = xs.shape[0]
+def _sum_dev(x, c):
+    """Sum of x - c, in order."""
     s = 0.0
-    for j in range(n):
-        s += xs[j]
-    mean = s / n
-    t = 0.0
-    for j in range(n):
-        t += xs[j] - mean
-    mean += t / n
-    ss = 0.0
-    for j in range(n):
-        d = xs[j] - mean
-        ss += d * d
-    sd = math.sqrt(ss / (n - 1))
+    for j in range(x.shape[0]):
+        s += x[j] - c
+    return s
+
+
+@njit(**_OPTS)
+def _sum_sq(x, c):
+    """Sum of (x - c)^2, in order."""
+    s = 0.0
+    for j in range(x.shape[0]):
+        d = x[j] - c
+        s += d * d
+    return s
+
+
+@njit(**_OPTS)
+def _dev_kth(xs, med, half, k):
+    """The k-th smallest (1-based) of the absolute deviations |xs - med| of sorted ``xs`` (``med`` = its median,
+    ``half`` = n // 2): the deviations are two ascending runs, A[i] = med - xs[half - 1 - i] (i < half) and
+    B[j] = xs[half + j] - med; the k-th of their union by bisection on the number taken from A."""
+    n = xs.shape[0]
+    na, nb = half, n - half
+    ilo, ihi = max(0, k - nb), min(k, na)
+    while ilo < ihi:
+        i = (ilo + ihi) // 2  # take i from A, k - i from B: too few from A if A[i] < B[k - i - 1]
+        if med - xs[half - 1 - i] < xs[half + k - i - 1] - med:
+            ilo = i + 1
+        else:
+            ihi = i
+    i = ilo
+    va = med - xs[half - i] if i > 0 else -1.0
+    vb = xs[half + k - i - 1] - med if k - i > 0 else -1.0
+    return max(va, vb)
+
+
+@njit(**_OPTS)
+def bandwidth_sorted(xs, phi):
+    """:func:`bandwidth` of sorted values in O(n): median and MAD by bisection over the two ascending runs of
+    deviations."""
+    n = xs.shape[0]
+    mean = _sum_dev(xs, 0.0) / n
+    mean += _sum_dev(xs, mean) / n  # R's mean(): second pass correction
+    sd = math.sqrt(_sum_sq(xs, mean) / (n - 1))
     half = n // 2
     med = xs[half] if n % 2 == 1 else (xs[half - 1] + xs[half]) / 2.0
-    i, j = half - 1, half  # deviations med - xs[i] (i downwards) and xs[j] - med (j upwards), each ascending
-    prev = cur = 0.0
-    for _ in range(half + 1):
-        prev = cur
-        if j >= n or (i >= 0 and med - xs[i] <= xs[j] - med):
-            cur = med - xs[i]
-            i -= 1
-        else:
-            cur = xs[j] - med
-            j += 1
-    mad = 1.4826 * (cur if n % 2 == 1 else (prev + cur) / 2.0)
+    if n % 2 == 1:
+        mad = 1.4826 * _dev_kth(xs, med, half, half + 1)
+    else:
+        mad = 1.4826 * ((_dev_kth(xs, med, half, half) + _dev_kth(xs, med, half, half + 1)) / 2.0)
     return max(1e-8, 0.9 * min(sd, mad) / n ** 0.2 * phi)
 
 
@@ -433,6 +457,15 @@ def _density_mode(x, wn, xmin, xmax, h, scratch):
         e4 = 3.0 * c0 * ysum / (384.0 * sig ** 4) * (1.0 + 1e-9)
         e2 = c0 * ysum / (8.0 * sig * sig) * (1.0 + 1e-9)
         slack = 1e-9 * c0
+        # the search itself uses the kernel truncated at T = TRUNC kernel SDs (state 3: value and derivative
+        # short of the full sums by at most ef and ed: the dropped terms, at |d| >= T + 1 >= sig, are each at
+        # most kernel(T + 1), resp. |kernel'(T + 1)|, and their weights sum to ysum); truncated values are lower
+        # bounds (every term is >= 0), so they still certify v0; every knot that can be selected, and its
+        # neighbours, is recomputed in full below (state 1 or 2: exact value)
+        T = min(L, int(math.ceil(TRUNC * sig)) + 1)
+        sd = 3 if T < L else 2
+        ef = c0 * ysum * math.exp(-a * (T + 1.0) ** 2) * (1.0 + 1e-9)
+        ed = 2.0 * a * (T + 1.0) * ef
         k = klo
         kbest = klo
         while True:
@@ -440,8 +473,8 @@ def _density_mode(x, wn, xmin, xmax, h, scratch):
                 if state[k] == 0:
                     comp[nc] = k
                     nc += 1
-                conv[k], dconv[k] = _val2(ybin, gs, gd, k, mlo, mhi, L)
-                state[k] = 2
+                conv[k], dconv[k] = _val2(ybin, gs, gd, k, mlo, mhi, T)
+                state[k] = sd
             if conv[k] > conv[kbest]:
                 kbest = k
             if k == khi:
@@ -478,13 +511,13 @@ def _density_mode(x, wn, xmin, xmax, h, scratch):
             s2 = float(s) * s
             # cheap bounds first (the Hermite interpolant is at most the higher end plus 4/27 s of the slopes
             # pointing inwards), the interpolant's maximum only if they do not prune
-            tail = e4 * s2 * s2
-            cheap = max(fa, fb) + min(e2 * s2, (4.0 / 27.0) * s * (max(da, 0.0) + max(-db, 0.0)) + tail)
+            tail = e4 * s2 * s2 + (8.0 / 27.0) * s * ed
+            cheap = max(fa, fb) + ef + min(e2 * s2, (4.0 / 27.0) * s * (max(da, 0.0) + max(-db, 0.0)) + tail)
             if cheap + slack < v0:
                 continue
             if s > 3:
                 hm, _ = _hermite_max(fa, da, fb, db, s)
-                if hm + tail + slack < v0:
+                if hm + ef + tail + slack < v0:
                     continue
             if s <= 3:
                 for k in range(ka + 1, kb):
@@ -501,8 +534,8 @@ def _density_mode(x, wn, xmin, xmax, h, scratch):
                 if state[km] == 0:
                     comp[nc] = km
                     nc += 1
-                conv[km], dconv[km] = _val2(ybin, gs, gd, km, mlo, mhi, L)
-                state[km] = 2
+                conv[km], dconv[km] = _val2(ybin, gs, gd, km, mlo, mhi, T)
+                state[km] = sd
             if state[km - 1] > 0:
                 v0 = max(v0, min(conv[km - 1], conv[km]))
             if state[km + 1] > 0:
@@ -515,19 +548,14 @@ def _density_mode(x, wn, xmin, xmax, h, scratch):
         n0 = nc
         for i in range(n0):
             k = comp[i]
-            if conv[k] >= v0:
-                if k > klo:
-                    if state[k - 1] == 0:
-                        conv[k - 1] = _val(ybin, gs, k - 1, mlo, mhi, L)
-                        state[k - 1] = 1
-                        comp[nc] = k - 1
-                        nc += 1
-                if k < khi:
-                    if state[k + 1] == 0:
-                        conv[k + 1] = _val(ybin, gs, k + 1, mlo, mhi, L)
-                        state[k + 1] = 1
-                        comp[nc] = k + 1
-                        nc += 1
+            if conv[k] + (ef if state[k] == 3 else 0.0) >= v0:
+                for kk in range(max(klo, k - 1), min(khi, k + 1) + 1):
+                    if state[kk] == 0 or state[kk] == 3:
+                        conv[kk] = _val(ybin, gs, kk, mlo, mhi, L)
+                        if state[kk] == 0:
+                            comp[nc] = kk
+                            nc += 1
+                        state[kk] = 1
     # the output grid seq(from, to, length.out = ng), interpolated as R's approx() does, at every point of an
     # interval of computed knots that reaches v0 (first the two intervals at the highest knot, then the others
     # that reach the best value so far); the first point of highest value
@@ -538,7 +566,7 @@ def _density_mode(x, wn, xmin, xmax, h, scratch):
     dx = (to - frm) / (ng - 1)
     best_v, best_i = -1.0, ng
     for k in range(max(klo, kmax - 1), min(khi - 1, kmax) + 1):
-        if state[k] > 0 and state[k + 1] > 0:
+        if 0 < state[k] < 3 and 0 < state[k + 1] < 3:
             best_v, best_i = _interval_points(conv, k, lo, up, xdelta, frm, to, dx, best_v, best_i)
     thr = max(v0, best_v - 1e-12 * abs(best_v))
     for i in range(nc):
@@ -546,7 +574,7 @@ def _density_mode(x, wn, xmin, xmax, h, scratch):
         if conv[k] < thr:
             continue
         for kk in range(max(klo, k - 1), min(khi - 1, k) + 1):
-            if state[kk] > 0 and state[kk + 1] > 0:
+            if kk != kmax - 1 and kk != kmax and 0 < state[kk] < 3 and 0 < state[kk + 1] < 3:
                 best_v, best_i = _interval_points(conv, kk, lo, up, xdelta, frm, to, dx, best_v, best_i)
     return rseq(frm, to, ng, best_i)
 
