@@ -14,7 +14,13 @@ standard-normal draws ``Z`` and the per-outcome statistics, so no ``draws x outc
   (``BinDist``), convolution with the Gaussian kernel sampled on R's ``2n`` grid ``seq(0, 2 (up - lo),
   length.out = 1024)``, linear interpolation onto ``seq(from, to, length.out = 512)``), the first grid point of
   highest density. R convolves by FFT; here the same sum is taken directly over the occupied bins (kernel
-  terms below 1e-21 of its peak dropped), which equals R's result to rounding. The reference implementation, a
+  terms below 1e-21 of its peak dropped), which equals R's result to rounding, and only at the knots that can
+  hold the maximum: a branch and bound over knot intervals (value and derivative every 1.5 kernel SDs, the
+  kernel truncated at 5 SDs with the error bounded, intervals pruned by the cubic-Hermite bound with its
+  fourth-derivative remainder or a curvature bound, against a value some output point certainly reaches), then
+  every knot that can be selected, and its neighbours, in full. The pruning is exact (provable bounds, no
+  heuristics): the selected grid point is the one the full convolution selects (exact ties, e.g. two
+  mirror-image clusters, are decided by rounding, here as in R). The reference implementation, a
   line-by-line numpy port of R's code, is :func:`il6repro.genetics.mr.r_density`; tests check the two agree.
 """
 
