@@ -254,6 +254,29 @@ def test_mode_kernel_equals_r_literal_density_mode():
         assert abs(fast - ref) <= 1e-9 * _grid_step(x), (x, w, fast, ref)
 
 
+def test_mode_kernel_branch_and_bound_on_multimodal_draws():
+    """The pruned search (only the knots that can hold the maximum are convolved) selects the grid point of the
+    full convolution also when several clusters of nearly equal height compete: 79-SNP-sized rows of 2-4
+    clusters, through the bootstrap kernel (sorted rows) and the point-estimate kernel."""
+    from il6repro.genetics import _kernels as K
+
+    rng = np.random.default_rng(15)
+    X, W = [], []
+    for _ in range(300):
+        k = int(rng.integers(2, 5))
+        centres = rng.uniform(-3, 3, k)
+        X.append(centres[rng.integers(0, k, 79)] + rng.choice([0.05, 0.2, 0.5]) * rng.standard_normal(79))
+        W.append(rng.uniform(0.1, 10, 79))
+    X, W = np.array(X), np.array(W)
+    out = np.empty(len(X))
+    K.mode_sorted_rows(X, np.sort(X, axis=1), np.ones(79), 1.0, out)
+    point = mr._mode(X, W, 1.0)
+    for i in range(len(X)):
+        step = _grid_step(X[i])
+        assert abs(out[i] - mr.mode_r(X[i], np.ones(79))) <= 1e-9 * step, i
+        assert abs(point[i] - mr.mode_r(X[i], W[i])) <= 1e-9 * step, i
+
+
 def test_weighted_median_kernel_equals_r_literal():
     for x, w in _random_rows(seed=1):
         fast, ref = mr._weighted_median(x, w)[0], mr.weighted_median_r(x, w)

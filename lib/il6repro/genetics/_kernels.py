@@ -14,7 +14,13 @@ standard-normal draws ``Z`` and the per-outcome statistics, so no ``draws x outc
   (``BinDist``), convolution with the Gaussian kernel sampled on R's ``2n`` grid ``seq(0, 2 (up - lo),
   length.out = 1024)``, linear interpolation onto ``seq(from, to, length.out = 512)``), the first grid point of
   highest density. R convolves by FFT; here the same sum is taken directly over the occupied bins (kernel
-  terms below 1e-21 of its peak dropped), which equals R's result to rounding. The reference implementation, a
+  terms below 1e-21 of its peak dropped), which equals R's result to rounding, and only at the knots that can
+  hold the maximum: a branch and bound over knot intervals (value and derivative every 1.5 kernel SDs, the
+  kernel truncated at 5 SDs with the error bounded, intervals pruned by the cubic-Hermite bound with its
+  fourth-derivative remainder or a curvature bound, against a value some output point certainly reaches), then
+  every knot that can be selected, and its neighbours, in full. The pruning is exact (provable bounds, no
+  heuristics): the selected grid point is the one the full convolution selects (exact ties, e.g. two
+  mirror-image clusters, are decided by rounding, here as in R). The reference implementation, a
   line-by-line numpy port of R's code, is :func:`il6repro.genetics.mr.r_density`; tests check the two agree.
 """
 
@@ -28,6 +34,7 @@ from numba import njit
 _OPTS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
 _INV_SQRT_2PI = 0.398942280401432677939946059934  # M_1_SQRT_2PI
 NGRID = 512  # R density()'s n
+TRUNC = 5.0  # the mode's search: kernel truncated at TRUNC SDs (exact values at the end)
 
 
 @njit(**_OPTS)
@@ -178,100 +185,225 @@ def bandwidth(x, phi, buf):
 
 
 @njit(**_OPTS)
-def bandwidth_sorted(xs, phi):
-    """:func:`bandwidth` of sorted values in O(n): median and MAD by a merge walk of the deviations."""
-    n = xs.shape[0]
+def _sum_dev(x, c):
+    """Sum of x - c, in order."""
     s = 0.0
-    for j in range(n):
-        s += xs[j]
-    mean = s / n
-    t = 0.0
-    for j in range(n):
-        t += xs[j] - mean
-    mean += t / n
-    ss = 0.0
-    for j in range(n):
-        d = xs[j] - mean
-        ss += d * d
-    sd = math.sqrt(ss / (n - 1))
+    for j in range(x.shape[0]):
+        s += x[j] - c
+    return s
+
+
+@njit(**_OPTS)
+def _sum_sq(x, c):
+    """Sum of (x - c)^2, in order."""
+    s = 0.0
+    for j in range(x.shape[0]):
+        d = x[j] - c
+        s += d * d
+    return s
+
+
+@njit(**_OPTS)
+def _dev_kth(xs, med, half, k):
+    """The k-th smallest (1-based) of the absolute deviations |xs - med| of sorted ``xs`` (``med`` = its median,
+    ``half`` = n // 2): the deviations are two ascending runs, A[i] = med - xs[half - 1 - i] (i < half) and
+    B[j] = xs[half + j] - med; the k-th of their union by bisection on the number taken from A."""
+    n = xs.shape[0]
+    na, nb = half, n - half
+    ilo, ihi = max(0, k - nb), min(k, na)
+    while ilo < ihi:
+        i = (ilo + ihi) // 2  # take i from A, k - i from B: too few from A if A[i] < B[k - i - 1]
+        if med - xs[half - 1 - i] < xs[half + k - i - 1] - med:
+            ilo = i + 1
+        else:
+            ihi = i
+    i = ilo
+    va = med - xs[half - i] if i > 0 else -1.0
+    vb = xs[half + k - i - 1] - med if k - i > 0 else -1.0
+    return max(va, vb)
+
+
+@njit(**_OPTS)
+def bandwidth_sorted(xs, phi):
+    """:func:`bandwidth` of sorted values in O(n): median and MAD by bisection over the two ascending runs of
+    deviations."""
+    n = xs.shape[0]
+    mean = _sum_dev(xs, 0.0) / n
+    mean += _sum_dev(xs, mean) / n  # R's mean(): second pass correction
+    sd = math.sqrt(_sum_sq(xs, mean) / (n - 1))
     half = n // 2
     med = xs[half] if n % 2 == 1 else (xs[half - 1] + xs[half]) / 2.0
-    i, j = half - 1, half  # deviations med - xs[i] (i downwards) and xs[j] - med (j upwards), each ascending
-    prev = cur = 0.0
-    for _ in range(half + 1):
-        prev = cur
-        if j >= n or (i >= 0 and med - xs[i] <= xs[j] - med):
-            cur = med - xs[i]
-            i -= 1
-        else:
-            cur = xs[j] - med
-            j += 1
-    mad = 1.4826 * (cur if n % 2 == 1 else (prev + cur) / 2.0)
+    if n % 2 == 1:
+        mad = 1.4826 * _dev_kth(xs, med, half, half + 1)
+    else:
+        mad = 1.4826 * ((_dev_kth(xs, med, half, half) + _dev_kth(xs, med, half, half + 1)) / 2.0)
     return max(1e-8, 0.9 * min(sd, mad) / n ** 0.2 * phi)
 
 
 @njit(**_OPTS)
-def density_mode(x, w, phi, buf, ybin, gs, conv, coarse):
+def density_mode(x, w, phi, buf, scratch):
     """Mode of R's ``density(x, weights = w / sum(w), bw = h)`` with Hartwig's ``h`` (see module docstring).
 
-    Scratch: ``buf`` (len(x)), ``ybin`` (512), ``gs`` (1023), ``conv`` (512), ``coarse`` (512).
+    Scratch: ``buf`` (2 len(x)) and :func:`mode_scratch`.
     """
-    return _density_mode(x, w, bandwidth(x, phi, buf), ybin, gs, conv, coarse)
+    n = x.shape[0]
+    wn = buf[n:]
+    _normalise(w, wn)
+    xmin, xmax = x[0], x[0]
+    for j in range(n):
+        xmin = min(xmin, x[j])
+        xmax = max(xmax, x[j])
+    return _density_mode(x, wn, xmin, xmax, bandwidth(x, phi, buf[:n]), scratch)
 
 
 @njit(**_OPTS)
-def density_mode_sorted(x, xs, w, phi, ybin, gs, conv, coarse):
-    """:func:`density_mode` given ``xs``, the values of ``x`` sorted (the bandwidth then costs O(n))."""
-    return _density_mode(x, w, bandwidth_sorted(xs, phi), ybin, gs, conv, coarse)
+def density_mode_sorted(x, xs, wn, phi, scratch):
+    """:func:`density_mode` given ``xs``, the values of ``x`` sorted (the bandwidth then costs O(n)), and the
+    normalised weights ``wn`` (:func:`_normalise`)."""
+    return _density_mode(x, wn, xs[0], xs[xs.shape[0] - 1], bandwidth_sorted(xs, phi), scratch)
+
+
+@njit(**_OPTS)
+def _normalise(w, out):
+    """``out = w / sum(w)`` (the sum in order)."""
+    wt = 0.0
+    for j in range(w.shape[0]):
+        wt += w[j]
+    for j in range(w.shape[0]):
+        out[j] = w[j] / wt
+
+
+@njit(**_OPTS)
+def mode_scratch():
+    """Scratch of :func:`_density_mode`: rows ybin, conv, dconv (``NGRID`` each), the kernel and its derivative
+    (``2 NGRID - 1`` each), the state of each knot, the interval stack and the list of computed knots."""
+    return (np.zeros((3, NGRID)), np.zeros((2, 2 * NGRID - 1)), np.zeros(NGRID, np.int8),
+            np.empty(2 * NGRID + 8, np.int64), np.empty(NGRID, np.int64))
 
 
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
 def _dot(a, b):
-    """Sum of a * b (vectorised: the summation order is free, the terms are non-negative)."""
+    """Sum of a * b (vectorised: the summation order is free)."""
     acc = 0.0
     for i in range(a.shape[0]):
         acc += a[i] * b[i]
     return acc
 
 
+@njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+def _dot2(a, b, c):
+    """(sum of a * b, sum of a * c), vectorised."""
+    s0 = 0.0
+    s1 = 0.0
+    for i in range(a.shape[0]):
+        s0 += a[i] * b[i]
+        s1 += a[i] * c[i]
+    return s0, s1
+
+
 @njit(**_OPTS)
-def _conv_at(ybin, gs, k, mlo, mhi, L):
-    """The binned density at knot k: sum over occupied bins m within L of ybin[m] * kernel(|m - k|) (the
-    kernel table ``gs`` is symmetric, so gs[ng - 1 + m - k] runs forward with m)."""
+def _val(ybin, gs, k, mlo, mhi, L):
+    """The binned density at knot k: the sum over occupied bins m within L of ybin[m] * kernel(|m - k|) (the
+    kernel table ``gs`` is symmetric, so gs[ng - 1 + m - k] runs forward with m). (No early return here or in
+    the other kernels that slice arrays: numba then keeps atomic reference counts on every slice.)"""
     m0 = max(mlo, k - L)
-    m1 = min(mhi, k + L)
-    if m1 < m0:
-        return 0.0
+    m1 = max(min(mhi, k + L), m0 - 1)
     off = NGRID - 1 - k
     return _dot(ybin[m0:m1 + 1], gs[off + m0:off + m1 + 1])
 
 
 @njit(**_OPTS)
-def _density_mode(x, w, h, ybin, gs, conv, coarse):
+def _val2(ybin, gs, gd, k, mlo, mhi, L):
+    """:func:`_val` and the derivative of the density at knot k (``gd``: the kernel's derivative table)."""
+    m0 = max(mlo, k - L)
+    m1 = max(min(mhi, k + L), m0 - 1)
+    off = NGRID - 1 - k
+    return _dot2(ybin[m0:m1 + 1], gs[off + m0:off + m1 + 1], gd[off + m0:off + m1 + 1])
+
+
+@njit(inline="always", **_OPTS)
+def _hermite_max(fa, da, fb, db, s):
+    """Maximum over [0, 1] of the cubic Hermite interpolant of (fa, da) and (fb, db) on an interval of length s,
+    and where it is (fraction of the interval)."""
+    da *= s
+    db *= s
+    c2 = -3.0 * fa - 2.0 * da + 3.0 * fb - db
+    c3 = 2.0 * fa + da - 2.0 * fb + db
+    if fa >= fb:
+        best, at = fa, 0.0
+    else:
+        best, at = fb, 1.0
+    A, B, C = 3.0 * c3, 2.0 * c2, da
+    for j in range(2):
+        u = -1.0
+        if A != 0.0:
+            disc = B * B - 4.0 * A * C
+            if disc >= 0.0:
+                r = math.sqrt(disc)
+                u = (-B - r) / (2.0 * A) if j == 0 else (-B + r) / (2.0 * A)
+        elif j == 0 and B != 0.0:
+            u = -C / B
+        if 0.0 < u < 1.0:
+            v = fa + u * (da + u * (c2 + u * c3))
+            if v > best:
+                best, at = v, u
+    return best, at
+
+
+@njit(inline="always", **_OPTS)
+def _interval_points(conv, k, lo, up, xdelta, frm, to, dx, best_v, best_i):
+    """Update (best value, its index) with the output grid points that R's ``approx()`` interpolates between
+    knots k and k + 1 (ties: the first index)."""
+    ng = NGRID
+    xa = _rs(lo, up, xdelta, ng, k)
+    xb = _rs(lo, up, xdelta, ng, k + 1)
+    i0 = max(0, int(math.floor((xa - frm) / dx)) - 1)
+    i1 = min(ng - 1, int(math.ceil((xb - frm) / dx)) + 1)
+    for i in range(i0, i1 + 1):
+        xv = _rs(frm, to, dx, ng, i)
+        # R's approx(): the knot interval holding xv, exact-knot values returned as is
+        kk = min(max(int((xv - lo) / xdelta), 0), ng - 2)
+        while kk > 0 and _rs(lo, up, xdelta, ng, kk) > xv:
+            kk -= 1
+        while kk < ng - 2 and _rs(lo, up, xdelta, ng, kk + 1) <= xv:
+            kk += 1
+        if kk != k:
+            continue
+        xl = _rs(lo, up, xdelta, ng, kk)
+        xr = _rs(lo, up, xdelta, ng, kk + 1)
+        if xv == xr:
+            val = conv[kk + 1]
+        elif xv == xl:
+            val = conv[kk]
+        else:
+            val = conv[kk] + (conv[kk + 1] - conv[kk]) * ((xv - xl) / (xr - xl))
+        if val > best_v or (val == best_v and i < best_i):
+            best_v, best_i = val, i
+    return best_v, best_i
+
+
+@njit(**_OPTS)
+def _density_mode(x, wn, xmin, xmax, h, scratch):
+    rows, kern, state, stack, comp = scratch
+    ybin, conv, dconv = rows[0], rows[1], rows[2]
+    gs, gd = kern[0], kern[1]
     n = x.shape[0]
-    wt = 0.0
-    xmin, xmax = x[0], x[0]
-    for j in range(n):
-        wt += w[j]
-        if x[j] < xmin:
-            xmin = x[j]
-        if x[j] > xmax:
-            xmax = x[j]
     frm = xmin - 3.0 * h
     to = xmax + 3.0 * h
     lo = frm - 4.0 * h
     up = to + 4.0 * h
     ng = NGRID
-    # BinDist: linear binning on ng points over [lo, up]
-    for k in range(ng):
-        ybin[k] = 0.0
-        conv[k] = 0.0
+    # BinDist: linear binning on ng points over [lo, up]; only bins [blo, bhi] can be touched
     xdelta = (up - lo) / (ng - 1)
+    blo = min(max(int(math.floor((xmin - lo) / xdelta)) - 1, 0), ng - 1)
+    bhi = min(max(int(math.floor((xmax - lo) / xdelta)) + 2, 0), ng - 1)
+    for k in range(blo, bhi + 1):
+        ybin[k] = 0.0
     for j in range(n):
         xpos = (x[j] - lo) / xdelta
         ix = int(math.floor(xpos))
         fx = xpos - ix
-        wj = w[j] / wt
+        wj = wn[j]
         if 0 <= ix <= ng - 2:
             ybin[ix] += wj * (1.0 - fx)
             ybin[ix + 1] += wj * fx
@@ -280,18 +412,21 @@ def _density_mode(x, w, h, ybin, gs, conv, coarse):
         elif ix == ng - 1:
             ybin[ix] += wj * (1.0 - fx)
     # occupied bins: the density increases towards them from outside, so its maximum lies within
-    mlo, mhi = ng - 1, 0
-    for m in range(ng):
-        if ybin[m] != 0.0:
-            mlo = min(mlo, m)
-            mhi = max(mhi, m)
+    mlo, mhi = blo, bhi
+    while mlo < bhi and ybin[mlo] == 0.0:
+        mlo += 1
+    while mhi > mlo and ybin[mhi] == 0.0:
+        mhi -= 1
+    ysum = 1.0  # the total binned weight (sum of wn, all inside the grid), to rounding
     klo, khi = max(0, mlo - 1), min(ng - 1, mhi + 1)
+    for k in range(klo, khi + 1):
+        state[k] = 0
     # kernel dnorm(kords, sd = h), kords = seq(0, 2 (up - lo), length.out = 2 ng); gs[ng - 1 + d] = kernel(|d|)
-    # up to L = 10 kernel SDs (beyond, terms are below 2e-22 of the peak) or the width of the occupied span
+    # up to L = 10 kernel SDs (beyond, terms are below 2e-22 of the peak) or the width of the occupied span;
+    # gd[ng - 1 + d] = d kernel(d) / sig^2, the derivative of kernel(k - m) in k at d = m - k
     kby = 2.0 * (up - lo) / (2 * ng - 1)
     sig = h / kby  # kernel SD in knots
-    st = int(sig / 3.0)  # stride of the coarse pass (none below 3)
-    L = min(ng - 1, khi - klo + st, int(math.ceil(10.0 * sig)) + 1)
+    L = min(ng - 1, khi - klo + 1, int(math.ceil(10.0 * sig)) + 1)
     # (exp(-a d^2) by the recurrence g(d+1) = g(d) exp(-a (2d+1)), restarted exactly every 16 steps)
     a = 0.5 * (kby / h) ** 2
     q = math.exp(-2.0 * a)
@@ -305,88 +440,169 @@ def _density_mode(x, w, h, ybin, gs, conv, coarse):
         gs[ng - 1 - d] = g
         g *= r
         r *= q
-    if st < 3 or khi - klo < 8 * st:
+    st = int(1.5 * sig)  # stride of the coarse pass
+    nc = 0
+    if st < 4 or khi - klo < 3 * st:
         for k in range(klo, khi + 1):
-            conv[k] = _conv_at(ybin, gs, k, mlo, mhi, L)
+            if state[k] == 0:
+                conv[k] = _val(ybin, gs, k, mlo, mhi, L)
+                state[k] = 1
+                comp[nc] = k
+                nc += 1
+        v0 = -1.0
     else:
-        # exact values at the knots klo + st K (the last one at or past khi); between two of them the density
-        # exceeds the higher value by at most M st^2 / 8 (M = g0 / sig^2 bounds its negative curvature, total
-        # mass 1), and the maximum (and any interpolated point that can be selected) is within M of the highest:
-        # only intervals that can reach that level are then computed in full; the other knots stay 0 and can
-        # never be selected
-        nk = (khi - klo + st - 1) // st + 1
-        lb = 0.0
-        for kk in range(nk):
-            coarse[kk] = _conv_at(ybin, gs, klo + kk * st, mlo, mhi, L)
-            lb = max(lb, coarse[kk])
-        curv = _INV_SQRT_2PI / h / (sig * sig) * (1.0 + 1e-9)
-        thr = lb - curv - curv * st * st / 8.0 - 1e-9 * lb
-        a = -1
-        for kk in range(nk - 1):
-            k0 = klo + kk * st
-            k1 = min(k0 + st, khi)
-            keep = max(coarse[kk], coarse[kk + 1]) >= thr
-            if keep and a < 0:
-                a = max(klo, k0 - 1)
-            if a >= 0 and (not keep or k1 == khi):
-                b = min(khi, (k1 if keep else k0) + 1)
-                for k in range(a, b + 1):
-                    conv[k] = _conv_at(ybin, gs, k, mlo, mhi, L)
-                a = -1
-    # highest knot, then the interpolated values near it, then any segment that could still reach them
-    kmax = klo
-    for k in range(klo + 1, khi + 1):
-        if conv[k] > conv[kmax]:
-            kmax = k
+        for d in range(-L, L + 1):
+            gd[ng - 1 + d] = 2.0 * a * d * gs[ng - 1 + d]
+        # Branch and bound (knot units; f = the density as a sum of Gaussians of SD sig with total mass ysum):
+        # value and derivative at coarse knots every st; on an interval [a, b] of length s, f is at most the
+        # maximum of the cubic Hermite interpolant of its ends plus max|f| s^4 / 384 (|f| <= 3 c0
+        # ysum / sig^4), and at most the higher end plus max|f''| s^2 / 8 (|f''| <= c0 ysum / sig^2). Every
+        # output point (interpolated between two knots) that can be selected has a value >= v0, the best value
+        # certified so far (the lower of two adjacent computed knots); an interval whose bound is below v0 has
+        # no knot that can matter; the others are halved until short, then computed knot by knot.
+        e4 = 3.0 * c0 * ysum / (384.0 * sig ** 4) * (1.0 + 1e-9)
+        e2 = c0 * ysum / (8.0 * sig * sig) * (1.0 + 1e-9)
+        slack = 1e-9 * c0
+        # the search itself uses the kernel truncated at T = TRUNC kernel SDs (state 3: value and derivative
+        # short of the full sums by at most ef and ed: the dropped terms, at |d| >= T + 1 >= sig, are each at
+        # most kernel(T + 1), resp. |kernel'(T + 1)|, and their weights sum to ysum); truncated values are lower
+        # bounds (every term is >= 0), so they still certify v0; every knot that can be selected, and its
+        # neighbours, is recomputed in full below (state 1 or 2: exact value)
+        T = min(L, int(math.ceil(TRUNC * sig)) + 1)
+        sd = 3 if T < L else 2
+        ef = c0 * ysum * math.exp(-a * (T + 1.0) ** 2) * (1.0 + 1e-9)
+        ed = 2.0 * a * (T + 1.0) * ef
+        k = klo
+        kbest = klo
+        while True:
+            if state[k] < 2:
+                if state[k] == 0:
+                    comp[nc] = k
+                    nc += 1
+                conv[k], dconv[k] = _val2(ybin, gs, gd, k, mlo, mhi, T)
+                state[k] = sd
+            if conv[k] > conv[kbest]:
+                kbest = k
+            if k == khi:
+                break
+            k = min(k + st, khi)
+        ncoarse = nc
+        # v0 from the three knots nearest the maximum of the interpolant next to the best coarse knot
+        if dconv[kbest] > 0.0 and kbest < khi:
+            ka, kb = kbest, min(kbest + st, khi)
+        else:
+            ka, kb = max(kbest - st, klo), kbest
+        _, u = _hermite_max(conv[ka], dconv[ka], conv[kb], dconv[kb], kb - ka)
+        kc = min(max(ka + int(math.floor(u * (kb - ka) + 0.5)), klo + 1), khi - 1)
+        for k in range(kc - 1, kc + 2):
+            if state[k] == 0:
+                conv[k] = _val(ybin, gs, k, mlo, mhi, L)
+                state[k] = 1
+                comp[nc] = k
+                nc += 1
+        v0 = max(min(conv[kc - 1], conv[kc]), min(conv[kc], conv[kc + 1]))
+        # the coarse intervals on the stack (comp[:ncoarse] holds the coarse knots in order)
+        top = 0
+        for i in range(ncoarse - 2, -1, -1):
+            stack[2 * top] = comp[i]
+            stack[2 * top + 1] = comp[i + 1]
+            top += 1
+        while top > 0:
+            top -= 1
+            ka, kb = stack[2 * top], stack[2 * top + 1]
+            s = kb - ka
+            if s <= 1:
+                continue
+            fa, fb, da, db = conv[ka], conv[kb], dconv[ka], dconv[kb]
+            s2 = float(s) * s
+            # cheap bounds first (the Hermite interpolant is at most the higher end plus 4/27 s of the slopes
+            # pointing inwards), the interpolant's maximum only if they do not prune
+            tail = e4 * s2 * s2 + (8.0 / 27.0) * s * ed
+            cheap = max(fa, fb) + ef + min(e2 * s2, (4.0 / 27.0) * s * (max(da, 0.0) + max(-db, 0.0)) + tail)
+            if cheap + slack < v0:
+                continue
+            if s > 3:
+                hm, _ = _hermite_max(fa, da, fb, db, s)
+                if hm + ef + tail + slack < v0:
+                    continue
+            if s <= 3:
+                for k in range(ka + 1, kb):
+                    if state[k] == 0:
+                        conv[k] = _val(ybin, gs, k, mlo, mhi, L)
+                        state[k] = 1
+                        comp[nc] = k
+                        nc += 1
+                for k in range(ka, kb):
+                    v0 = max(v0, min(conv[k], conv[k + 1]))
+                continue
+            km = (ka + kb) // 2
+            if state[km] < 2:
+                if state[km] == 0:
+                    comp[nc] = km
+                    nc += 1
+                conv[km], dconv[km] = _val2(ybin, gs, gd, km, mlo, mhi, T)
+                state[km] = sd
+            if state[km - 1] > 0:
+                v0 = max(v0, min(conv[km - 1], conv[km]))
+            if state[km + 1] > 0:
+                v0 = max(v0, min(conv[km], conv[km + 1]))
+            stack[2 * top], stack[2 * top + 1] = ka, km
+            stack[2 * top + 2], stack[2 * top + 3] = km, kb
+            top += 2
+        v0 -= slack
+        # every knot at or above v0 is computed; its neighbours too, for the interpolation
+        n0 = nc
+        for i in range(n0):
+            k = comp[i]
+            if conv[k] + (ef if state[k] == 3 else 0.0) >= v0:
+                for kk in range(max(klo, k - 1), min(khi, k + 1) + 1):
+                    if state[kk] == 0 or state[kk] == 3:
+                        conv[kk] = _val(ybin, gs, kk, mlo, mhi, L)
+                        if state[kk] == 0:
+                            comp[nc] = kk
+                            nc += 1
+                        state[kk] = 1
+    # the output grid seq(from, to, length.out = ng), interpolated as R's approx() does, at every point of an
+    # interval of computed knots that reaches v0 (first the two intervals at the highest knot, then the others
+    # that reach the best value so far); the first point of highest value
+    kmax = comp[0]
+    for i in range(nc):
+        if conv[comp[i]] > conv[kmax]:
+            kmax = comp[i]
     dx = (to - frm) / (ng - 1)
     best_v, best_i = -1.0, ng
-    for rep in range(2):
-        thr = best_v
-        ka, kb = (max(0, kmax - 1), min(ng - 2, kmax)) if rep == 0 else (max(0, klo - 1), min(ng - 2, khi))
-        for k in range(ka, kb + 1):
-            if rep == 1 and max(conv[k], conv[k + 1]) < thr:
-                continue
-            xa = _rs(lo, up, xdelta, ng, k)
-            xb = _rs(lo, up, xdelta, ng, k + 1)
-            i0 = max(0, int(math.floor((xa - frm) / dx)) - 1)
-            i1 = min(ng - 1, int(math.ceil((xb - frm) / dx)) + 1)
-            for i in range(i0, i1 + 1):
-                xv = _rs(frm, to, dx, ng, i)
-                # R's approx(): the knot interval holding xv, exact-knot values returned as is
-                kk = min(max(int((xv - lo) / xdelta), 0), ng - 2)
-                while kk > 0 and _rs(lo, up, xdelta, ng, kk) > xv:
-                    kk -= 1
-                while kk < ng - 2 and _rs(lo, up, xdelta, ng, kk + 1) <= xv:
-                    kk += 1
-                xl = _rs(lo, up, xdelta, ng, kk)
-                xr = _rs(lo, up, xdelta, ng, kk + 1)
-                if xv == xr:
-                    val = conv[kk + 1]
-                elif xv == xl:
-                    val = conv[kk]
-                else:
-                    val = conv[kk] + (conv[kk + 1] - conv[kk]) * ((xv - xl) / (xr - xl))
-                if val > best_v or (val == best_v and i < best_i):
-                    best_v, best_i = val, i
+    for k in range(max(klo, kmax - 1), min(khi - 1, kmax) + 1):
+        if 0 < state[k] < 3 and 0 < state[k + 1] < 3:
+            best_v, best_i = _interval_points(conv, k, lo, up, xdelta, frm, to, dx, best_v, best_i)
+    thr = max(v0, best_v - 1e-12 * abs(best_v))
+    for i in range(nc):
+        k = comp[i]
+        if conv[k] < thr:
+            continue
+        for kk in range(max(klo, k - 1), min(khi - 1, k) + 1):
+            if kk != kmax - 1 and kk != kmax and 0 < state[kk] < 3 and 0 < state[kk + 1] < 3:
+                best_v, best_i = _interval_points(conv, kk, lo, up, xdelta, frm, to, dx, best_v, best_i)
     return rseq(frm, to, ng, best_i)
 
 
 @njit(**_OPTS)
 def mode_rows(X, W, phi, out, r0, r1):
     """``out[r] = density_mode(X[r], W[r])`` for rows ``r0 <= r < r1``."""
-    buf = np.empty(X.shape[1])
-    ybin, gs, conv, coarse = np.empty(NGRID), np.zeros(2 * NGRID - 1), np.zeros(NGRID), np.empty(NGRID)
+    buf = np.empty(2 * X.shape[1])
+    scratch = mode_scratch()
     for r in range(r0, r1):
-        out[r] = density_mode(X[r], W[r], phi, buf, ybin, gs, conv, coarse)
+        out[r] = density_mode(X[r], W[r], phi, buf, scratch)
 
 
 @njit(**_OPTS)
 def mode_sorted_rows(X, XS, w, phi, out):
     """``out[b] = density_mode(X[b], w)`` for every row, given ``XS`` = ``X`` sorted along rows (one outcome's
     bootstrap draws: the weights are shared)."""
-    ybin, gs, conv, coarse = np.empty(NGRID), np.zeros(2 * NGRID - 1), np.zeros(NGRID), np.empty(NGRID)
+    scratch = mode_scratch()
+    wn = np.empty(w.shape[0])
+    _normalise(w, wn)
     for b in range(X.shape[0]):
-        out[b] = density_mode_sorted(X[b], XS[b], w, phi, ybin, gs, conv, coarse)
+        out[b] = density_mode_sorted(X[b], XS[b], wn, phi, scratch)
 
 
 @njit(**_OPTS)
