@@ -224,8 +224,8 @@ def test_baseline_roundtrip_keeps_reasons(isolated, monkeypatch, tmp_path):
     ledger.record("V.n_cases", 2400, kind="design_input")
     path = tmp_path / "b.yaml"
     ledger.write_baseline(ledger.compare(), path)
-    assert "2400 != 2419" in path.read_text()
-    path.write_text(path.read_text().replace("2400 != 2419", "drawn, not fixed"))
+    assert "2,400 differs from 2,419" in path.read_text()
+    path.write_text(path.read_text().replace("2,400 differs from 2,419", "drawn, not fixed"))
     ledger.write_baseline(ledger.compare(), path)  # unchanged status: the hand-written reason survives
     b = ledger.load_baseline(path)
     assert b["V.n_cases"] == {"status": ledger.NOT_REPRODUCED, "why": "drawn, not fixed"}

@@ -200,7 +200,7 @@ def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_noteb
     assert f'href="notebooks/01_tiny.html#cell-{cell}"' in paper
     assert f'id="cell-{cell}"' in (site / "notebooks" / "01_tiny.html").read_text()
     row = ledger[ledger.index('id="claim-w-ahba-n-donors"'):][:4000]
-    assert "not reproduced" in row and "3 != 6" in row and "tiny test" in row
+    assert "not reproduced" in row and "3 differs from 6" in row and "tiny test" in row
     assert "not yet attempted" in paper  # claims no notebook recorded say so
     assert "Student notebooks" in (site / "index.html").read_text()
     assert "have not been built" in (site / "teaching.html").read_text()
@@ -221,7 +221,7 @@ def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_noteb
     assert "6 → 3" not in paper
     row = (site / "ledger.html").read_text()
     row = row[row.index('id="claim-w-ahba-n-donors"'):][:4000]
-    assert "reproduced on real data" in row and "6 == 6" in row
+    assert "reproduced on real data" in row and "6 equals 6" in row
     page = (site / "teaching.html").read_text()
     assert "10_teaching_mr.ipynb" in page and "_downloads/" in page
     assert "autograder.zip" not in page  # the hidden checks are never published

@@ -59,7 +59,7 @@ LEDGER_PLACED = {"claim", "study", "quantity", "published", "published_ci", "rep
                  "status", "reason", "display_status", "display_reason", "source", "note", "kind", "notebook",
                  "cell", "cell_notebook", "rule_text", "accepted_because", "anchor", "published_ci_pair",
                  "reproduced_ci_pair", "rule_params", "published_display",
-                 "reproduced_display"}
+                 "reproduced_display", "conclusion", "conclusion_verdict"}
 
 
 # ------------------------------------------------------------------------------------------- the run's data
@@ -121,6 +121,10 @@ def claim_role(name, rawtext, text, lineno, inliner, options=None, content=None)
                 ["claim-numbers"])
     box += nodes.Text(" ")
     box += nodes.inline("", status, classes=["claim-status"])
+    verdict = row.get("conclusion_verdict") or ""
+    if verdict:  # the paper's conclusion, judged apart from the number (over seeds for a twin)
+        box += nodes.Text(" ")
+        box += nodes.inline("", f"conclusion {verdict}", classes=["claim-conclusion"])
     link = _cell_link(env, row)
     if link is not None:
         box += nodes.Text(" ")
@@ -211,13 +215,17 @@ class LedgerTable(SphinxDirective):
                 more += nodes.paragraph("", "", nodes.emphasis("", "recorded in: "), link)
             claim.append(more)
             status = r["display_status"]
+            conclusion = nodes.paragraph("", "")
+            if r.get("conclusion_verdict"):
+                conclusion += nodes.strong("", r["conclusion_verdict"])
+                conclusion += nodes.Text(f" ({r.get('conclusion', '')})" if r.get("conclusion") else "")
             rows.append([claim, r["study"], nodes.inline("", status, classes=["ledger-status"]),
-                         published_text(r), reproduced_text(r), r.get("rule_text", r.get("rule", "")),
+                         published_text(r), reproduced_text(r), r.get("rule_text", r.get("rule", "")), conclusion,
                          r.get("display_reason", "")])
             ids.append(r["anchor"])
             classes.append(["ledger-row", f"study-{r['study']}", STATUS_CLASS.get(status, "")])
-        table = make_table(["Claim", "Study", "Status", "Published", "Reproduced", "Rule", "Reason"], rows,
-                           classes=["ledger-table"], widths=[25, 6, 13, 11, 12, 12, 21], row_ids=ids,
+        table = make_table(["Claim", "Study", "Status", "Published", "Reproduced", "Rule", "Conclusion", "Reason"],
+                           rows, classes=["ledger-table"], widths=[20, 6, 11, 10, 11, 11, 12, 19], row_ids=ids,
                            row_classes=classes)
         csv = nodes.paragraph("", "The whole table, every column: ")
         csv += _download(self.env, "/_run/ledger.csv", "ledger.csv")

@@ -227,7 +227,7 @@ def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tupl
         return False, "no value"
     if kind == "exact":
         ok = abs(value - v) <= 1e-9 * max(1.0, abs(v))
-        return ok, f"{value:g} {'==' if ok else '!='} {v:g}"
+        return ok, f"{value:,.10g} {'equals' if ok else 'differs from'} {v:,.10g}"
     if kind == "abs_tol":
         d = abs(value - v)
         return d <= r["tol"], f"|{value:.4g} - {v:g}| = {d:.3g} {'<=' if d <= r['tol'] else '>'} {r['tol']}"
@@ -238,7 +238,9 @@ def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tupl
     if kind == "z_window":
         d = abs(value - v)
         ok = math.copysign(1, value) == math.copysign(1, v) and d <= r["tol"]
-        return ok, f"z {value:.2f} vs {v:.2f}: same sign {math.copysign(1, value) == math.copysign(1, v)}, |diff| {d:.2f} (<= {r['tol']})"
+        same = math.copysign(1, value) == math.copysign(1, v)
+        return ok, (f"z {value:.2f} vs {v:.2f}: {'same sign' if same else 'opposite sign'}, |difference| {d:.2f} "
+                    f"({'<=' if d <= r['tol'] else '>'} {r['tol']})")
     if kind == "log10_window":
         if value <= 0:
             return False, f"P {value:g} is not positive"
