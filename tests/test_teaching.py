@@ -530,3 +530,24 @@ def test_discussion_answers_match_the_solution_run(built):
     assert np.exp(lg.params["low"]) > models.loc["poisson (cluster-robust)", "rr"] + 0.05
     assert 0.35 < c["power_121"] < 0.65 and 1.2 < c["mdrr"] < 1.4 and 350 < c["n_rep_obs"] < 450
     assert 5_000 < c["n_needed"] < 20_000 and 0.5 < c["icc_twin"] < 0.7
+
+
+def test_harmonic_basis_made_once_equals_each_hemisphere_made_on_its_own():
+    """fsaverage5's two spheres are the same points, so the basis is computed once and shared; it must be exactly
+    what computing it from each hemisphere's own coordinates gives (as the code did before sharing it)."""
+    from scipy.special import sph_harm_y_all
+
+    from il6repro.brain import sphere_coords
+    from il6repro.teaching.sims import _harmonic_basis
+
+    lmax = 6
+    basis = _harmonic_basis(lmax)
+    for hemi, xyz in sphere_coords().items():
+        r = np.linalg.norm(xyz, axis=1)
+        Y = sph_harm_y_all(lmax, lmax, np.arccos(np.clip(xyz[:, 2] / r, -1, 1)), np.arctan2(xyz[:, 1], xyz[:, 0]))
+        cols = []
+        for ell in range(1, lmax + 1):
+            cols.append(Y[ell, 0].real)
+            for m in range(1, ell + 1):
+                cols += [np.sqrt(2) * Y[ell, m].real, np.sqrt(2) * Y[ell, m].imag]
+        assert np.array_equal(basis[hemi][0], np.column_stack(cols)), hemi

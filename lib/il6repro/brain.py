@@ -188,13 +188,74 @@ def spin_indices(n_rot: int, seed: int, coords: dict[str, np.ndarray] | None = N
     both hemispheres spin consistently. Vertex ``v`` of the spun map takes the value of the original vertex whose
     rotated position is nearest to ``v`` (KD-tree). Returns ``{"left": (n_rot, V), "right": (n_rot, V)}``
     integer arrays of original-vertex indices within each hemisphere.
+
+    With the default (fsaverage5) coordinates the result is kept in ``build/cache/`` (:func:`_spin_cache`), keyed
+    by the seed, the coordinates and this module's code: ``Rotation.random`` draws rotations in sequence, so the
+    first ``n`` rotations of a larger draw with the same seed are exactly those of a draw of ``n``, and a later
+    call asking for at most as many reads the first rows (the file's sha256 checked) instead of recomputing them.
     """
+    if n_rot < 1:
+        raise ValueError(f"n_rot must be >= 1, got {n_rot}")
+    if coords is not None:
+        return _spin_indices(n_rot, seed, coords)
+    return _spin_cache(n_rot, seed)
+
+
+def _spin_cache(n_rot: int, seed: int) -> dict[str, np.ndarray]:
+    """:func:`_spin_indices` on the fsaverage5 spheres through ``build/cache/spins-<key>.npy`` (int16, both
+    hemispheres, rows = rotations) and its ``.json`` (rotations held, sha256 of the ``.npy``). A file that is
+    missing, shorter than asked or fails its checksum is recomputed and rewritten (atomically; a folder that
+    cannot be written only means no cache)."""
+    import hashlib
+    import json
+    import os
+    from pathlib import Path
+
+    from ._paths import build_dir
+
+    coords = sphere_coords()
+    h = hashlib.sha256(f"seed={int(seed)}".encode())
+    for hemi in HEMIS:
+        h.update(hemi.encode())
+        h.update(np.ascontiguousarray(coords[hemi]).tobytes())
+    h.update(Path(__file__).read_bytes())
+    folder = build_dir() / "cache"
+    npy, meta = folder / f"spins-{h.hexdigest()[:16]}.npy", folder / f"spins-{h.hexdigest()[:16]}.json"
+    try:
+        info = json.loads(meta.read_text())
+        if int(info["n_rot"]) >= n_rot:
+            data = npy.read_bytes()
+            if hashlib.sha256(data).hexdigest() == info["sha256"]:
+                import io
+
+                arr = np.load(io.BytesIO(data))
+                return {hemi: arr[k, :n_rot].astype(np.int32) for k, hemi in enumerate(HEMIS)}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    out = _spin_indices(n_rot, seed, coords)
+    if max(len(c) for c in coords.values()) <= np.iinfo(np.int16).max:
+        try:
+            import io
+
+            folder.mkdir(parents=True, exist_ok=True)
+            buf = io.BytesIO()
+            np.save(buf, np.stack([out[hemi].astype(np.int16) for hemi in HEMIS]))
+            data = buf.getvalue()
+            for path, payload in ((npy, data), (meta, json.dumps({"n_rot": n_rot, "seed": int(seed),
+                                                                   "sha256": hashlib.sha256(data).hexdigest()}).encode())):
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(payload)
+                os.replace(tmp, path)
+        except OSError:
+            pass
+    return out
+
+
+def _spin_indices(n_rot: int, seed: int, coords: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The computation of :func:`spin_indices` (no cache)."""
     from scipy.spatial import cKDTree
     from scipy.spatial.transform import Rotation
 
-    if n_rot < 1:
-        raise ValueError(f"n_rot must be >= 1, got {n_rot}")
-    coords = coords or sphere_coords()
     rots = Rotation.random(n_rot, random_state=np.random.default_rng(seed)).as_matrix()  # (n, 3, 3)
     reflect = np.diag([-1.0, 1.0, 1.0])
     out = {}

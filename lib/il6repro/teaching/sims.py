@@ -125,7 +125,12 @@ def _harmonic_basis(lmax: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     from ..brain import sphere_coords
 
     out = {}
+    done = []  # (coordinates, result): fsaverage5's two spheres are the same points, so the basis is made once
     for hemi, xyz in sphere_coords().items():
+        same = next((res for xyz0, res in done if np.array_equal(xyz0, xyz)), None)
+        if same is not None:  # identical input, identical (deterministic) output
+            out[hemi] = same
+            continue
         r = np.linalg.norm(xyz, axis=1)
         theta = np.arccos(np.clip(xyz[:, 2] / r, -1, 1))
         phi = np.arctan2(xyz[:, 1], xyz[:, 0])
@@ -138,6 +143,7 @@ def _harmonic_basis(lmax: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                 cols += [np.sqrt(2) * Y[ell, m].real, np.sqrt(2) * Y[ell, m].imag]
                 deg += [ell, ell]
         out[hemi] = (np.column_stack(cols), np.array(deg))
+        done.append((xyz, out[hemi]))
     return out
 
 

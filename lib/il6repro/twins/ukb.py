@@ -35,6 +35,7 @@ import yaml
 from scipy import stats
 
 from .. import governance
+from .._csv import write_csv
 from .._paths import manifest_dir
 from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, rows
 from ._store import atomic_directory, cached, recorded_hashes
@@ -363,7 +364,7 @@ def write(outdir: str | Path, **kw) -> Path:
     """Generate the twin and write it to ``outdir`` (atomically: a failed run leaves no partial directory)."""
     tw = simulate(**kw)
     with atomic_directory(outdir) as tmp:
-        tw["participants"].to_csv(tmp / PARTICIPANTS, index=False)
+        write_csv(tw["participants"], tmp / PARTICIPANTS)  # = .to_csv(index=False), byte for byte, compiled
         eid = tw["participants"][column_mapping()["eid"]].to_numpy()
         _write_raw(tmp / RAW, eid, tw["sex"], tw["dosages"], tw["variants"])
         (tmp / TRUTH).mkdir()
