@@ -125,7 +125,7 @@ save(plots.diagnostics(res.single_snp[res.single_snp.idp == mtg], res.leave_one_
 if is_twin and n_seeds:
     draws = overseeds.ukb_draws(n_seeds, n=n, calibrate_to=calibrate_to, pleiotropy_sd=pleiotropy_sd,
                                 ivw_model=ivw_model)
-    display(overseeds.formatted(overseeds.record(draws)))
+    display(overseeds.table(overseeds.record(draws), "03-overseeds"))
 
 # %% [markdown]
 # ## Methods (written from this run)

@@ -109,7 +109,7 @@ traj.round(3)
 if is_twin and n_seeds:
     draws = overseeds.whitehall_draws(n_seeds, n=n, case_threshold=case_threshold, resolution=resolution,
                                       il6_cut=il6_cut)
-    display(overseeds.formatted(overseeds.record(draws)))
+    display(overseeds.table(overseeds.record(draws), "08-overseeds"))
 
 # %% [markdown]
 # ## Methods (written from this run)

@@ -145,7 +145,7 @@ def test_twin_claims_are_judged_over_seeds(isolated, monkeypatch):
     assert "this run's draw" in m.reason and "outside" not in m.reason and m.power > 0.9
     assert m.over_seeds.startswith("median ")
     r = t.loc["V.rr_repeated"]
-    assert r.status == ledger.NOT_REPRODUCED and r.conclusion_verdict.startswith("not reliably: ")
+    assert r.status == ledger.NOT_REPRODUCED and r.conclusion_verdict.startswith("holds in only ")
     assert 0.3 < r.power < 0.8 and "seeds (exact 95% CI" in r.reason
     assert m.conclusion_verdict.startswith("holds in ")
     # a distribution of another twin is not used for this run

@@ -63,6 +63,8 @@ def test_conclusion_line_says_what_kind_of_evidence():
     md = report.conclusion("low IL-6 predicts resolution", False, "RR 1.19 (0.987 to 1.44): the CI includes 1",
                            "planted_twin").data
     assert md.startswith("**What to conclude.**") and "**does not support it**" in md
+    assert "sampling variation" in md and "not evidence against the finding" in md  # a planted effect missed
+    md = report.conclusion("low IL-6 predicts resolution", True, "RR 1.2 (1.05 to 1.4)", "planted_twin").data
     assert "not evidence for the finding" in md
 
 

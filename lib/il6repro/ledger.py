@@ -517,7 +517,7 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
             cverdict = ""
         elif row["power"] is not None:
             cverdict = (f"holds in {100 * row['power']:.0f}% of seeds" if ok_c else
-                        f"not reliably: {100 * row['power']:.0f}% of seeds")
+                        f"holds in only {100 * row['power']:.0f}% of seeds")
         else:
             cverdict = "holds" if ok_c else "does not hold"
         status, reason = KINDS[rec["kind"]] if passed else NOT_REPRODUCED, "; ".join(r for r in reasons if r)

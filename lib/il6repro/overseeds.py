@@ -235,7 +235,19 @@ def record(draws: pd.DataFrame) -> pd.DataFrame:
 def formatted(summary: pd.DataFrame) -> pd.DataFrame:
     """:func:`summarise`'s table for reading: values to 3 significant figures (P values stay legible), shares to a
     tenth of a percent, the power with its exact CI in one cell."""
-    out = pd.DataFrame({"claim": summary["claim"], "published": summary["published"].map("{:.3g}".format)})
+    from .ledger import load_claims
+
+    claims = load_claims()
+
+    def published(cid, v):  # a direction-only claim (the abstract gives no number) reads as its direction
+        c = claims.get(cid)
+        if c is not None and c.rule.get("kind") == "sign" and not c.ci:
+            return "negative (direction only)" if v < 0 else "positive (direction only)"
+        return f"{v:.3g}"
+
+    out = pd.DataFrame({"claim": summary["claim"],
+                        "published": [published(c, v) for c, v in zip(summary["claim"], summary["published"],
+                                                                      strict=True)]})
     for c in ("median", "2.5%", "97.5%"):
         out[c] = summary[c].map("{:.3g}".format)
     out["rule met"] = summary["rule met (%)"].map("{:.1f}%".format)
@@ -245,3 +257,10 @@ def formatted(summary: pd.DataFrame) -> pd.DataFrame:
         for p, lo, hi in zip(summary["conclusion holds (%)"], summary["95% CI low (%)"], summary["95% CI high (%)"],
                              strict=True)]
     return out.set_index("claim")
+
+
+def table(summary: pd.DataFrame, uuid: str):
+    """:func:`formatted` as a notebook table (every cell whole, fixed element ids: see :func:`il6repro.report.table`)."""
+    from .report import table as _table
+
+    return _table(formatted(summary), uuid)

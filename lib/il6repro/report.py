@@ -207,7 +207,12 @@ def conclusion(paper: str, holds: bool | None, evidence: str, kind: str) -> Any:
     from IPython.display import Markdown
 
     verdict = {True: "**supports it**", False: "**does not support it**", None: "**cannot judge it**"}[holds]
-    text = f"**What to conclude.** The paper: {paper}. This run {verdict}: {evidence}. {EVIDENCE.get(kind, '')}"
+    note = EVIDENCE.get(kind, "")
+    if kind == "planted_twin" and holds is False:
+        note = ("The effect is planted in the synthetic twin at the published size, so a draw that misses it shows "
+                "sampling variation at this sample size (see the twin's power over seeds, and the ledger), not "
+                "evidence against the finding.")
+    text = f"**What to conclude.** The paper: {paper}. This run {verdict}: {evidence}. {note}"
     return Markdown(text.strip())
 
 
