@@ -14,7 +14,7 @@
 # a one-sample 2SLS on the individual data (IL6R variants instrumenting measured CRP, field 30710). The estimators are
 # those of R MendelianRandomization (pinned to its documented example in the tests), computed for all pairs at once.
 # On the twin, with no pleiotropy planted (`pleiotropy_sd = 0`), all methods should agree within sampling error; set
-# `pleiotropy_sd` (and see notebook 1x on pleiotropy) to watch IVW and Egger part ways.
+# `pleiotropy_sd` (and see course unit (a), notebook 10, Exercise 3 on pleiotropy) to watch IVW and Egger part ways.
 
 # %% tags=["parameters"]
 extract: "Extract" = ""  # empty: the synthetic twin; or a folder with ukb_participants.csv + ukb_instruments.raw

@@ -35,7 +35,7 @@ from il6repro import charts, ledger, report
 from il6repro.figures import save, set_style
 
 set_style()
-table = ledger.compare()
+table = ledger.with_display_status(ledger.compare())  # 'not checked' where a notebook ran without a dataset
 print(", ".join(f"{v} {k}" for k, v in ledger.summary_counts(table).items()))
 
 # %%

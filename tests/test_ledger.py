@@ -284,3 +284,19 @@ def test_claims_skipped_for_unavailable_data_are_not_regressions(isolated, monke
     assert ledger.unavailable_data() == {"06": ["disgenet_gmt"]}
     assert main(["ledger", "--check", "--baseline", base]) == 0
     assert "note: W.ahba.enrich_scz.q: not checked" in capsys.readouterr().out
+
+
+def test_claims_of_a_notebook_without_its_dataset_read_not_checked(isolated):
+    """Notebook 09 and every claims table say 'not checked' (naming the dataset), as the book does, where a
+    notebook ran without a dataset; claims of other notebooks stay 'not yet attempted'."""
+    from il6repro import report
+
+    receipts = isolated["build"] / "receipts"
+    receipts.mkdir(parents=True)
+    (receipts / "06_enrichment.json").write_text(json.dumps({"datasets_unavailable": {"disgenet_gmt": "no source"}}))
+    table = ledger.with_display_status(ledger.compare(results={}))
+    row = table.set_index("claim").loc["W.ahba.enrich_scz.q"]
+    assert row["status"] == "not checked" and row["reason"] == "not checked: 06 ran without DisGeNET disease gene sets"
+    assert table.set_index("claim").loc["W.ukb.n", "status"] == ledger.NOT_ATTEMPTED
+    assert report.claims_rows(["W.ahba.enrich_scz.q"], {}).loc[0, "status"] == "not checked"
+    assert ledger.compare(results={}).set_index("claim").loc["W.ahba.enrich_scz.q", "status"] == ledger.NOT_ATTEMPTED

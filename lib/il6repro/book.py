@@ -54,6 +54,11 @@ STATUS_CLASS = {
         "st-public",
     "recorded fixture (test responses, not evidence)": "st-fixture",
 }
+# a row's details: readable names for ledger.compare()'s own columns; internal ones (the twin setup a distribution
+# is paired by, the power's CI bound already in the verdict) left to the CSV
+DETAIL_LABELS = {"value_verdict": "number meets its rule", "over_seeds": "over twin seeds",
+                 "power": "twin's power for the conclusion"}
+DETAIL_HIDDEN = {"setup", "power_low"}
 # columns of ledger.compare() the table places itself; any other column is shown among a row's details
 LEDGER_PLACED = {"claim", "study", "quantity", "published", "published_ci", "reproduced", "reproduced_ci", "rule",
                  "status", "reason", "display_status", "display_reason", "source", "note", "kind", "notebook",
@@ -205,7 +210,8 @@ class LedgerTable(SphinxDirective):
                                     classes=["claim-source"])
             extras = [("note", r.get("note")), ("accepted as not reproduced because", r.get("accepted_because")),
                       ("evidence", r.get("kind"))]
-            extras += [(k, r.get(k)) for k in led.get("columns", []) if k not in LEDGER_PLACED]
+            extras += [(DETAIL_LABELS.get(k, k.replace("_", " ")), r.get(k)) for k in led.get("columns", [])
+                       if k not in LEDGER_PLACED and k not in DETAIL_HIDDEN]
             for label, value in extras:
                 text = _generic_value(value)
                 if text:

@@ -259,7 +259,7 @@ def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tupl
     if kind == "sign":
         same = math.copysign(1, value) == math.copysign(1, v)
         excl = ci is not None and (ci[0] > 0 or ci[1] < 0)
-        return same and excl, f"estimate {value:.3g}, sign {'as expected' if same else 'opposite'}, CI {'excludes' if excl else 'includes (or lacks)'} 0"
+        return same and excl, f"estimate {value:.3g}, sign {'as expected' if same else 'opposite'}, {'no CI recorded' if ci is None else 'CI excludes 0' if excl else 'CI includes 0'}"
     raise LedgerError(f"unknown rule {kind}")  # pragma: no cover
 
 
@@ -626,6 +626,37 @@ def write_baseline(table, path: Path | None = None) -> Path:
               "# Regenerate after a reviewed change with `python -m il6repro ledger --update-baseline`.\n")
     path.write_text(header + yaml.safe_dump({"claims": claims}, sort_keys=False, width=110, allow_unicode=True))
     return path
+
+
+NOT_CHECKED = "not checked"
+
+
+def with_display_status(table, receipts_dir: Path | None = None):
+    """``table`` (from :func:`compare`) with each claim that is *not yet attempted* because its notebook ran without
+    a dataset marked *not checked*, the reason naming the notebook and the dataset (from the run receipts), as the
+    book's ledger page shows it. The environment lacked the data; the code did not fail."""
+    from .data import default_catalog
+
+    folder = Path(receipts_dir) if receipts_dir else build_dir() / "receipts"
+    missing: dict[str, dict] = {}
+    for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            rec = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        if rec.get("datasets_unavailable"):
+            missing[p.stem.split("_", 1)[0]] = rec["datasets_unavailable"]
+    out = table.copy()
+    if not missing:
+        return out
+    titles = {m.id: m.title.split(" (")[0] for m in default_catalog().manifests.values()}
+    for i, r in out.iterrows():
+        nb = str(r.get("notebook") or "").split("_", 1)[0]
+        if r["status"] == NOT_ATTEMPTED and nb in missing:
+            out.at[i, "status"] = NOT_CHECKED
+            out.at[i, "reason"] = (f"not checked: {nb} ran without "
+                                   f"{', '.join(titles.get(d, d) for d in sorted(missing[nb]))}")
+    return out
 
 
 def summary_counts(table) -> dict[str, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 P_RULES = frozenset({"log10_window", "p_below", "not_significant"})
@@ -22,6 +23,7 @@ STATUS_COLOURS = {
     "set by design (twin input)": "#eee8ff",
     "not reproduced": "#ffd6d6",
     "not yet attempted": "#f4f4f4",
+    "not checked": "#fff1c9",
     "reproduced on real public data (OpenGWAS ubm-b, N ~ 32k, overlapping but not equal to the paper's sample)":
         "#e9f7c8",
     "recorded fixture (test responses, not evidence)": "#fff1c2",
@@ -107,7 +109,7 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
 
     if results is None:
         results = ledger.load_results(results_dir()) if results_dir().is_dir() else {}
-    table = ledger.compare(results=results)
+    table = ledger.with_display_status(ledger.compare(results=results))
     known = set(table["claim"])
     unknown = [c for c in claim_ids if c not in known]
     if unknown:
@@ -132,6 +134,14 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
     return pd.DataFrame(rows)
 
 
+def _yes_no(v: Any) -> str:
+    return "" if _missing(v) else ("yes" if bool(v) else "no")
+
+
+def _whole(v: Any) -> str:
+    return "" if _missing(v) else f"{float(v):,.0f}"
+
+
 class Table:
     """A formatted table for a notebook page: HTML from a pandas Styler (deterministic element ids), and a plain
     text form (no object address) so executed notebooks are byte-identical from run to run."""
@@ -153,6 +163,16 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
     string or function), numbers to ``precision`` decimals, thousands separated, missing values blank, rows
     coloured by ``status_col``; ``uuid`` fixes the HTML ids (one per table on a page)."""
     fmts = {c: fmt_p for c in p if c in df.columns}
+    for c in df.columns:  # booleans read as yes / no; counts held as floats (23.0) without decimals
+        if c in fmts:
+            continue
+        if pd.api.types.is_bool_dtype(df[c]):
+            fmts[c] = _yes_no
+        elif pd.api.types.is_float_dtype(df[c]):
+            v = df[c].to_numpy(float)
+            v = v[np.isfinite(v)]
+            if len(v) and (v == np.round(v)).all() and (np.abs(v) >= 2).any():
+                fmts[c] = _whole
     fmts.update({k: v for k, v in (formats or {}).items() if k in df.columns})
     prec = precision if precision is not None else 3
     styler = df.style.set_uuid(uuid).format(fmts, precision=prec, thousands=",", na_rep="")
@@ -207,12 +227,16 @@ def conclusion(paper: str, holds: bool | None, evidence: str, kind: str) -> Any:
     from IPython.display import Markdown
 
     verdict = {True: "**supports it**", False: "**does not support it**", None: "**cannot judge it**"}[holds]
+    who = "This run's single draw of the twin" if kind == "planted_twin" else "This run"
     note = EVIDENCE.get(kind, "")
+    if kind == "planted_twin":
+        note += (" One twin is one draw: the ledger (notebook 09) judges twin claims over 200 twin seeds, the "
+                 "twin's power for each conclusion (notebooks 03 and 08).")
     if kind == "planted_twin" and holds is False:
         note = ("The effect is planted in the synthetic twin at the published size, so a draw that misses it shows "
                 "sampling variation at this sample size (see the twin's power over seeds, and the ledger), not "
                 "evidence against the finding.")
-    text = f"**What to conclude.** The paper: {paper}. This run {verdict}: {evidence}. {note}"
+    text = f"**What to conclude.** The paper: {paper}. {who} {verdict}: {evidence}. {note}"
     return Markdown(text.strip())
 
 
