@@ -507,8 +507,8 @@ print(f"{risk:.0%} of case-observations resolve; model-based / cluster-robust SE
 # the observed residuals instead and is right whatever the variance function; clustering by person adds the
 # correlation between one person's observations, but most people contribute one observation, so it changes little.
 # GEE with an exchangeable working correlation reweights those few clusters and lands in the same place. An odds
-# ratio is not a good stand-in: with a common outcome it is further from 1 than the RR (here roughly 1.2 against
-# about 1.1), which is why the study used log-link Poisson models.
+# ratio is not a good stand-in: with a common outcome it is further from 1 than the RR (compare the two in the
+# table above), which is why the study used log-link Poisson models.
 
 # %% [raw]
 # # END SOLUTION
