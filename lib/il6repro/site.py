@@ -388,7 +388,7 @@ def _inputs_digest(bdir: Path) -> str:
         sorted((bdir / "results").glob("*.json")) + sorted((bdir / "results").glob("*.methods.md")) + \
         sorted((bdir / "sweep").glob("summary*")) + sorted(p for p in book_dir().rglob("*") if p.is_file()) + \
         sorted(p for p in (bdir / "teaching").rglob("*") if p.is_file()) + \
-        [Path(__file__), Path(__file__).with_name("book.py"), Path(__file__).with_name("sitecheck.py")] + \
+        [Path(__file__).with_name(m) for m in ("site.py", "book.py", "sitecheck.py", "ledger.py", "report.py")] + \
         [repo_root() / "data_manifest" / "ledger_baseline.yaml", repo_root() / "data_manifest" / "published_claims.yaml"]
     for p in files:
         if p.is_file() and "__pycache__" not in p.parts:
