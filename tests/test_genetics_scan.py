@@ -296,3 +296,26 @@ def test_defect5_scan_zero_exposure_effect_is_not_applicable():
     h, _ = H.harmonise(ins.drop(columns="exposure"), assoc[assoc.idp == "y1"])
     with pytest.raises(mr.NotApplicable, match="zero association"):
         mr.weighted_mode(h.beta_exp, h.se_exp, h.beta_out, h.se_out)
+
+
+def test_sensitivity_conclusion_judges_within_sampling_error():
+    """An opposite sign whose CI includes 0 is noise; a CI excluding 0 the other way, or an Egger intercept below
+    0.05 over the number of associations, fails the conclusion."""
+    from types import SimpleNamespace
+
+    from il6repro.genetics.pipeline import sensitivity_conclusion
+
+    def res(egger_a=(-0.1, -0.5, 0.3), icpt=(0.03, 0.5)):
+        est = pd.DataFrame({"idp": ["a", "b", "a", "b"], "method": ["IVW", "IVW", "MR-Egger", "Weighted median"],
+                            "estimate": [0.3, -0.2, egger_a[0], -0.1], "ci_low": [0.1, -0.3, egger_a[1], -0.3],
+                            "ci_high": [0.5, -0.1, egger_a[2], 0.1]})
+        return SimpleNamespace(estimates=est, primary=est[est.method == "IVW"],
+                               heterogeneity=pd.DataFrame({"idp": ["a", "b"], "intercept_p": list(icpt)}),
+                               steiger=pd.DataFrame({"correct_direction": [True, True]}))
+
+    targets = pd.DataFrame({"idp": ["a", "b"]})
+    ok, why = sensitivity_conclusion(res(), targets)
+    assert ok and "for 2 of 2 associations (1 with some estimate of the opposite sign" in why and ">= 0.025" in why
+    assert not sensitivity_conclusion(res(egger_a=(-0.4, -0.7, -0.1)), targets)[0]
+    ok, why = sensitivity_conclusion(res(icpt=(0.01, 0.5)), targets)
+    assert not ok and "< 0.025" in why
