@@ -38,7 +38,7 @@ from .. import governance
 from .._csv import write_csv
 from .._paths import manifest_dir
 from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, rows
-from ._store import atomic_directory, cached, recorded_hashes
+from ._store import _sha256, atomic_directory, cached, recorded_hashes
 
 PARTICIPANTS = "ukb_participants.csv"
 RAW = "ukb_instruments.raw"
@@ -340,14 +340,6 @@ def _write_raw(path: Path, eid: np.ndarray, sex: np.ndarray, dos: np.ndarray, va
     df.insert(0, "IID", eid)
     df.insert(0, "FID", eid)
     df.to_csv(path, sep=" ", index=False)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def params_key(**kw) -> str:
