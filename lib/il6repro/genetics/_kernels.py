@@ -16,7 +16,7 @@ standard-normal draws ``Z`` and the per-outcome statistics, so no ``draws x outc
   highest density. R convolves by FFT; here the same sum is taken directly over the occupied bins (kernel
   terms below 1e-21 of its peak dropped), which equals R's result to rounding, and only at the knots that can
   hold the maximum: a branch and bound over knot intervals (value and derivative every 1.5 kernel SDs, the
-  kernel truncated at 5 SDs with the error bounded, intervals pruned by the cubic-Hermite bound with its
+  kernel truncated at 4 SDs with the error bounded, intervals pruned by the cubic-Hermite bound with its
   fourth-derivative remainder or a curvature bound, against a value some output point certainly reaches), then
   every knot that can be selected, and its neighbours, in full. The pruning is exact (provable bounds, no
   heuristics): the selected grid point is the one the full convolution selects (exact ties, e.g. two
@@ -37,7 +37,7 @@ from numba import njit
 _OPTS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
 _INV_SQRT_2PI = 0.398942280401432677939946059934  # M_1_SQRT_2PI
 NGRID = 512  # R density()'s n
-TRUNC = 5.0  # the mode's search: kernel truncated at TRUNC SDs (exact values at the end)
+TRUNC = 4.0  # the mode's search: kernel truncated at TRUNC SDs (exact values at the end)
 
 
 @njit(**_OPTS)
