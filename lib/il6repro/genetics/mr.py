@@ -32,6 +32,7 @@ numbers are missing, never a number.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -292,18 +293,35 @@ def median_draws(bx, bxse, n_boot: int, seed: int):
     return np.ascontiguousarray(bx + bxse * z[:, 0]), np.ascontiguousarray(z[:, 1])
 
 
-def _packed_sort(X: np.ndarray) -> tuple[np.ndarray, int]:
+def _packed_sort(X: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Rows of ``X`` sorted with their column index carried in the low mantissa bits (one float sort per chunk
     instead of an argsort): returns the sorted bit patterns (int64) and the index mask. The key differs from
-    the value by less than 2^(bits - 52) of it, so only values that close can swap order."""
+    the value by less than 2^(bits - 52) of it, so only values that close can swap order. ``out``: a float64
+    array of ``X``'s shape to hold the keys (else a new one)."""
     bits = max(1, int(np.ceil(np.log2(X.shape[1]))))
     mask = (1 << bits) - 1
-    keys = X.copy()
+    if out is None:
+        keys = X.copy()
+    else:
+        keys = out
+        keys[...] = X
     k = keys.view(np.int64)
     k &= ~mask
     k |= np.arange(X.shape[1], dtype=np.int64)
     keys.sort(axis=1)
     return keys.view(np.int64), mask
+
+
+_BUFFERS = threading.local()
+
+
+def _buffers(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Two float64 work arrays of ``shape``, kept per thread and reused from outcome to outcome (a scan's
+    bootstrap loops would otherwise allocate, and page in, two draws x J arrays per outcome)."""
+    b = getattr(_BUFFERS, "pair", None)
+    if b is None or b[0].shape != shape:
+        b = _BUFFERS.pair = (np.empty(shape), np.empty(shape))
+    return b
 
 
 def _by_outcome(n_out: int, n_boot: int, threads: int | None, one) -> None:
@@ -329,8 +347,11 @@ def median_boot(bx, bxse, BY, BYSE, W, n_boot: int, seed: int, threads: int | No
     out = np.empty((BY.shape[0], n_boot))
 
     def one(r, b0, b1):
-        X = (BY[r] + BYSE[r] * Z[b0:b1]) / bxb[b0:b1]
-        keys, mask = _packed_sort(X)
+        X, kb = _buffers((b1 - b0, Z.shape[1]))
+        np.multiply(BYSE[r], Z[b0:b1], out=X)  # X = (BY[r] + BYSE[r] Z) / bxb, the same operations in place
+        X += BY[r]
+        X /= bxb[b0:b1]
+        keys, mask = _packed_sort(X, kb)
         K.wmedian_packed_rows(X, keys, W[r], mask, out[r, b0:b1])
 
     _by_outcome(BY.shape[0], n_boot, threads, one)
@@ -462,8 +483,12 @@ def mode_boot(ratio, se, W, n_boot: int, seed: int, phi: float = 1.0, threads: i
     out = np.empty((ratio.shape[0], n_boot))
 
     def one(r, b0, b1):
-        X = ratio[r] + se[r] * Z[b0:b1]
-        K.mode_sorted_rows(X, np.sort(X, axis=1), W[r], float(phi), out[r, b0:b1])
+        X, XS = _buffers((b1 - b0, Z.shape[1]))
+        np.multiply(se[r], Z[b0:b1], out=X)  # X = ratio[r] + se[r] Z, in place
+        X += ratio[r]
+        XS[...] = X
+        XS.sort(axis=1)
+        K.mode_sorted_rows(X, XS, W[r], float(phi), out[r, b0:b1])
 
     _by_outcome(ratio.shape[0], n_boot, threads, one)
     return out.T
