@@ -466,15 +466,19 @@ def read_raw(path: str | Path, alleles: pd.DataFrame | None = None) -> tuple[pd.
 
 
 def _finite_numeric(df: pd.DataFrame, cols: list[str]) -> set[str]:
-    """The columns of ``cols`` that are numeric with every value finite and squarable (or missing): those
-    :func:`numeric_column` would pass unchanged. Checked on whole blocks at once instead of column by column."""
-    numeric = [c for c in cols if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
-    if not numeric:
-        return set()
-    A = _float_block(df, numeric)
-    with np.errstate(over="ignore", invalid="ignore"):
-        ok = ~(~np.isfinite(A * A) & ~np.isnan(A)).any(axis=0)
-    return {c for c, good in zip(numeric, ok, strict=True) if good}
+    """The columns of ``cols`` that :func:`numeric_column` passes without a word: numeric (not boolean), every
+    present value far from overflow when squared (``|x| < 1e154``). A column scan without copies; the others
+    (text, booleans, huge or infinite values) go through :func:`numeric_column` itself."""
+    out = set()
+    with np.errstate(invalid="ignore"):
+        for c in cols:
+            s = df[c]
+            if not (isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf"):
+                continue
+            x = s.to_numpy()  # NaN ignored below; an all-missing column is left to numeric_column
+            if len(x) == 0 or max(abs(np.fmax.reduce(x)), abs(np.fmin.reduce(x))) < 1e154:
+                out.add(c)
+    return out
 
 
 def _float_block(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
