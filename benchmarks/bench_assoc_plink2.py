@@ -17,7 +17,8 @@ each side's median and min-max printed, and the ratio of medians:
 
 Ours compute-only (``associate`` on loaded arrays) is timed in the same loop. Then prints the speed-ups
 (plink2 / ours; the goal is >= 5x end to end) and the agreement of betas, SEs and P values (plink2 prints 6
-significant digits, so relative agreement is bounded by ~1e-6).
+significant digits, so relative agreement is bounded by ~1e-6), the load average, and where our end-to-end CPU
+goes (the participant CSV read and the ``.raw`` read each timed alone after the pairs, ``associate``, the rest).
 
     python benchmarks/bench_assoc_plink2.py [--threads 2] [--pairs 5] [--plink2 plink2]
 """
@@ -136,7 +137,7 @@ def main():
         phenos = export(ex, X, d)
         print(f"inputs: N = {len(X):,}, {ex.dosages.shape[1]} variants x {len(phenos)} IDPs, "
               f"{X.shape[1]} design columns; {version}; {args.threads} threads; {args.pairs} interleaved pairs "
-              f"after one warm-up each")
+              f"after one warm-up each; load average {os.getloadavg()[0]:.1f} (1 min)")
 
         def end_to_end():
             e = ukb.load(twin)
@@ -158,6 +159,15 @@ def main():
             print(f"  pair {i + 1}: plink2 {t_plink[-1]:.3f} s   ours end to end {t_e2e[-1]:.3f} s   "
                   f"(compute only {t_core[-1]:.3f} s)", flush=True)
         res = read_plink2(d, phenos)
+        # where our end-to-end CPU goes (same files, after the pairs): the two reads alone, repeated
+        from il6repro.twins import _checks
+
+        cols = ukb.column_mapping()
+        head = list(pd.read_csv(twin / ukb.PARTICIPANTS, nrows=0).columns)
+        c_csv = [timed(lambda: _checks.read_numeric_csv(twin / ukb.PARTICIPANTS, ukb.ExtractError,
+                                                        text=[cols["eid"]], usecols=head))[2]
+                 for _ in range(args.pairs)]
+        c_raw = [timed(lambda: ukb.read_raw(twin / ukb.RAW))[2] for _ in range(args.pairs)]
     m = ours.merge(res[["snp", "idp", "a1", "beta_plink2", "se_plink2", "p_plink2", "n_plink2"]],
                    on=["snp", "idp"], validate="1:1")
     if len(m) != len(ours):
@@ -172,6 +182,11 @@ def main():
     cp, ce, cc = (statistics.median(t) for t in (c_plink, c_e2e, c_core))
     print(f"CPU time (all threads; plink2 as a child process): plink2 {summary(c_plink)}; ours end to end "
           f"{summary(c_e2e)}, speed-up {cp / ce:.1f}x; associate() {summary(c_core)}, speed-up {cp / cc:.1f}x")
+    print(f"of ours end to end (CPU, medians): participant CSV read {statistics.median(c_csv):.3f} s "
+          f"({(twin / ukb.PARTICIPANTS).stat().st_size / 1e6:.0f} MB of text), .raw read "
+          f"{statistics.median(c_raw):.3f} s, associate() {cc:.3f} s, the rest of load + design "
+          f"{ce - statistics.median(c_csv) - statistics.median(c_raw) - cc:.3f} s")
+    print(f"load average at the end {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
     print(f"agreement over {len(m):,} variant x IDP pairs: max |beta diff| "
           f"{np.max(np.abs(m.beta - m.beta_plink2)):.2e} (max |beta| {np.max(np.abs(m.beta)):.3f}), "
           f"max rel. diff beta {rel(m.beta, m.beta_plink2):.2e}, SE {rel(m.se, m.se_plink2):.2e}, "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 
 def design_matrix(cov: pd.DataFrame, *, age_squared: bool = True, sex_by_age: bool = True) -> pd.DataFrame:
@@ -95,6 +96,36 @@ def ols_many(G: np.ndarray, Y: np.ndarray, C: np.ndarray) -> dict[str, np.ndarra
     return _fit(QG, gg, Y - Y.mean(0), df)
 
 
+def _columns(idps: pd.DataFrame, c0, c1, rows: np.ndarray | None, copy: bool = False) -> np.ndarray:
+    """IDP columns ``c0:c1`` (or the list ``c0``) at positions ``rows`` (all when None) as a column-major float64
+    array; a view of the table's block where pandas holds one, so no more than those columns is ever copied."""
+    sub = idps.iloc[:, c0:c1] if c1 is not None else idps.iloc[:, c0]
+    Y = sub.to_numpy(dtype=float)
+    if rows is not None:
+        Y = Y[rows]
+    return np.array(Y, order="F", copy=True) if copy or not Y.flags.f_contiguous else Y
+
+
+def _sd_positive(Y: np.ndarray, ok: np.ndarray, have: np.ndarray) -> np.ndarray:
+    """Per column: is the SD of its present values (``np.std(col[ok], ddof=1)``) finite and positive?
+
+    A column whose present values span a range well above rounding (and are far from overflow) has a positive,
+    finite SD (at least ``range / sqrt(2 (n - 1))``); only the others (almost constant, huge, under two values)
+    are computed one by one, exactly as ``np.std(col[ok], ddof=1)``.
+    """
+    with np.errstate(invalid="ignore"):
+        hi, lo = np.fmax.reduce(Y, axis=0), np.fmin.reduce(Y, axis=0)  # NaN ignored (all-NaN: NaN)
+        big = np.fmax(np.abs(hi), np.abs(lo))
+        sure = (have >= 2) & (hi - lo > 1e-6 * big) & (big < 1e150)
+    out = sure.copy()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for j in np.flatnonzero(~sure):
+            if have[j]:
+                sd = np.std(Y[ok[:, j], j], ddof=1)
+                out[j] = bool(np.isfinite(sd) and sd > 0)
+    return out
+
+
 def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFrame, *,
               variants: pd.DataFrame | None = None, standardize: bool = True, chunk: int = 512) -> pd.DataFrame:
     """Tidy SNP x IDP association table (one row per pair), covariate-adjusted, vectorised.
@@ -128,22 +159,27 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
     pos = idps.index.get_indexer(idx)
     if (pos < 0).any():
         raise ValueError("associate: participants with covariates and dosages missing from the IDP table")
-    # missingness patterns and checks, one column at a time (no full copy of the IDP table: it may be GBs)
+    whole = len(pos) == len(idps) and bool((pos == np.arange(len(pos))).all())  # no rows to select
+    J, R = G.shape[1], idps.shape[1]
+    # missingness patterns and checks, `chunk` IDPs at a time (no full copy of the IDP table: it may be GBs)
     need = C.shape[1] + 3
     patterns: dict[bytes, list[int]] = {}
     few: list[tuple[str, int]] = []
     flat: list[str] = []
-    for r in range(idps.shape[1]):
-        col = idps.iloc[:, r].to_numpy(float)[pos]
-        ok = ~np.isnan(col)
-        if ok.sum() < need:
-            few.append((idps.columns[r], int(ok.sum())))
-            continue
-        with np.errstate(over="ignore", invalid="ignore"):
-            sd = np.std(col[ok], ddof=1)
-        if not (np.isfinite(sd) and sd > 0):
-            flat.append(idps.columns[r])
-        patterns.setdefault(np.packbits(ok).tobytes(), []).append(r)
+    for c0 in range(0, R, chunk):
+        Y = _columns(idps, c0, min(R, c0 + chunk), None if whole else pos)
+        ok = ~np.isnan(Y)
+        have = ok.sum(axis=0)
+        sd = _sd_positive(Y, ok, have)
+        keys = np.packbits(ok, axis=0) if (have < len(Y)).any() else None
+        for j in range(Y.shape[1]):
+            r = c0 + j
+            if have[j] < need:
+                few.append((idps.columns[r], int(have[j])))
+                continue
+            if not sd[j]:
+                flat.append(idps.columns[r])
+            patterns.setdefault(b"" if have[j] == len(Y) else keys[:, j].tobytes(), []).append(r)
     if few:
         raise ValueError(f"associate: IDP {few[0][0]!r} has {few[0][1]} participant(s) with complete data, fewer "
                          f"than the {need} the {C.shape[1]} covariates need"
@@ -151,26 +187,30 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
     if flat:
         raise ValueError(f"associate: IDP {flat[0]!r} has no variation or values too large to compute with"
                          f"{f' ({len(flat) - 1} more such IDP(s))' if len(flat) > 1 else ''}; drop it")
-    J, R = G.shape[1], idps.shape[1]
     out = {k: np.full((J, R), np.nan) for k in ("beta", "se", "t", "p", "eaf")}
     nobs = np.zeros(R, int)
-    for key, cols in patterns.items():
-        rows = np.unpackbits(np.frombuffer(key, np.uint8), count=len(idx)).astype(bool)
-        prow = pos[rows]
-        Gr, Cr = G[rows], C[rows]
-        df = len(Cr) - C.shape[1] - 1
-        QG, gg = _basis(Gr, Cr)
-        for c0 in range(0, len(cols), chunk):  # bounded memory: `chunk` IDPs at a time
-            cc = cols[c0:c0 + chunk]
-            y = idps.iloc[prow, cc].to_numpy(dtype=float, copy=True)
-            y -= y.mean(0)
-            if standardize:
-                y /= np.sqrt(np.einsum("ij,ij->j", y, y) / (len(y) - 1))
-            fit = _fit(QG, gg, y, df)
-            for k in ("beta", "se", "t", "p"):
-                out[k][:, cc] = fit[k]
-        out["eaf"][:, cols] = (Gr.mean(0) / 2)[:, None]
-        nobs[cols] = rows.sum()
+    # a few GEMMs of (k + J) x n by n x R: BLAS threads cost more to start and synchronise than they save
+    # below ~1 GFLOP (and spin on a busy machine), so small problems run on one thread
+    flops = 2.0 * len(idx) * (C.shape[1] + J) * R
+    with threadpool_limits(1 if flops < 2e9 else None):
+        for key, cols in patterns.items():
+            rows = (np.ones(len(idx), bool) if key == b""
+                    else np.unpackbits(np.frombuffer(key, np.uint8), count=len(idx)).astype(bool))
+            Gr, Cr = G[rows], C[rows]
+            df = len(Cr) - C.shape[1] - 1
+            QG, gg = _basis(Gr, Cr)
+            sel = None if whole and key == b"" else pos[rows]
+            for c0 in range(0, len(cols), chunk):  # bounded memory: `chunk` IDPs at a time
+                cc = cols[c0:c0 + chunk]
+                y = _columns(idps, cc, None, sel, copy=True)
+                y -= y.mean(0)
+                if standardize:
+                    y /= np.sqrt(np.einsum("ij,ij->j", y, y) / (len(y) - 1))
+                fit = _fit(QG, gg, y, df)
+                for k in ("beta", "se", "t", "p"):
+                    out[k][:, cc] = fit[k]
+            out["eaf"][:, cols] = (Gr.mean(0) / 2)[:, None]
+            nobs[cols] = rows.sum()
     snps = dosages.columns.to_numpy()
     tidy = pd.DataFrame({
         "snp": np.repeat(snps, R), "idp": np.tile(idps.columns.to_numpy(), J),

@@ -86,3 +86,93 @@ def numeric_column(df: pd.DataFrame, col: str, fname: str, what: str, error: Cal
                     f"to compute with ({rows(bad)}); check the export (units, a missing-value code such as "
                     "1e308?)")
     return v
+
+
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"PK\x03\x04", b"\xfd7zXZ", b"(\xb5/\xfd")  # gzip bz2 zip xz zstd
+
+
+def _polars_frame(path: Path, text: list[str], usecols: list[str] | None, sep: str) -> pd.DataFrame | None:
+    r"""The table ``pd.read_csv(path, sep=..., usecols=usecols, dtype={c: str for c in text})`` gives, read by
+    polars, or ``None`` when the file holds anything polars could read differently (see
+    :func:`read_numeric_csv`). ``sep`` is ``","``, or ``" "`` / ``"\t"`` standing for pandas' ``r"\s+"``."""
+    import polars as pl
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    with open(path, "rb") as fh:
+        first = fh.readline(1 << 20)
+    if first.startswith(_COMPRESSED) or not first.endswith(b"\n"):
+        return None
+    line = first.rstrip(b"\r\n")
+    if sep != "," and (line != line.strip() or (b"\t" if sep == " " else b" ") in line
+                       or sep.encode() * 2 in line):
+        return None  # pandas' r"\s+" splits on runs of any whitespace: only single `sep` characters here
+    try:
+        names = pl.read_csv(path, n_rows=0, separator=sep).columns
+    except Exception:  # noqa: BLE001 - whatever it is, the pandas path reports it
+        return None
+    # pandas renames blank and repeated names ('Unnamed: 3', 'a.1'), polars otherwise: leave those to pandas
+    if any(not n or n != n.strip() or "_duplicated_" in n for n in names) or len(set(names)) != len(names):
+        return None
+    want = names if usecols is None else [c for c in names if c in set(usecols)]
+    if not set(text) <= set(want) or (usecols is not None and len(want) != len(set(usecols))):
+        return None
+    try:  # missing values: empty cells only; 'NA', 'nan' ... fail to parse as numbers and go to pandas
+        pf = pl.read_csv(path, columns=want, separator=sep, schema_overrides={c: pl.String for c in text},
+                         encoding="utf8")
+    except Exception:  # noqa: BLE001 - polars cannot read it as plain numeric text: pandas decides
+        return None
+    if pf.columns != want:
+        return None
+    na = sorted(STR_NA_VALUES)
+    for c in text:  # blank lines (a row of nulls to polars, skipped by pandas), missing or 'NA' ids
+        k = pf.get_column(c)
+        if k.null_count() or (k.str.strip_chars().str.len_chars() == 0).any() or k.is_in(na).any():
+            return None
+    schema = dict(zip(pf.columns, pf.dtypes, strict=True))
+    if any(schema[c] not in (pl.Float64, pl.Int64) for c in want if c not in text):
+        return None  # text, booleans, wide integers, all-empty columns: pandas' inference and messages
+    if sep != "," and any(pf.get_column(c).null_count() for c in want):
+        return None  # an empty field between two separators: pandas' r"\s+" has none
+    # integers with gaps are float64 in pandas; all float columns go into one column-major block
+    as_float = [c for c in want if schema[c] == pl.Float64 or (schema[c] == pl.Int64
+                                                                and pf.get_column(c).null_count())]
+    X = np.empty((pf.height, len(as_float)), order="F")
+    nulls = 0
+    for j, c in enumerate(as_float):
+        s = pf.get_column(c)
+        nulls += s.null_count()
+        X[:, j] = s.to_numpy() if s.dtype == pl.Float64 else s.cast(pl.Float64).to_numpy()
+    if int(np.count_nonzero(~np.isfinite(X))) != nulls:  # 'NaN', 'inf', 'Infinity' in the text: pandas decides
+        return None
+    df = pd.DataFrame(X, columns=pd.Index(as_float), copy=False)
+    floats = set(as_float)
+    for j, c in enumerate(want):
+        if c in text:
+            df.insert(j, c, pd.array(pf.get_column(c).to_numpy(), dtype="str"))
+        elif c not in floats:
+            df.insert(j, c, pf.get_column(c).to_numpy())
+    return df
+
+
+def read_numeric_csv(path: Path, error: Callable[[str], Exception], *, text: list[str],
+                     usecols: list[str] | None = None, whitespace: bool = False) -> pd.DataFrame:
+    r"""``read_csv(path, error, usecols=usecols, dtype={c: str for c in text})`` (``sep=r"\s+"`` if
+    ``whitespace``): the same table (columns, order, dtypes, values), read by polars when the file is plain
+    numeric text, in about half the CPU time and a fraction of the wall time.
+
+    Polars reads it when every column but ``text`` holds integers or decimal numbers, missing values are empty
+    cells (comma-separated files only), the header names are distinct and not blank, every row has all ``text``
+    fields, and (``whitespace``) fields are separated by single spaces or single tabs. Integer columns with
+    missing values become float64, as in pandas; numbers are parsed to the nearest double, as pandas does.
+    Anything else (text in a number column, ``NA``/``nan``/``inf`` spelled out, blank lines, ragged rows,
+    compressed or non-UTF-8 files, other separators) is read by pandas, so every message of :func:`read_csv` and
+    of the checks after it is unchanged.
+    """
+    path = Path(path)
+    if path.is_file() and path.stat().st_size > 0:
+        for sep in ((" ", "\t") if whitespace else (",",)):
+            df = _polars_frame(path, text, usecols, sep)
+            if df is not None:
+                return df
+    kw = {"sep": r"\s+"} if whitespace else {}
+    return read_csv(path, error, usecols=usecols, dtype=dict.fromkeys(text, str), **kw)

@@ -37,7 +37,7 @@ from scipy import stats
 from .. import governance
 from .._csv import write_csv
 from .._paths import manifest_dir
-from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, rows
+from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, read_numeric_csv, rows
 from ._store import _sha256, atomic_directory, cached, recorded_hashes
 
 PARTICIPANTS = "ukb_participants.csv"
@@ -423,7 +423,7 @@ def read_raw(path: str | Path, alleles: pd.DataFrame | None = None) -> tuple[pd.
     Errors name the file, the column, counts and row numbers, never a participant id.
     """
     name = Path(path).name
-    df = read_csv(Path(path), ExtractError, sep=r"\s+", dtype={"FID": str, "IID": str})
+    df = read_numeric_csv(Path(path), ExtractError, text=["FID", "IID"], whitespace=True)
     need = ["FID", "IID", "PAT", "MAT", "SEX", "PHENOTYPE"]
     missing = [c for c in need if c not in df.columns]
     if missing:
@@ -463,6 +463,28 @@ def read_raw(path: str | Path, alleles: pd.DataFrame | None = None) -> tuple[pd.
     if dos.columns.duplicated().any():
         raise ExtractError(f"{name}: variant(s) {sorted(set(dos.columns[dos.columns.duplicated()]))} appear twice")
     return dos, var[["snp", "counted", "alt"]]
+
+
+def _finite_numeric(df: pd.DataFrame, cols: list[str]) -> set[str]:
+    """The columns of ``cols`` that :func:`numeric_column` passes without a word: numeric (not boolean), every
+    present value far from overflow when squared (``|x| < 1e154``). A column scan without copies; the others
+    (text, booleans, huge or infinite values) go through :func:`numeric_column` itself."""
+    out = set()
+    with np.errstate(invalid="ignore"):
+        for c in cols:
+            s = df[c]
+            if not (isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf"):
+                continue
+            x = s.to_numpy()  # NaN ignored below; an all-missing column is left to numeric_column
+            if len(x) == 0 or max(abs(np.fmax.reduce(x)), abs(np.fmin.reduce(x))) < 1e154:
+                out.add(c)
+    return out
+
+
+def _float_block(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """``df[cols]`` as one float64 array (participants x cols), column-major; no copy when it is one such block."""
+    A = df[cols].to_numpy(dtype=float)
+    return A if A.flags.f_contiguous else np.asfortranarray(A)
 
 
 def load(participants: str | Path, raw: str | Path | None = None, *, mapping: str | Path | dict | None = None,
@@ -512,7 +534,7 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
         raise ExtractError(f"{fname}: none of the {len(idp_table())} IDP columns of idps.csv found")
     optional = [cols[k] for k in ("crp", "age_recruitment", "genetic_grouping") if cols.get(k) in head]
     use = list(roles.values()) + list(cols["pcs"]) + optional + info["column"].tolist()
-    df = read_csv(participants, ExtractError, usecols=use, dtype={cols["eid"]: str})
+    df = read_numeric_csv(participants, ExtractError, text=[cols["eid"]], usecols=use)
     if df.empty:
         raise ExtractError(f"{fname}: no participants (a header row only)")
     dup = df[cols["eid"]].duplicated(keep=False)
@@ -529,7 +551,10 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
               **{cols[k]: k.replace("_", " ") for k in ("crp", "age_recruitment", "genetic_grouping")
                  if cols.get(k) in head},
               **dict(zip(info["column"], "IDP " + info["idp"], strict=True))}
+    checked = _finite_numeric(df, list(labels))  # numeric columns without inf/overflow: nothing to say
     for col, what in labels.items():
+        if col in checked:
+            continue
         advice = "UK Biobank codes sex (field 31) as 0 = female, 1 = male" if what == "sex" else ""
         v = numeric_column(df, col, fname, what, ExtractError, advice)
         if not pd.api.types.is_numeric_dtype(df[col]):  # numbers written as text (quoted, blanks): parsed
@@ -552,7 +577,10 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     if len(common) < len(df) or len(common) < len(dos):
         notes.append(f"{len(df) - len(common)} participant(s) without dosages and {len(dos) - len(common)} "
                      "dosage row(s) without participant data were set aside")
-    df, dos = df.loc[common], dos.loc[common]
+    if not common.equals(df.index):
+        df = df.loc[common]
+    if not common.equals(dos.index):
+        dos = dos.loc[common]
     # complete cases for covariates and dosages (plink2 --glm drops samples missing a covariate)
     cov_cols = {"age at imaging": cols["age_imaging"], "sex": cols["sex"], "imaging centre": cols["centre"],
                 "head-size scaling": cols["head_scaling"], "genetic PCs": list(cols["pcs"])}
@@ -570,8 +598,8 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     if len(df) < MIN_PARTICIPANTS:
         raise ExtractError(f"{fname}: {len(df)} participant(s) with complete covariates and dosages; the analysis "
                            f"needs at least {MIN_PARTICIPANTS} (is this the whole extract?)")
-    idps = df[info["column"]]
-    n_have = idps.notna().sum()
+    Y = _float_block(df, info["column"].tolist())  # participants x IDPs, one float64 block
+    n_have = pd.Series(len(Y) - np.isnan(Y).sum(axis=0), index=info["column"].to_numpy())
     few = n_have[n_have < MIN_PARTICIPANTS]
     if len(few):
         col = few.index[0]
@@ -580,7 +608,8 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
                            f"{f' ({len(few) - 1} more such column(s))' if len(few) > 1 else ''}; at least "
                            f"{MIN_PARTICIPANTS} are needed: drop the column from the extract (IDPs absent from the "
                            "file are left out) or export it again")
-    const = idps.nunique() <= 1
+    with np.errstate(invalid="ignore"):  # = nunique() <= 1: one distinct value among those present
+        const = pd.Series(np.fmin.reduce(Y, axis=0) == np.fmax.reduce(Y, axis=0), index=n_have.index)
     if const.any():
         col = const.index[const.to_numpy()][0]
         raise ExtractError(f"{fname}: IDP column {col!r} ({info.set_index('column').loc[col, 'idp']}) has the same "
@@ -602,8 +631,7 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     exposure = pd.DataFrame(index=df.index)
     if cols.get("crp") in df.columns:
         exposure["log_crp"] = np.log(df[cols["crp"]].where(df[cols["crp"]] > 0))
-    idps = idps.astype(float)
-    idps.columns = info["idp"].tolist()
+    idps = pd.DataFrame(Y, index=df.index, columns=info["idp"].tolist(), copy=False)
     table1 = df[[c for c in (cols["sex"], cols.get("age_recruitment"), cols["age_imaging"], cols["centre"])
                  if c in df.columns]].rename(columns={cols["sex"]: "sex", cols.get("age_recruitment"):
                                                      "age_recruitment", cols["age_imaging"]: "age_imaging",
