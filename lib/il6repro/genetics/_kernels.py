@@ -367,10 +367,10 @@ def _interval_points(conv, k, lo, up, xdelta, frm, to, dx, best_v, best_i):
 
 
 @njit(**_OPTS)
-def _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, stack, comp):
+def _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, stack, comp, prune=True):
     """Mode of R's ``density(x, weights = wn, bw = h)``, ``x = X[r]`` (see the module docstring), with the
     scratch of :func:`mode_scratch` passed array by array (a tuple or a row slice per call costs atomic
-    reference-count updates)."""
+    reference-count updates). ``prune=False`` convolves every knot (the reference for the pruned search)."""
     n = X.shape[1]
     frm = xmin - 3.0 * h
     to = xmax + 3.0 * h
@@ -434,7 +434,7 @@ def _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, sta
         r *= q
     st = int(1.5 * sig)  # stride of the coarse pass
     nc = 0
-    if st < 4 or khi - klo < 3 * st:
+    if not prune or st < 4 or khi - klo < 3 * st:
         for k in range(klo, khi + 1):
             if state[k] == 0:
                 conv[k] = _val(ybin, gs, k, mlo, mhi, L)
@@ -596,7 +596,7 @@ def mode_rows(X, W, phi, out, r0, r1):
 
 
 @njit(**_OPTS)
-def mode_sorted_rows(X, XS, w, phi, out):
+def mode_sorted_rows(X, XS, w, phi, out, prune=True):
     """``out[b]`` = the mode-based estimate of ``X[b]`` (weights ``w``, shared) for every row, given ``XS`` =
     ``X`` sorted along rows (one outcome's bootstrap draws): the bandwidth then costs O(n)."""
     rows, kern, state, stack, comp = mode_scratch()
@@ -608,7 +608,7 @@ def mode_sorted_rows(X, XS, w, phi, out):
     for b in range(X.shape[0]):
         h = bandwidth_sorted(XS, b, fac)
         out[b] = _density_mode(X, b, wn, XS[b, 0], XS[b, n - 1], h, ybin, conv, dconv, gs, gd, state, stack,
-                               comp)
+                               comp, prune)
 
 
 @njit(**_OPTS)
