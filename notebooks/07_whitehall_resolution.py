@@ -86,7 +86,8 @@ report.claims_table(design, uuid="07-design")
 # so that it does.
 
 # %%
-display(report.table(cohort.followup_definitions(df, obs).set_index("definition"), "07-followup", precision=2))
+display(report.table(cohort.followup_definitions(df, obs).set_index("definition").rename(index=report.header),
+                     "07-followup", precision=2))
 report.table(cohort.followup_arithmetic().set_index(["baseline phase", "follow-up phase"]), "07-gaps", precision=2)
 
 # %% [markdown]

@@ -154,7 +154,7 @@ test_q1_values(rr, n_persons, rr_true, seed)  # IGNORE
 
 # %%
 teaching.need("q1", rr=rr)
-display(report.table(rr, "12-rr", precision=3))
+display(report.table(rr.rename(index=report.header), "12-rr", precision=3))
 
 # %% [raw]
 # # BEGIN QUESTION
