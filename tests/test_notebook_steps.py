@@ -90,7 +90,7 @@ def test_numbers_never_wrap_and_the_check_column_keeps_its_width():
     styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", html.split("</style>")[0]))
     assert any("#" + p_cell in sel and "nowrap" in css for sel, css in styles.items())  # no "2.16e-" / "11"
     assert not any("#" + check_cell in sel and "nowrap" in css for sel, css in styles.items())  # a sentence wraps
-    assert any("td.col2" in sel and "min-width: 15em" in css for sel, css in styles.items())  # check column
+    assert any("td.col2" in sel and "min-width: 13em" in css for sel, css in styles.items())  # check column
 
 
 def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):

@@ -104,8 +104,9 @@ def published_text(c) -> str:
 def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule: bool = False):
     """The ledger's rows for ``claim_ids`` (this run's records by default), formatted for people.
 
-    Columns: claim, quantity, published, reproduced, status, check (the rule applied and its outcome), note,
-    and any further verdict columns the ledger provides (e.g. the conclusion's verdict).
+    Columns: claim, quantity, published, reproduced, status, check (the rule applied and its outcome), and the
+    conclusion columns the ledger provides (the conclusion; its verdict over twin seeds, with the power's lower 95%
+    bound).
     """
     import pandas as pd
 
@@ -132,9 +133,13 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
         if with_rule:
             row["rule"] = r.get("rule", "")
         row.update({"status": r["status"], "check": r.get("reason", "")})
-        for k, v in r.items():  # verdict columns the ledger may add (conclusion, power ...)
-            if ("conclusion" in k or "power" in k) and not _missing(v):
+        for k, v in r.items():  # verdict columns the ledger may add (conclusion, its verdict over seeds)
+            if "conclusion" in k and not _missing(v):
                 row[k.replace("_", " ")] = fmt_num(v) if isinstance(v, float) else v
+        # the twin's power is in the verdict ("holds in 96% of seeds"): its lower 95% bound joins it there rather
+        # than taking two more columns
+        if row.get("conclusion verdict") and not _missing(r.get("power_low")):
+            row["conclusion verdict"] += f" (95% CI from {100 * float(r['power_low']):.0f}%)"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -309,7 +314,7 @@ def _missing_cell(v: Any) -> bool:
 
 # minimum widths (em) of the claims tables' sentence columns: the check ("z 6.69 vs 5.76: same sign, |diff| 0.93
 # (<= 2)") and the quantity stay readable beside the short number columns
-CLAIM_WIDTHS = {"check": 15, "quantity": 11, "rule": 8}
+CLAIM_WIDTHS = {"check": 13, "quantity": 10, "rule": 6}
 
 
 def style_table(df, uuid: str, status_col: str | None = "status", formats: dict | None = None,
