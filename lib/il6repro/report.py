@@ -373,9 +373,10 @@ def p_columns(df, columns: list[str]):
 
 def ledger_view(table=None, results: dict | None = None) -> Table:
     """The whole ledger for people (the runner's committed results by default): published and reproduced with
-    their CIs, the rule, the status and the check, coloured by status."""
+    their CIs, the status and the check (which names the rule and its outcome), coloured by status. The rule's
+    identifier (``log10_window`` ...) is left to the book's ledger page, so the table fits a notebook page."""
     from . import ledger
 
     results = ledger.load_results() if results is None else results
     claims = list(table["claim"]) if table is not None else list(ledger.load_claims())
-    return style_table(claims_rows(claims, results, with_rule=True), uuid="09-ledger")
+    return style_table(claims_rows(claims, results), uuid="09-ledger")
