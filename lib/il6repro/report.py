@@ -250,13 +250,15 @@ def _headers(df):
 
 
 def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, precision: int | None = None,
-          index: bool = True, status_col: str | None = None, widths: dict | None = None) -> Table:
+          index: bool = True, status_col: str | None = None, widths: dict | None = None,
+          breakable: tuple | list = ()) -> Table:
     """Show ``df`` for people: P-value columns ``p`` through :func:`fmt_p`, other ``formats`` (column -> format
     string or function), numbers to ``precision`` decimals, thousands separated, missing values as a dash (never
     NaN), column names as words (:func:`header`: ``p_spin`` reads "P (spin)"), long text wrapped, rows coloured
-    by ``status_col``, ``widths`` (column -> minimum width in em) for columns of sentences; ``uuid`` fixes the
-    HTML ids (one per table on a page). ``p``, ``formats``, ``status_col`` and ``widths`` name the columns of
-    ``df`` as they are."""
+    by ``status_col``, ``widths`` (column -> minimum width in em) for columns of sentences, ``breakable`` columns
+    of long identifiers (``W.mr.il6.ct_superiorfrontal.z``) that may break anywhere; ``uuid`` fixes the HTML ids
+    (one per table on a page). ``p``, ``formats``, ``status_col``, ``widths`` and ``breakable`` name the columns
+    of ``df`` as they are."""
     fmts = {c: _p_cell for c in p if c in df.columns}
     for c in df.columns:  # booleans read as yes / no; counts held as floats (23.0) without decimals
         if c in fmts:
@@ -287,10 +289,13 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
     styler = styler.set_table_styles([
         {"selector": "td", "props": "text-align: left; vertical-align: top; padding: 0.15em 0.6em"},
         {"selector": "th", "props": "padding: 0.15em 0.6em"}])
-    wide = {names[c]: w for c, w in (widths or {}).items() if c in names}
-    if wide:  # columns of sentences keep a readable width instead of being squeezed to a word per line
-        styler = styler.set_table_styles({c: [{"selector": "td", "props": f"min-width: {w}em"}]
-                                          for c, w in wide.items()}, overwrite=False)
+    props = {names[c]: [f"min-width: {w}em"] for c, w in (widths or {}).items() if c in names}
+    for c in breakable:  # an identifier without spaces may break anywhere rather than widen the table
+        if c in names:
+            props.setdefault(names[c], []).append("overflow-wrap: anywhere")
+    if props:  # columns of sentences keep a readable width instead of being squeezed to a word per line
+        styler = styler.set_table_styles({c: [{"selector": "td", "props": "; ".join(v)}] for c, v in props.items()},
+                                         overwrite=False)
     plain = shown.copy()
     for c in plain.columns:
         f = fmts.get(c)
@@ -314,7 +319,7 @@ def _missing_cell(v: Any) -> bool:
 
 # minimum widths (em) of the claims tables' sentence columns: the check ("z 6.69 vs 5.76: same sign, |diff| 0.93
 # (<= 2)") and the quantity stay readable beside the short number columns
-CLAIM_WIDTHS = {"check": 13, "quantity": 10, "rule": 6}
+CLAIM_WIDTHS = {"check": 13, "quantity": 10, "rule": 6, "status": 6.5}
 
 
 def style_table(df, uuid: str, status_col: str | None = "status", formats: dict | None = None,
@@ -322,7 +327,7 @@ def style_table(df, uuid: str, status_col: str | None = "status", formats: dict 
     """A table without index, coloured by ``status_col`` (see :func:`table`); the claims tables' sentence columns
     (:data:`CLAIM_WIDTHS`) keep a readable width unless ``widths`` says otherwise."""
     return table(df, uuid, formats=formats, index=False, status_col=status_col,
-                 widths=CLAIM_WIDTHS if widths is None else widths)
+                 widths=CLAIM_WIDTHS if widths is None else widths, breakable=("claim",))
 
 
 def claims_table(claim_ids: list[str], uuid: str, results: dict | None = None) -> Table:
