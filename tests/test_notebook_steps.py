@@ -91,6 +91,12 @@ def test_numbers_never_wrap_and_the_check_column_keeps_its_width():
     assert any("#" + p_cell in sel and "nowrap" in css for sel, css in styles.items())  # no "2.16e-" / "11"
     assert not any("#" + check_cell in sel and "nowrap" in css for sel, css in styles.items())  # a sentence wraps
     assert any("td.col2" in sel and "min-width: 13em" in css for sel, css in styles.items())  # check column
+    # in the ledger's view only the claim id may break anywhere: a status never breaks mid-word ("recover-ed")
+    df = pd.DataFrame({"claim": ["W.mr.il6.ct_superiorfrontal.z"], "status": ["recovered from a planted twin"]})
+    styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", report.style_table(df, "br")._repr_html_().split("</style>")[0]))
+    anywhere = [sel.strip() for sel, css in styles.items() if "anywhere" in css]
+    assert anywhere == ["#T_br td.col0"]
+    assert any("td.col1" in sel and "min-width: 6.5em" in css for sel, css in styles.items())
 
 
 def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):
