@@ -39,8 +39,11 @@ def _check(df: pd.DataFrame, what: str) -> pd.DataFrame:
         raise HarmonisationError(f"{what}: missing column(s) {missing}")
     df = df.copy()
     for c in ("effect_allele", "other_allele"):
-        df[c] = df[c].astype(str).str.upper().str.strip()
-        bad = ~df[c].str.fullmatch(r"[ACGT]+")
+        # cleaned once per distinct code (a scan's outcome table repeats a handful of codes per variant x IDP)
+        codes, uniq = pd.factorize(df[c].astype(str))
+        clean = pd.Index(uniq, dtype=object).str.upper().str.strip()
+        df[c] = np.asarray(clean, dtype=object)[codes]
+        bad = pd.Series(~np.asarray(clean.str.fullmatch(r"[ACGT]+"), dtype=bool)[codes], index=df.index)
         if bad.any():
             raise HarmonisationError(f"{what}: allele codes must be A/C/G/T strings; "
                                      f"bad {c} for {df.loc[bad, 'snp'].tolist()[:5]}")
