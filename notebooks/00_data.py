@@ -51,10 +51,10 @@ report.table(status.assign(available=status["available"].map({"yes": "yes", "on 
 
 # %%
 catalog = data.default_catalog()
-pd.DataFrame(
+report.table(pd.DataFrame(
     [{"id": m.id, "licence": m.licence, "citation": m.citation, "mirror only": m.mirror_only}
      for m in catalog.manifests.values()]
-)
+), "00-catalogue", index=False)
 
 # %% [markdown]
 # ## Real, restricted, synthetic

@@ -72,7 +72,7 @@ report.claims_table(cohort_claims, uuid="01-cohort")
 
 # %%
 ins = ukb.instruments()
-pipeline.instrument_provenance(ins)
+report.table(pipeline.instrument_provenance(ins), "01-instruments")
 
 # %% [markdown]
 # ## Instrument strength

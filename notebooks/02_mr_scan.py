@@ -74,7 +74,7 @@ print(f"{len(run.associations):,} SNP x IDP associations; {len(run.primary):,} e
 # between IDPs (Li & Ji effective number of tests from the covariate-adjusted IDP correlation matrix).
 
 # %%
-report.table(run.thresholds(published_threshold), "02-thr", p=["threshold"], formats={"tests": "{:,.1f}"})
+report.table(run.thresholds(published_threshold), "02-thr", p=["threshold"], formats={"tests": report.fmt_count})
 
 # %% [markdown]
 # ## Results
@@ -141,12 +141,12 @@ lim = float(il6["z"].abs().max().round() + 1)
 ct = il6[il6.measure == "ct"].set_index("atlas_label")["z"]
 fig = plot_surface(region_map(ct, tables.load_dk_surface(), tables.load_dk_regions()), kind="stat",
                    hemis=("left", "right"), cmap="RdBu_r", vmin=-lim, vmax=lim,
-                   title="IL-6 -> cortical thickness (IVW z)", colorbar_label="IVW z")
+                   title="IL-6 → cortical thickness (IVW z)", colorbar_label="IVW z")
 save(fig, "02_il6_ct_surface", caption="IVW z of genetically proxied IL-6 signalling on DK cortical thickness.")
 
 # %%
 gmv = il6[(il6.measure == "gmv") & (il6.atlas == "harvard_oxford")].set_index("atlas_label")["z"]
-fig = plot_volume(volume_map(gmv), vmax=lim, title="IL-6 -> grey-matter volume (IVW z)", colorbar_label="IVW z")
+fig = plot_volume(volume_map(gmv), vmax=lim, title="IL-6 → grey-matter volume (IVW z)", colorbar_label="IVW z")
 save(fig, "02_il6_gmv_volume", caption="IVW z of genetically proxied IL-6 signalling on Harvard-Oxford GMV.")
 
 # %% [markdown]

@@ -109,8 +109,8 @@ save(plots.sensitivity_panels(harm, res.estimates, label), "03_scatter",
 # %%
 mtg = tg["idp"].iloc[0]
 save(plots.diagnostics(res.single_snp[res.single_snp.idp == mtg], res.leave_one_out[res.leave_one_out.idp == mtg],
-                       float(res.primary.set_index("idp").loc[mtg, "estimate"]), f"IL-6 -> {label[mtg]}"),
-     "03_mtg_diagnostics", caption="Funnel, single-SNP forest and leave-one-out plots for IL-6 -> MTG GMV.")
+                       float(res.primary.set_index("idp").loc[mtg, "estimate"]), f"IL-6 → {label[mtg]}"),
+     "03_mtg_diagnostics", caption="Funnel, single-SNP forest and leave-one-out plots for IL-6 → MTG GMV.")
 
 # %% [markdown]
 # ## Each planted association over many twin seeds (twin only)

@@ -62,7 +62,7 @@ pg = tx.preferential_genes(expr, target, hemisphere=hemisphere, rule=rule, thres
 mtg_genes = pg.index[pg["selected"]].tolist()
 print(f"rule: {rule} >= {threshold} against the other {reference} regions ({hemisphere} hemisphere): "
       f"{len(mtg_genes)} genes; the 15 most preferential:")
-pg.head(15).round(3)
+report.table(pg.head(15), "04-preferential", precision=3)
 
 # %% [markdown]
 # How the count depends on the rule (each cell a defensible choice; this run's is marked `*`). The downstream
@@ -111,7 +111,7 @@ for name, cmap, unit in (("IL6R", "viridis", "expression (scaled 0-1)"), ("IL6ST
 
 # %%
 zmap, source = pipeline.il6_thickness_zmap()
-print(f"IL-6 -> CT z-map: {len(zmap)} regions ({source})")
+print(f"IL-6 → CT z-map: {len(zmap)} regions ({source})")
 if skipped:
     print(f"ENIGMA maps skipped (mirror-only dataset enigma_toolbox not available): {', '.join(skipped)}; "
           "set IL6REPRO_DATA_MIRRORS to a copy of the mirror to include them")

@@ -92,8 +92,8 @@ string_version = "STRING human links as bundled in mossn==0.1.6 (release not sta
 ppi = tx.ppi_enrichment(genes, links, add=("IL6",), n_perm=n_perm_ppi, seed=seed, string_version=string_version,
                         min_score=string_min_score)
 claims.append(tx.record_ppi(ppi, n_genes=len(genes), n_perm=n_perm_ppi, min_score=string_min_score))
-tx.ppi_summary(ppi, string_version=string_version, min_score=string_min_score,
-               sha256=resolve("string_links").sha256["string_links.csv"]).to_frame()
+report.table(tx.ppi_summary(ppi, string_version=string_version, min_score=string_min_score,
+                            sha256=resolve("string_links").sha256["string_links.csv"]).to_frame(), "05-ppi")
 
 # %%
 save(charts.null_histogram(ppi.null_edges, ppi.observed_edges, integer=True, null_label="degree-preserving rewirings",

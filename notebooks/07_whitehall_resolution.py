@@ -50,7 +50,7 @@ df, twin_path, is_twin = whitehall.open_table(extract, seed=seed, n=n, on_bad_gh
 kind = "planted_twin" if is_twin else "real_data"
 print(f"{len(df):,} participants ({'synthetic twin' if is_twin else 'real extract'})",
       *[f"note: {note}" for note in df.attrs.get("notes", [])], sep="\n")
-cohort.describe(df).round(2)
+report.table(cohort.describe(df), "07-describe", precision=2)
 
 # %% [markdown]
 # ## Who enters the analysis
@@ -61,7 +61,7 @@ print(f"{len(obs):,} person-observations from {obs.stno.nunique():,} participant
       f"{obs.age.max():.0f}; mean follow-up to the next examination {obs.followup_years.mean():.1f} years; "
       f"{100 * obs.resolved.mean():.1f}% resolved; IL-6 cut-offs (pg/mL): "
       + ", ".join(f"phase {k}: {v:.2f}" for k, v in obs.attrs["cuts"].items()))
-obs.attrs["flow"]
+report.table(obs.attrs["flow"], "07-flow")
 
 # %%
 save(charts.flow_diagram(obs.attrs["flow"], len(obs)), "07_flow",
@@ -86,8 +86,9 @@ report.claims_table(design, uuid="07-design")
 # so that it does.
 
 # %%
-display(cohort.followup_definitions(df, obs).set_index("definition").round(2))
-cohort.followup_arithmetic().set_index(["baseline phase", "follow-up phase"])
+display(report.table(cohort.followup_definitions(df, obs).set_index("definition").rename(index=report.header),
+                     "07-followup", precision=2))
+report.table(cohort.followup_arithmetic().set_index(["baseline phase", "follow-up phase"]), "07-gaps", precision=2)
 
 # %% [markdown]
 # ## Risk ratios of symptom resolution, low vs high IL-6

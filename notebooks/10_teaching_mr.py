@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from il6repro import teaching
+from il6repro import report, teaching
 from il6repro.figures import save, set_style
 from il6repro.genetics import assoc, mr, scan
 from il6repro.twins import ukb
@@ -333,7 +333,7 @@ test_q2_bias(weak)  # IGNORE
 
 # %%
 teaching.need("q2", weak=weak)
-display(weak.round(3))
+display(report.table(weak, "10-weak", precision=3, index=False))
 fig, ax = plt.subplots(figsize=(6, 3.4))
 ax.plot(weak["F"], weak["tsls_median"], "o-", label="2SLS (median)")
 ax.axhline(weak["ols_mean"].mean(), color="C3", ls="--", label="OLS (confounded)")
@@ -674,7 +674,8 @@ test_q4_replicate(p_replicate, alpha)  # IGNORE
 
 # %%
 teaching.need("q4", findings=findings, p_replicate=p_replicate)
-display(findings.assign(p_replicate=p_replicate).drop(columns=["idp"], errors="ignore").round(4))
+display(report.table(findings.assign(p_replicate=p_replicate).drop(columns=["idp"], errors="ignore")
+                     .set_index("region"), "10-findings", p=["p"], precision=2, formats={"p_replicate": "{:.0%}"}))
 print(f"{int(prim['p'].notna().sum()):,} tests, threshold {threshold:.2g}; {int(findings['significant'].sum())} of 5 "
       f"published associations pass in the twin with seed {twin_seed}; {false_positives} false positive(s)")
 zc = stats.norm.isf(threshold / 2)

@@ -54,7 +54,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from il6repro import cohort, teaching
+from il6repro import cohort, report, teaching
 from il6repro.figures import save, set_style
 from il6repro.twins import whitehall
 
@@ -154,7 +154,7 @@ test_q1_values(rr, n_persons, rr_true, seed)  # IGNORE
 
 # %%
 teaching.need("q1", rr=rr)
-display(rr.round(3))
+display(report.table(rr.rename(index=report.header), "12-rr", precision=3))
 
 # %% [raw]
 # # BEGIN QUESTION
@@ -482,7 +482,7 @@ test_q3_risk(risk, obs)  # IGNORE
 
 # %%
 teaching.need("q3", models=models)
-display(models.round(4))
+display(report.table(models, "12-models", precision=4))
 print(f"{risk:.0%} of case-observations resolve; model-based / cluster-robust SE = "
       f"{models.loc['poisson (model SE)', 'se'] / models.loc['poisson (cluster-robust)', 'se']:.2f}")
 

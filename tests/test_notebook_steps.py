@@ -4,6 +4,7 @@ known, independently of the notebook that uses it."""
 from __future__ import annotations
 
 import json
+import re
 
 import matplotlib
 
@@ -44,6 +45,60 @@ def test_tables_are_deterministic_and_formatted():
     assert 'id="T_t1"' in html and "1.23" in html and "1.00e-12" in html and "1.23456" not in html
 
 
+def test_counts_print_without_decimals():
+    """Notebook 02's thresholds table: a number of tests reads 1,025, never 1,025.0 (an effective number of tests,
+    873.4, reads 873)."""
+    assert report.fmt_count(1025.0) == "1,025" and report.fmt_count(873.4) == "873" and report.fmt_count(None) == "—"
+    df = pd.DataFrame({"tests": [1025.0, 873.4, 455.0], "threshold": [4.88e-5, 5.7e-5, 1.1e-4]})
+    t = report.table(df, "cnt", p=["threshold"], formats={"tests": report.fmt_count})
+    assert "1,025" in repr(t) and "1,025.0" not in repr(t) and "873.4" not in t._repr_html_()
+
+
+def test_tables_show_words_not_nan_or_identifiers():
+    """Missing values read as a dash (never NaN, nan or <NA>), long text is kept whole, snake_case names read as
+    words, and P columns are found under their original names."""
+    desc = "per observation: baseline to the first later GHQ examination without caseness, else the last one"
+    df = pd.DataFrame({"p_spin": [0.0, np.nan], "mean_years": [6.51, np.nan], "idp": ["gmv_A", None],
+                       "n_regions": pd.array([34, None], dtype="Int64"), "description": [desc, "short"]},
+                      index=pd.Index(["a", "b"], name="map_name"))
+    t = report.table(df, "words", p=["p_spin"], precision=2)
+    html, text = t._repr_html_(), repr(t)
+    for bad in ("NaN", "nan", "&lt;NA&gt;", "<NA>", "None", "p_spin", "mean_years", "n_regions", "map_name"):
+        assert bad not in html.replace("T_words", ""), bad
+        assert bad not in text, bad
+    assert all(h in html for h in ("P (spin)", "mean (years)", "IDP", "regions", "map name"))
+    assert "< 1e-300" in text and "1e-300" in html  # a P of 0 (underflow) never reads 0
+    assert desc in html and desc in text  # never truncated with "..."
+    assert text.count("—") == 4
+    assert report.header("Q_rucker_p") == "Rücker's Q P" and report.header("some_new_name") == "some new name"
+    assert report.header("95% CI low") == "95% CI low" and report.header(3) == 3
+
+
+def test_multiindex_headers_and_p_columns_survive_renaming():
+    cols = pd.MultiIndex.from_tuples([("twin P", "printed_p"), ("twin z", "printed_z")])
+    df = pd.DataFrame([[1e-9, 5.1]], columns=cols, index=["mtg"])
+    html = report.table(df, "mi", p=[("twin P", "printed_p")], precision=2)._repr_html_()
+    assert "1.00e-9" in html and "printed P" in html and "printed_p" not in html
+
+
+def test_numbers_never_wrap_and_the_check_column_keeps_its_width():
+    df = pd.DataFrame({"quantity": ["IL-6 -> GMV middle temporal gyrus, z"], "P": [2.16e-11],
+                       "check": ["z 6.69 vs 5.76: same sign True, |diff| 0.93 (<= 2)"]})
+    html = report.style_table(df, "cw", status_col=None)._repr_html_()
+    ids = dict(re.findall(r'<td id="(T_cw_row0_col\d)"[^>]*>(.*?)</td>', html))
+    p_cell, check_cell = (next(i for i, v in ids.items() if v.startswith(x)) for x in ("2.16e-11", "z 6.69"))
+    styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", html.split("</style>")[0]))
+    assert any("#" + p_cell in sel and "nowrap" in css for sel, css in styles.items())  # no "2.16e-" / "11"
+    assert not any("#" + check_cell in sel and "nowrap" in css for sel, css in styles.items())  # a sentence wraps
+    assert any("td.col2" in sel and "min-width: 13em" in css for sel, css in styles.items())  # check column
+    # in the ledger's view only the claim id may break anywhere: a status never breaks mid-word ("recover-ed")
+    df = pd.DataFrame({"claim": ["W.mr.il6.ct_superiorfrontal.z"], "status": ["recovered from a planted twin"]})
+    styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", report.style_table(df, "br")._repr_html_().split("</style>")[0]))
+    anywhere = [sel.strip() for sel, css in styles.items() if "anywhere" in css]
+    assert anywhere == ["#T_br td.col0"]
+    assert any("td.col1" in sel and "min-width: 6.5em" in css for sel, css in styles.items())
+
+
 def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):
     from il6repro import ledger
 
@@ -55,6 +110,8 @@ def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):
     assert rows.loc["V.rr_repeated", "reproduced"] == "1.19 (0.987 to 1.44)"
     assert rows.loc["W.ahba.ppi_il6.p", "published"].startswith("significant")  # a rule, not a number
     assert rows.loc["W.ahba.ppi_il6.p", "reproduced"] == "9.90e-3"
+    assert not rows["quantity"].str.contains("->").any()  # typographic arrows for readers
+    assert report.arrows("IL-6 -> GMV, z") == "IL-6 → GMV, z"
     with pytest.raises(ledger.LedgerError, match="unknown claim"):
         report.claims_rows(["W.no.such"])
 
@@ -83,6 +140,12 @@ def scan_run():
 
 TARGETS = pd.DataFrame({"exposure": ["IL-6", "IL-6"], "claim": ["W.a", "W.b"], "region": ["A", "B"],
                         "idp": ["gmv_A", "ct_B"], "z": [5.76, -5.11], "p": [8.39e-9, 3.22e-7]})
+
+
+def test_hits_table_does_not_repeat_the_bonferroni_column(scan_run):
+    assert "significant (bonferroni)" not in pipeline.hits_table(scan_run, TARGETS, 1.1e-4).columns
+    scan_run.correction = "fdr"
+    assert "significant (fdr)" in pipeline.hits_table(scan_run, TARGETS, 1.1e-4).columns
 
 
 def test_published_numbers_join_on_exposure_and_idp(scan_run):
@@ -228,8 +291,88 @@ def test_charts_draw_from_tables():
                           "fdr": [0.04, 0.001, 0.02, 0.5, 0.01], "P-value": [0.01, 1e-4, 1e-3, 0.2, 1e-3]})
     fig3 = charts.top_terms(terms, top_n=3, fdr_level=0.05, n_genes=10, libraries=["GO"])
     labels = [t.get_text() for t in fig3.axes[0].get_yticklabels()]
-    assert labels[-1].startswith("term 1 ") and all(len(t) <= 75 for t in labels)  # sorted by q, shortened
+    assert labels[-1].startswith("term 1 ")  # sorted by q, most significant at the top
+    # two lines at most, each short enough for 9 pt type at the book's width
+    assert all(t.count("\n") <= 1 and max(map(len, t.split("\n"))) <= charts.TERM_LINE for t in labels)
     plt.close("all")
+
+
+def _boxes(fig, texts):
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    return [t.get_window_extent(renderer=r) for t in texts]
+
+
+def _overlapping(boxes) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+
+
+def test_enrichment_terms_are_legible_and_never_collide():
+    """Figure 5 (06_top_terms): real-length term names at >= 9 pt, whole when they fit two lines, and no two
+    names overlapping (the row height follows the number of lines)."""
+    import matplotlib.pyplot as plt
+
+    names = ["Cellular Response To Oxygen-Containing Compound (GO:1901701)", "cAMP signaling pathway",
+             "Autosomal Dominant Juvenile Parkinson Disease (C0752097)", "Gap junction",
+             "Anterograde Trans-Synaptic Signaling (GO:0098916)", "Regulation Of Nervous System Process (GO:0031644)"]
+    terms = pd.DataFrame({"Term": names * 3, "library": (["GO", "KEGG"] * 9),
+                          "fdr": np.linspace(1e-4, 0.04, 18), "P-value": np.linspace(1e-6, 1e-3, 18)})
+    fig = charts.top_terms(terms, top_n=18, fdr_level=0.05, n_genes=459, libraries=["GO", "KEGG", "HPO"])
+    ax = fig.axes[0]
+    ticks = ax.get_yticklabels()
+    assert min(t.get_fontsize() for t in ticks) >= 9
+    assert {t.get_text().replace("\n", " ") for t in ticks} == set(names)  # whole names, none cut
+    assert not _overlapping(_boxes(fig, ticks))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["GO", "KEGG"]  # only libraries shown
+    plt.close(fig)
+
+
+def test_spread_labels_keeps_a_gap_and_stays_near_the_points():
+    y = np.array([4.14, 4.48, 6.58, 6.49, 8.08])
+    pos = charts.spread_labels(y, 0.5)
+    assert np.all(np.diff(np.sort(pos)) >= 0.5 - 1e-12)
+    assert np.argsort(pos).tolist() == np.argsort(y, kind="stable").tolist()  # order kept
+    assert np.abs(pos - y).max() < 0.5
+    far = np.array([1.0, 5.0, 9.0])
+    assert np.allclose(charts.spread_labels(far, 0.5), far)  # already apart: left where they are
+
+
+def test_published_z_vs_p_names_every_point_without_overlap():
+    """Notebook 09's figure: the five printed IL-6 associations, two pairs of them almost on top of each other,
+    each named at >= 9 pt with no two names overlapping, and no ASCII arrow left in any text."""
+    import matplotlib.pyplot as plt
+
+    from il6repro import ledger
+
+    claims = ledger.load_claims()
+    fig = charts.published_z_vs_p(claims, claims["W.mr.threshold"].value)
+    ax = fig.axes[0]
+    names = [t for t in ax.texts if t.get_text()]
+    assert len(names) == 5 and min(t.get_fontsize() for t in names) >= 9
+    assert not _overlapping(_boxes(fig, names))
+    assert {"GMV fusiform gyrus", "cortical thickness superior frontal"} <= {t.get_text() for t in names}
+    every = [t.get_text() for t in fig.findobj(plt.Text)]
+    assert not [t for t in every if "->" in t]
+    plt.close(fig)
+
+
+def test_volume_slices_say_which_side_is_left():
+    """The Harvard-Oxford slices carry L and R on every slice (neurological convention) and the slice's MNI z."""
+    import matplotlib.pyplot as plt
+
+    from il6repro.data.tables import load_harvard_oxford
+
+    names = list(load_harvard_oxford()[1]["name"])
+    left = next(n for n in names if n.startswith("Left_"))
+    fig = brain.plot_volume(brain.volume_map(pd.Series({left: 3.0})), vmax=4, title="IL-6 → GMV", cut_coords=(0, 20))
+    texts = [t.get_text() for a in fig.axes for t in a.texts]
+    assert texts.count("L") == 2 and texts.count("R") == 2  # one pair per slice
+    assert {"z=0", "z=20"} <= set(texts)
+    for a in fig.axes:  # L drawn left of R on each slice
+        by = {t.get_text(): t.get_position()[0] for t in a.texts if t.get_text() in ("L", "R")}
+        if by:
+            assert by["L"] < by["R"]
+    plt.close(fig)
 
 
 def test_saved_figure_reports_paths_without_printing_them(tmp_path):

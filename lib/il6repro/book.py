@@ -38,6 +38,8 @@ from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from .report import arrows
+
 logger = logging.getLogger(__name__)
 
 RUN_FILE = "_run/run.json"
@@ -203,7 +205,7 @@ class LedgerTable(SphinxDirective):
         led = data["ledger"]
         rows, ids, classes = [], [], []
         for r in led["rows"]:
-            claim = [nodes.paragraph("", "", nodes.strong("", r["quantity"])),
+            claim = [nodes.paragraph("", "", nodes.strong("", arrows(r["quantity"]))),
                      nodes.paragraph("", "", nodes.literal("", r["claim"]), classes=["claim-id"])]
             more = nodes.container(classes=["claim-more"])
             more += nodes.paragraph("", "", nodes.emphasis("", "Source: "), nodes.Text(f"“{r.get('source', '')}”"),

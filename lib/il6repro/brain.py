@@ -155,14 +155,17 @@ def volume_map(values: pd.Series, threshold: float = 25.0):
 
 def plot_volume(img, *, vmax: float, title: str = "", colorbar_label: str = "", cmap: str = "RdBu_r",
                 cut_coords=(-30, -15, 0, 15, 30)):
-    """Axial slices of a regional MNI map (:func:`volume_map`) with a symmetric, labelled colour bar."""
+    """Axial slices of a regional MNI map (:func:`volume_map`) with a symmetric, labelled colour bar, each slice
+    marked with its side (L, R: neurological convention, the left hemisphere on the left) and its MNI z."""
     import matplotlib.pyplot as plt
     from nilearn import plotting
 
     fig = plt.figure(figsize=(9, 3.2))
     display = plotting.plot_stat_map(img, display_mode="z", cut_coords=cut_coords, cmap=cmap, vmax=vmax,
                                      symmetric_cbar=True, figure=fig, title=title, draw_cross=False,
-                                     annotate=False)
+                                     annotate=False, radiological=False)
+    # nilearn's own annotation: L / R on every slice and the slice position (z=...), in the figure's small type
+    display.annotate(left_right=True, positions=True, size=9)
     cbar = getattr(display, "_cbar", None)
     if cbar is not None and colorbar_label:
         cbar.set_label(colorbar_label, fontsize=9)

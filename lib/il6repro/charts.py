@@ -31,7 +31,7 @@ def null_histogram(null, observed: float, *, xlabel: str, observed_label: str, n
     ax.hist(null, bins=bins, color="0.72", label=null_label)
     if off_scale:  # keep the null readable and say where the observed value lies
         right = observed > hi
-        ax.annotate(f"{observed_label} {'->' if right else '<-'} off the scale", xy=(1.0 if right else 0.0, 0.5),
+        ax.annotate(f"{observed_label} {'→' if right else '←'} off the scale", xy=(1.0 if right else 0.0, 0.5),
                     xycoords="axes fraction", ha="right" if right else "left", va="center", color="C3",
                     fontsize=9, weight="bold")
         ax.plot([], [], color="C3", lw=1.6, label=observed_label)
@@ -90,20 +90,31 @@ def ppi_module(module, roles: pd.Series, *, seed: int):
     return fig
 
 
+TERM_LINE = 46  # characters per line of a term name in :func:`top_terms`
+
+
 def top_terms(res: pd.DataFrame, *, top_n: int, fdr_level: float, n_genes: int, libraries):
-    """The ``top_n`` terms by FDR q (most significant at the top), coloured by library, names wrapped."""
+    """The ``top_n`` terms by FDR q (most significant at the top), coloured by library; names wrapped on two lines
+    at most (a longer one shortened with " ..."), in 9 pt type: the figure is drawn at about the book's column
+    width, so it is shown near 1:1 and not shrunk."""
     top = res.sort_values(["fdr", "P-value"]).head(top_n).iloc[::-1]
-    fig, ax = _fig((9, 0.34 * len(top) + 1.2))
+    # two lines of 46 characters at most: real GO / KEGG / DisGeNET names fit whole; a longer one ends in " ..."
+    names = [textwrap.fill(textwrap.shorten(t, width=2 * TERM_LINE, placeholder=" ..."), width=TERM_LINE)
+             for t in top.Term]
+    row = 0.42 if any("\n" in n for n in names) else 0.3  # inches per bar: room for a two-line name at 9 pt
+    fig, ax = _fig((8, row * len(top) + 1.3))
     colours = {lib: f"C{i}" for i, lib in enumerate(libraries)}
     ax.barh(np.arange(len(top)), -np.log10(top.fdr), color=[colours.get(lib, "0.5") for lib in top.library])
-    names = [textwrap.shorten(t, width=75, placeholder=" ...") for t in top.Term]
-    ax.set_yticks(np.arange(len(top)), names, fontsize=7)
+    ax.set_yticks(np.arange(len(top)), names, fontsize=9, linespacing=1.0)
+    ax.set_ylim(-0.6, len(top) - 0.4)
     ax.axvline(-np.log10(fdr_level), color="0.3", ls="--", lw=0.8)
-    ax.set_xlabel(f"-log10 FDR q (dashed: q = {fdr_level:g})")
-    for lib in libraries:
+    ax.set_xlabel(f"−log10 FDR q (dashed: q = {fdr_level:g})", fontsize=10)
+    ax.tick_params(axis="x", labelsize=9)
+    shown = [lib for lib in libraries if lib in set(top.library)]
+    for lib in shown:
         ax.barh([np.nan], [np.nan], color=colours[lib], label=lib)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(f"Top {len(top)} terms for the {n_genes} MTG-preferential genes", fontsize=10)
+    ax.legend(fontsize=9, loc="lower right", frameon=True, title="library", title_fontsize=9)
+    ax.set_title(f"Top {len(top)} terms for the {n_genes} MTG-preferential genes", fontsize=11)
     return fig
 
 
@@ -125,7 +136,7 @@ def rr_forest(table: pd.DataFrame, *, published: float, published_ci: tuple[floa
 
 
 def flow_diagram(flow: pd.DataFrame, n_obs: int):
-    """Per IL-6 phase: attended GHQ -> GHQ cases -> IL-6 measured -> person-observations, with exclusions."""
+    """Per IL-6 phase: attended GHQ → GHQ cases → IL-6 measured → person-observations, with exclusions."""
     fig, ax = _fig((9.5, 3.8))
     ax.axis("off")
     cols = ["attended GHQ", "GHQ cases", "IL-6 measured", "person-observations"]
@@ -152,7 +163,7 @@ def il6_trajectories(traj: pd.DataFrame):
     for (ph, g), t in traj.groupby(["from phase", "group"]):
         ax.plot([0, 1], [t["baseline"].item(), t["next IL-6 phase"].item()], marker="o",
                 color="C0" if g == "resolved" else "C3", ls="-" if ph == 3 else "--",
-                label=f"phase {ph} -> {ph + 2}: {g} (n={t['people'].item():,})")
+                label=f"phase {ph} → {ph + 2}: {g} (n={t['people'].item():,})")
     ax.set_xticks([0, 1], ["baseline (high IL-6 cases)", "next IL-6 phase"])
     ax.set_ylabel("geometric mean IL-6 (pg/mL)")
     ax.legend(fontsize=7, frameon=False)
@@ -177,21 +188,45 @@ def ledger_status(table: pd.DataFrame, colours: dict[str, str]):
     return fig
 
 
+def spread_labels(y, min_gap: float) -> np.ndarray:
+    """Label positions for points at heights ``y``: as close to each point as possible, at least ``min_gap`` apart
+    (a one-dimensional repel: sorted, pushed apart upwards, then the block re-centred on the points)."""
+    y = np.asarray(y, float)
+    order = np.argsort(y, kind="stable")
+    pos = y[order].copy()
+    for i in range(1, len(pos)):
+        pos[i] = max(pos[i], pos[i - 1] + min_gap)
+    pos -= max(0.0, float(np.mean(pos - y[order])))  # spread both ways, not only up
+    for i in range(1, len(pos)):  # re-centring must not undo the gaps
+        pos[i] = max(pos[i], pos[i - 1] + min_gap)
+    out = np.empty_like(pos)
+    out[order] = pos
+    return out
+
+
 def published_z_vs_p(claims: dict, threshold: float):
-    """Printed P against printed |z| for study W's IL-6 associations, over the curve a normal z implies."""
+    """Printed P against printed |z| for study W's IL-6 associations, over the curve a normal z implies; each point
+    named in a column to the right, joined by a thin line, so no two names overlap."""
     from scipy import stats
 
     z = np.linspace(3, 6.2, 200)
-    fig, ax = _fig((5.5, 3.6))
+    fig, ax = _fig((7.2, 4.2))
     ax.plot(z, -np.log10(2 * stats.norm.sf(z)), color="#333", label="two-sided P implied by |z|")
     pts = [(cid, c) for cid, c in claims.items() if cid.startswith("W.mr.il6.") and cid.endswith(".z")]
-    for cid, c in pts:
-        p = claims[cid[:-2] + ".p"].value
-        ax.scatter(abs(c.value), -np.log10(p), color="#c0392b", zorder=3)
-        ax.annotate(c.quantity.split("-> ")[1].split(",")[0], (abs(c.value), -np.log10(p)), fontsize=7,
-                    xytext=(4, -8), textcoords="offset points")
+    xs = np.array([abs(c.value) for _, c in pts])
+    ys = np.array([-np.log10(claims[cid[:-2] + ".p"].value) for cid, _ in pts])
+    names = [c.quantity.split("-> ")[-1].split(",")[0] for _, c in pts]
+    ax.scatter(xs, ys, color="#c0392b", zorder=3, s=36)
     ax.axhline(-np.log10(threshold), ls="--", color="#888", label=f"P = {threshold:.1e}")
-    ax.set_xlabel("|z| as printed")
-    ax.set_ylabel("-log10 P as printed")
-    ax.legend(fontsize=8, frameon=False)
+    ax.set_xlim(2.9, 6.4)
+    lo, hi = min(2.4, float(ys.min()) - 0.3), max(9.6, float(ys.max()) + 0.6)
+    ax.set_ylim(lo, hi)
+    label_y = spread_labels(ys, min_gap=0.075 * (hi - lo))
+    for x, y, ly, name in zip(xs, ys, label_y, names, strict=True):
+        ax.annotate(name, (x, y), xytext=(1.03, ly), textcoords=("axes fraction", "data"), fontsize=9,
+                    va="center", annotation_clip=False,
+                    arrowprops=dict(arrowstyle="-", color="#999", lw=0.6, shrinkA=2, shrinkB=4))
+    ax.set_xlabel("|z| as printed", fontsize=10)
+    ax.set_ylabel("−log10 P as printed", fontsize=10)
+    ax.legend(fontsize=9, frameon=False, loc="upper left")
     return fig

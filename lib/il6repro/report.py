@@ -11,6 +11,7 @@ scientific notation and never printed as ``0.000000``.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,11 @@ EVIDENCE = {
 
 
 def _missing(x: Any) -> bool:
-    return x is None or x == "" or (isinstance(x, float) and math.isnan(x))
+    if x is None or (isinstance(x, str) and x == ""):
+        return True
+    if isinstance(x, float):
+        return math.isnan(x)
+    return x is pd.NA or x is pd.NaT or (isinstance(x, np.floating) and bool(np.isnan(x)))
 
 
 def fmt_p(p: Any) -> str:
@@ -99,8 +104,9 @@ def published_text(c) -> str:
 def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule: bool = False):
     """The ledger's rows for ``claim_ids`` (this run's records by default), formatted for people.
 
-    Columns: claim, quantity, published, reproduced, status, check (the rule applied and its outcome), note,
-    and any further verdict columns the ledger provides (e.g. the conclusion's verdict).
+    Columns: claim, quantity, published, reproduced, status, check (the rule applied and its outcome), and the
+    conclusion columns the ledger provides (the conclusion; its verdict over twin seeds, with the power's lower 95%
+    bound).
     """
     import pandas as pd
 
@@ -122,24 +128,79 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
         is_p = c.rule.get("kind") in P_RULES
         rep_ci = rec.get("ci")
         rep = _fmt_value(rec.get("value"), is_p) + (" " + fmt_ci(*rep_ci) if rep_ci else "")
-        row = {"claim": r["claim"], "quantity": r["quantity"], "published": published_text(c),
+        row = {"claim": r["claim"], "quantity": arrows(r["quantity"]), "published": published_text(c),
                "reproduced": rep.strip()}
         if with_rule:
             row["rule"] = r.get("rule", "")
         row.update({"status": r["status"], "check": r.get("reason", "")})
-        for k, v in r.items():  # verdict columns the ledger may add (conclusion, power ...)
-            if ("conclusion" in k or "power" in k) and not _missing(v):
+        for k, v in r.items():  # verdict columns the ledger may add (conclusion, its verdict over seeds)
+            if "conclusion" in k and not _missing(v):
                 row[k.replace("_", " ")] = fmt_num(v) if isinstance(v, float) else v
+        # the twin's power is in the verdict ("holds in 96% of seeds"): its lower 95% bound joins it there rather
+        # than taking two more columns
+        if row.get("conclusion verdict") and not _missing(r.get("power_low")):
+            row["conclusion verdict"] += f" (95% CI from {100 * float(r['power_low']):.0f}%)"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def fmt_count(x: Any) -> str:
+    """A count for people: a whole number, thousands separated (``1025.0`` -> ``1,025``; an effective number of
+    tests such as ``873.4`` -> ``873``); missing -> the table's dash."""
+    if _missing(x):
+        return MISSING
+    return f"{round(float(x)):,}"
+
+
+MISSING = "—"  # what a table shows for a missing value (an em dash), never NaN or <NA>
+
+# column names of the lib's tables as readers should see them (an identifier is for code, a header for people)
+HEADERS = {
+    "idp": "IDP", "se": "SE", "rr": "RR", "p": "P", "sd": "SD", "r2": "R²", "n_snp": "variants",
+    "ci_low": "95% CI low", "ci_high": "95% CI high", "ci_lo": "95% CI low", "ci_hi": "95% CI high",
+    "F_mean": "mean F", "F_min": "min F", "R2_total": "total R²", "illustrative_fields": "illustrative fields",
+    "Q_df": "Q df", "Q_p": "Q P", "Q_rucker": "Rücker's Q", "Q_rucker_p": "Rücker's Q P",
+    "intercept_se": "intercept SE", "intercept_p": "intercept P", "I2_GX": "I²GX",
+    "r2_exposure": "R² exposure", "r2_outcome": "R² outcome", "correct_direction": "correct direction",
+    "steiger_p": "Steiger P", "first_stage_F": "first-stage F", "first_stage_R2": "first-stage R²",
+    "mean_others": "mean, other regions", "sd_others": "SD, other regions", "p_parametric": "P (parametric)",
+    "p_spin": "P (spin)", "p_naive": "P (naive)", "null_r_sd": "SD of null r", "n_regions": "regions",
+    "n_rot": "rotations", "ratio_or_gap": "ratio or gap", "tsls_median": "2SLS median", "ols_mean": "OLS mean",
+    "published_z": "published z", "p_replicate": "probability of passing again", "p_ahba": "P (AHBA background)",
+    "p_genome": "P (genome background)", "p_gseapy": "P (GSEApy)", "q_synaptic": "q (synaptic)",
+    "low_usual": "low (usual)", "low_1": "low (one measure)", "low_mean": "low (mean of measures)",
+    "mean_years": "mean (years)", "followup_years": "follow-up (years)",
+}
+_TOKENS = {"p": "P", "se": "SE", "sd": "SD", "ci": "CI", "rr": "RR", "idp": "IDP", "r2": "R²", "ols": "OLS",
+           "tsls": "2SLS", "fdr": "FDR", "ivw": "IVW", "mtg": "MTG", "il6": "IL-6", "ghq": "GHQ", "n": "n"}
+
+
+def header(name: Any) -> Any:
+    """A column name as a header for people: ``"p_spin"`` -> ``"P (spin)"``, ``"idp"`` -> ``"IDP"``,
+    ``"mean_years"`` -> ``"mean (years)"``; any other ``snake_case`` identifier reads as words
+    (``"n_cases_total"`` -> ``"n cases total"``). Names already in words (``"95% CI low"``) are kept."""
+    if not isinstance(name, str):
+        return name
+    if name in HEADERS:
+        return HEADERS[name]
+    if "_" in name and " " not in name:
+        return " ".join(_TOKENS.get(t.lower(), t) for t in name.split("_") if t)
+    return name
+
+
+def arrows(text: Any) -> Any:
+    """Typographic arrows for readers: ``"IL-6 -> GMV"`` -> ``"IL-6 → GMV"`` (``<-`` -> ``←``)."""
+    if not isinstance(text, str):
+        return text
+    return text.replace("->", "→").replace("<-", "←")
+
+
 def _yes_no(v: Any) -> str:
-    return "" if _missing(v) else ("yes" if bool(v) else "no")
+    return MISSING if _missing(v) else ("yes" if bool(v) else "no")
 
 
 def _whole(v: Any) -> str:
-    return "" if _missing(v) else f"{float(v):,.0f}"
+    return MISSING if _missing(v) else f"{float(v):,.0f}"
 
 
 class Table:
@@ -157,14 +218,53 @@ class Table:
         return self.text
 
 
+def is_p_name(name: Any) -> bool:
+    """Whether a column name says it holds P values (``P``, ``p``, ``Q_p``, ``p_spin``, ``published P``, ``P (spin)``,
+    ``twin P``; not ``p_replicate``, a probability)."""
+    last = name[-1] if isinstance(name, tuple) else name
+    if not isinstance(last, str) or last in HEADERS and not HEADERS[last].split(" ")[0] == "P" and \
+            not HEADERS[last].endswith(" P"):
+        return False
+    words = [w for w in re.split(r"[\s(),]+", header(last)) if w]
+    return bool(words) and (words[0] in ("P", "P-value") or words[-1] == "P")
+
+
+def _p_cell(v: Any) -> str:
+    return MISSING if _missing(v) else fmt_p(v)
+
+
+def _headers(df):
+    """``df`` with its column and index names as headers for people (:func:`header`), and the old -> new map."""
+    if isinstance(df.columns, pd.MultiIndex):
+        mapping = {c: tuple(header(x) for x in c) for c in df.columns}
+        out = df.copy()
+        out.columns = pd.MultiIndex.from_tuples([mapping[c] for c in df.columns], names=df.columns.names)
+    else:
+        mapping = {c: header(c) for c in df.columns}
+        if len(set(mapping.values())) < len(mapping):  # two names reading alike: keep them as they are
+            mapping = {c: c for c in df.columns}
+        out = df.rename(columns=mapping)
+    out.index = out.index.set_names([header(n) for n in out.index.names])
+    out.columns = out.columns.set_names([header(n) for n in out.columns.names])
+    return out, mapping
+
+
 def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, precision: int | None = None,
-          index: bool = True, status_col: str | None = None) -> Table:
+          index: bool = True, status_col: str | None = None, widths: dict | None = None,
+          breakable: tuple | list = ()) -> Table:
     """Show ``df`` for people: P-value columns ``p`` through :func:`fmt_p`, other ``formats`` (column -> format
-    string or function), numbers to ``precision`` decimals, thousands separated, missing values blank, rows
-    coloured by ``status_col``; ``uuid`` fixes the HTML ids (one per table on a page)."""
-    fmts = {c: fmt_p for c in p if c in df.columns}
+    string or function), numbers to ``precision`` decimals, thousands separated, missing values as a dash (never
+    NaN), column names as words (:func:`header`: ``p_spin`` reads "P (spin)"), long text wrapped, rows coloured
+    by ``status_col``, ``widths`` (column -> minimum width in em) for columns of sentences, ``breakable`` columns
+    of long identifiers (``W.mr.il6.ct_superiorfrontal.z``) that may break anywhere; ``uuid`` fixes the HTML ids
+    (one per table on a page). ``p``, ``formats``, ``status_col``, ``widths`` and ``breakable`` name the columns
+    of ``df`` as they are."""
+    fmts = {c: _p_cell for c in p if c in df.columns}
     for c in df.columns:  # booleans read as yes / no; counts held as floats (23.0) without decimals
         if c in fmts:
+            continue
+        if is_p_name(c) and pd.api.types.is_float_dtype(df[c]):  # a P column not listed in ``p``: never 0.000
+            fmts[c] = _p_cell
             continue
         if pd.api.types.is_bool_dtype(df[c]):
             fmts[c] = _yes_no
@@ -175,18 +275,28 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
                 fmts[c] = _whole
     fmts.update({k: v for k, v in (formats or {}).items() if k in df.columns})
     prec = precision if precision is not None else 3
-    styler = df.style.set_uuid(uuid).format(fmts, precision=prec, thousands=",", na_rep="")
-    # short cells (numbers, P values) never wrap; long text wraps normally
-    styler = styler.map(lambda v: "white-space: nowrap" if len(str(v)) <= 16 else "")
+    shown, names = _headers(df)
+    fmts = {names[k]: v for k, v in fmts.items()}
+    status = names.get(status_col) if status_col else None
+    styler = shown.style.set_uuid(uuid).format(fmts, precision=prec, thousands=",", na_rep=MISSING)
+    # numbers and P values never wrap (no "2.16e-" / "11"); short text neither; long text wraps normally
+    styler = styler.map(lambda v: "" if isinstance(v, str) and len(v) > 16 else "white-space: nowrap")
     if not index:
         styler = styler.hide(axis="index")
-    if status_col and status_col in df.columns:
-        styler = styler.apply(lambda r: [f"background-color: {STATUS_COLOURS.get(r[status_col], '')}"] * len(r),
+    if status is not None:
+        styler = styler.apply(lambda r: [f"background-color: {STATUS_COLOURS.get(r[status], '')}"] * len(r),
                               axis=1)
     styler = styler.set_table_styles([
         {"selector": "td", "props": "text-align: left; vertical-align: top; padding: 0.15em 0.6em"},
         {"selector": "th", "props": "padding: 0.15em 0.6em"}])
-    plain = df.copy()
+    props = {names[c]: [f"min-width: {w}em"] for c, w in (widths or {}).items() if c in names}
+    for c in breakable:  # an identifier without spaces may break anywhere rather than widen the table
+        if c in names:
+            props.setdefault(names[c], []).append("overflow-wrap: anywhere")
+    if props:  # columns of sentences keep a readable width instead of being squeezed to a word per line
+        styler = styler.set_table_styles({c: [{"selector": "td", "props": "; ".join(v)}] for c, v in props.items()},
+                                         overwrite=False)
+    plain = shown.copy()
     for c in plain.columns:
         f = fmts.get(c)
         if f is None and pd.api.types.is_float_dtype(plain[c]):
@@ -194,13 +304,30 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
         elif f is None and pd.api.types.is_integer_dtype(plain[c]):
             f = "{:,}"
         if f is not None:
-            plain[c] = [f(v) if callable(f) else ("" if _missing(v) else f.format(v)) for v in plain[c]]
+            plain[c] = [f(v) if callable(f) else (MISSING if _missing(v) else f.format(v)) for v in plain[c]]
+        else:
+            plain[c] = [MISSING if _missing_cell(v) else v for v in plain[c]]
     return Table(styler, plain.to_string(index=index))
 
 
-def style_table(df, uuid: str, status_col: str | None = "status", formats: dict | None = None) -> Table:
-    """A table without index, coloured by ``status_col`` (see :func:`table`)."""
-    return table(df, uuid, formats=formats, index=False, status_col=status_col)
+def _missing_cell(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # lists, arrays
+        return False
+
+
+# minimum widths (em) of the claims tables' sentence columns: the check ("z 6.69 vs 5.76: same sign, |diff| 0.93
+# (<= 2)") and the quantity stay readable beside the short number columns
+CLAIM_WIDTHS = {"check": 13, "quantity": 10, "rule": 6, "status": 6.5}
+
+
+def style_table(df, uuid: str, status_col: str | None = "status", formats: dict | None = None,
+                widths: dict | None = None) -> Table:
+    """A table without index, coloured by ``status_col`` (see :func:`table`); the claims tables' sentence columns
+    (:data:`CLAIM_WIDTHS`) keep a readable width unless ``widths`` says otherwise."""
+    return table(df, uuid, formats=formats, index=False, status_col=status_col,
+                 widths=CLAIM_WIDTHS if widths is None else widths, breakable=("claim",))
 
 
 def claims_table(claim_ids: list[str], uuid: str, results: dict | None = None) -> Table:
@@ -251,9 +378,10 @@ def p_columns(df, columns: list[str]):
 
 def ledger_view(table=None, results: dict | None = None) -> Table:
     """The whole ledger for people (the runner's committed results by default): published and reproduced with
-    their CIs, the rule, the status and the check, coloured by status."""
+    their CIs, the status and the check (which names the rule and its outcome), coloured by status. The rule's
+    identifier (``log10_window`` ...) is left to the book's ledger page, so the table fits a notebook page."""
     from . import ledger
 
     results = ledger.load_results() if results is None else results
     claims = list(table["claim"]) if table is not None else list(ledger.load_claims())
-    return style_table(claims_rows(claims, results, with_rule=True), uuid="09-ledger")
+    return style_table(claims_rows(claims, results), uuid="09-ledger")

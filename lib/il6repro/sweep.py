@@ -387,6 +387,8 @@ def write_summary(results: list[dict], items: list[dict], out: Path, meta: dict)
     import numpy as np
     import pandas as pd
 
+    from .report import arrows
+
     table = summary_table(results, items, twin_power())
     rows = []
     for r in sorted(results, key=lambda r: r["key"]):
@@ -403,7 +405,7 @@ def write_summary(results: list[dict], items: list[dict], out: Path, meta: dict)
     cmap = matplotlib.colors.ListedColormap(["#e8a0a0", "#8fd19e"])
     ax.imshow(np.ma.masked_invalid(vals.to_numpy()), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(vals.shape[1]), vals.columns, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(vals.shape[0]), vals.index, fontsize=7)
+    ax.set_yticks(range(vals.shape[0]), [arrows(n) for n in vals.index], fontsize=7)
     for (i, j), v in np.ndenumerate(vals.to_numpy()):
         if not np.isnan(v):
             ax.text(j, i, "yes" if v else "no", ha="center", va="center", fontsize=6)

@@ -154,7 +154,9 @@ def hits_table(run: ScanRun, targets: pd.DataFrame, published_threshold: float) 
                           "passes 1.1e-4": show["p"] < published_threshold,
                           f"significant ({run.correction})": show["significant"]})
     cols = ["exposure", "region", "measure", "n_snp", "estimate", "se", "z", "published z", "p", "published P",
-            "passes Bonferroni", "passes 1.1e-4", f"significant ({run.correction})"]
+            "passes Bonferroni", "passes 1.1e-4"]
+    if run.correction != "bonferroni":  # under Bonferroni this column would repeat "passes Bonferroni"
+        cols.append(f"significant ({run.correction})")
     return show[cols].rename(columns={"p": "P", "n_snp": "variants", "se": "SE"}).reset_index(drop=True)
 
 
