@@ -45,6 +45,13 @@ def _kill_descendants(sig: int = signal.SIGKILL) -> None:
 
 
 def _on_signal(signum, _frame):
+    # From here on the kernel is being stopped on purpose: papermill's clean-up shuts it down while nbclient still
+    # awaits a reply, and nbclient ("Kernel died while waiting for execute reply") and asyncio ("Task exception
+    # was never retrieved", with a traceback) would log that to the terminal. The runner prints the one line
+    # that matters, so the worker's logging ends here.
+    import logging
+
+    logging.disable(logging.CRITICAL)
     raise Interrupted(signum)
 
 
