@@ -109,7 +109,8 @@ report.conclusion("genetically predicted IL-6 is associated with grey-matter vol
 # calibration script under `benchmarks/` checks that over many seeds).
 
 # %%
-pipeline.planted_vs_recovered(run, tg, ukb.truth(twin_path)).round(4) if is_twin else "real data: no planted truth"
+(report.table(pipeline.planted_vs_recovered(run, tg, ukb.truth(twin_path)), "02-planted", precision=4) if is_twin
+ else "real data: no planted truth")
 
 # %% [markdown]
 # ## Calibrating the twin to z or to P

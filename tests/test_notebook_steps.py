@@ -385,3 +385,29 @@ def test_saved_figure_reports_paths_without_printing_them(tmp_path):
     saved = save(fig, "zz_demo", folder=tmp_path, show=False)
     assert saved["png"] == saved.png == tmp_path / "zz_demo.png" and saved._ipython_display_() is None
     assert json.loads(json.dumps(saved.provenance))["figure"] == "zz_demo"
+
+
+@pytest.mark.parametrize("name, is_p", [("P", True), ("p", True), ("Q_p", True), ("p_spin", True),
+                                        ("published P", True), ("twin P", True), ("P implied by z", True),
+                                        ("z implied by P", False), ("p_replicate", False), ("z", False)])
+def test_p_columns_are_recognised_by_what_they_hold(name, is_p):
+    """A column named for P values is formatted as P even if a notebook does not list it; a column of z's
+    derived from P ('z implied by P', notebook 02's readings table) is not (it printed '1' and '< 1e-300')."""
+    assert report.is_p_name(name) is is_p
+
+
+def test_readings_table_prints_z_implied_by_p_as_numbers():
+    df = pd.DataFrame({"published z": [5.76, -3.59], "published P": [8.39e-9, 3.3e-5],
+                       "P implied by z": [8.41e-9, 3.31e-4], "z implied by P": [5.76, -4.15]})
+    text = report.table(df, "t-readings", p=["published P", "P implied by z"], formats={"z implied by P": "{:.2f}"},
+                        index=False).text
+    assert "5.76" in text and "-4.15" in text and "< 1e-300" not in text
+
+
+def test_booleans_in_object_columns_read_yes_no():
+    """Notebook 02's calibration table holds its pass / fail columns as objects (a MultiIndex frame built row by
+    row): they printed True / False."""
+    df = pd.DataFrame({("passes", "printed p"): pd.Series([True, False], dtype=object),
+                       ("passes", "printed z"): [True, None], ("z", "printed p"): [1.25, 2.5]})
+    text = report.table(df, "t-objbool").text
+    assert "True" not in text and "False" not in text and "yes" in text and "no" in text

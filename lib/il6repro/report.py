@@ -220,12 +220,14 @@ class Table:
 
 def is_p_name(name: Any) -> bool:
     """Whether a column name says it holds P values (``P``, ``p``, ``Q_p``, ``p_spin``, ``published P``, ``P (spin)``,
-    ``twin P``; not ``p_replicate``, a probability)."""
+    ``twin P``, ``P implied by z``; not ``p_replicate``, a probability, nor ``z implied by P``)."""
     last = name[-1] if isinstance(name, tuple) else name
     if not isinstance(last, str) or last in HEADERS and not HEADERS[last].split(" ")[0] == "P" and \
             not HEADERS[last].endswith(" P"):
         return False
     words = [w for w in re.split(r"[\s(),]+", header(last)) if w]
+    if len(words) >= 2 and words[-1] == "P" and words[-2] in ("by", "from", "of", "for", "to", "on", "at"):
+        return words[0] in ("P", "P-value")  # "z implied by P" holds z's; "P implied by P" would hold P's
     return bool(words) and (words[0] in ("P", "P-value") or words[-1] == "P")
 
 
@@ -266,8 +268,11 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
         if is_p_name(c) and pd.api.types.is_float_dtype(df[c]):  # a P column not listed in ``p``: never 0.000
             fmts[c] = _p_cell
             continue
-        if pd.api.types.is_bool_dtype(df[c]):
-            fmts[c] = _yes_no
+        col = df[c]
+        if pd.api.types.is_bool_dtype(col) or (col.dtype == object and len(col) and
+                                               col.map(lambda v: isinstance(v, (bool, np.bool_)) or _missing(v)).all()
+                                               and col.map(lambda v: isinstance(v, (bool, np.bool_))).any()):
+            fmts[c] = _yes_no  # (also booleans held in an object column, e.g. beside missing values)
         elif pd.api.types.is_float_dtype(df[c]):
             v = df[c].to_numpy(float)
             v = v[np.isfinite(v)]
