@@ -222,13 +222,23 @@ def is_p_name(name: Any) -> bool:
     """Whether a column name says it holds P values (``P``, ``p``, ``Q_p``, ``p_spin``, ``published P``, ``P (spin)``,
     ``twin P``, ``P implied by z``; not ``p_replicate``, a probability, nor ``z implied by P``)."""
     last = name[-1] if isinstance(name, tuple) else name
-    if not isinstance(last, str) or last in HEADERS and not HEADERS[last].split(" ")[0] == "P" and \
-            not HEADERS[last].endswith(" P"):
+    if not isinstance(last, str):
         return False
     words = [w for w in re.split(r"[\s(),]+", header(last)) if w]
-    if len(words) >= 2 and words[-1] == "P" and words[-2] in ("by", "from", "of", "for", "to", "on", "at"):
-        return words[0] in ("P", "P-value")  # "z implied by P" holds z's; "P implied by P" would hold P's
-    return bool(words) and (words[0] in ("P", "P-value") or words[-1] == "P")
+    if not words:
+        return False
+    if words[0] in ("P", "P-value"):
+        return True
+    # "... P" holds P's ("twin P", "Q P"), unless P is the object of a preposition ("z implied by P")
+    return words[-1] == "P" and not (len(words) >= 2 and words[-2] in ("by", "from", "of", "for", "to", "on", "at"))
+
+
+def _holds_booleans(col) -> bool:
+    """A boolean column, or an object column of booleans and missing values (e.g. a table built row by row)."""
+    if pd.api.types.is_bool_dtype(col):
+        return True
+    present = [v for v in col if not _missing(v)] if col.dtype == object else []
+    return bool(present) and all(isinstance(v, (bool, np.bool_)) for v in present)
 
 
 def _p_cell(v: Any) -> str:
@@ -268,11 +278,8 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
         if is_p_name(c) and pd.api.types.is_float_dtype(df[c]):  # a P column not listed in ``p``: never 0.000
             fmts[c] = _p_cell
             continue
-        col = df[c]
-        if pd.api.types.is_bool_dtype(col) or (col.dtype == object and len(col) and
-                                               col.map(lambda v: isinstance(v, (bool, np.bool_)) or _missing(v)).all()
-                                               and col.map(lambda v: isinstance(v, (bool, np.bool_))).any()):
-            fmts[c] = _yes_no  # (also booleans held in an object column, e.g. beside missing values)
+        if _holds_booleans(df[c]):
+            fmts[c] = _yes_no
         elif pd.api.types.is_float_dtype(df[c]):
             v = df[c].to_numpy(float)
             v = v[np.isfinite(v)]
