@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -196,3 +198,49 @@ def test_argmax_last_axis_equals_numpy_first_maximum(order):
     a = np.asarray(np.random.default_rng(1).integers(0, 4, (6, 5, 7, 11)).astype(np.uint8), order=order)  # ties
     first, top = argmax_last_axis(a)
     assert np.array_equal(first, a.argmax(-1)) and np.array_equal(top, a.max(-1))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_grouped_pearson_rows_equal_pearsonr_per_row_bit_for_bit(seed):
+    """brain._corr_rows groups rows by their finite pattern and computes each group in pearsonr's arithmetic; every
+    value must be the one scipy.stats.pearsonr gives row by row (NaN where it gives NaN)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(300, 40)) * 10 ** rng.uniform(-4, 4) + rng.uniform(-1e3, 1e3)
+    A[rng.random(A.shape) < 0.05] = np.nan  # many finite patterns, as spun parcels on the medial wall give
+    A[5, 3:] = np.nan  # too few finite entries: NaN
+    A[7] = 2.5  # a constant row: NaN (pearsonr warns)
+    A[9, :] = A[8, :]  # two rows sharing a pattern
+    b = rng.normal(size=40)
+    b[[1, 17]] = np.nan
+    want = np.full(len(A), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, a in enumerate(A):
+            ok = np.isfinite(a) & np.isfinite(b)
+            if ok.sum() >= 3:
+                want[i] = stats.pearsonr(a[ok], b[ok])[0]
+        got = brain._corr_rows(A, b, "pearson")
+    assert np.isnan(want[[5, 7]]).all()
+    assert np.array_equal(got, want, equal_nan=True)
+
+
+@pytest.mark.parametrize("n_nodes", [300, 50_000])
+def test_rewiring_equals_the_numpy_formulation_with_int32_and_int64_keys(n_nodes):
+    """300 nodes: keys held as int32; 50,000 (keys up to 2.5e9): int64. Same edges as the numpy rounds either way,
+    and the chain kept between samples (as ppi_enrichment runs it) equals rewire() called per sample."""
+    from il6repro import _rewire
+
+    assert _rewire.key_dtype(n_nodes) is (np.int32 if n_nodes == 300 else np.int64)
+    G = nx.gnm_random_graph(300, 1200, seed=3)
+    E = np.array(G.edges()) * (n_nodes // 300)  # node labels spread over 0..n_nodes-1
+    assert np.array_equal(TX.rewire(E, n_nodes, rounds=9, rng=np.random.default_rng(1)),
+                          _rewire_numpy(E, n_nodes, 9, np.random.default_rng(1)))
+    rng_a, rng_b = np.random.default_rng(2), np.random.default_rng(2)
+    chain = TX._RewireChain(E, n_nodes)
+    e = E
+    for _ in range(4):
+        chain.run(2, rng_a)
+        e = TX.rewire(e, n_nodes, 2, rng_b)
+        assert np.array_equal(chain.e, e)

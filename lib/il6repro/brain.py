@@ -310,15 +310,56 @@ def spin_parcels(values: pd.Series, labels: dict[str, np.ndarray], regions: pd.D
 
 
 def _corr_rows(A: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
-    """Correlation of each row of A with b over the entries finite in both (pairwise complete)."""
+    """Correlation of each row of A with b over the entries finite in both (pairwise complete).
+
+    Spearman: ``scipy.stats.spearmanr`` per row. Pearson: the rows are grouped by their pattern of finite entries
+    and each group is computed at once with ``scipy.stats.pearsonr``'s arithmetic (:func:`_pearson_group`), the
+    same floating-point operations in the same order as a ``pearsonr`` call per row, without its per-call checks
+    and P-value (tests check the result equals per-row ``pearsonr`` bit for bit).
+    """
     from scipy import stats
 
     r = np.full(len(A), np.nan)
-    for i, a in enumerate(A):
-        ok = np.isfinite(a) & np.isfinite(b)
-        if ok.sum() >= 3:
-            r[i] = (stats.spearmanr if method == "spearman" else stats.pearsonr)(a[ok], b[ok])[0]
+    if method == "spearman":
+        for i, a in enumerate(A):
+            ok = np.isfinite(a) & np.isfinite(b)
+            if ok.sum() >= 3:
+                r[i] = stats.spearmanr(a[ok], b[ok])[0]
+        return r
+    A = np.asarray(A, float)
+    b = np.asarray(b, float)
+    okm = np.isfinite(A) & np.isfinite(b)[None, :]
+    masks, inv = np.unique(okm, axis=0, return_inverse=True)
+    inv = np.ravel(inv)
+    for g, ok in enumerate(masks):
+        if ok.sum() < 3:
+            continue
+        rows = np.flatnonzero(inv == g)
+        r[rows] = _pearson_group(A[np.ix_(rows, ok)], b[ok])
     return r
+
+
+def _pearson_group(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``scipy.stats.pearsonr(X[i], y)[0]`` for every row ``i`` of ``X`` (no NaN), in pearsonr's own arithmetic
+    (scipy 1.17: means, max-scaled norms, ``vecdot``, clip). Groups holding a constant or nearly constant row go
+    through ``pearsonr`` itself, which warns and returns NaN for them."""
+    from scipy import stats
+
+    xmean = np.mean(X, axis=-1, keepdims=True)
+    ymean = np.mean(y, axis=-1, keepdims=True)
+    xm, ym = X - xmean, y - ymean
+    xmax = np.max(np.abs(xm), axis=-1, keepdims=True)
+    ymax = np.max(np.abs(ym), axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normxm = xmax * np.linalg.norm(xm / xmax, ord=2, axis=-1, keepdims=True)
+        normym = ymax * np.linalg.norm(ym / ymax, ord=2, axis=-1, keepdims=True)
+    threshold = np.finfo(float).eps ** 0.75
+    if (not np.all(np.any(X != X[:, :1], axis=-1)) or np.all(y == y[0])
+            or np.any(normxm < threshold * np.abs(xmean)) or np.any(normym < threshold * np.abs(ymean))):
+        return stats.pearsonr(X, y[None, :], axis=-1)[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.vecdot(xm / normxm, ym / normym, axis=-1)
+    return np.clip(r, -1.0, 1.0)
 
 
 def spin_test(x: pd.Series, maps: pd.DataFrame, *, n_rot: int = 1000, seed: int = 0, method: str = "pearson",

@@ -215,19 +215,34 @@ def rewire(edges: np.ndarray, n_nodes: int, rounds: int, rng: np.random.Generato
     node keeps its degree exactly; about half the edges move per round. The proposals come from ``rng`` (numpy);
     the acceptance runs compiled (:mod:`il6repro._rewire`, hash sets of the edge keys).
     """
-    from ._rewire import swap_round, tables
+    chain = _RewireChain(edges, n_nodes)
+    chain.run(rounds, rng)
+    return chain.e.astype(np.int64)
 
-    e = np.ascontiguousarray(edges, dtype=np.int64).copy()
-    m = len(e)
-    scratch = tables(m)
-    for _ in range(rounds):
-        perm = rng.permutation(m)
-        if m % 2:
-            perm = perm[:-1]
-        i, j = perm[0::2], perm[1::2]
-        flip = rng.random(len(j)) < 0.5
-        swap_round(e, int(n_nodes), np.ascontiguousarray(i), np.ascontiguousarray(j), flip, *scratch)
-    return e
+
+class _RewireChain:
+    """The state of :func:`rewire` between calls (edges in the key dtype, scratch tables), so a Markov chain
+    sampled every few rounds (:func:`ppi_enrichment`) neither converts the edges nor allocates per sample."""
+
+    def __init__(self, edges: np.ndarray, n_nodes: int):
+        from ._rewire import key_dtype, tables
+
+        self.kt = key_dtype(int(n_nodes))
+        self.n = self.kt(n_nodes)
+        self.e = np.ascontiguousarray(edges, dtype=self.kt).copy()
+        self.scratch = tables(len(self.e), int(n_nodes))
+
+    def run(self, rounds: int, rng: np.random.Generator) -> None:
+        from ._rewire import swap_round
+
+        m = len(self.e)
+        for _ in range(rounds):
+            perm = rng.permutation(m)
+            if m % 2:
+                perm = perm[:-1]
+            i, j = perm[0::2], perm[1::2]
+            flip = rng.random(len(j)) < 0.5
+            swap_round(self.e, self.n, np.ascontiguousarray(i), np.ascontiguousarray(j), flip, *self.scratch)
 
 
 @dataclass
@@ -277,10 +292,11 @@ def ppi_enrichment(genes, links: pd.DataFrame, *, add=("IL6",), n_perm: int = 10
     rng = np.random.default_rng(seed)
     null = np.empty(n_perm, int)
     if n_perm:  # n_perm = 0: only the expected-edges model (no rewiring)
-        e = rewire(E, len(nodes), burn_in, rng)
+        chain = _RewireChain(E, len(nodes))  # the rounds of rewire(), state kept between samples
+        chain.run(burn_in, rng)
         for t in range(n_perm):
-            e = rewire(e, len(nodes), thin, rng)
-            null[t] = count(e)
+            chain.run(thin, rng)
+            null[t] = count(chain.e)
     deg = np.bincount(E.ravel(), minlength=len(nodes)).astype(float)
     d = deg[mask]
     expected = float((d.sum() ** 2 - (d ** 2).sum()) / 2 / (2 * len(E)))
