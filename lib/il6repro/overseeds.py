@@ -134,10 +134,9 @@ def _ukb_one(seed: int, params: dict) -> list[dict]:
 
     twin = {k: v for k, v in params.items() if k in ukb.DEFAULTS}
     twin["seed"] = seed
-    tg = ukb.targets()
+    ins, _, tg, _ = ukb._reference_tables()  # instruments(), targets(), read once per process (not per seed)
     ex = ukb.to_extract(ukb.simulate(idps=list(tg["idp"]), **twin))
     a = assoc.associate(ex.dosages, ex.idps, assoc.design_matrix(ex.covariates), variants=ex.variants)
-    ins = ukb.instruments()
     res = scan.scan(ins[ins["exposure"] == "IL-6"], a, methods=("ivw",), ivw_model=params["ivw_model"],
                     action=params["harmonise_action"])
     prim = res.primary.set_index("idp")

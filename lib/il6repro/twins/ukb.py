@@ -306,9 +306,8 @@ def simulate(*, idps: list[str] | None = None, **kw) -> dict:
 def to_extract(tw: dict) -> Extract:
     """The :class:`Extract` that :func:`load` gives for a written twin, built from the in-memory draw of
     :func:`simulate` (no disk round trip; tested equal to ``load(write(...))``)."""
-    cols = column_mapping()
+    _, info, _, cols = _reference_tables()  # column_mapping(), idp_table(), memoised (over-seeds: once per seed)
     part = tw["participants"]
-    info = idp_table()
     info = info[info["column"].isin(part.columns)].reset_index(drop=True)
     idx = pd.Index(part[cols["eid"]].astype(str), name="eid")
     cov = pd.DataFrame(index=idx)
