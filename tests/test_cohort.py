@@ -234,3 +234,24 @@ def test_il6_falls_with_resolution_among_high_il6_cases():
     d = C.change_difference(C.il6_change(df, obs))
     assert d["difference"] < 0 and d["ci_high"] < 0
     json.dumps(d)  # plain numbers, ready for the ledger
+
+
+@pytest.mark.parametrize(("method", "vcov"), [("poisson", "HC1"), ("poisson", "KC"), ("poisson", "MD"),
+                                               ("gee", "robust"), ("gee", "MD")])
+def test_fits_on_one_blas_thread_equal_multithreaded_blas(method, vcov, monkeypatch):
+    """fit_model and change_difference run on one BLAS thread; their numbers must be those the same code gives with
+    BLAS on two threads (the default twin's size)."""
+    from threadpoolctl import threadpool_limits
+
+    df = W.simulate(seed=3)["table"]
+    obs = C.person_observations(df)
+    one = C.fit_model(obs, "low", C.FULL, method=method, vcov=vcov)
+    d_one = C.change_difference(C.il6_change(df, obs))
+    calls = []
+    monkeypatch.setattr(C, "threadpool_limits", lambda limits: calls.append(limits) or threadpool_limits(2))
+    two = C.fit_model(obs, "low", C.FULL, method=method, vcov=vcov)
+    d_two = C.change_difference(C.il6_change(df, obs))
+    assert calls == [1, 1]
+    pd.testing.assert_series_equal(one.params, two.params, check_exact=True)
+    pd.testing.assert_frame_equal(one.il6repro_vcov, two.il6repro_vcov, check_exact=True)
+    assert d_one == d_two

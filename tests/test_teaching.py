@@ -551,3 +551,16 @@ def test_harmonic_basis_made_once_equals_each_hemisphere_made_on_its_own():
             for m in range(1, ell + 1):
                 cols += [np.sqrt(2) * Y[ell, m].real, np.sqrt(2) * Y[ell, m].imag]
         assert np.array_equal(basis[hemi][0], np.column_stack(cols)), hemi
+
+
+def test_tsls_estimate_on_one_blas_thread_equals_multithreaded_blas():
+    """tsls_estimate's OLS slope (np.polyfit) runs on one BLAS thread: the same number as with two threads."""
+    from threadpoolctl import threadpool_limits
+
+    from il6repro import teaching
+
+    sims = [teaching.simulate_individual(5000, r2, 0.0, seed=s) for s, r2 in enumerate((0.001, 0.01, 0.05))]
+    one = [teaching.tsls_estimate(s) for s in sims]
+    with threadpool_limits(2):
+        two = [float(np.polyfit(s["x"], s["y"], 1)[0]) for s in sims]
+    assert [o["ols"] for o in one] == two

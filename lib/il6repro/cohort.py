@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from .twins.whitehall import GHQ_PHASES, IL6_PHASES
 
@@ -123,6 +124,12 @@ def _design(obs: pd.DataFrame, exposure: str, covariates: list[str]) -> tuple[pd
 VCOV_TYPES = {"poisson": ("HC1", "HC0", "KC", "MD"), "gee": ("robust", "MD")}
 
 
+def _blas_threads(X) -> int | None:
+    """1 (one BLAS thread) for a design whose products stay below ~2 GFLOP per pass, else None (BLAS's default)."""
+    n, k = np.shape(X)
+    return 1 if 2.0 * n * k * k < 2e9 else None
+
+
 def fit_model(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = AGE_SEX, *,
               method: str = "poisson", vcov: str | None = None):
     """The fitted statsmodels model behind :func:`risk_ratio` (all terms; age centred at 55).
@@ -150,15 +157,19 @@ def fit_model(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = 
     groups = d["stno"].to_numpy()
     if y.nunique() < 2 or X[exposure].nunique() < 2:
         raise CohortError(f"{exposure}: needs both exposure groups and both outcomes")
-    if method == "poisson":
-        fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": groups})
-        V = fit.cov_params() if vcov == "HC1" else cluster_vcov(X, y, fit.params, groups, vcov)
-    else:
-        order = np.argsort(groups, kind="stable")  # GEE wants each person's rows together
-        fit = sm.GEE(y.iloc[order], X.iloc[order], groups=groups[order], family=sm.families.Poisson(),
-                     cov_struct=sm.cov_struct.Exchangeable()).fit(
-            ddof_scale=0, maxiter=200, ctol=1e-12, cov_type="robust" if vcov == "robust" else "bias_reduced")
-        V = fit.cov_params()
+    # one BLAS thread for these small fits (thousands of rows x ~10 terms, IRLS iterations): threads cost more CPU
+    # to start and spin than they save, most on a shared machine (a Whitehall over-seeds draw 0.28 -> 0.13 s CPU);
+    # the same numbers (tested against two threads)
+    with threadpool_limits(_blas_threads(X)):
+        if method == "poisson":
+            fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": groups})
+            V = fit.cov_params() if vcov == "HC1" else cluster_vcov(X, y, fit.params, groups, vcov)
+        else:
+            order = np.argsort(groups, kind="stable")  # GEE wants each person's rows together
+            fit = sm.GEE(y.iloc[order], X.iloc[order], groups=groups[order], family=sm.families.Poisson(),
+                         cov_struct=sm.cov_struct.Exchangeable()).fit(
+                ddof_scale=0, maxiter=200, ctol=1e-12, cov_type="robust" if vcov == "robust" else "bias_reduced")
+            V = fit.cov_params()
     fit.il6repro_vcov = pd.DataFrame(np.asarray(V), index=X.columns, columns=X.columns)
     fit.il6repro_bse = pd.Series(np.sqrt(np.diag(np.asarray(V))), index=X.columns)
     fit.il6repro_n = (int(len(d)), int(pd.Series(groups).nunique()))
@@ -266,7 +277,8 @@ def change_difference(ch: pd.DataFrame, alpha: float = 0.05) -> dict:
     import statsmodels.api as sm
 
     X = sm.add_constant(ch[["resolved_at_next"]].astype(float))
-    fit = sm.OLS(ch["change"], X).fit(cov_type="cluster", cov_kwds={"groups": ch["stno"].to_numpy()})
+    with threadpool_limits(_blas_threads(X)):  # as in fit_model
+        fit = sm.OLS(ch["change"], X).fit(cov_type="cluster", cov_kwds={"groups": ch["stno"].to_numpy()})
     b, se = float(fit.params["resolved_at_next"]), float(fit.bse["resolved_at_next"])
     z = stats.norm.isf(alpha / 2)
     means = ch.groupby("resolved_at_next")["change"].agg(["mean", "size"])
