@@ -158,7 +158,8 @@ def fit_model(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = 
     if y.nunique() < 2 or X[exposure].nunique() < 2:
         raise CohortError(f"{exposure}: needs both exposure groups and both outcomes")
     # one BLAS thread for these small fits (thousands of rows x ~10 terms, IRLS iterations): threads cost more CPU
-    # to start and spin than they save, most on a shared machine (a Whitehall over-seeds draw 0.28 -> 0.13 s CPU);
+    # to start and spin than they save, most on a shared machine (one Whitehall draw, simulation and fits, with all
+    # of BLAS on one thread instead of two: 0.28 -> 0.13 s CPU; the over-seeds workers already ran on one);
     # the same numbers (tested against two threads)
     with threadpool_limits(_blas_threads(X)):
         if method == "poisson":
