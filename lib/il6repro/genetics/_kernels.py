@@ -620,6 +620,31 @@ def wmedian_rows(X, W, out, r0, r1):
 
 
 @njit(**_OPTS)
+def mode_draws(Z, b0, ratio, se, r, X, XS):
+    """``X[i] = ratio[r] + se[r] * Z[b0 + i]`` for every row of ``X`` (numpy's two roundings: product, then sum),
+    copied into ``XS`` (to be sorted): one pass over the draws instead of three."""
+    n = X.shape[1]
+    for i in range(X.shape[0]):
+        for j in range(n):
+            v = ratio[r, j] + se[r, j] * Z[b0 + i, j]
+            X[i, j] = v
+            XS[i, j] = v
+
+
+@njit(**_OPTS)
+def median_draws_keys(Z, bxb, b0, BY, BYSE, r, mask, X, KEYS):
+    """``X[i] = (BY[r] + BYSE[r] * Z[b0 + i]) / bxb[b0 + i]`` (numpy's roundings, in its order) and the sort keys
+    in ``KEYS`` (int64: ``X``'s bit pattern with the column index in the low bits ``mask``, see
+    :func:`il6repro.genetics.mr._index_mask`), one pass instead of five."""
+    n = X.shape[1]
+    for i in range(X.shape[0]):
+        for j in range(n):
+            v = (BY[r, j] + BYSE[r, j] * Z[b0 + i, j]) / bxb[b0 + i, j]
+            X[i, j] = v
+            KEYS[i, j] = (np.float64(v).view(np.int64) & ~mask) | j
+
+
+@njit(**_OPTS)
 def wmedian_packed_rows(X, KEYS, w, mask, out):
     """Weighted median of every row of ``X`` (weights ``w``, shared), given ``KEYS``: the rows' float64 bit
     patterns (as int64) with the column index in the low bits (``mask``), sorted as floats. R's ``weighted.median``
