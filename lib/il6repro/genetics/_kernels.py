@@ -261,6 +261,15 @@ def mode_scratch():
             np.empty(2 * NGRID + 8, np.int64), np.empty(NGRID, np.int64))
 
 
+@njit(**_OPTS)
+def _fill(a, i0, i1, v):
+    """a[i] = v for i0 <= i <= i1, with unsigned indices: a signed index loop is compiled with the wraparound of
+    negative indices, into scatter instructions or byte-by-byte stores instead of a fill."""
+    j0 = np.uint64(i0)
+    for i in range(np.uint64(max(i1 - i0 + 1, 0))):
+        a[j0 + i] = v
+
+
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
 def _dot(a, b, m0, m1, off):
     """Sum of a[m] * b[off + m] over m0 <= m <= m1 (vectorised: the summation order is free). Whole arrays and
@@ -381,8 +390,7 @@ def _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, sta
     xdelta = (up - lo) / (ng - 1)
     blo = min(max(int(math.floor((xmin - lo) / xdelta)) - 1, 0), ng - 1)
     bhi = min(max(int(math.floor((xmax - lo) / xdelta)) + 2, 0), ng - 1)
-    for k in range(blo, bhi + 1):
-        ybin[k] = 0.0
+    _fill(ybin, blo, bhi, 0.0)
     for j in range(n):
         xpos = (X[r, j] - lo) / xdelta
         ix = int(xpos)  # = floor: xpos >= 0 (x >= xmin > lo)
@@ -403,8 +411,7 @@ def _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, sta
         mhi -= 1
     ysum = 1.0  # the total binned weight (sum of wn, all inside the grid), to rounding
     klo, khi = max(0, mlo - 1), min(ng - 1, mhi + 1)
-    for k in range(klo, khi + 1):
-        state[k] = 0
+    _fill(state, klo, khi, 0)
     # kernel dnorm(kords, sd = h), kords = seq(0, 2 (up - lo), length.out = 2 ng); gs[ng - 1 + d] = kernel(|d|)
     # up to L = 10 kernel SDs (beyond, terms are below 2e-22 of the peak) or the width of the occupied span;
     # gd[ng - 1 + d] = d kernel(d) / sig^2, the derivative of kernel(k - m) in k at d = m - k
@@ -422,14 +429,15 @@ def _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, sta
     E, P, R = c0, math.exp(-256.0 * a), math.exp(-a)
     p512, r32 = math.exp(-512.0 * a), math.exp(-32.0 * a)
     g, r = c0, R
-    for d in range(L + 1):
+    mid = np.uint64(ng - 1)  # (unsigned indices: no wraparound of negative indices)
+    for d in range(np.uint64(L + 1)):
         if d % 16 == 0 and d > 0:
             E *= P
             P *= p512
             R *= r32
             g, r = E, R
-        gs[ng - 1 + d] = g
-        gs[ng - 1 - d] = g
+        gs[mid + d] = g
+        gs[mid - d] = g
         g *= r
         r *= q
     st = int(1.5 * sig)  # stride of the coarse pass
