@@ -262,6 +262,32 @@ def mode_scratch():
 
 
 @njit(**_OPTS)
+def _kernel_table(gs, a, c0, L):
+    """gs[ng - 1 + d] = gs[ng - 1 - d] = c0 exp(-a d^2) for 0 <= d <= L, by the recurrence g(d + 1) = g(d) r(d),
+    r(d) = exp(-a (2 d + 1)), r(d + 1) = r(d) q, q = exp(-2 a), restarted every 16 steps from values carried by
+    their own recurrences over blocks of 16 (E(i) = exp(-256 a i^2): E(i + 1) = E(i) P(i), P(i) = exp(-a (512 i
+    + 256)), P(i + 1) = P(i) exp(-512 a); R(i) = exp(-a (32 i + 1)): R(i + 1) = R(i) exp(-32 a)): five
+    exponentials per table instead of two per 16 entries, relative error below 1e-13 (at most 32 + 16 chained
+    products; tested); no value is subnormal (the kernel's L <= 10 SDs + 1). Indices unsigned: a signed index
+    loop compiles with the wraparound of negative indices."""
+    q = math.exp(-2.0 * a)
+    E, P, R = c0, math.exp(-256.0 * a), math.exp(-a)
+    p512, r32 = math.exp(-512.0 * a), math.exp(-32.0 * a)
+    g, r = c0, R
+    mid = np.uint64(NGRID - 1)
+    for d in range(np.uint64(L + 1)):
+        if d % 16 == 0 and d > 0:
+            E *= P
+            P *= p512
+            R *= r32
+            g, r = E, R
+        gs[mid + d] = g
+        gs[mid - d] = g
+        g *= r
+        r *= q
+
+
+@njit(**_OPTS)
 def _fill(a, i0, i1, v):
     """a[i] = v for i0 <= i <= i1, with unsigned indices: a signed index loop is compiled with the wraparound of
     negative indices, into scatter instructions or byte-by-byte stores instead of a fill."""
@@ -418,28 +444,9 @@ def _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, sta
     kby = 2.0 * (up - lo) / (2 * ng - 1)
     sig = h / kby  # kernel SD in knots
     L = min(ng - 1, khi - klo + 1, int(math.ceil(10.0 * sig)) + 1)
-    # exp(-a d^2) by the recurrence g(d+1) = g(d) r(d), r(d) = exp(-a (2d + 1)), r(d+1) = r(d) q, q = exp(-2a),
-    # restarted every 16 steps from values carried by their own recurrences over blocks of 16 (E(i) = exp(-256
-    # a i^2): E(i+1) = E(i) P(i), P(i) = exp(-a (512 i + 256)), P(i+1) = P(i) exp(-512 a); R(i) = exp(-a (32 i
-    # + 1)): R(i+1) = R(i) exp(-32 a)): five exponentials per table instead of two per 16 entries, relative
-    # error below 1e-13 (at most 32 + 16 chained products); no value is subnormal (d <= 10 sig + 1)
     a = 0.5 * (kby / h) ** 2
-    q = math.exp(-2.0 * a)
     c0 = _INV_SQRT_2PI / h
-    E, P, R = c0, math.exp(-256.0 * a), math.exp(-a)
-    p512, r32 = math.exp(-512.0 * a), math.exp(-32.0 * a)
-    g, r = c0, R
-    mid = np.uint64(ng - 1)  # (unsigned indices: no wraparound of negative indices)
-    for d in range(np.uint64(L + 1)):
-        if d % 16 == 0 and d > 0:
-            E *= P
-            P *= p512
-            R *= r32
-            g, r = E, R
-        gs[mid + d] = g
-        gs[mid - d] = g
-        g *= r
-        r *= q
+    _kernel_table(gs, a, c0, L)
     st = int(1.5 * sig)  # stride of the coarse pass
     nc = 0
     if not prune or st < 4 or khi - klo < 3 * st:
