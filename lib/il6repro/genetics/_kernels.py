@@ -665,14 +665,15 @@ def wmedian_packed_rows(X, KEYS, w, mask, out):
     patterns (as int64) with the column index in the low bits (``mask``), sorted as floats. R's ``weighted.median``
     arithmetic in sorted order (cumulative sum, minus half the own weight, interpolation at one half)."""
     n = X.shape[1]
+    um = np.uint64(mask)  # (unsigned indices: no wraparound of negative indices)
     for b in range(X.shape[0]):
         tot = 0.0
         for i in range(n):
-            tot += w[KEYS[b, i] & mask]
+            tot += w[np.uint64(KEYS[b, i]) & um]
         cs = 0.0
-        prev_c, prev_j = 0.0, 0
+        prev_c, prev_j = 0.0, np.uint64(0)
         for i in range(n):
-            j = KEYS[b, i] & mask
+            j = np.uint64(KEYS[b, i]) & um
             cs += w[j]
             c = (cs - 0.5 * w[j]) / tot
             if c >= 0.5:
