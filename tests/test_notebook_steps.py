@@ -128,7 +128,15 @@ def test_numbers_never_wrap_and_the_check_column_keeps_its_width():
     styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", html.split("</style>")[0]))
     assert any("#" + p_cell in sel and "nowrap" in css for sel, css in styles.items())  # no "2.16e-" / "11"
     assert not any("#" + check_cell in sel and "nowrap" in css for sel, css in styles.items())  # a sentence wraps
-    assert any("td.col2" in sel and "min-width: 13em" in css for sel, css in styles.items())  # check column
+    # notebook 09's ledger scrolled at 1280 px: short text (a claim id, "not reproduced", "does not hold") was kept on
+    # one line; now only numbers are, text written as a number included
+    df2 = pd.DataFrame({"claim": ["W.ukb.female_pct"], "status": ["not reproduced"], "published": ["8.39e-9"],
+                        "reproduced": ["20,688"], "verdict": ["does not hold"], "z": [-5.11], "pct": ["52.3%"]})
+    nw = report.style_table(df2, "nw", status_col=None)._repr_html_()
+    nw_styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", nw.split("</style>")[0]))
+    nowrap = {int(c) for sel, css in nw_styles.items() if "nowrap" in css for c in re.findall(r"_row0_col(\d)", sel)}
+    assert nowrap == {2, 3, 5, 6}
+    assert any("td.col2" in sel and "min-width: 11em" in css for sel, css in styles.items())  # check column
     # in the ledger's view only the claim id may break anywhere: a status never breaks mid-word ("recover-ed")
     df = pd.DataFrame({"claim": ["W.mr.il6.ct_superiorfrontal.z"], "status": ["recovered from a planted twin"]})
     styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", report.style_table(df, "br")._repr_html_().split("</style>")[0]))

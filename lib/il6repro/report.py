@@ -298,6 +298,16 @@ def _holds_booleans(col) -> bool:
     return bool(present) and all(isinstance(v, (bool, np.bool_)) for v in present)
 
 
+_NUMBER_TEXT = re.compile(r"^[<>≤≥~]?\s?[-+−]?[\d,]*\.?\d+(?:e[-+−]?\d+)?\s?%?$")
+
+
+def _wrap_style(v: Any) -> str:
+    """The cell style for a value: numbers (and text that is one number) never wrap; other text may."""
+    if isinstance(v, str):
+        return "white-space: nowrap" if _NUMBER_TEXT.match(v.strip()) else ""
+    return "white-space: nowrap"
+
+
 def _p_cell(v: Any) -> str:
     return MISSING if _missing(v) else fmt_p(v)
 
@@ -354,8 +364,10 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
     fmts = {names[k]: v for k, v in fmts.items()}
     status = names.get(status_col) if status_col else None
     styler = shown.style.set_uuid(uuid).format(fmts, precision=prec, thousands=",", na_rep=MISSING)
-    # numbers and P values never wrap (no "2.16e-" / "11"); short text neither; long text wraps normally
-    styler = styler.map(lambda v: "" if isinstance(v, str) and len(v) > 16 else "white-space: nowrap")
+    # numbers and P values never wrap (no "2.16e-" / "11"), nor text that is a number ("8.39e-9", "20,688");
+    # other text wraps between words when the table must fit its column (a claim id, a status, "does not hold":
+    # kept on one line they widened the ledger's table past a 1280 px screen)
+    styler = styler.map(_wrap_style)
     if not index:
         styler = styler.hide(axis="index")
     if status is not None:
@@ -391,8 +403,9 @@ def _missing_cell(v: Any) -> bool:
 
 
 # minimum widths (em) of the claims tables' sentence columns: the check ("z 6.69 vs 5.76: same sign, |diff| 0.93
-# (<= 2)") and the quantity stay readable beside the short number columns
-CLAIM_WIDTHS = {"check": 13, "quantity": 10, "rule": 6, "status": 6.5}
+# (<= 2)") and the quantity stay readable beside the short number columns (11em for the check: with 13em notebook
+# 09's ledger had 9 px to spare at 1280 px)
+CLAIM_WIDTHS = {"check": 11, "quantity": 10, "rule": 6, "status": 6.5}
 
 
 def style_table(df, uuid: str, status_col: str | None = "status", formats: dict | None = None,
