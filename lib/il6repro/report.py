@@ -160,7 +160,7 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
 
     Columns: claim, quantity, published, reproduced, status, check (the rule applied and its outcome), and the
     conclusion columns the ledger provides (the conclusion; its verdict over twin seeds, with the power's lower 95%
-    bound).
+    bound, headed "verdict").
     """
     import pandas as pd
 
@@ -189,11 +189,13 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
         row.update({"status": r["status"], "check": r.get("reason", "")})
         for k, v in r.items():  # verdict columns the ledger may add (conclusion, its verdict over seeds)
             if "conclusion" in k and not _missing(v):
-                row[k.replace("_", " ")] = fmt_num(v) if isinstance(v, float) else v
+                # "verdict" beside "conclusion" (the header "conclusion verdict" widened the ledger by a word)
+                name = "verdict" if k == "conclusion_verdict" else k.replace("_", " ")
+                row[name] = fmt_num(v) if isinstance(v, float) else v
         # the twin's power is in the verdict ("holds in 96% of seeds"): its lower 95% bound joins it there rather
         # than taking two more columns
-        if row.get("conclusion verdict") and not _missing(r.get("power_low")):
-            row["conclusion verdict"] += f" (95% CI from {100 * float(r['power_low']):.0f}%)"
+        if row.get("verdict") and not _missing(r.get("power_low")):
+            row["verdict"] += f" (95% CI from {100 * float(r['power_low']):.0f}%)"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -403,9 +405,10 @@ def _missing_cell(v: Any) -> bool:
 
 
 # minimum widths (em) of the claims tables' sentence columns: the check ("z 6.69 vs 5.76: same sign, |diff| 0.93
-# (<= 2)") and the quantity stay readable beside the short number columns (11em for the check: with 13em notebook
-# 09's ledger had 9 px to spare at 1280 px)
-CLAIM_WIDTHS = {"check": 11, "quantity": 10, "rule": 6, "status": 6.5}
+# (<= 2)") and the quantity stay readable beside the short number columns, and a claim id, which may break
+# anywhere, keeps a few characters a line (W.mr.il6.gmv / _mtg.z, not W.mr.i / l6.gm / ...); measured on notebook 09's
+# ledger, the widest claims table, at 1280 px
+CLAIM_WIDTHS = {"check": 11, "quantity": 9, "rule": 6, "status": 6.5, "claim": 6.5}
 
 
 def style_table(df, uuid: str, status_col: str | None = "status", formats: dict | None = None,
