@@ -156,6 +156,7 @@ def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):
     assert rows.loc["V.rr_repeated", "reproduced"] == "1.19 (0.987 to 1.44)"
     assert rows.loc["W.ahba.ppi_il6.p", "published"].startswith("significant")  # a rule, not a number
     assert rows.loc["W.ahba.ppi_il6.p", "reproduced"] == "9.90e-3"
+    assert list(rows.columns[-2:]) == ["conclusion", "verdict"]  # not "conclusion verdict": one word narrower
     assert not rows["quantity"].str.contains("->").any()  # typographic arrows for readers
     assert report.arrows("IL-6 -> GMV, z") == "IL-6 → GMV, z"
     with pytest.raises(ledger.LedgerError, match="unknown claim"):
