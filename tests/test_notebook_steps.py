@@ -56,7 +56,7 @@ def test_never_zero_wraps_format_strings_and_functions():
     two = report.never_zero("{:.2f}")
     assert two(0.004) == "4.0e-3" and two(1.234) == "1.23" and two(0.0) == "0.00" and two(float("nan")) == "—"
     assert report.never_zero("{:.2e}")(1e-320) != "0.00e+00"  # a subnormal still is not zero
-    assert report.never_zero(lambda v: f"{v:.1%}")(1e-5) == "1.0e-5" and report.never_zero("{}")("text") == "text"
+    assert report.never_zero(lambda v: f"{v:.1%}")(1e-5) == "1.0e-3%" and report.never_zero("{}")("text") == "text"
 
 
 def test_notebook_03_heterogeneity_table_reads_i2_and_no_false_zeros():

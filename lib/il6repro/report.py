@@ -112,12 +112,14 @@ def _small(x: float) -> str:
 def never_zero(fmt: Any):
     """Wrap a cell format (a format string such as ``"{:.2f}"``, or a function) so that a number which is not zero
     is never shown as zero (``0.00``, ``0.00e+00``): such a value reads with two significant figures instead
-    (:func:`fmt_fixed`). Exact zeros, text and missing values are passed to ``fmt`` unchanged."""
+    (:func:`fmt_fixed`), a percentage as a percentage. Exact zeros, text and missing values are passed to ``fmt``
+    unchanged."""
     def cell(v: Any) -> str:
         text = fmt(v) if callable(fmt) else (MISSING if _missing(v) else fmt.format(v))
         if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) \
                 and not _missing(v) and float(v) != 0 and math.isfinite(float(v)) and _reads_zero(str(text)):
-            return _small(float(v))
+            # a percentage stays one ("0.0%" -> "1.0e-3%")
+            return _small(100 * float(v)) + "%" if str(text).strip().endswith("%") else _small(float(v))
         return text
     return cell
 
