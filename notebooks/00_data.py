@@ -114,8 +114,7 @@ print(f"{len(cortex)} cortical DK regions ({(cortex.hemisphere == 'L').sum()} pe
 # %%
 expr = tables.load_ahba_dk()
 genes = expr.columns.drop("label")
-print(f"AHBA matrix: {len(expr)} regions x {len(genes):,} genes; IL6 present: {'IL6' in genes}; "
-      f"IL6R present: {'IL6R' in genes}; IL6ST present: {'IL6ST' in genes}")
+print(f"AHBA matrix: {len(expr)} regions x {len(genes):,} genes; {report.presence(['IL6', 'IL6R', 'IL6ST'], genes)}")
 if gene not in genes:
     close = [g for g in genes if g.startswith(gene[:3])][:10]
     raise KeyError(f"gene {gene!r} is not in the AHBA matrix; similar symbols: {close}")

@@ -51,8 +51,8 @@ set_style()
 expr = tables.load_ahba_dk()
 genes_all = expr.columns.drop("label")
 print(f"AHBA DK matrix: {expr.shape[0]} regions x {len(genes_all):,} genes (sha256 "
-      f"{resolve('ahba_dk').sha256['gene_expression_data.csv'][:12]}...); IL6 present: {'IL6' in genes_all}; "
-      f"IL6R present: {'IL6R' in genes_all}; IL6ST present: {'IL6ST' in genes_all}")
+      f"{resolve('ahba_dk').sha256['gene_expression_data.csv'][:12]}...); "
+      f"{report.presence(['IL6', 'IL6R', 'IL6ST'], genes_all)}")
 
 # %% [markdown]
 # ## MTG-preferential genes

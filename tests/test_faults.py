@@ -665,7 +665,7 @@ def test_site_check_is_not_repeated_for_an_unchanged_site(proj, capfd, monkeypat
     (book / ".inputs.sha256").write_text("digest-1")  # what build_site stamps on the book it built
 
     class Report:
-        pages, images, links, problems, screenshot, ok, searches = ["index.html"], 0, 3, [], None, True, {}
+        pages, images, links, problems, screenshot, ok, searches, tables = ["index.html"], 0, 3, [], None, True, {}, 0
 
     def fake_check(site, screenshot=None):
         calls.append(site)

@@ -340,3 +340,32 @@ def test_tsls_on_one_blas_thread_equals_multithreaded_blas(cov_type, monkeypatch
     two = O.tsls(Y, sim["x"], sim["G"], C, cov_type=cov_type)
     assert calls == [1, 1]  # two missingness groups, each small enough for one thread
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+def test_scan_layout_with_a_missing_pair_and_rows_in_any_order():
+    """Outcomes sorted, variants in order of appearance, a missing variant-outcome pair left out of that outcome
+    only: the same estimates as scanning each outcome on its own rows."""
+    ins, assoc = _toy([0.1, -0.12, 0.15, 0.09, -0.11, 0.13], idps=("y2", "y1"))
+    assoc = assoc.drop(index=assoc[(assoc.snp == "rs3") & (assoc.idp == "y2")].index)
+    shuffled = assoc.sample(frac=1.0, random_state=1)
+    res = S.scan(ins, shuffled, n_boot=50, methods=("ivw", "egger", "weighted_median"))
+    est = res.estimates.set_index(["idp", "method"])
+    assert list(dict.fromkeys(res.estimates["idp"])) == ["y1", "y2"]
+    for y in ("y1", "y2"):
+        one = S.scan(ins, shuffled[shuffled.idp == y], n_boot=50, methods=("ivw", "egger", "weighted_median"))
+        for _, row in one.estimates.iterrows():
+            got = est.loc[(y, row["method"])]
+            assert got["n_snp"] == (5 if y == "y2" else 6) == row["n_snp"]
+            assert got["estimate"] == pytest.approx(row["estimate"], rel=1e-12)
+            assert got["se"] == pytest.approx(row["se"], rel=1e-12)
+    assert res.dropped[["snp", "reason"]].values.tolist() == [
+        ["rs3", "not in the outcome data of 1 of 2 outcomes (scanned without it there)"]]
+    assert res.instruments["n_snp"].tolist() == [6]
+    assert not ((res.single_snp.snp == "rs3") & (res.single_snp.idp == "y2")).any()
+
+
+def test_scan_refuses_a_variant_listed_twice_for_one_outcome():
+    ins, assoc = _toy([0.1, -0.12, 0.15, 0.09])
+    twice = pd.concat([assoc, assoc.iloc[[2]]], ignore_index=True)
+    with pytest.raises(ValueError, match=r"variant rs1 is listed more than once for outcome y1"):
+        S.scan(ins, twice, n_boot=50)

@@ -297,6 +297,27 @@ def test_mode_pruned_search_equals_convolving_every_knot():
             assert np.array_equal(pruned, full), rep
 
 
+def test_mode_kernel_table_equals_exp_to_1e13():
+    """The Gaussian kernel table (chained products, five exponentials) equals c0 exp(-a d^2) to a relative 1e-13
+    at every entry, symmetric, for kernel SDs of 0.5 to 60 knots and table lengths up to the kernel's longest
+    (10 SDs, at most 511; restarts every 16 entries); entries beyond L are left untouched."""
+    from il6repro.genetics import _kernels as K
+
+    ng = K.NGRID
+    for sig in (0.5, 1.0, 2.5, 7.0, 18.0, 41.0, 60.0):
+        a = 0.5 / sig ** 2
+        top = min(ng - 1, int(np.ceil(10 * sig)) + 1)  # the longest table the kernel builds for this SD
+        for L in sorted({x for x in (0, 1, 6, 7, 8, 9, 15, 16, 17, 63, 255, 256, 257, 263, top) if x <= top}):
+            gs = np.full(2 * ng - 1, -1.0)
+            K._kernel_table(gs, a, 0.3, L)
+            d = np.arange(-L, L + 1)
+            exact = 0.3 * np.exp(-a * d.astype(float) ** 2)
+            got = gs[ng - 1 - L: ng + L]
+            assert np.all(np.abs(got / exact - 1) < 1e-13), (sig, L)
+            assert np.array_equal(got, got[::-1]), (sig, L)
+            assert (gs[: ng - 1 - L] == -1).all() and (gs[ng + L:] == -1).all(), (sig, L)
+
+
 def test_weighted_median_kernel_equals_r_literal():
     for x, w in _random_rows(seed=1):
         fast, ref = mr._weighted_median(x, w)[0], mr.weighted_median_r(x, w)

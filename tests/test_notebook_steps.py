@@ -36,6 +36,44 @@ def test_numbers_and_cis():
     assert report.fmt_ci(None, 1) == ""
 
 
+@pytest.mark.parametrize("x,decimals,text", [
+    (0.123456, 4, "0.1235"), (1234.5678, 3, "1,234.568"), (3.2e-5, 4, "3.2e-5"), (-4.1e-7, 4, "-4.1e-7"),
+    (0.00004, 4, "4.0e-5"), (0.00005, 4, "0.0001"), (0.0, 4, "0"), (-0.0, 2, "0"), (2e-13, 2, "2.0e-13"),
+    (float("nan"), 4, "—"), (None, 4, "—"), (7.0, 0, "7"), (0.3, 0, "3.0e-1"),
+])
+def test_fixed_decimals_never_read_zero_for_a_number_that_is_not(x, decimals, text):
+    assert report.fmt_fixed(x, decimals) == text
+
+
+def test_presence_reads_in_words():
+    """Notebooks 00 and 04 printed 'IL6 present: False; IL6R present: True'."""
+    genes = pd.Index(["IL6R", "IL6ST", "APOE"])
+    assert report.presence(["IL6", "IL6R", "IL6ST"], genes) == "IL6R, IL6ST present; IL6 absent"
+    assert report.presence(["IL6R"], genes) == "IL6R present" and report.presence(["X"], genes) == "X absent"
+
+
+def test_never_zero_wraps_format_strings_and_functions():
+    two = report.never_zero("{:.2f}")
+    assert two(0.004) == "4.0e-3" and two(1.234) == "1.23" and two(0.0) == "0.00" and two(float("nan")) == "—"
+    assert report.never_zero("{:.2e}")(1e-320) != "0.00e+00"  # a subnormal still is not zero
+    assert report.never_zero(lambda v: f"{v:.1%}")(1e-5) == "1.0e-3%" and report.never_zero("{}")("text") == "text"
+
+
+def test_notebook_03_heterogeneity_table_reads_i2_and_no_false_zeros():
+    """Notebook 03's heterogeneity table printed a header 'I2' and values '0.0000' for numbers that are not zero
+    (an Egger intercept of 3e-5, an I² of 2e-6): the two I²'s read as such and small numbers keep their digits."""
+    het = pd.DataFrame({"Q": [12.5, 8.1], "Q_df": [9, 9], "Q_p": [0.19, 0.52], "I2": [2e-6, 0.0],
+                        "intercept": [3.1e-5, -0.0123], "intercept_se": [0.0011, 0.0012], "I2_GX": [0.987, 0.991]},
+                       index=pd.Index(["MTG GMV", "fusiform GMV"], name="region"))
+    t = report.table(het, "t-het", p=["Q_p"], precision=4)
+    html, text = t._repr_html_(), t.text
+    for out in (html, text):
+        assert "I²" in out and "I²GX" in out and ">I2<" not in out and " I2 " not in out
+        assert "0.0000" not in out and "-0.0000" not in out
+        assert "2.0e-6" in out and "3.1e-5" in out and "-0.0123" in out and "0.9870" in out
+    assert report.header("I2") == "I²" and report.header("I2_GX") == "I²GX" and report.header("i2_ivw") == "I² IVW"
+
+
 def test_tables_are_deterministic_and_formatted():
     df = pd.DataFrame({"est": [1.23456, -0.5], "P": [1e-12, 0.3], "n": [1000, 20000]}, index=["a", "b"])
     one, two = report.table(df, "t1", p=["P"], precision=2), report.table(df, "t1", p=["P"], precision=2)
@@ -90,7 +128,15 @@ def test_numbers_never_wrap_and_the_check_column_keeps_its_width():
     styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", html.split("</style>")[0]))
     assert any("#" + p_cell in sel and "nowrap" in css for sel, css in styles.items())  # no "2.16e-" / "11"
     assert not any("#" + check_cell in sel and "nowrap" in css for sel, css in styles.items())  # a sentence wraps
-    assert any("td.col2" in sel and "min-width: 13em" in css for sel, css in styles.items())  # check column
+    # notebook 09's ledger scrolled at 1280 px: short text (a claim id, "not reproduced", "does not hold") was kept on
+    # one line; now only numbers are, text written as a number included
+    df2 = pd.DataFrame({"claim": ["W.ukb.female_pct"], "status": ["not reproduced"], "published": ["8.39e-9"],
+                        "reproduced": ["20,688"], "verdict": ["does not hold"], "z": [-5.11], "pct": ["52.3%"]})
+    nw = report.style_table(df2, "nw", status_col=None)._repr_html_()
+    nw_styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", nw.split("</style>")[0]))
+    nowrap = {int(c) for sel, css in nw_styles.items() if "nowrap" in css for c in re.findall(r"_row0_col(\d)", sel)}
+    assert nowrap == {2, 3, 5, 6}
+    assert any("td.col2" in sel and "min-width: 11em" in css for sel, css in styles.items())  # check column
     # in the ledger's view only the claim id may break anywhere: a status never breaks mid-word ("recover-ed")
     df = pd.DataFrame({"claim": ["W.mr.il6.ct_superiorfrontal.z"], "status": ["recovered from a planted twin"]})
     styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", report.style_table(df, "br")._repr_html_().split("</style>")[0]))
@@ -110,6 +156,7 @@ def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):
     assert rows.loc["V.rr_repeated", "reproduced"] == "1.19 (0.987 to 1.44)"
     assert rows.loc["W.ahba.ppi_il6.p", "published"].startswith("significant")  # a rule, not a number
     assert rows.loc["W.ahba.ppi_il6.p", "reproduced"] == "9.90e-3"
+    assert list(rows.columns[-2:]) == ["conclusion", "verdict"]  # not "conclusion verdict": one word narrower
     assert not rows["quantity"].str.contains("->").any()  # typographic arrows for readers
     assert report.arrows("IL-6 -> GMV, z") == "IL-6 → GMV, z"
     with pytest.raises(ledger.LedgerError, match="unknown claim"):
@@ -146,6 +193,17 @@ def test_hits_table_does_not_repeat_the_bonferroni_column(scan_run):
     assert "significant (bonferroni)" not in pipeline.hits_table(scan_run, TARGETS, 1.1e-4).columns
     scan_run.correction = "fdr"
     assert "significant (fdr)" in pipeline.hits_table(scan_run, TARGETS, 1.1e-4).columns
+
+
+def test_hits_table_names_each_idp_in_words_with_its_hemisphere(scan_run):
+    """Notebook 02's hits table showed 'superiorfrontal' and 'ct' in two columns, without the hemisphere, and
+    scrolled at 1280 px: one column of words now says region, hemisphere and measure."""
+    scan_run.primary["region"] = ["Frontal Medial Cortex", "superiorfrontal"] * 2
+    scan_run.primary["hemisphere"] = ["L", "R"] * 2
+    hits = pipeline.hits_table(scan_run, TARGETS, 1.1e-4)
+    assert "region" not in hits.columns and "measure" not in hits.columns
+    assert list(hits["IDP"]) == ["Frontal Medial Cortex (left), GMV", "superior frontal (right), thickness"]
+    assert pipeline.idp_label("bankssts") == "banks of the STS" and pipeline.idp_label("x", "B", "y") == "x (B), y"
 
 
 def test_published_numbers_join_on_exposure_and_idp(scan_run):

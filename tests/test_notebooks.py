@@ -35,6 +35,13 @@ def assert_reader_sees_figures_and_no_raw_output(build, stems):
         for raw in RAW:
             assert raw not in blob, f"{stem}: output shows {raw!r}"
         assert not re.search(r"(?<![\d.])P\s*[=:]?\s*0\.0(?![\d.]*[1-9])", blob), f"{stem}: a P value printed as 0"
+        # a table cell reads 0.000 only for an exact zero (report.fmt_fixed), never for a small number; headers are
+        # words (I², not I2); booleans read yes / no, in tables and in printed lines
+        zero = re.search(r">\s*-?0\.0+\s*<", blob)
+        assert not zero, f"{stem}: a table cell reads {zero.group(0)!r}"
+        assert not re.search(r">\s*I2(_GX)?\s*<", blob), f"{stem}: a header reads I2"
+        boolean = re.search(r"[:=] (True|False)\b", blob)
+        assert not boolean, f"{stem}: output prints {boolean.group(0)!r}"
         for name in pngs:
             assert f"*Figure `{name[:-4]}`.*" in blob, f"{stem}: figure {name} has no caption"
 
@@ -54,7 +61,7 @@ def test_notebook_00_without_mirror(isolated, monkeypatch):
     for cid in ("W.ahba.n_donors", "W.ahba.n_male", "W.ahba.mean_age"):
         assert table.loc[cid, "status"] == "reproduced on real data"
     executed = (b / "notebooks" / "00_data.ipynb").read_text()
-    assert "mirror only" in executed and "IL6 present: False" in executed
+    assert "mirror only" in executed and "IL6R, IL6ST present; IL6 absent" in executed
     assert_reader_sees_figures_and_no_raw_output(b, ["00_data"])
 
 

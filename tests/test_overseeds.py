@@ -3,6 +3,8 @@ the ledger's rules, and recorded so the ledger judges twin claims on the distrib
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -59,7 +61,8 @@ def test_summary_uses_the_ledger_rules(cache, isolated, monkeypatch):
     f = O.formatted(s.reset_index())
     assert f.loc["V.rr_repeated", "conclusion holds (exact 95% CI)"].endswith("%)")
     p = O.formatted(O.summarise(O.ukb_draws(3, first_seed=5, n=3000)))
-    assert "e-" in p.loc["W.mr.il6.gmv_mtg.p", "published"]  # 8.39e-09, not 0.0000
+    assert p.loc["W.mr.il6.gmv_mtg.p", "published"] == "8.39e-9"  # as the report writes P's: not 0.0000, not e-09
+    assert all(re.fullmatch(r"-?[\d.,]+|\d\.\d\de-\d+", v) for v in p.loc[p.index.str.endswith(".p"), "2.5%"])
     monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
     monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
     O.record(d)

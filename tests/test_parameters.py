@@ -218,3 +218,21 @@ def test_hand_runs_write_to_scratch_never_to_published(tmp_path, monkeypatch):
     assert not (ROOT / "figures" / "zz_hand_run.png").exists()
     assert _paths.results_dir() == tmp_path / "build" / "scratch" / "results"
     assert _paths.figures_dir() == ROOT / "figures"  # what the runner publishes into and the site reads
+
+
+def test_relative_folder_variables_are_made_absolute_for_the_kernels(tmp_path):
+    """A relative IL6REPRO_BUILD (or cache, mirror ...) means the same folder in the runner and in the notebook
+    kernels it starts from notebooks/: the first process that reads it makes it absolute for its children (a
+    relative build folder split the build between build/quick and notebooks/build/quick)."""
+    (tmp_path / "notebooks").mkdir()
+    child = ("import os, il6repro._paths as p; print(p.build_dir()); print(p.cache_dir()); "
+             "print(os.environ['IL6REPRO_DATA_MIRRORS'])")
+    parent = ("import os, subprocess, sys, il6repro._paths as p; print(p.build_dir()); "
+              f"sys.stdout.flush(); subprocess.run([sys.executable, '-c', {child!r}], cwd='notebooks', check=True)")
+    env = dict(os.environ, IL6REPRO_BUILD="build/quick", IL6REPRO_CACHE="cache",
+               IL6REPRO_DATA_MIRRORS="mirror:/abs/mirror")
+    out = subprocess.run([sys.executable, "-c", parent], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    root = tmp_path.resolve()
+    assert out == [str(root / "build" / "quick"), str(root / "build" / "quick"), str(root / "cache"),
+                   f"{root / 'mirror'}:/abs/mirror"]

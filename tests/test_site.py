@@ -326,3 +326,35 @@ def test_browser_check_catches_broken_links_images_and_leaks(site, tmp_path):
     assert "missing anchor #nowhere" in text
     assert "image did not load" in text
     assert "request leaves localhost: https://example.org/x.png" in text
+
+
+@pytest.mark.browser
+def test_browser_check_finds_notebook_tables_wider_than_their_column_at_1280px(site, tmp_path):
+    """A notebook page's output table that scrolls at 1280 px is a problem naming the page, the table (its id, its
+    first headers, its cell) and by how much; a table that fits is not; table_width=None leaves tables unchecked."""
+    _browser_or_skip()
+    from il6repro.sitecheck import TABLE_WIDTH
+
+    wide = tmp_path / "wide"
+    shutil.copytree(site, wide)
+    page = wide / "notebooks" / "01_tiny.html"
+
+    def output(uuid: str, cells: int, px: int) -> str:
+        heads = "".join(f"<th>column {i}</th>" for i in range(cells))
+        row = "".join(f"<td><div style='width: {px}px'>{i}</div></td>" for i in range(cells))
+        return (f"<div class='cell docutils container' id='cell-{cells}'><div class='cell_output docutils container'>"
+                f"<div class='output text_html'><table id='T_{uuid}'><thead><tr>{heads}</tr></thead>"
+                f"<tbody><tr>{row}</tr></tbody></table></div></div></div>")
+
+    # the tiny page's column (no table of contents beside it) is 1,024 px wide at 1280 px: 5 cells of 120 px (~660 px
+    # with padding) fit it, 5 of 220 px (~1,160 px) do not
+    page.write_text(page.read_text().replace("</article>", output("narrow", 5, 120) + output("wide-one", 5, 220)
+                                             + "</article>", 1))
+    rep = check_site(wide, search_words=())
+    over = [p for p in rep.problems if "wider than its column" in p]
+    assert len(over) == 1 and rep.tables == 2, rep.problems
+    assert over[0].startswith("notebooks/01_tiny.html: table T_wide-one (headers column 0, column 1, column 2, "
+                              "column 3, ...) in #cell-5 is ")
+    assert f"px wider than its column at {TABLE_WIDTH} px" in over[0]
+    assert not [p for p in check_site(wide, search_words=(), table_width=None).problems if "wider" in p]
+    assert check_site(site, search_words=()).tables == 0  # the tiny notebooks print no tables

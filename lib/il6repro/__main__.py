@@ -77,7 +77,7 @@ def _site(args) -> int:
         return 0
     import json
 
-    from .sitecheck import BrowserUnavailable, check_site, screenshots
+    from .sitecheck import TABLE_WIDTH, BrowserUnavailable, check_site, screenshots
 
     stamp = site.parent / "site-check" / "passed.json"
     inputs = (site / ".inputs.sha256").read_text() if (site / ".inputs.sha256").is_file() else None
@@ -101,7 +101,8 @@ def _site(args) -> int:
         print(f"site check: {exc}", file=sys.stderr)
         return 2
     found = "; ".join(f"{w!r}: {len(v)} page(s)" for w, v in rep.searches.items())
-    summary = f"{len(rep.pages)} pages, {rep.images} images, {rep.links} links; search {found}"
+    summary = (f"{len(rep.pages)} pages, {rep.images} images, {rep.links} links; search {found}; "
+               f"{rep.tables} tables of notebook pages measured at {TABLE_WIDTH} px")
     print(f"site check: {summary}; screenshot {rep.screenshot}")
     for p in rep.problems:
         print(f"  problem: {p}", file=sys.stderr)

@@ -16,6 +16,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Folder variables a user may give as relative paths: made absolute once, in the process that reads them first
+# (the runner), so the notebook kernels it starts, whose working folder is notebooks/, find the same folders.
+_FOLDER_VARS = ("IL6REPRO_ROOT", "IL6REPRO_BUILD", "IL6REPRO_CACHE", "IL6REPRO_MANIFESTS", "IL6REPRO_FIGURES_DIR",
+                "IL6REPRO_RESULTS_DIR", "IL6REPRO_TWINS")
+
+
+def _absolute_folder_vars() -> None:
+    for name in _FOLDER_VARS:
+        value = os.environ.get(name)
+        if value and not os.path.isabs(os.path.expanduser(value)):
+            os.environ[name] = str(Path(value).expanduser().resolve())
+    mirrors = os.environ.get("IL6REPRO_DATA_MIRRORS")  # a list, like PATH
+    if mirrors:
+        os.environ["IL6REPRO_DATA_MIRRORS"] = os.pathsep.join(
+            str(Path(m).expanduser().resolve()) if m else m for m in mirrors.split(os.pathsep))
+
+
+_absolute_folder_vars()
+
 
 def repo_root() -> Path:
     """Return the project root (the folder holding ``data_manifest/`` and ``notebooks/``)."""

@@ -235,20 +235,25 @@ def formatted(summary: pd.DataFrame) -> pd.DataFrame:
     """:func:`summarise`'s table for reading: values to 3 significant figures (P values stay legible), shares to a
     tenth of a percent, the power with its exact CI in one cell."""
     from .ledger import load_claims
+    from .report import P_RULES, fmt_num, fmt_p
 
     claims = load_claims()
+
+    def number(cid, v):  # a P claim's numbers as P values (8.39e-9, 1.61e-3), any other to 3 significant figures
+        c = claims.get(cid)
+        return fmt_p(v) if c is not None and c.rule.get("kind") in P_RULES else fmt_num(v)
 
     def published(cid, v):  # a direction-only claim (the abstract gives no number) reads as its direction
         c = claims.get(cid)
         if c is not None and c.rule.get("kind") == "sign" and not c.ci:
             return "negative (direction only)" if v < 0 else "positive (direction only)"
-        return f"{v:.3g}"
+        return number(cid, v)
 
     out = pd.DataFrame({"claim": summary["claim"],
                         "published": [published(c, v) for c, v in zip(summary["claim"], summary["published"],
                                                                       strict=True)]})
     for c in ("median", "2.5%", "97.5%"):
-        out[c] = summary[c].map("{:.3g}".format)
+        out[c] = [number(cid, v) for cid, v in zip(summary["claim"], summary[c], strict=True)]
     out["rule met"] = summary["rule met (%)"].map("{:.1f}%".format)
     out["conclusion"] = summary["conclusion"]
     out["conclusion holds (exact 95% CI)"] = [

@@ -5,11 +5,13 @@ Every results table of notebooks 01-08 goes through :func:`claims_table` (the le
 notebook recorded, with the published value and CI beside this run's, the rule and the status) and ends with
 :func:`conclusion` (the paper's claim, whether this run supports it, and what kind of evidence that is). The
 number formats (:func:`fmt_p`, :func:`fmt_num`, :func:`fmt_ci`) are used by every table, so a P value is always in
-scientific notation and never printed as ``0.000000``.
+scientific notation and never printed as ``0.000000``; :func:`fmt_fixed` and :func:`never_zero` keep any
+other number that is not zero from reading as zero in a table.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -77,6 +79,60 @@ def fmt_num(x: Any, sig: int = 3) -> str:
     return f"{x:,.{digits}f}"
 
 
+_ZERO_TEXT = re.compile(r"^[-+]?0*(?:[.,]0*)?(?:e[-+]?\d+)?%?$")
+
+
+def _reads_zero(text: str) -> bool:
+    """Whether a formatted number reads as zero (``0.0000``, ``-0.00``, ``0,000.0``, ``0.00e+00``)."""
+    return bool(_ZERO_TEXT.match(text.replace(",", "").strip())) and any(ch == "0" for ch in text)
+
+
+def fmt_fixed(x: Any, decimals: int = 3) -> str:
+    """A number to ``decimals`` decimals, thousands separated (``1234.5678`` -> ``1,234.568``), except that a
+    number which is not zero never reads as zero: one that would round to ``0.000`` shows two significant figures
+    in scientific notation (``3.2e-5``, ``-4.1e-7``); an exact zero reads ``0``; missing values the table's dash."""
+    if _missing(x):
+        return MISSING
+    if isinstance(x, str):
+        return x
+    x = float(x)
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return str(x)
+    text = f"{x:,.{max(int(decimals), 0)}f}"
+    return _small(x) if _reads_zero(text) else text
+
+
+def _small(x: float) -> str:
+    """A number too small for the column's decimals: two significant figures, scientific (``3.2e-5``)."""
+    return f"{x:.1e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def never_zero(fmt: Any):
+    """Wrap a cell format (a format string such as ``"{:.2f}"``, or a function) so that a number which is not zero
+    is never shown as zero (``0.00``, ``0.00e+00``): such a value reads with two significant figures instead
+    (:func:`fmt_fixed`), a percentage as a percentage. Exact zeros, text and missing values are passed to ``fmt``
+    unchanged."""
+    def cell(v: Any) -> str:
+        text = fmt(v) if callable(fmt) else (MISSING if _missing(v) else fmt.format(v))
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) \
+                and not _missing(v) and float(v) != 0 and math.isfinite(float(v)) and _reads_zero(str(text)):
+            # a percentage stays one ("0.0%" -> "1.0e-3%")
+            return _small(100 * float(v)) + "%" if str(text).strip().endswith("%") else _small(float(v))
+        return text
+    return cell
+
+
+def presence(names: list[str] | tuple[str, ...], pool) -> str:
+    """Which of ``names`` are in ``pool``, in words: ``"IL6R, IL6ST present; IL6 absent"`` (never ``True`` /
+    ``False``)."""
+    have = [n for n in names if n in pool]
+    lack = [n for n in names if n not in pool]
+    parts = ([f"{', '.join(have)} present"] if have else []) + ([f"{', '.join(lack)} absent"] if lack else [])
+    return "; ".join(parts)
+
+
 def fmt_ci(lo: Any, hi: Any, sig: int = 3) -> str:
     """``(1.06 to 1.25)``; empty when either bound is missing."""
     if _missing(lo) or _missing(hi):
@@ -106,7 +162,7 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
 
     Columns: claim, quantity, published, reproduced, status, check (the rule applied and its outcome), and the
     conclusion columns the ledger provides (the conclusion; its verdict over twin seeds, with the power's lower 95%
-    bound).
+    bound, headed "verdict").
     """
     import pandas as pd
 
@@ -135,11 +191,13 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
         row.update({"status": r["status"], "check": r.get("reason", "")})
         for k, v in r.items():  # verdict columns the ledger may add (conclusion, its verdict over seeds)
             if "conclusion" in k and not _missing(v):
-                row[k.replace("_", " ")] = fmt_num(v) if isinstance(v, float) else v
+                # "verdict" beside "conclusion" (the header "conclusion verdict" widened the ledger by a word)
+                name = "verdict" if k == "conclusion_verdict" else k.replace("_", " ")
+                row[name] = fmt_num(v) if isinstance(v, float) else v
         # the twin's power is in the verdict ("holds in 96% of seeds"): its lower 95% bound joins it there rather
         # than taking two more columns
-        if row.get("conclusion verdict") and not _missing(r.get("power_low")):
-            row["conclusion verdict"] += f" (95% CI from {100 * float(r['power_low']):.0f}%)"
+        if row.get("verdict") and not _missing(r.get("power_low")):
+            row["verdict"] += f" (95% CI from {100 * float(r['power_low']):.0f}%)"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -160,7 +218,10 @@ HEADERS = {
     "ci_low": "95% CI low", "ci_high": "95% CI high", "ci_lo": "95% CI low", "ci_hi": "95% CI high",
     "F_mean": "mean F", "F_min": "min F", "R2_total": "total R²", "illustrative_fields": "illustrative fields",
     "Q_df": "Q df", "Q_p": "Q P", "Q_rucker": "Rücker's Q", "Q_rucker_p": "Rücker's Q P",
-    "intercept_se": "intercept SE", "intercept_p": "intercept P", "I2_GX": "I²GX",
+    "intercept_se": "intercept SE", "intercept_p": "intercept P",
+    # two different I²'s: Higgins' I² of Cochran's Q (heterogeneity of the IVW ratios), and Bowden's I²GX of the
+    # variant-exposure effects (no measurement error assumption of MR-Egger)
+    "I2": "I²", "I2_GX": "I²GX",
     "r2_exposure": "R² exposure", "r2_outcome": "R² outcome", "correct_direction": "correct direction",
     "steiger_p": "Steiger P", "first_stage_F": "first-stage F", "first_stage_R2": "first-stage R²",
     "mean_others": "mean, other regions", "sd_others": "SD, other regions", "p_parametric": "P (parametric)",
@@ -171,8 +232,8 @@ HEADERS = {
     "low_usual": "low (usual)", "low_1": "low (one measure)", "low_mean": "low (mean of measures)",
     "mean_years": "mean (years)", "followup_years": "follow-up (years)",
 }
-_TOKENS = {"p": "P", "se": "SE", "sd": "SD", "ci": "CI", "rr": "RR", "idp": "IDP", "r2": "R²", "ols": "OLS",
-           "tsls": "2SLS", "fdr": "FDR", "ivw": "IVW", "mtg": "MTG", "il6": "IL-6", "ghq": "GHQ", "n": "n"}
+_TOKENS = {"p": "P", "se": "SE", "sd": "SD", "ci": "CI", "rr": "RR", "idp": "IDP", "r2": "R²", "i2": "I²",
+           "ols": "OLS", "tsls": "2SLS", "fdr": "FDR", "ivw": "IVW", "mtg": "MTG", "il6": "IL-6", "ghq": "GHQ", "n": "n"}
 
 
 def header(name: Any) -> Any:
@@ -241,6 +302,16 @@ def _holds_booleans(col) -> bool:
     return bool(present) and all(isinstance(v, (bool, np.bool_)) for v in present)
 
 
+_NUMBER_TEXT = re.compile(r"^[<>≤≥~]?\s?[-+−]?[\d,]*\.?\d+(?:e[-+−]?\d+)?\s?%?$")
+
+
+def _wrap_style(v: Any) -> str:
+    """The cell style for a value: numbers (and text that is one number) never wrap; other text may."""
+    if isinstance(v, str):
+        return "white-space: nowrap" if _NUMBER_TEXT.match(v.strip()) else ""
+    return "white-space: nowrap"
+
+
 def _p_cell(v: Any) -> str:
     return MISSING if _missing(v) else fmt_p(v)
 
@@ -265,7 +336,8 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
           index: bool = True, status_col: str | None = None, widths: dict | None = None,
           breakable: tuple | list = ()) -> Table:
     """Show ``df`` for people: P-value columns ``p`` through :func:`fmt_p`, other ``formats`` (column -> format
-    string or function), numbers to ``precision`` decimals, thousands separated, missing values as a dash (never
+    string or function), numbers to ``precision`` decimals (:func:`fmt_fixed`: a number that is not zero never reads ``0.000``; the
+    same holds for ``formats``, :func:`never_zero`), thousands separated, missing values as a dash (never
     NaN), column names as words (:func:`header`: ``p_spin`` reads "P (spin)"), long text wrapped, rows coloured
     by ``status_col``, ``widths`` (column -> minimum width in em) for columns of sentences, ``breakable`` columns
     of long identifiers (``W.mr.il6.ct_superiorfrontal.z``) that may break anywhere; ``uuid`` fixes the HTML ids
@@ -287,12 +359,19 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
                 fmts[c] = _whole
     fmts.update({k: v for k, v in (formats or {}).items() if k in df.columns})
     prec = precision if precision is not None else 3
+    for c in df.columns:  # numbers to ``prec`` decimals, but a number that is not zero never reads 0.000
+        if c not in fmts and pd.api.types.is_float_dtype(df[c]):
+            fmts[c] = functools.partial(fmt_fixed, decimals=prec)
+        elif c in fmts and fmts[c] is not _p_cell:
+            fmts[c] = never_zero(fmts[c])
     shown, names = _headers(df)
     fmts = {names[k]: v for k, v in fmts.items()}
     status = names.get(status_col) if status_col else None
     styler = shown.style.set_uuid(uuid).format(fmts, precision=prec, thousands=",", na_rep=MISSING)
-    # numbers and P values never wrap (no "2.16e-" / "11"); short text neither; long text wraps normally
-    styler = styler.map(lambda v: "" if isinstance(v, str) and len(v) > 16 else "white-space: nowrap")
+    # numbers and P values never wrap (no "2.16e-" / "11"), nor text that is a number ("8.39e-9", "20,688");
+    # other text wraps between words when the table must fit its column (a claim id, a status, "does not hold":
+    # kept on one line they widened the ledger's table past a 1280 px screen)
+    styler = styler.map(_wrap_style)
     if not index:
         styler = styler.hide(axis="index")
     if status is not None:
@@ -311,9 +390,7 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
     plain = shown.copy()
     for c in plain.columns:
         f = fmts.get(c)
-        if f is None and pd.api.types.is_float_dtype(plain[c]):
-            f = f"{{:,.{prec}f}}"
-        elif f is None and pd.api.types.is_integer_dtype(plain[c]):
+        if f is None and pd.api.types.is_integer_dtype(plain[c]):
             f = "{:,}"
         if f is not None:
             plain[c] = [f(v) if callable(f) else (MISSING if _missing(v) else f.format(v)) for v in plain[c]]
@@ -330,8 +407,10 @@ def _missing_cell(v: Any) -> bool:
 
 
 # minimum widths (em) of the claims tables' sentence columns: the check ("z 6.69 vs 5.76: same sign, |diff| 0.93
-# (<= 2)") and the quantity stay readable beside the short number columns
-CLAIM_WIDTHS = {"check": 13, "quantity": 10, "rule": 6, "status": 6.5}
+# (<= 2)") and the quantity stay readable beside the short number columns, and a claim id, which may break
+# anywhere, keeps a few characters a line (W.mr.il6.gmv / _mtg.z, not W.mr.i / l6.gm / ...); measured on notebook 09's
+# ledger, the widest claims table, at 1280 px
+CLAIM_WIDTHS = {"check": 11, "quantity": 9, "rule": 6, "status": 6.5, "claim": 6.5}
 
 
 def style_table(df, uuid: str, status_col: str | None = "status", formats: dict | None = None,

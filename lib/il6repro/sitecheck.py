@@ -3,7 +3,8 @@
 :func:`check_site` serves the built book on 127.0.0.1, opens the index, follows every internal link (breadth
 first), and on every page records console errors, failed or non-2xx requests, requests leaving localhost, images
 that did not load, and links whose target does not exist (including ``#fragment`` targets); it also runs the book's
-search. :func:`print_pdf` prints a page (the paper) to PDF, :func:`search` returns what the book's search finds,
+search, and opens every notebook page at 1280 px (:data:`TABLE_WIDTH`) to find tables wider than their column.
+:func:`print_pdf` prints a page (the paper) to PDF, :func:`search` returns what the book's search finds,
 and :func:`screenshots` takes full-page screenshots at a reader's width. ``python -m il6repro site --check`` prints
 the report and exits non-zero on any problem.
 """
@@ -23,7 +24,31 @@ from urllib.parse import quote, urldefrag, urlparse
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
                  "--no-first-run", "--disable-component-update", "--disable-sync"]
 WIDTH = 1400  # a reader's screen; the ledger must fit it
+TABLE_WIDTH = 1280  # a smaller laptop screen: no table of a notebook page may scroll (or stick out) at this width
 SEARCH_WORDS = ("fusiform", "Whitehall")
+
+# Every table of a page's article that is wider than its column: the table's scroll box (the notebook output's
+# ``overflow-x: auto`` wrapper, the theme's scrollable-table container, or the parent) scrolls, or the table's right
+# edge passes the article's. Each is named by its id (report.table's uuid, ``T_03-het``), its caption or its first
+# headers, with the notebook cell it is in and the pixels it overflows by.
+_OVERFLOWING_TABLES_JS = """() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+  const edge = article.getBoundingClientRect().right;
+  const found = [];
+  const tables = [...article.querySelectorAll('table')];
+  tables.forEach((t, i) => {
+    const box = t.closest('.output, .pst-scrollable-table-container, .table-wrapper') || t.parentElement;
+    const over = Math.max(box.scrollWidth - box.clientWidth, t.getBoundingClientRect().right - edge);
+    if (over <= 1) return;
+    const cap = t.querySelector('caption');
+    const heads = [...t.querySelectorAll('thead th')].map(e => e.textContent.trim()).filter(x => x);
+    const cell = t.closest('div.cell');
+    const anchor = cell && (cell.id || (cell.querySelector('[id^=cell-]') || {}).id);
+    found.push({n: i + 1, id: t.id || '', caption: cap ? cap.textContent.trim() : '', heads: heads,
+                cell: anchor || '', over: Math.round(over)});
+  });
+  return {tables: tables.length, over: found};
+}"""
 
 
 class BrowserUnavailable(RuntimeError):
@@ -47,6 +72,7 @@ class SiteReport:
     problems: list[str] = field(default_factory=list)
     searches: dict[str, list[str]] = field(default_factory=dict)
     screenshot: Path | None = None
+    tables: int = 0  # tables of notebook pages measured at TABLE_WIDTH
 
     @property
     def ok(self) -> bool:
@@ -94,10 +120,31 @@ def _search_on(page, base: str, word: str, timeout_ms: int = 20000) -> list[str]
     return page.eval_on_selector_all("#search-results ul.search li > a", "els => els.map(e => e.textContent.trim())")
 
 
+def _describe_table(t: dict) -> str:
+    name = t["id"] or (f"captioned {t['caption'][:60]!r}" if t["caption"] else f"no. {t['n']} on the page")
+    more = ", ..." if len(t["heads"]) > 4 else ""
+    heads = f" (headers {', '.join(t['heads'][:4])}{more})" if t["heads"] else ""
+    where = f" in #{t['cell']}" if t["cell"] else ""
+    return f"table {name}{heads}{where}"
+
+
+def overflowing_tables(page, width: int = TABLE_WIDTH) -> tuple[int, list[str]]:
+    """Measure the page open in ``page`` (a Playwright page) at ``width`` px: the number of tables in its article,
+    and one line for each table wider than its column (it scrolls horizontally or sticks out of the article).
+
+    The viewport is left at ``width``; the caller restores it."""
+    page.set_viewport_size({"width": width, "height": 900})
+    found = page.evaluate(_OVERFLOWING_TABLES_JS)
+    return found["tables"], [f"{_describe_table(t)} is {t['over']} px wider than its column at {width} px "
+                             "(it scrolls)" for t in found["over"]]
+
+
 def check_site(site: Path, screenshot: Path | None = None, max_pages: int = 300,
-               search_words: tuple[str, ...] = SEARCH_WORDS) -> SiteReport:
+               search_words: tuple[str, ...] = SEARCH_WORDS, table_width: int | None = TABLE_WIDTH) -> SiteReport:
     """Crawl ``site`` in headless Chromium and report problems (see module docstring); each of ``search_words``
-    must find at least one page."""
+    must find at least one page. Every notebook page (a page with notebook output tables) is then opened at
+    ``table_width`` px (None: not checked), and each of its tables wider than its column is a problem naming the
+    page and the table (:func:`overflowing_tables`)."""
     site = Path(site)
     if not (site / "index.html").is_file():
         raise FileNotFoundError(f"{site}/index.html does not exist: run `python -m il6repro site` first")
@@ -122,7 +169,7 @@ def check_site(site: Path, screenshot: Path | None = None, max_pages: int = 300,
 
         page.on("response", on_response)
         page.on("request", on_request)
-        queue, seen, assets = [base + "index.html"], set(), set()
+        queue, seen, assets, notebook_pages = [base + "index.html"], set(), set(), []
         text_cache: dict[Path, str] = {}
         while queue and len(seen) < max_pages:
             url = queue.pop(0)
@@ -135,6 +182,8 @@ def check_site(site: Path, screenshot: Path | None = None, max_pages: int = 300,
                 report.problems.append(f"{current['url']}: page did not load")
                 continue
             report.pages.append(current["url"])
+            if page.evaluate("!!document.querySelector('div.cell_output table')"):
+                notebook_pages.append(url)
             imgs = page.eval_on_selector_all(
                 "img", "els => els.map(e => [e.getAttribute('src') || '', e.complete && e.naturalWidth > 0])")
             report.images += len(imgs)
@@ -169,6 +218,15 @@ def check_site(site: Path, screenshot: Path | None = None, max_pages: int = 300,
                     got = page.request.get(target)
                     if got.status >= 400:
                         report.problems.append(f"{current['url']}: asset {rel} returned {got.status}")
+        if table_width:  # notebook tables must fit a smaller screen than the ledger's without scrolling
+            for url in notebook_pages:
+                current["url"] = url[len(base):]
+                page.set_viewport_size({"width": table_width, "height": 900})
+                page.goto(url, wait_until="load")
+                n, over = overflowing_tables(page, table_width)
+                report.tables += n
+                report.problems.extend(f"{current['url']}: {line}" for line in over)
+            page.set_viewport_size({"width": WIDTH, "height": 900})
         for word in search_words:
             current["url"] = f"search.html?q={word}"
             try:

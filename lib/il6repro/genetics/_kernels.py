@@ -261,6 +261,41 @@ def mode_scratch():
             np.empty(2 * NGRID + 8, np.int64), np.empty(NGRID, np.int64))
 
 
+@njit(**_OPTS)
+def _kernel_table(gs, a, c0, L):
+    """gs[ng - 1 + d] = gs[ng - 1 - d] = c0 exp(-a d^2) for 0 <= d <= L, by the recurrence g(d + 1) = g(d) r(d),
+    r(d) = exp(-a (2 d + 1)), r(d + 1) = r(d) q, q = exp(-2 a), restarted every 16 steps from values carried by
+    their own recurrences over blocks of 16 (E(i) = exp(-256 a i^2): E(i + 1) = E(i) P(i), P(i) = exp(-a (512 i
+    + 256)), P(i + 1) = P(i) exp(-512 a); R(i) = exp(-a (32 i + 1)): R(i + 1) = R(i) exp(-32 a)): five
+    exponentials per table instead of two per 16 entries, relative error below 1e-13 (at most 32 + 16 chained
+    products; tested); no value is subnormal (the kernel's L <= 10 SDs + 1). Indices unsigned: a signed index
+    loop compiles with the wraparound of negative indices."""
+    q = math.exp(-2.0 * a)
+    E, P, R = c0, math.exp(-256.0 * a), math.exp(-a)
+    p512, r32 = math.exp(-512.0 * a), math.exp(-32.0 * a)
+    g, r = c0, R
+    mid = np.uint64(NGRID - 1)
+    for d in range(np.uint64(L + 1)):
+        if d % 16 == 0 and d > 0:
+            E *= P
+            P *= p512
+            R *= r32
+            g, r = E, R
+        gs[mid + d] = g
+        gs[mid - d] = g
+        g *= r
+        r *= q
+
+
+@njit(**_OPTS)
+def _fill(a, i0, i1, v):
+    """a[i] = v for i0 <= i <= i1, with unsigned indices: a signed index loop is compiled with the wraparound of
+    negative indices, into scatter instructions or byte-by-byte stores instead of a fill."""
+    j0 = np.uint64(i0)
+    for i in range(np.uint64(max(i1 - i0 + 1, 0))):
+        a[j0 + i] = v
+
+
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
 def _dot(a, b, m0, m1, off):
     """Sum of a[m] * b[off + m] over m0 <= m <= m1 (vectorised: the summation order is free). Whole arrays and
@@ -381,8 +416,7 @@ def _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, sta
     xdelta = (up - lo) / (ng - 1)
     blo = min(max(int(math.floor((xmin - lo) / xdelta)) - 1, 0), ng - 1)
     bhi = min(max(int(math.floor((xmax - lo) / xdelta)) + 2, 0), ng - 1)
-    for k in range(blo, bhi + 1):
-        ybin[k] = 0.0
+    _fill(ybin, blo, bhi, 0.0)
     for j in range(n):
         xpos = (X[r, j] - lo) / xdelta
         ix = int(xpos)  # = floor: xpos >= 0 (x >= xmin > lo)
@@ -403,35 +437,16 @@ def _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, sta
         mhi -= 1
     ysum = 1.0  # the total binned weight (sum of wn, all inside the grid), to rounding
     klo, khi = max(0, mlo - 1), min(ng - 1, mhi + 1)
-    for k in range(klo, khi + 1):
-        state[k] = 0
+    _fill(state, klo, khi, 0)
     # kernel dnorm(kords, sd = h), kords = seq(0, 2 (up - lo), length.out = 2 ng); gs[ng - 1 + d] = kernel(|d|)
     # up to L = 10 kernel SDs (beyond, terms are below 2e-22 of the peak) or the width of the occupied span;
     # gd[ng - 1 + d] = d kernel(d) / sig^2, the derivative of kernel(k - m) in k at d = m - k
     kby = 2.0 * (up - lo) / (2 * ng - 1)
     sig = h / kby  # kernel SD in knots
     L = min(ng - 1, khi - klo + 1, int(math.ceil(10.0 * sig)) + 1)
-    # exp(-a d^2) by the recurrence g(d+1) = g(d) r(d), r(d) = exp(-a (2d + 1)), r(d+1) = r(d) q, q = exp(-2a),
-    # restarted every 16 steps from values carried by their own recurrences over blocks of 16 (E(i) = exp(-256
-    # a i^2): E(i+1) = E(i) P(i), P(i) = exp(-a (512 i + 256)), P(i+1) = P(i) exp(-512 a); R(i) = exp(-a (32 i
-    # + 1)): R(i+1) = R(i) exp(-32 a)): five exponentials per table instead of two per 16 entries, relative
-    # error below 1e-13 (at most 32 + 16 chained products); no value is subnormal (d <= 10 sig + 1)
     a = 0.5 * (kby / h) ** 2
-    q = math.exp(-2.0 * a)
     c0 = _INV_SQRT_2PI / h
-    E, P, R = c0, math.exp(-256.0 * a), math.exp(-a)
-    p512, r32 = math.exp(-512.0 * a), math.exp(-32.0 * a)
-    g, r = c0, R
-    for d in range(L + 1):
-        if d % 16 == 0 and d > 0:
-            E *= P
-            P *= p512
-            R *= r32
-            g, r = E, R
-        gs[ng - 1 + d] = g
-        gs[ng - 1 - d] = g
-        g *= r
-        r *= q
+    _kernel_table(gs, a, c0, L)
     st = int(1.5 * sig)  # stride of the coarse pass
     nc = 0
     if not prune or st < 4 or khi - klo < 3 * st:
@@ -620,19 +635,45 @@ def wmedian_rows(X, W, out, r0, r1):
 
 
 @njit(**_OPTS)
+def mode_draws(Z, b0, ratio, se, r, X, XS):
+    """``X[i] = ratio[r] + se[r] * Z[b0 + i]`` for every row of ``X`` (numpy's two roundings: product, then sum),
+    copied into ``XS`` (to be sorted): one pass over the draws instead of three."""
+    n = X.shape[1]
+    for i in range(X.shape[0]):
+        for j in range(n):
+            v = ratio[r, j] + se[r, j] * Z[b0 + i, j]
+            X[i, j] = v
+            XS[i, j] = v
+
+
+@njit(**_OPTS)
+def median_draws_keys(Z, bxb, b0, BY, BYSE, r, mask, X, KEYS):
+    """``X[i] = (BY[r] + BYSE[r] * Z[b0 + i]) / bxb[b0 + i]`` (numpy's roundings, in its order) and the sort keys
+    in ``KEYS`` (int64: ``X``'s bit pattern with the column index in the low bits ``mask``, see
+    :func:`il6repro.genetics.mr._index_mask`), one pass instead of five."""
+    n = X.shape[1]
+    for i in range(X.shape[0]):
+        for j in range(n):
+            v = (BY[r, j] + BYSE[r, j] * Z[b0 + i, j]) / bxb[b0 + i, j]
+            X[i, j] = v
+            KEYS[i, j] = (np.float64(v).view(np.int64) & ~mask) | j
+
+
+@njit(**_OPTS)
 def wmedian_packed_rows(X, KEYS, w, mask, out):
     """Weighted median of every row of ``X`` (weights ``w``, shared), given ``KEYS``: the rows' float64 bit
     patterns (as int64) with the column index in the low bits (``mask``), sorted as floats. R's ``weighted.median``
     arithmetic in sorted order (cumulative sum, minus half the own weight, interpolation at one half)."""
     n = X.shape[1]
+    um = np.uint64(mask)  # (unsigned indices: no wraparound of negative indices)
     for b in range(X.shape[0]):
         tot = 0.0
         for i in range(n):
-            tot += w[KEYS[b, i] & mask]
+            tot += w[np.uint64(KEYS[b, i]) & um]
         cs = 0.0
-        prev_c, prev_j = 0.0, 0
+        prev_c, prev_j = 0.0, np.uint64(0)
         for i in range(n):
-            j = KEYS[b, i] & mask
+            j = np.uint64(KEYS[b, i]) & um
             cs += w[j]
             c = (cs - 0.5 * w[j]) / tot
             if c >= 0.5:

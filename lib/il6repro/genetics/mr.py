@@ -293,23 +293,12 @@ def median_draws(bx, bxse, n_boot: int, seed: int):
     return np.ascontiguousarray(bx + bxse * z[:, 0]), np.ascontiguousarray(z[:, 1])
 
 
-def _packed_sort(X: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    """Rows of ``X`` sorted with their column index carried in the low mantissa bits (one float sort per chunk
-    instead of an argsort): returns the sorted bit patterns (int64) and the index mask. The key differs from
-    the value by less than 2^(bits - 52) of it, so only values that close can swap order. ``out``: a float64
-    array of ``X``'s shape to hold the keys (else a new one)."""
-    bits = max(1, int(np.ceil(np.log2(X.shape[1]))))
-    mask = (1 << bits) - 1
-    if out is None:
-        keys = X.copy()
-    else:
-        keys = out
-        keys[...] = X
-    k = keys.view(np.int64)
-    k &= ~mask
-    k |= np.arange(X.shape[1], dtype=np.int64)
-    keys.sort(axis=1)
-    return keys.view(np.int64), mask
+def _index_mask(n: int) -> int:
+    """The mask of the low bits that hold a column index below ``n`` in the weighted median's sort keys (each
+    draw's float64 bit pattern with its column index in the low mantissa bits, so one float sort per chunk
+    replaces an argsort: a key differs from its value by less than 2^(bits - 52) of it, so only values that
+    close can swap order)."""
+    return (1 << max(1, int(np.ceil(np.log2(n))))) - 1
 
 
 _BUFFERS = threading.local()
@@ -346,12 +335,13 @@ def median_boot(bx, bxse, BY, BYSE, W, n_boot: int, seed: int, threads: int | No
     bxb, Z = median_draws(bx, bxse, n_boot, seed)
     out = np.empty((BY.shape[0], n_boot))
 
+    mask = _index_mask(Z.shape[1])
+
     def one(r, b0, b1):
         X, kb = _buffers((b1 - b0, Z.shape[1]))
-        np.multiply(BYSE[r], Z[b0:b1], out=X)  # X = (BY[r] + BYSE[r] Z) / bxb, the same operations in place
-        X += BY[r]
-        X /= bxb[b0:b1]
-        keys, mask = _packed_sort(X, kb)
+        keys = kb.view(np.int64)
+        K.median_draws_keys(Z, bxb, b0, BY, BYSE, r, mask, X, keys)  # X = (BY[r] + BYSE[r] Z) / bxb, keys
+        kb.sort(axis=1)  # as floats: the index bits change a value by less than 2^(bits - 52) of it
         K.wmedian_packed_rows(X, keys, W[r], mask, out[r, b0:b1])
 
     _by_outcome(BY.shape[0], n_boot, threads, one)
@@ -484,9 +474,7 @@ def mode_boot(ratio, se, W, n_boot: int, seed: int, phi: float = 1.0, threads: i
 
     def one(r, b0, b1):
         X, XS = _buffers((b1 - b0, Z.shape[1]))
-        np.multiply(se[r], Z[b0:b1], out=X)  # X = ratio[r] + se[r] Z, in place
-        X += ratio[r]
-        XS[...] = X
+        K.mode_draws(Z, b0, ratio, se, r, X, XS)  # X = XS = ratio[r] + se[r] Z
         XS.sort(axis=1)
         K.mode_sorted_rows(X, XS, W[r], float(phi), out[r, b0:b1])
 

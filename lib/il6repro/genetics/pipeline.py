@@ -17,6 +17,33 @@ from ..data import opengwas
 from . import assoc, onesample, scan
 
 IDP_INFO = ["idp", "measure", "region", "hemisphere", "atlas", "atlas_label"]
+MEASURE_WORDS = {"gmv": "GMV", "ct": "thickness"}
+HEMISPHERE_WORDS = {"L": "left", "R": "right"}
+# the Desikan-Killiany regions as FreeSurfer names them (UK Biobank's thickness IDPs) and in words
+DK_WORDS = {
+    "bankssts": "banks of the STS", "caudalanteriorcingulate": "caudal anterior cingulate",
+    "caudalmiddlefrontal": "caudal middle frontal", "frontalpole": "frontal pole",
+    "inferiorparietal": "inferior parietal", "inferiortemporal": "inferior temporal",
+    "isthmuscingulate": "isthmus cingulate", "lateraloccipital": "lateral occipital",
+    "lateralorbitofrontal": "lateral orbitofrontal", "medialorbitofrontal": "medial orbitofrontal",
+    "middletemporal": "middle temporal", "parsopercularis": "pars opercularis", "parsorbitalis": "pars orbitalis",
+    "parstriangularis": "pars triangularis", "posteriorcingulate": "posterior cingulate",
+    "rostralanteriorcingulate": "rostral anterior cingulate", "rostralmiddlefrontal": "rostral middle frontal",
+    "superiorfrontal": "superior frontal", "superiorparietal": "superior parietal",
+    "superiortemporal": "superior temporal", "temporalpole": "temporal pole",
+    "transversetemporal": "transverse temporal"}
+
+
+def idp_label(region: str, hemisphere: str | None = None, measure: str | None = None) -> str:
+    """An IDP for readers: region in words, hemisphere, measure (``"superiorfrontal", "L", "ct"`` ->
+    ``"superior frontal (left), thickness"``; ``"Frontal Medial Cortex", "R", "gmv"`` -> ``"Frontal Medial Cortex
+    (right), GMV"``). Unknown hemispheres and measures are shown as they are; missing ones are left out."""
+    text = DK_WORDS.get(region, region)
+    if isinstance(hemisphere, str) and hemisphere:
+        text += f" ({HEMISPHERE_WORDS.get(hemisphere, hemisphere)})"
+    if isinstance(measure, str) and measure:
+        text += f", {MEASURE_WORDS.get(measure, measure)}"
+    return text
 
 
 # ---------------------------------------------------------------------------------------------- notebook 01
@@ -153,7 +180,12 @@ def hits_table(run: ScanRun, targets: pd.DataFrame, published_threshold: float) 
     show = show.assign(**{"passes Bonferroni": show["p"] < run.threshold,
                           "passes 1.1e-4": show["p"] < published_threshold,
                           f"significant ({run.correction})": show["significant"]})
-    cols = ["exposure", "region", "measure", "n_snp", "estimate", "se", "z", "published z", "p", "published P",
+    # region, hemisphere and measure in one column of words ("superior frontal (left), thickness"): the table fits
+    # a 1280 px screen and two hemispheres' hits no longer read alike
+    hemi = show["hemisphere"] if "hemisphere" in show else [None] * len(show)
+    show = show.assign(IDP=[idp_label(r, h, m) for r, h, m in zip(show["region"], hemi, show["measure"],
+                                                                   strict=True)])
+    cols = ["exposure", "IDP", "n_snp", "estimate", "se", "z", "published z", "p", "published P",
             "passes Bonferroni", "passes 1.1e-4"]
     if run.correction != "bonferroni":  # under Bonferroni this column would repeat "passes Bonferroni"
         cols.append(f"significant ({run.correction})")

@@ -189,7 +189,9 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=DEFAULT_METH
 
     A variant with a zero SNP-exposure effect makes every estimator of its exposure "not applicable" (its
     ratio is undefined), as the per-pair functions do; a collinear MR-Egger (equal ``|bx|``) is "not
-    applicable" too, with the reason in ``note``.
+    applicable" too, with the reason in ``note``. Outcomes that lack some of an exposure's variants are scanned
+    on the variants they have (each set of outcomes with the same variants on its own; ``n_snp`` per row, the gaps
+    listed in ``dropped``); a variant listed twice for one outcome is refused.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -215,6 +217,10 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=DEFAULT_METH
     if (assoc["se"] <= 0).any():
         raise ValueError("outcome associations: zero or negative SE")
     est_rows, prim, het, single, loo, steig, dropped, inst = [], [], [], [], [], [], [], []
+    opts = dict(methods=methods, ivw_model=ivw_model, underdispersion=underdispersion,
+                egger_distribution=egger_distribution, n_boot=n_boot, seed=seed, phi=phi,
+                median_ratio_se=median_ratio_se, mode_ratio_se=mode_ratio_se, action=action, alpha=alpha,
+                n_outcome=n_outcome, threads=threads)
     exposures = list(dict.fromkeys(instruments["exposure"]))
     it = exposures
     if progress:
@@ -232,18 +238,45 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=DEFAULT_METH
         h, dr = harmonise(ins.drop(columns=["exposure"]), assoc, action=action)
         dr.insert(0, "exposure", exp)
         dropped.append(dr)
-        snps = list(dict.fromkeys(h["snp"]))
-        wide = {k: h.pivot(index="snp", columns="idp", values=k).loc[snps] for k in ("beta_out", "se_out")}
-        idps = wide["beta_out"].columns.to_numpy()
-        first = h.drop_duplicates("snp").set_index("snp").loc[snps]
+        # variants x outcomes: variants in order of appearance, outcomes sorted (as a pivot would give them),
+        # built from integer codes (a pivot of the string columns factorised them again for every value column)
+        snp_code, snp_lab = pd.factorize(h["snp"])
+        idp_code, idp_lab = pd.factorize(h["idp"], sort=True)
+        snps, idps = snp_lab.tolist(), idp_lab.to_numpy()
+        J, R = len(snps), len(idps)
+        cell = snp_code * R + idp_code
+        count = np.bincount(cell, minlength=J * R).reshape(J, R)
+        if (count > 1).any():
+            j, i = np.argwhere(count > 1)[0]
+            raise ValueError(f"outcome associations: variant {snps[j]} is listed more than once for outcome "
+                             f"{idps[i]}; keep one row per variant and outcome")
+        BY, BYSE = np.full((J, R), np.nan), np.full((J, R), np.nan)
+        BY.flat[cell] = h["beta_out"].to_numpy(float)
+        BYSE.flat[cell] = h["se_out"].to_numpy(float)
+        first = h.iloc[np.unique(snp_code, return_index=True)[1]]  # each variant's first row, in code order
         bx, bxse = first["beta_exp"].to_numpy(float), first["se_exp"].to_numpy(float)
-        BY, BYSE = wide["beta_out"].to_numpy(float), wide["se_out"].to_numpy(float)
-        J, R = BY.shape
-        nout = (h.groupby("idp")["n"].max().reindex(idps).to_numpy() if "n" in h else
+        nout = (h["n"].groupby(idp_code).max().reindex(range(R)).to_numpy() if "n" in h else
                 np.full(R, n_outcome or np.nan))
         inst.append({"exposure": exp, "n_snp": J, "n_dropped": len(dr),
                      "F_mean": float(np.mean((bx / bxse) ** 2)),
                      "R2_exposure": float(np.sum(r2_from_t(bx, bxse, first["n_exp"]))) if "n_exp" in first else np.nan})
+        if (count == 0).any():
+            # outcomes that lack some of the exposure's variants: each set of outcomes with the same variants
+            # is scanned on those variants (its rows' n_snp), so one outcome's gap never voids another's estimate
+            _, group = np.unique(count.T == 0, axis=0, return_inverse=True)
+            subs = [scan(ins, assoc[assoc["idp"].isin(idps[group.ravel() == g])], **opts)
+                    for g in range(int(group.max()) + 1)]
+            for sub in subs:
+                for acc, part in ((est_rows, sub.estimates), (prim, sub.primary), (het, sub.heterogeneity),
+                                  (single, sub.single_snp), (loo, sub.leave_one_out), (steig, sub.steiger)):
+                    if not part.empty:
+                        acc.append(part)
+            n_out = pd.Series(np.concatenate([np.unique(sub.dropped["snp"]) for sub in subs])).value_counts()
+            n_out = n_out.drop(index=dr["snp"], errors="ignore")
+            dropped.append(pd.DataFrame({"exposure": exp, "snp": n_out.index.to_numpy(),
+                                         "reason": [f"not in the outcome data of {k} of {R} outcomes (scanned "
+                                                    "without it there)" for k in n_out.to_numpy()]}))
+            continue
         base = {"exposure": np.repeat(exp, R), "idp": idps, "n_snp": np.repeat(J, R)}
 
         def add(method, est, se, lo=None, hi=None, p=None, base=base, **extra):
