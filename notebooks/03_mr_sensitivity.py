@@ -57,8 +57,8 @@ res, a, il6, label = pipeline.sensitivity_scan(ex, ukb.instruments(), tg, n_boot
 
 # %%
 est = res.estimates.assign(region=res.estimates["idp"].map(label))
-est.pivot(index="region", columns="method", values="z").join(tg.set_index("region")["z"].rename(
-    "published z (IVW)")).round(2)
+report.table(est.pivot(index="region", columns="method", values="z").join(tg.set_index("region")["z"].rename(
+    "published z (IVW)")), "03-z-by-method", precision=2)
 
 # %%
 report.conclusion("the IL-6 associations are effects of IL-6 signalling, robust to pleiotropy (the abstract "
