@@ -10,7 +10,7 @@
 # # 03 · Sensitivity of the IL-6 associations
 #
 # For the five published IL-6 associations: the robust estimators (MR-Egger with its intercept, weighted and simple
-# median, weighted mode), heterogeneity (Cochran's Q, Rucker's Q', I^2_GX), leave-one-out, Steiger directionality and
+# median, weighted mode), heterogeneity (Cochran's Q, Rucker's Q', I²GX), leave-one-out, Steiger directionality and
 # a one-sample 2SLS on the individual data (IL6R variants instrumenting measured CRP, field 30710). The estimators are
 # those of R MendelianRandomization (pinned to its documented example in the tests), computed for all pairs at once.
 # On the twin, with no pleiotropy planted (`pleiotropy_sd = 0`), all methods should agree within sampling error; set
@@ -73,8 +73,8 @@ report.table(est[["region", "method", "estimate", "se", "ci_low", "ci_high", "p"
 # %% [markdown]
 # ## Heterogeneity and pleiotropy
 #
-# Cochran's Q (IVW) and Rucker's Q' (Egger) with their P, I^2, the Egger intercept (directional pleiotropy) and
-# I^2_GX (regression dilution of MR-Egger; below 0.9 Egger is diluted toward zero).
+# Cochran's Q (IVW) and Rucker's Q' (Egger) with their P, I², the Egger intercept (directional pleiotropy) and
+# I²GX (regression dilution of MR-Egger; below 0.9 Egger is diluted toward zero).
 
 # %%
 het = res.heterogeneity.assign(region=res.heterogeneity["idp"].map(label)).set_index("region")
