@@ -36,7 +36,7 @@ from il6repro.figures import save, set_style
 
 set_style()
 table = ledger.with_display_status(ledger.compare())  # 'not checked' where a notebook ran without a dataset
-print(", ".join(f"{v} {k}" for k, v in ledger.summary_counts(table).items()))
+print("\n".join(f"{v} {k}" for k, v in ledger.summary_counts(table).items()))  # one status per line
 
 # %%
 report.ledger_view(table)
