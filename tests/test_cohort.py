@@ -243,12 +243,14 @@ def test_fits_on_one_blas_thread_equal_multithreaded_blas(method, vcov, monkeypa
     BLAS on two threads (the default twin's size)."""
     from threadpoolctl import threadpool_limits
 
+    from il6repro import _blas
+
     df = W.simulate(seed=3)["table"]
     obs = C.person_observations(df)
     one = C.fit_model(obs, "low", C.FULL, method=method, vcov=vcov)
     d_one = C.change_difference(C.il6_change(df, obs))
     calls = []
-    monkeypatch.setattr(C, "threadpool_limits", lambda limits: calls.append(limits) or threadpool_limits(2))
+    monkeypatch.setattr(_blas, "threadpool_limits", lambda limits: calls.append(limits) or threadpool_limits(2))
     two = C.fit_model(obs, "low", C.FULL, method=method, vcov=vcov)
     d_two = C.change_difference(C.il6_change(df, obs))
     assert calls == [1, 1]

@@ -327,7 +327,7 @@ def test_tsls_on_one_blas_thread_equals_multithreaded_blas(cov_type, monkeypatch
     threads (the teaching simulations' 5,000 x 10 instruments; three outcomes, one with its own missingness)."""
     from threadpoolctl import threadpool_limits
 
-    from il6repro import teaching
+    from il6repro import _blas, teaching
 
     sim = teaching.simulate_individual(5000, 0.01, 0.2, seed=11)
     rng = np.random.default_rng(5)
@@ -336,7 +336,7 @@ def test_tsls_on_one_blas_thread_equals_multithreaded_blas(cov_type, monkeypatch
     C = pd.DataFrame({"const": 1.0, "age": rng.normal(size=5000)})
     one = O.tsls(Y, sim["x"], sim["G"], C, cov_type=cov_type)
     calls = []
-    monkeypatch.setattr(O, "threadpool_limits", lambda limits: calls.append(limits) or threadpool_limits(2))
+    monkeypatch.setattr(_blas, "threadpool_limits", lambda limits: calls.append(limits) or threadpool_limits(2))
     two = O.tsls(Y, sim["x"], sim["G"], C, cov_type=cov_type)
     assert calls == [1, 1]  # two missingness groups, each small enough for one thread
     pd.testing.assert_frame_equal(one, two, check_exact=True)

@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from threadpoolctl import threadpool_limits
 
+from ._blas import small_blas
 from .twins.whitehall import GHQ_PHASES, IL6_PHASES
 
 AGE_SEX = ["age", "female"]
@@ -124,10 +124,10 @@ def _design(obs: pd.DataFrame, exposure: str, covariates: list[str]) -> tuple[pd
 VCOV_TYPES = {"poisson": ("HC1", "HC0", "KC", "MD"), "gee": ("robust", "MD")}
 
 
-def _blas_threads(X) -> int | None:
-    """1 (one BLAS thread) for a design whose products stay below ~2 GFLOP per pass, else None (BLAS's default)."""
+def _flops(X) -> float:
+    """The products of one pass over a design (n x k): 2 n k^2."""
     n, k = np.shape(X)
-    return 1 if 2.0 * n * k * k < 2e9 else None
+    return 2.0 * n * k * k
 
 
 def fit_model(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = AGE_SEX, *,
@@ -161,7 +161,7 @@ def fit_model(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = 
     # to start and spin than they save, most on a shared machine (one Whitehall draw, simulation and fits, with all
     # of BLAS on one thread instead of two: 0.28 -> 0.13 s CPU; the over-seeds workers already ran on one);
     # the same numbers (tested against two threads)
-    with threadpool_limits(_blas_threads(X)):
+    with small_blas(_flops(X)):
         if method == "poisson":
             fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": groups})
             V = fit.cov_params() if vcov == "HC1" else cluster_vcov(X, y, fit.params, groups, vcov)
@@ -278,7 +278,7 @@ def change_difference(ch: pd.DataFrame, alpha: float = 0.05) -> dict:
     import statsmodels.api as sm
 
     X = sm.add_constant(ch[["resolved_at_next"]].astype(float))
-    with threadpool_limits(_blas_threads(X)):  # as in fit_model
+    with small_blas(_flops(X)):  # as in fit_model
         fit = sm.OLS(ch["change"], X).fit(cov_type="cluster", cov_kwds={"groups": ch["stno"].to_numpy()})
     b, se = float(fit.params["resolved_at_next"]), float(fit.bse["resolved_at_next"])
     z = stats.norm.isf(alpha / 2)

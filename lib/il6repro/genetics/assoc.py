@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from threadpoolctl import threadpool_limits
+
+from .._blas import small_blas
 
 
 def design_matrix(cov: pd.DataFrame, *, age_squared: bool = True, sex_by_age: bool = True) -> pd.DataFrame:
@@ -192,7 +193,7 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
     # a few GEMMs of (k + J) x n by n x R: BLAS threads cost more to start and synchronise than they save
     # below ~1 GFLOP (and spin on a busy machine), so small problems run on one thread
     flops = 2.0 * len(idx) * (C.shape[1] + J) * R
-    with threadpool_limits(1 if flops < 2e9 else None):
+    with small_blas(flops):
         for key, cols in patterns.items():
             rows = (np.ones(len(idx), bool) if key == b""
                     else np.unpackbits(np.frombuffer(key, np.uint8), count=len(idx)).astype(bool))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from threadpoolctl import threadpool_limits
+
+from .._blas import small_blas
 
 
 def tsls(Y: pd.DataFrame, x: pd.Series, Z: pd.DataFrame, C: pd.DataFrame, *, cov_type: str = "unadjusted",
@@ -46,7 +47,7 @@ def tsls(Y: pd.DataFrame, x: pd.Series, Z: pd.DataFrame, C: pd.DataFrame, *, cov
         # they save, most on a shared machine (tsls_estimate 47 -> 7 ms CPU measured), as in assoc.associate;
         # the results are the same (tested)
         flops = 2.0 * n * (k + q + len(cols)) ** 2
-        with threadpool_limits(1 if flops < 2e9 else None):
+        with small_blas(flops):
             Q, _ = np.linalg.qr(Cm)
 
             def resid(a, Q=Q):

@@ -78,13 +78,12 @@ def simulate_individual(n: int, r2: float, theta: float, *, n_snps: int = 10, co
 
 def tsls_estimate(sim: dict) -> dict:
     """2SLS (il6repro.genetics.onesample.tsls, intercept only as covariate) and OLS of y on x for one simulation."""
+    from .._blas import small_blas
     from ..genetics.onesample import tsls
 
     C = pd.DataFrame({"const": np.ones(len(sim["x"]))})
-    from threadpoolctl import threadpool_limits
-
     r = tsls(sim["y"].to_frame(), sim["x"], sim["G"], C).iloc[0]
-    with threadpool_limits(1):  # a 5,000 x 2 least squares: BLAS threads only cost (as in tsls; same numbers)
+    with small_blas(2.0 * len(sim["x"]) * 2 * 2):  # a least squares of n x 2
         ols = np.polyfit(sim["x"], sim["y"], 1)[0]
     return {"tsls": float(r["estimate"]), "tsls_se": float(r["se"]), "F": float(r["first_stage_F"]),
             "ols": float(ols)}
