@@ -71,11 +71,7 @@ def _rewire_numpy(edges, n_nodes, rounds, rng):
     e = edges.copy()
     m = len(e)
     for _ in range(rounds):
-        perm = rng.permutation(m)
-        if m % 2:
-            perm = perm[:-1]
-        i, j = perm[0::2], perm[1::2]
-        flip = rng.random(len(j)) < 0.5
+        i, j, flip = TX._round_proposals(m, rng)  # the same draws; the swaps below are the formulation compared
         c, d = np.where(flip, e[j, 1], e[j, 0]), np.where(flip, e[j, 0], e[j, 1])
         a, b = e[i, 0], e[i, 1]
         new1, new2 = np.stack([a, d], 1), np.stack([c, b], 1)

@@ -235,14 +235,19 @@ class _RewireChain:
     def run(self, rounds: int, rng: np.random.Generator) -> None:
         from ._rewire import swap_round
 
-        m = len(self.e)
         for _ in range(rounds):
-            perm = rng.permutation(m)
-            if m % 2:
-                perm = perm[:-1]
-            i, j = perm[0::2], perm[1::2]
-            flip = rng.random(len(j)) < 0.5
+            i, j, flip = _round_proposals(len(self.e), rng)
             swap_round(self.e, self.n, np.ascontiguousarray(i), np.ascontiguousarray(j), flip, *self.scratch)
+
+
+def _round_proposals(m: int, rng: np.random.Generator):
+    """One rewiring round's proposals, in the order the draws are taken: the m edges shuffled into pairs (i, j)
+    (one sits out when m is odd) and, per pair, whether j's ends are swapped."""
+    perm = rng.permutation(m)
+    if m % 2:
+        perm = perm[:-1]
+    i, j = perm[0::2], perm[1::2]
+    return i, j, rng.random(len(j)) < 0.5
 
 
 @dataclass
