@@ -47,3 +47,95 @@ def test_missing_provenance_is_an_error(tmp_path):
     _fig().savefig(p)
     with pytest.raises(ValueError, match="no il6repro provenance"):
         read_provenance(p)
+
+
+# ------------------------------------------------------------------ 3D meshes: projected once per save
+def _mesh_fig(n_axes: int = 2):
+    """A small stand-in for a nilearn surface figure: triangulated spheres on 3D axes, one colour per face."""
+    import numpy as np
+
+    set_style()
+    u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 24), np.linspace(0.1, np.pi - 0.1, 12))
+    x, y, z = (np.cos(u) * np.sin(v)).ravel(), (np.sin(u) * np.sin(v)).ravel(), np.cos(v).ravel()
+    fig, axes = plt.subplots(1, n_axes, subplot_kw={"projection": "3d"}, figsize=(2.5 * n_axes, 2.5))
+    for k, ax in enumerate(np.atleast_1d(axes)):
+        surf = ax.plot_trisurf(x, y, z, linewidth=0.1, antialiased=False)
+        surf.set_facecolors(plt.cm.viridis(np.linspace(0, 1, len(surf.get_paths()) or 1)))
+        ax.view_init(elev=10 + 20 * k, azim=30 * k)
+        ax.set_axis_off()
+        ax.set_title(f"view {k}")
+    fig.suptitle("mesh")
+    return fig
+
+
+class _NoCache:
+    """``_projected_once`` switched off: every draw projects again (the plain matplotlib behaviour)."""
+
+    def __init__(self, fig):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def test_mesh_figure_bytes_equal_without_the_projection_cache(tmp_path, monkeypatch):
+    import il6repro.figures as figures
+
+    cached = save(_mesh_fig(), "mesh", folder=tmp_path / "cached")
+    monkeypatch.setattr(figures, "_projected_once", _NoCache)
+    plain = save(_mesh_fig(), "mesh", folder=tmp_path / "plain")
+    assert cached.png.read_bytes() == plain.png.read_bytes()
+    assert cached.svg.read_bytes() == plain.svg.read_bytes()
+    assert b"<image" in cached.svg.read_bytes()  # the mesh is rasterized in the SVG, axes text stays vector
+
+
+def test_each_mesh_is_projected_once_per_save(tmp_path, monkeypatch):
+    """matplotlib draws a figure four times per save here (two formats x "tight": measure, then render); without the
+    cache each draw projects every mesh again, with it each mesh is projected once."""
+    import il6repro.figures as figures
+    from mpl_toolkits.mplot3d import Axes3D
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    counts = {"draw": 0, "project": 0}
+    draw, project = Axes3D.draw, Poly3DCollection.do_3d_projection
+
+    def counting_draw(self, renderer):
+        counts["draw"] += 1
+        return draw(self, renderer)
+
+    def counting_project(self):
+        counts["project"] += 1
+        return project(self)
+
+    monkeypatch.setattr(Axes3D, "draw", counting_draw)
+    monkeypatch.setattr(Poly3DCollection, "do_3d_projection", counting_project)
+    fig = _mesh_fig(n_axes=3)
+    save(fig, "mesh", folder=tmp_path)
+    assert counts == {"draw": 4 * 3, "project": 3}
+    assert all("do_3d_projection" not in vars(c) for ax in fig.axes for c in ax.collections)  # unwrapped after
+    counts.update(draw=0, project=0)
+    monkeypatch.setattr(figures, "_projected_once", _NoCache)
+    save(_mesh_fig(n_axes=3), "mesh", folder=tmp_path / "plain")
+    assert counts == {"draw": 4 * 3, "project": 4 * 3}
+
+
+def test_a_view_changed_within_the_block_is_projected_anew(tmp_path):
+    from il6repro.figures import _projected_once
+
+    def png(fig, path, turn):
+        with _projected_once(fig):
+            fig.savefig(tmp_path / "first.png")
+            if turn:
+                fig.axes[0].view_init(elev=60, azim=120)
+            fig.savefig(path)
+        return path.read_bytes()
+
+    turned = png(_mesh_fig(), tmp_path / "turned.png", turn=True)
+    fig = _mesh_fig()
+    fig.axes[0].view_init(elev=60, azim=120)
+    fig.savefig(tmp_path / "plain.png")
+    assert turned == (tmp_path / "plain.png").read_bytes()
+    assert turned != png(_mesh_fig(), tmp_path / "unturned.png", turn=False)
