@@ -95,9 +95,10 @@ def test_mesh_figure_bytes_equal_without_the_projection_cache(tmp_path, monkeypa
 def test_each_mesh_is_projected_once_per_save(tmp_path, monkeypatch):
     """matplotlib draws a figure four times per save here (two formats x "tight": measure, then render); without the
     cache each draw projects every mesh again, with it each mesh is projected once."""
-    import il6repro.figures as figures
     from mpl_toolkits.mplot3d import Axes3D
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    import il6repro.figures as figures
 
     counts = {"draw": 0, "project": 0}
     draw, project = Axes3D.draw, Poly3DCollection.do_3d_projection
