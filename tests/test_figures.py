@@ -68,59 +68,86 @@ def _mesh_fig(n_axes: int = 2):
     return fig
 
 
-class _NoCache:
-    """``_projected_once`` switched off: every draw projects again (the plain matplotlib behaviour)."""
+def _plain_save(fig, like, folder):
+    """What :func:`save` wrote before it was made faster: two plain tight ``savefig`` calls, same metadata."""
+    import json
 
-    def __init__(self, fig):
-        pass
+    import matplotlib as mpl
 
-    def __enter__(self):
-        return self
+    from il6repro.figures import PROVENANCE_KEY, _rasterize_heavy
 
-    def __exit__(self, *exc):
-        return None
-
-
-def test_mesh_figure_bytes_equal_without_the_projection_cache(tmp_path, monkeypatch):
-    import il6repro.figures as figures
-
-    cached = save(_mesh_fig(), "mesh", folder=tmp_path / "cached")
-    monkeypatch.setattr(figures, "_projected_once", _NoCache)
-    plain = save(_mesh_fig(), "mesh", folder=tmp_path / "plain")
-    assert cached.png.read_bytes() == plain.png.read_bytes()
-    assert cached.svg.read_bytes() == plain.svg.read_bytes()
-    assert b"<image" in cached.svg.read_bytes()  # the mesh is rasterized in the SVG, axes text stays vector
+    text = json.dumps(read_provenance(like.png), sort_keys=True)
+    folder.mkdir(parents=True)
+    _rasterize_heavy(fig)
+    with mpl.rc_context({"svg.hashsalt": "il6repro"}):
+        fig.savefig(folder / "plain.png", format="png", metadata={PROVENANCE_KEY: text, "Software": "il6repro"})
+        fig.savefig(folder / "plain.svg", format="svg", metadata={"Description": text, "Date": None,
+                                                                    "Creator": "il6repro"})
+    return (folder / "plain.png").read_bytes(), (folder / "plain.svg").read_bytes()
 
 
-def test_each_mesh_is_projected_once_per_save(tmp_path, monkeypatch):
-    """matplotlib draws a figure four times per save here (two formats x "tight": measure, then render); without the
-    cache each draw projects every mesh again, with it each mesh is projected once."""
+def _colorbar_fig():
+    import numpy as np
+
+    set_style()
+    fig, ax = plt.subplots()
+    im = ax.imshow(np.arange(120.0).reshape(10, 12), cmap="RdBu_r")
+    fig.colorbar(im, ax=ax, label="IVW z")  # matplotlib rasterizes the colour bar's mesh in vector formats
+    ax.set_title("a heat map with a colour bar")
+    return fig
+
+
+@pytest.mark.parametrize("make", [_mesh_fig, _colorbar_fig, _fig])
+def test_bytes_equal_plain_tight_savefig(tmp_path, make):
+    """PNG and SVG byte-identical to two plain ``savefig(bbox_inches="tight")`` calls (the SVG of a mesh figure gets
+    its box measured by :func:`il6repro.figures._svg_tight_bbox`, the others the plain "tight")."""
+    out = save(make(), "fig", folder=tmp_path / "fast")
+    png, svg = _plain_save(make(), out, tmp_path / "plain")
+    assert out.png.read_bytes() == png
+    assert out.svg.read_bytes() == svg
+
+
+def test_mesh_svg_box_is_measured_by_the_fast_path(tmp_path):
+    from il6repro.figures import _svg_tight_bbox
+
+    assert _svg_tight_bbox(_colorbar_fig()) is None and _svg_tight_bbox(_fig()) is None
+    fig = _mesh_fig()
+    from il6repro.figures import _rasterize_heavy
+
+    _rasterize_heavy(fig)
+    box = _svg_tight_bbox(fig)
+    assert box is not None and 0 < box.width < 5.5 and 0 < box.height < 3
+    assert all(c.get_rasterized() for ax in fig.axes for c in ax.collections)  # flags restored
+    assert type(fig.canvas).__name__ != "FigureCanvasSVG" and fig.dpi == 100  # canvas and dpi restored
+
+
+def test_each_mesh_is_projected_and_rasterized_once_per_save(tmp_path, monkeypatch):
+    """matplotlib draws a figure four times for the two tight saves (per format: measure, then render). Plain, each
+    draw projects every mesh again and both SVG draws render each rasterized mesh; here each mesh is projected once
+    and rendered once for the SVG (the PNG renders it once as well)."""
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
     from mpl_toolkits.mplot3d import Axes3D
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
-    import il6repro.figures as figures
+    counts = {"draw": 0, "project": 0, "rasterize": 0}
+    draw, project, rasterize = Axes3D.draw, Poly3DCollection.do_3d_projection, MixedModeRenderer.start_rasterizing
 
-    counts = {"draw": 0, "project": 0}
-    draw, project = Axes3D.draw, Poly3DCollection.do_3d_projection
+    def counting(key, method):
+        def wrapper(self, *args):
+            counts[key] += 1
+            return method(self, *args)
+        return wrapper
 
-    def counting_draw(self, renderer):
-        counts["draw"] += 1
-        return draw(self, renderer)
-
-    def counting_project(self):
-        counts["project"] += 1
-        return project(self)
-
-    monkeypatch.setattr(Axes3D, "draw", counting_draw)
-    monkeypatch.setattr(Poly3DCollection, "do_3d_projection", counting_project)
+    monkeypatch.setattr(Axes3D, "draw", counting("draw", draw))
+    monkeypatch.setattr(Poly3DCollection, "do_3d_projection", counting("project", project))
+    monkeypatch.setattr(MixedModeRenderer, "start_rasterizing", counting("rasterize", rasterize))
     fig = _mesh_fig(n_axes=3)
-    save(fig, "mesh", folder=tmp_path)
-    assert counts == {"draw": 4 * 3, "project": 3}
+    out = save(fig, "mesh", folder=tmp_path)
+    assert counts == {"draw": 4 * 3, "project": 3, "rasterize": 3}
     assert all("do_3d_projection" not in vars(c) for ax in fig.axes for c in ax.collections)  # unwrapped after
-    counts.update(draw=0, project=0)
-    monkeypatch.setattr(figures, "_projected_once", _NoCache)
-    save(_mesh_fig(n_axes=3), "mesh", folder=tmp_path / "plain")
-    assert counts == {"draw": 4 * 3, "project": 4 * 3}
+    counts.update(draw=0, project=0, rasterize=0)
+    _plain_save(_mesh_fig(n_axes=3), out, tmp_path / "plain")
+    assert counts == {"draw": 4 * 3, "project": 4 * 3, "rasterize": 2 * 3}
 
 
 def test_a_view_changed_within_the_block_is_projected_anew(tmp_path):

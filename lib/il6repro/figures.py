@@ -141,17 +141,60 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     import matplotlib as mpl
 
     # deterministic bytes whether or not set_style() ran: a fixed SVG id salt, no dates, no version strings.
-    # Each savefig draws the figure twice ("tight": a measuring draw, then the rendering one); a 3D mesh is
-    # projected once for all four (tests: same bytes as without, one projection per mesh).
+    # A "tight" savefig draws the figure twice (a measuring draw, then the rendering one). A 3D mesh is projected
+    # once for all draws, and the SVG's box is measured without rendering its rasterized meshes (tests: the bytes
+    # equal those of plain tight saves; one projection per mesh; no mesh rendered for measuring).
     with mpl.rc_context({"svg.hashsalt": "il6repro"}), _projected_once(fig):
         fig.savefig(png, format="png", metadata={PROVENANCE_KEY: text, "Software": "il6repro"})
-        fig.savefig(svg, format="svg", metadata={"Description": text, "Date": None, "Creator": "il6repro"})
+        fig.savefig(svg, format="svg", bbox_inches=_svg_tight_bbox(fig),
+                    metadata={"Description": text, "Date": None, "Creator": "il6repro"})
     if _in_kernel() if show is None else show:
         _show_inline(png, name, caption)
         import matplotlib.pyplot as plt
 
         plt.close(fig)
     return SavedFigure(png, svg, prov)
+
+
+def _svg_tight_bbox(fig):
+    """What ``bbox_inches`` an SVG save of ``fig`` should get: the "tight" box measured without rasterizing, or
+    ``None`` (savefig's own rule) when that would save nothing.
+
+    To measure the tight box, ``savefig`` draws the figure once with nothing rendered, except that in vector formats
+    the artists marked rasterized are rendered all the same (the mixed-mode renderer hands them to an Agg renderer
+    the measuring draw does not switch off): for a surface figure, one full render of every mesh, thrown away. Here
+    that measuring draw is made the same way (an SVG canvas at ``savefig.dpi``, :meth:`~matplotlib.figure.Figure.
+    draw_without_rendering`, :meth:`~matplotlib.figure.Figure.get_tightbbox`, padded by ``savefig.pad_inches``) with
+    those artists briefly not rasterized, which changes no extent. Used only for figures holding a rasterized 3D
+    mesh (where the thrown-away render is what costs), when ``savefig.bbox`` is "tight" and no layout engine is set
+    (which makes savefig measure anyway). Tests check the SVG of a mesh figure equals a plain tight save byte for
+    byte. (Not used for other figures: an explicit box is not always byte-identical to "tight" in SVG, e.g. a
+    nilearn volume's colour bar, rasterized by matplotlib, gives ``-0`` for ``0`` in one path; and there the
+    measuring render is cheap.)
+    """
+    import matplotlib as mpl
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    pad, dpi = mpl.rcParams["savefig.pad_inches"], mpl.rcParams["savefig.dpi"]
+    raster = fig.findobj(lambda a: a.get_rasterized())
+    if (mpl.rcParams["savefig.bbox"] != "tight" or not any(isinstance(a, Poly3DCollection) for a in raster)
+            or fig.get_layout_engine() is not None or not isinstance(pad, int | float) or dpi == "figure"):
+        return None
+    canvas, old_dpi = fig.canvas, fig.dpi
+    try:
+        FigureCanvasSVG(fig)  # as savefig: a fresh SVG canvas (no window manager) for the figure
+        fig.dpi = dpi
+        for a in raster:
+            a.set_rasterized(False)
+        fig.draw_without_rendering()
+        box = fig.get_tightbbox()
+    finally:
+        for a in raster:
+            a.set_rasterized(True)
+        fig.dpi = old_dpi
+        fig.set_canvas(canvas)
+    return box.padded(pad, pad)
 
 
 class _projected_once:
