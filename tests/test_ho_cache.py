@@ -1,0 +1,40 @@
+"""harvard_oxford_labels' cache in build/cache: what it returns is exactly the computation's, and a damaged file is
+recomputed, never trusted."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from il6repro import brain
+from il6repro._argmax import argmax_last_axis
+from il6repro.data.tables import load_harvard_oxford
+
+
+def test_cache_written_read_back_and_equal_to_the_computation(isolated):
+    img, _ = load_harvard_oxford()
+    lab, labels = brain.harvard_oxford_labels()
+    files = sorted((isolated["build"] / "cache").glob("ho-argmax-*"))
+    assert [f.suffix for f in files] == [".json", ".npz"]
+    again, _ = brain.harvard_oxford_labels()  # read back
+    first, top = brain._ho_argmax(img, argmax_last_axis)  # computed without the cache
+    ref = first.astype(np.int16)
+    ref[top < 25.0] = -1
+    for got in (lab, again):
+        data = np.asarray(got.dataobj)
+        assert data.dtype == np.int16 and np.array_equal(data, ref) and np.array_equal(got.affine, img.affine)
+    assert set(np.unique(ref)) - {-1} <= set(labels["index"])
+    low, _ = brain.harvard_oxford_labels(threshold=50.0)  # another threshold from the same cached maxima
+    ref50 = first.astype(np.int16)
+    ref50[top < 50.0] = -1
+    assert np.array_equal(np.asarray(low.dataobj), ref50) and (ref50 == -1).sum() > (ref == -1).sum()
+
+
+def test_damaged_cache_is_recomputed(isolated):
+    ref, _ = brain.harvard_oxford_labels()
+    npz = next((isolated["build"] / "cache").glob("ho-argmax-*.npz"))
+    raw = bytearray(npz.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # one byte changed: the checksum no longer matches
+    npz.write_bytes(bytes(raw))
+    again, _ = brain.harvard_oxford_labels()
+    assert np.array_equal(np.asarray(again.dataobj), np.asarray(ref.dataobj))
+    assert brain._ho_argmax_cache(load_harvard_oxford()[0], argmax_last_axis)[0].shape == ref.shape  # rewritten
