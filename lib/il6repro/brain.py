@@ -18,10 +18,18 @@ HEMIS = ("left", "right")
 
 @lru_cache(maxsize=1)
 def fsaverage5():
-    """fsaverage5 meshes (``inflated``, ``pial``, ``sphere`` ...) and sulcal depth, from nilearn's package data."""
+    """fsaverage5 meshes (``inflated``, ``pial``, ``sphere`` ...) and sulcal depth, from nilearn's package data.
+
+    The meshes are read once into memory (nilearn's ``FileMesh`` parts read and decompress their GIfTI file at every
+    access of ``coordinates`` or ``faces``, several times per drawn view)."""
     from nilearn import datasets
+    from nilearn.surface import InMemoryMesh, PolyMesh
 
     mesh = datasets.load_fsaverage("fsaverage5")
+    for kind in ("pial", "white_matter", "inflated", "sphere", "flat"):
+        if kind in mesh:
+            mesh[kind] = PolyMesh(**{h: InMemoryMesh(np.asarray(part.coordinates), np.asarray(part.faces))
+                                     for h, part in mesh[kind].parts.items()})
     sulc = datasets.load_fsaverage_data(mesh="fsaverage5", mesh_type="inflated", data_type="sulcal")
     return mesh, {h: np.asarray(sulc.data.parts[h]) for h in HEMIS}
 
