@@ -177,10 +177,15 @@ def _svg_tight_bbox(fig):
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
     pad, dpi = mpl.rcParams["savefig.pad_inches"], mpl.rcParams["savefig.dpi"]
-    raster = fig.findobj(lambda a: a.get_rasterized())
-    if (mpl.rcParams["savefig.bbox"] != "tight" or not any(isinstance(a, Poly3DCollection) for a in raster)
-            or fig.get_layout_engine() is not None or not isinstance(pad, int | float) or dpi == "figure"):
+    if (mpl.rcParams["savefig.bbox"] != "tight" or fig.get_layout_engine() is not None
+            or not isinstance(pad, int | float) or dpi == "figure"
+            or not any(isinstance(c, Poly3DCollection) and c.get_rasterized() for ax in fig.axes
+                       for c in ax.collections)):
         return None
+    # the rasterized artists of the axes (meshes, a colour bar's): one left rasterized would only be rendered, in
+    # vain, by the measuring draw (rasterizing changes no extent); Figure.findobj would be slower (it makes ticks)
+    raster = [a for a in [*fig.get_children(), *(c for ax in fig.axes for c in ax.get_children())]
+              if a.get_rasterized()]
     canvas, old_dpi = fig.canvas, fig.dpi
     try:
         FigureCanvasSVG(fig)  # as savefig: a fresh SVG canvas (no window manager) for the figure
