@@ -280,3 +280,30 @@ def test_rewiring_equals_the_numpy_formulation_with_int32_and_int64_keys(n_nodes
         chain.run(2, rng_a)
         e = TX.rewire(e, n_nodes, 2, rng_b)
         assert np.array_equal(chain.e, e)
+    # the sampler (proposals drawn ahead by a second thread) is the same chain, sample for sample
+    from il6repro._rewire import edges_within
+
+    mask = np.zeros(n_nodes, bool)
+    mask[np.unique(E)[::3]] = True
+    seq = TX._RewireChain(E, n_nodes)
+    rng_c = np.random.default_rng(4)
+    seq.run(5, rng_c)
+    want = []
+    for _ in range(7):
+        seq.run(3, rng_c)
+        want.append(int(np.sum(mask[seq.e[:, 0]] & mask[seq.e[:, 1]])))
+    fast = TX._RewireChain(E, n_nodes)
+    got = fast.sample(5, 3, 7, np.random.default_rng(4), lambda e: edges_within(e, mask))
+    assert got.tolist() == want and np.array_equal(fast.e, seq.e)
+
+
+def test_rewiring_sampler_passes_on_an_error_of_its_draws():
+    G = nx.gnm_random_graph(50, 120, seed=1)
+    chain = TX._RewireChain(np.array(G.edges()), 50)
+
+    class Broken:
+        def permutation(self, m):
+            raise RuntimeError("the generator failed")
+
+    with pytest.raises(RuntimeError, match="generator failed"):
+        chain.sample(2, 2, 3, Broken(), len)

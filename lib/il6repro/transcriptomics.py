@@ -239,6 +239,57 @@ class _RewireChain:
             i, j, flip = _round_proposals(len(self.e), rng)
             swap_round(self.e, self.n, np.ascontiguousarray(i), np.ascontiguousarray(j), flip, *self.scratch)
 
+    def sample(self, burn_in: int, thin: int, n_samples: int, rng: np.random.Generator, stat) -> np.ndarray:
+        """``run(burn_in)``, then ``n_samples`` times ``run(thin)`` and ``stat(self.e)``: the same rounds and
+        draws, with each round's proposals drawn by a second thread ahead of the rounds (they depend only on
+        ``rng``, not on the edges), so the numpy draws and the compiled rounds run side by side on two cores.
+        The draws are taken in order by that one thread, so the chain is the one :meth:`run` gives (tested)."""
+        import queue
+        import threading
+
+        from ._rewire import swap_round
+
+        m, total = len(self.e), burn_in + n_samples * thin
+        ahead: queue.Queue = queue.Queue(maxsize=4)
+        stop = threading.Event()
+
+        def draw():
+            try:
+                for _ in range(total):
+                    i, j, flip = _round_proposals(m, rng)
+                    item = (np.ascontiguousarray(i), np.ascontiguousarray(j), flip)
+                    while not stop.is_set():
+                        try:
+                            ahead.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+                ahead.put(exc)
+
+        def one_round():
+            item = ahead.get()
+            if isinstance(item, BaseException):
+                raise item
+            swap_round(self.e, self.n, *item, *self.scratch)
+
+        worker = threading.Thread(target=draw, name="il6repro-rewire-draws", daemon=True)
+        worker.start()
+        out = np.empty(n_samples, np.int64)
+        try:
+            for _ in range(burn_in):
+                one_round()
+            for t in range(n_samples):
+                for _ in range(thin):
+                    one_round()
+                out[t] = stat(self.e)
+        finally:
+            stop.set()
+            worker.join()
+        return out
+
 
 def _round_proposals(m: int, rng: np.random.Generator):
     """One rewiring round's proposals, in the order the draws are taken: the m edges shuffled into pairs (i, j)
@@ -291,17 +342,16 @@ def ppi_enrichment(genes, links: pd.DataFrame, *, add=("IL6",), n_perm: int = 10
     mask[code[known].to_numpy()] = True
 
     def count(e):
-        return int(np.sum(mask[e[:, 0]] & mask[e[:, 1]]))
+        from ._rewire import edges_within
+
+        return int(edges_within(e, mask))
 
     obs = count(E)
     rng = np.random.default_rng(seed)
     null = np.empty(n_perm, int)
     if n_perm:  # n_perm = 0: only the expected-edges model (no rewiring)
         chain = _RewireChain(E, len(nodes))  # the rounds of rewire(), state kept between samples
-        chain.run(burn_in, rng)
-        for t in range(n_perm):
-            chain.run(thin, rng)
-            null[t] = count(chain.e)
+        null[:] = chain.sample(burn_in, thin, n_perm, rng, count)
     deg = np.bincount(E.ravel(), minlength=len(nodes)).astype(float)
     d = deg[mask]
     expected = float((d.sum() ** 2 - (d ** 2).sum()) / 2 / (2 * len(E)))
