@@ -58,7 +58,11 @@ def _basis(G: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     gg = np.einsum("ij,ij->j", Gr, Gr)
     if np.any(gg <= 1e-12):
         raise ValueError("a variant has no variation after covariate adjustment (monomorphic?)")
-    return np.ascontiguousarray(np.concatenate([Q, Gr], axis=1).T), gg
+    # [Q | G~]' in row order, copied once (a concatenation then a transposed copy took 4x as long)
+    QG = np.empty((Q.shape[1] + Gr.shape[1], len(Q)))
+    QG[:Q.shape[1]] = Q.T
+    QG[Q.shape[1]:] = Gr.T
+    return QG, gg
 
 
 def _fit(QG: np.ndarray, gg: np.ndarray, Yc: np.ndarray, df: int) -> dict[str, np.ndarray]:
