@@ -296,3 +296,16 @@ def test_whitehall_rerun_replays_the_seeds_draws(monkeypatch):
         r = Replay(1)
         r.normal(0, 1, 5)
         r.replay().normal(0, 2, 5)
+
+
+def test_change_difference_on_arrays_equals_the_labelled_fit(small):
+    import statsmodels.api as sm
+    from scipy import stats
+
+    ch = C.il6_change(small, C.person_observations(small))
+    X = sm.add_constant(ch[["resolved_at_next"]].astype(float))
+    fit = sm.OLS(ch["change"], X).fit(cov_type="cluster", cov_kwds={"groups": ch["stno"].to_numpy()})
+    b, se = float(fit.params["resolved_at_next"]), float(fit.bse["resolved_at_next"])
+    d = C.change_difference(ch)
+    z = stats.norm.isf(0.025)
+    assert (d["difference"], d["ci_low"], d["ci_high"]) == (b, b - z * se, b + z * se)

@@ -248,6 +248,9 @@ def _whitehall_one(seed: int, params: dict) -> list[dict]:
     df = W.simulate(**{k: v for k, v in params.items() if k in W.DEFAULTS}, seed=seed)["table"]
     obs = C.person_observations(df, case_threshold=params["case_threshold"], resolution=params["resolution"],
                                 il6_cut=params["il6_cut"])
+    # only the case threshold is read downstream (il6_change); pandas deep-copies .attrs (the flow table) into
+    # every frame derived from obs, ~10 ms a draw
+    obs.attrs = {"case_threshold": obs.attrs["case_threshold"]}
     rows = []
     for cid, data, expo, covs in (("V.rr_low_vs_high.agesex", obs, "low", C.AGE_SEX),
                                   ("V.rr_low_vs_high.full", obs, "low", C.FULL),
