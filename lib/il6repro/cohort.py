@@ -282,9 +282,10 @@ def il6_change(df: pd.DataFrame, obs: pd.DataFrame, case_threshold: int | None =
     Returns one row per observation: stno, phase, change, resolved_at_next."""
     thr = obs.attrs.get("case_threshold", 5) if case_threshold is None else case_threshold
     rows = []
+    by_person = df.set_index("stno")
     for ph, nxt in ((3, 5), (5, 7)):
         o = obs[(obs["phase"] == ph) & (obs["low"] == 0)]
-        s = df.set_index("stno").loc[o["stno"]]
+        s = by_person.loc[o["stno"]]
         ok = s[f"il6_p{nxt}"].notna().to_numpy() & s[f"ghq_p{nxt}"].notna().to_numpy()
         if not ok.any():
             continue
