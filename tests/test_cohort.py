@@ -257,3 +257,55 @@ def test_fits_on_one_blas_thread_equal_multithreaded_blas(method, vcov, monkeypa
     pd.testing.assert_series_equal(one.params, two.params, check_exact=True)
     pd.testing.assert_frame_equal(one.il6repro_vcov, two.il6repro_vcov, check_exact=True)
     assert d_one == d_two
+
+
+@pytest.mark.parametrize("vcov", ["HC1", "HC0", "KC", "MD"])
+@pytest.mark.parametrize(("exposure", "covs"), [("low", C.AGE_SEX), ("low", C.FULL), ("repeated_low", C.AGE_SEX)])
+def test_risk_ratio_on_arrays_equals_the_labelled_fit(small, vcov, exposure, covs):
+    """risk_ratio fits the Poisson model on arrays (no labelled statsmodels results): its estimate, SE and counts
+    are exactly fit_model's."""
+    obs = C.person_observations(small)
+    data = C.repeated_exposure(obs) if exposure == "repeated_low" else obs
+    fit = C.fit_model(data, exposure, covs, vcov=vcov)
+    r = C.risk_ratio(data, exposure, covs, vcov=vcov)
+    assert r["log_rr"] == float(fit.params[exposure]) and r["se"] == float(fit.il6repro_bse[exposure])
+    assert (r["n_obs"], r["n_persons"]) == fit.il6repro_n and r["vcov"] == vcov
+
+
+def test_whitehall_rerun_replays_the_seeds_draws(monkeypatch):
+    """The twin's second pass of the process (at the solved fieldwork placement) replays the first pass's draws;
+    the table is the one a fresh generator gives on each pass (the pre-replay behaviour)."""
+    replayed = W.simulate(n=2500, seed=5)["table"]
+    Replay = W._Replay
+
+    class Fresh(Replay):  # a new generator at every pass: what the twin did before draws were replayed
+        def replay(self):
+            passes.append(1)
+            self.__init__(self._seed)
+            return self
+
+        def __init__(self, seed):
+            super().__init__(seed)
+            self._seed = seed
+
+    passes = []
+    monkeypatch.setattr(W, "_Replay", Fresh)
+    pd.testing.assert_frame_equal(W.simulate(n=2500, seed=5)["table"], replayed, check_exact=True)
+    assert passes  # the process was re-run at least once (else the comparison shows nothing)
+    with pytest.raises(RuntimeError, match="differs from the recorded"):
+        r = Replay(1)
+        r.normal(0, 1, 5)
+        r.replay().normal(0, 2, 5)
+
+
+def test_change_difference_on_arrays_equals_the_labelled_fit(small):
+    import statsmodels.api as sm
+    from scipy import stats
+
+    ch = C.il6_change(small, C.person_observations(small))
+    X = sm.add_constant(ch[["resolved_at_next"]].astype(float))
+    fit = sm.OLS(ch["change"], X).fit(cov_type="cluster", cov_kwds={"groups": ch["stno"].to_numpy()})
+    b, se = float(fit.params["resolved_at_next"]), float(fit.bse["resolved_at_next"])
+    d = C.change_difference(ch)
+    z = stats.norm.isf(0.025)
+    assert (d["difference"], d["ci_low"], d["ci_high"]) == (b, b - z * se, b + z * se)

@@ -86,3 +86,58 @@ def test_whitehall_findings_are_recovered_over_seeds(cache):
     for cid, v in planted.items():
         g = d[d.claim == cid]
         assert ((g.ci_low <= v) & (v <= g.ci_high)).mean() >= 0.85, cid  # by chance: P(<= 33 of 40 | 95%) = 0.3%
+
+
+@pytest.mark.parametrize("twin", [dict(n=3000), dict(n=2500, calibrate_to="p", pleiotropy_sd=0.5, ivw_model="random"),
+                                  dict(n=2000, ivw_model="default", harmonise_action=3)])
+def test_ukb_fast_path_is_the_notebook_pipeline_to_the_bit(twin):
+    """The draws without tables (twin arrays, ``assoc.fits``, the IVW on a harmonisation made once) give the very
+    numbers of the twin's tables through ``associate`` and ``scan``, seed by seed: equal, not merely close."""
+    from il6repro._blas import one_thread
+
+    params = O.ukb_setup(**twin)
+    prep = O._ukb_prepare(params)
+    assert prep is not None  # the shipped instruments have no palindromic IL-6 variant: the fast path applies
+    with one_thread():
+        for seed in (1, 2, 41):
+            ref, fast = O._ukb_one(seed, params), O._ukb_fast(seed, params, prep)
+            assert [r["claim"] for r in fast] == [r["claim"] for r in ref]
+            for a, b in zip(ref, fast, strict=True):
+                np.testing.assert_array_equal([a["value"], a["ci_low"], a["ci_high"]],
+                                              [b["value"], b["ci_low"], b["ci_high"]])
+
+
+def test_ukb_draws_use_the_reference_when_harmonisation_depends_on_the_seed(monkeypatch):
+    """A palindromic IL-6 variant under action 2 is aligned by each seed's allele frequency: no shared
+    harmonisation, so every seed takes the tables' path (and still gives its numbers)."""
+    from il6repro.genetics import harmonise
+
+    monkeypatch.setattr(harmonise, "is_palindromic", lambda a, b: True)
+    assert O._ukb_prepare(O.ukb_setup(n=2000)) is None
+    assert O._ukb_prepare(O.ukb_setup(n=2000, harmonise_action=1)) is not None  # alleles alone decide
+    calls = []
+    monkeypatch.setattr(O, "_ukb_one", lambda s, p: calls.append(s) or [])
+    O._ukb_many([3, 4], O.ukb_setup(n=2000))
+    assert calls == [3, 4]
+
+
+def test_ukb_draws_do_not_depend_on_the_number_of_workers(cache):
+    a = O.ukb_draws(4, first_seed=11, n=2000, jobs=1, cache=False)
+    b = O.ukb_draws(4, first_seed=11, n=2000, jobs=2, cache=False)
+    a, b = (x.sort_values(["claim", "seed"]).reset_index(drop=True) for x in (a, b))
+    assert a.equals(b)
+
+
+def test_one_thread_makes_small_blas_free_and_restores_it(monkeypatch):
+    from il6repro import _blas
+
+    calls = []
+    real = _blas.threadpool_limits
+    monkeypatch.setattr(_blas, "threadpool_limits", lambda limits: calls.append(limits) or real(limits))
+    with _blas.one_thread():
+        with _blas.small_blas(1.0), _blas.small_blas(1e12), _blas.one_thread():
+            pass
+    assert calls == [1]  # limited once, on entry; nothing per fit inside
+    with _blas.small_blas(1.0):
+        pass
+    assert calls == [1, 1]  # outside, small_blas limits again

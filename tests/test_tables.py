@@ -68,3 +68,15 @@ def test_corrupt_table_fails_schema(tmp_path, monkeypatch):
         tables.load_ahba_donors()
     msg = str(err.value)
     assert "ahba_donors" in msg and "in_range" in msg and "isin" in msg
+
+
+def test_ahba_matrix_cache_gives_the_parsed_frame_and_rebuilds_a_damaged_copy(isolated):
+    parsed = tables.load_ahba_dk()  # parses, then keeps the validated matrix in build/cache/tables
+    kept = sorted((isolated["build"] / "cache" / "tables").glob("ahba_dk-*"))
+    assert [p.suffix for p in kept] == [".json", ".npy"]
+    again = tables.load_ahba_dk()
+    pd.testing.assert_frame_equal(again, parsed, check_exact=True)
+    assert again.index.dtype == parsed.index.dtype and list(again.dtypes) == list(parsed.dtypes)
+    kept[1].write_bytes(kept[1].read_bytes()[:1000])  # a truncated copy is not trusted
+    pd.testing.assert_frame_equal(tables.load_ahba_dk(), parsed, check_exact=True)
+    pd.testing.assert_frame_equal(tables.load_ahba_dk(), parsed, check_exact=True)  # rewritten whole

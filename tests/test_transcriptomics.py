@@ -162,6 +162,46 @@ def test_enrichment_finds_a_planted_set_and_reports_unknown_symbols():
         TX.enrich(["NOTAGENE1", "NOTAGENE2"], {"test": lib}, universe)
 
 
+def _gseapy(genes, sets, background):
+    import gseapy
+
+    return gseapy.enrich(gene_list=list(genes), gene_sets=sets, background=background, outdir=None, cutoff=1.0,
+                         no_plot=True).results
+
+
+def test_enrichment_table_equals_gseapy_enrich_on_the_real_libraries():
+    from il6repro.data import tables
+
+    expr = tables.load_ahba_dk()
+    bg = set(map(str, expr.columns.drop("label")))
+    pg = TX.preferential_genes(expr)
+    mtg = pg.index[pg["selected"]].tolist()
+    rng = np.random.default_rng(3)
+    lists = {"MTG genes": mtg, "random 300": list(rng.choice(sorted(bg), 300, replace=False)),
+             "lower-case": [g.lower() for g in mtg]}  # the list gseapy upper-cases: handed to gseapy itself
+    libraries, _ = TX.load_libraries()
+    restricted = TX._restrict(libraries, bg, 5, 2000)
+    for lib, sets in restricted.items():
+        for name, genes in lists.items():
+            got = TX._gseapy_table(genes, sets, sorted(bg))
+            want = _gseapy(genes, sets, sorted(bg))
+            if want is None:
+                assert got is None, (lib, name)
+                continue
+            pd.testing.assert_frame_equal(got, want, check_exact=True, obj=f"{lib}, {name}")
+            assert name != "MTG genes" or len(got) > 100
+
+
+def test_gseapy_bh_equals_gseapy():
+    from gseapy.stats import multiple_testing_correction
+
+    rng = np.random.default_rng(0)
+    p = np.r_[rng.uniform(size=500) ** 3, [0.5] * 20, [np.nan] * 5, 1.0, 0.0]
+    rng.shuffle(p)
+    want, _ = multiple_testing_correction(ps=p, alpha=0.05, method="benjamini-hochberg")
+    assert np.array_equal(TX._gseapy_bh(p), want, equal_nan=True)
+
+
 def test_enrichment_scores_equal_gseapy_prerank():
     import gseapy
 
@@ -240,3 +280,30 @@ def test_rewiring_equals_the_numpy_formulation_with_int32_and_int64_keys(n_nodes
         chain.run(2, rng_a)
         e = TX.rewire(e, n_nodes, 2, rng_b)
         assert np.array_equal(chain.e, e)
+    # the sampler (proposals drawn ahead by a second thread) is the same chain, sample for sample
+    from il6repro._rewire import edges_within
+
+    mask = np.zeros(n_nodes, bool)
+    mask[np.unique(E)[::3]] = True
+    seq = TX._RewireChain(E, n_nodes)
+    rng_c = np.random.default_rng(4)
+    seq.run(5, rng_c)
+    want = []
+    for _ in range(7):
+        seq.run(3, rng_c)
+        want.append(int(np.sum(mask[seq.e[:, 0]] & mask[seq.e[:, 1]])))
+    fast = TX._RewireChain(E, n_nodes)
+    got = fast.sample(5, 3, 7, np.random.default_rng(4), lambda e: edges_within(e, mask))
+    assert got.tolist() == want and np.array_equal(fast.e, seq.e)
+
+
+def test_rewiring_sampler_passes_on_an_error_of_its_draws():
+    G = nx.gnm_random_graph(50, 120, seed=1)
+    chain = TX._RewireChain(np.array(G.edges()), 50)
+
+    class Broken:
+        def permutation(self, m):
+            raise RuntimeError("the generator failed")
+
+    with pytest.raises(RuntimeError, match="generator failed"):
+        chain.sample(2, 2, 3, Broken(), len)

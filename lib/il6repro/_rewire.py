@@ -78,6 +78,16 @@ def swap_round(e, n, i, j, flip, table, table2, counts, ok, k1s, k2s):
             e[j[p], 0], e[j[p], 1] = c, b
 
 
+@njit(nogil=True, cache=True)
+def edges_within(e, mask):
+    """How many edges of ``e`` join two nodes of ``mask`` (a boolean per node)."""
+    c = 0
+    for t in range(e.shape[0]):
+        if mask[e[t, 0]] and mask[e[t, 1]]:
+            c += 1
+    return c
+
+
 def key_dtype(n: int) -> type:
     """int32 when every edge key ``min * n + max`` of ``n`` nodes fits in it, else int64."""
     return np.int32 if n * n <= np.iinfo(np.int32).max else np.int64

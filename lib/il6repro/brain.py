@@ -7,6 +7,7 @@ the nilearn package; no download happens.
 
 from __future__ import annotations
 
+import os
 import warnings
 from functools import lru_cache
 
@@ -315,32 +316,36 @@ def _spin_cache(n_rot: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def _spin_indices(n_rot: int, seed: int, coords: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The computation of :func:`spin_indices` (no cache)."""
-    from scipy.spatial import cKDTree
+    """The computation of :func:`spin_indices` (no cache).
+
+    The nearest-vertex queries go through :class:`il6repro._nearest.Grid` (exact; the same answers as
+    ``scipy.spatial.cKDTree``, checked in the tests), split over the machine's cores by rotation.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from scipy.spatial.transform import Rotation
+
+    from ._nearest import Grid
 
     rots = Rotation.random(n_rot, random_state=np.random.default_rng(seed)).as_matrix()  # (n, 3, 3)
     reflect = np.diag([-1.0, 1.0, 1.0])
     out = {}
-    for h in HEMIS:
-        xyz = coords[h]
-        R = rots if h == "left" else reflect @ rots @ reflect
-        tree = cKDTree(xyz)
-        # the search radius: twice the largest vertex-to-nearest-other-vertex distance (a point of the sphere is
-        # rarely farther from its nearest vertex); a query finding nothing within it is asked again unbounded, so
-        # the answer is always the exact nearest vertex
-        bound = 2 * float(tree.query(xyz, k=2)[0][:, 1].max())
-        idx = np.empty((n_rot, len(xyz)), np.int32)
-        step = max(1, 2_000_000 // len(xyz))  # rotations per batched query (bounded memory)
-        for k0 in range(0, n_rot, step):
-            # nearest rotated original vertex u to target v: argmin |R x_u - x_v| = argmin |x_u - R' x_v|
-            pts = np.concatenate([xyz @ R[k] for k in range(k0, min(n_rot, k0 + step))])
-            dist, nn = tree.query(pts, k=1, workers=-1, distance_upper_bound=bound)
-            miss = ~np.isfinite(dist)
-            if miss.any():
-                nn[miss] = tree.query(pts[miss], k=1)[1]
-            idx[k0:k0 + step] = nn.reshape(-1, len(xyz))
-        out[h] = idx
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers) as pool:
+        for h in HEMIS:
+            xyz = coords[h]
+            R = rots if h == "left" else reflect @ rots @ reflect
+            grid = Grid(xyz)
+            idx = np.empty((n_rot, len(xyz)), np.int32)
+
+            def spin(k0, k1, R=R, xyz=xyz, grid=grid, idx=idx):
+                # nearest rotated original vertex u to target v: argmin |R x_u - x_v| = argmin |x_u - R' x_v|
+                for k in range(k0, k1):
+                    grid.nearest(xyz @ R[k], idx[k])
+
+            bounds = np.linspace(0, n_rot, workers + 1).astype(int)
+            list(pool.map(spin, bounds[:-1], bounds[1:]))
+            out[h] = idx
     return out
 
 

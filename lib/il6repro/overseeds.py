@@ -12,8 +12,9 @@ How it stays cheap and honest:
 
 * **UK Biobank**: each seed draws only the five planted IDPs (``ukb.simulate(idps=...)``: every IDP has a random
   stream of its own, so these columns are identical to the full twin's, a tested property), with every participant
-  covariate and instrument, then the association step and the IVW scan as notebook 02 runs them (~0.1-0.3 s per
-  seed). The four null exposures need all 205 IDPs per seed and are not redrawn.
+  covariate and instrument, then the association step and the IVW scan as notebook 02 runs them, on arrays rather
+  than the twin's tables (:func:`_ukb_fast`: the same arithmetic, tested equal to the bit to the tables' pipeline
+  :func:`_ukb_one`; ~0.1 s per seed). The four null exposures need all 205 IDPs per seed and are not redrawn.
 * **Whitehall II**: each seed is the full twin (it is small) and notebooks 07-08's estimators (~0.3-0.6 s per seed).
 * **Cached** under ``build/overseeds/<name>-<key>.csv``, the key hashing the twin and analysis parameters, the seeds
   and the source of every module involved (twins, cohort, genetics, this module) and the UK Biobank reference
@@ -68,13 +69,13 @@ def _seeds(n_seeds: int, first_seed: int) -> list[int]:
     return list(range(int(first_seed), int(first_seed) + int(n_seeds)))
 
 
-def _single_threaded(one, seeds: list[int], params: dict) -> list[list[dict]]:
-    # one BLAS thread per process: the per-seed problems are small, and threads fighting over a shared machine's
-    # cores made them 2-4x slower than one thread (measured)
-    from threadpoolctl import threadpool_limits
+def _single_threaded(many, seeds: list[int], params: dict) -> list[list[dict]]:
+    # one BLAS thread per process, set once (not per fit): the per-seed problems are small, and threads fighting
+    # over a shared machine's cores made them 2-4x slower than one thread (measured)
+    from ._blas import one_thread
 
-    with threadpool_limits(1):
-        return [one(s, params) for s in seeds]
+    with one_thread():
+        return many(seeds, params)
 
 
 def _plain(d: dict) -> dict:
@@ -104,7 +105,7 @@ def whitehall_setup(*, case_threshold: int = 5, resolution: str = "next", il6_cu
     return _plain(dict(p, case_threshold=int(case_threshold), resolution=resolution, il6_cut=il6_cut, vcov=vcov))
 
 
-def _run(name: str, one, params: dict, seeds: list[int], jobs: int | None, cache: bool) -> pd.DataFrame:
+def _run(name: str, many, params: dict, seeds: list[int], jobs: int | None, cache: bool) -> pd.DataFrame:
     path = cache_folder() / f"{name}-{_key(name, params, seeds)}.csv"
     if cache and path.is_file():
         out = pd.read_csv(path)
@@ -112,11 +113,11 @@ def _run(name: str, one, params: dict, seeds: list[int], jobs: int | None, cache
         return out
     jobs = max(1, min(int(jobs or min(2, os.cpu_count() or 1)), len(seeds)))
     if jobs == 1:
-        parts = _single_threaded(one, seeds, params)
+        parts = _single_threaded(many, seeds, params)
     else:
         chunks = [seeds[i::jobs] for i in range(jobs)]
         with ProcessPoolExecutor(jobs) as pool:
-            parts = [r for part in pool.map(_single_threaded, [one] * jobs, chunks, [params] * jobs) for r in part]
+            parts = [r for part in pool.map(_single_threaded, [many] * jobs, chunks, [params] * jobs) for r in part]
     out = pd.DataFrame([r for part in parts for r in part])
     out.attrs["setup"] = dict(params)
     if cache:
@@ -129,6 +130,8 @@ def _run(name: str, one, params: dict, seeds: list[int], jobs: int | None, cache
 
 # ------------------------------------------------------------------------------------------- UK Biobank
 def _ukb_one(seed: int, params: dict) -> list[dict]:
+    """One seed the way notebook 02 runs it: the twin's tables, :func:`~il6repro.genetics.assoc.associate`,
+    :func:`~il6repro.genetics.scan.scan` (the reference the fast path :func:`_ukb_fast` is tested equal to)."""
     from .genetics import assoc, scan
     from .twins import ukb
 
@@ -149,6 +152,82 @@ def _ukb_one(seed: int, params: dict) -> list[dict]:
     return rows
 
 
+def _ukb_prepare(params: dict) -> dict | None:
+    """What every seed shares (planted effects, IDP rows, the design's layout, the harmonisation of the IL-6
+    instruments with the twin's alleles), or None when the fast path does not apply and each seed takes
+    :func:`_ukb_one`: when a palindromic variant makes the harmonisation depend on the seed's allele frequencies
+    (``harmonise_action=2``), or fewer than two IL-6 variants remain (a Wald ratio, not IVW)."""
+    from .genetics import harmonise
+    from .twins import ukb
+
+    p = ukb._params(**{k: v for k, v in params.items() if k in ukb.DEFAULTS})
+    ins, all_idps, tg, cols = ukb._reference_tables()
+    truth = ukb.planted_effects(p["n"], p["calibrate_to"], ins, idps=all_idps, tg=tg)
+    rows = np.flatnonzero(all_idps["idp"].isin(list(tg["idp"])).to_numpy())
+    names = all_idps["idp"].to_numpy()[rows]
+    flip = np.arange(len(ins)) % 2 == 1  # the twin's counted allele (ukb.simulate)
+    variants = pd.DataFrame({"snp": ins["snp"], "effect_allele": np.where(flip, ins["other_allele"],
+                                                                          ins["effect_allele"]),
+                             "other_allele": np.where(flip, ins["effect_allele"], ins["other_allele"])})
+    il6 = ins[ins["exposure"] == "IL-6"]
+    if any(harmonise.is_palindromic(a, b) for a, b in zip(il6["effect_allele"], il6["other_allele"], strict=True)) \
+            and params["harmonise_action"] == 2:
+        return None
+    act = harmonise.allele_actions(il6, variants, action=params["harmonise_action"])
+    keep = act[act["reason"] == ""]
+    if len(keep) < 2:
+        return None
+    pos = np.flatnonzero((ins["exposure"] == "IL-6").to_numpy() & ins["snp"].isin(keep["snp"]).to_numpy())
+    bx = il6.set_index("snp").loc[keep["snp"], "beta"].to_numpy(float)
+    if (bx == 0).any():
+        return None
+    return dict(p=p, ins=ins, all_idps=all_idps, rows=rows, names=names, flip=flip, claims=list(tg["claim"]),
+                targets=list(tg["idp"]), th=truth.pivot(index="exposure", columns="idp", values="theta"),
+                pos=pos,
+                sign=keep["sign"].to_numpy(float), bx=bx, order=np.argsort(names, kind="stable"))
+
+
+def _ukb_fast(seed: int, params: dict, prep: dict) -> list[dict]:
+    """:func:`_ukb_one`'s numbers without its tables: the twin's arrays (:func:`il6repro.twins.ukb._draw`),
+    rounded as the participants table stores them, the design of ``assoc.design_matrix``, the fits of
+    ``assoc.fits`` and the IVW of ``scan`` on the harmonisation :func:`_ukb_prepare` made once. The same
+    arithmetic in the same order, so the same numbers to the last bit (tested)."""
+    from .genetics import assoc, scan
+    from .twins import ukb
+
+    p = dict(prep["p"], seed=int(seed))
+    d = ukb._draw(p, prep["rows"], prep["ins"], prep["all_idps"], prep["th"], ids=False)
+    # the participants table's rounding (ukb.simulate), read back as ukb.to_extract does
+    age = np.round(d["age_img"], 1)
+    age = age - age.mean()
+    sex = (~d["female"]).astype(int).astype(float)
+    centre = d["centre"]
+    pcs = np.round(d["pcs"], 4)
+    C = np.column_stack([np.ones(len(age)), age, age ** 2, sex, age * sex]
+                        + [(centre == c).astype(float) for c in sorted(pd.unique(centre))[1:]]
+                        + [np.round(d["scaling"], 5)] + [pcs[:, k] for k in range(pcs.shape[1])])
+    G = np.where(prep["flip"][None, :], 2 - d["G"], d["G"])
+    out, _ = assoc.fits(G, C, np.round(d["Y"], 4))
+    order, sign = prep["order"], prep["sign"]
+    # C order, as scan's variants x outcomes arrays (a sum over variants adds in memory order)
+    BY = np.ascontiguousarray(out["beta"][prep["pos"]][:, order]) * sign[:, None]
+    BYSE = np.ascontiguousarray(out["se"][prep["pos"]][:, order])
+    est, se, *_ = scan._ivw(prep["bx"], BY, BYSE ** -2, params["ivw_model"], "floor")
+    _, _, pv, zv = scan._norm(est, se, 0.05)
+    at = {name: k for k, name in enumerate(prep["names"][order])}
+    rows = []
+    for claim, idp in zip(prep["claims"], prep["targets"], strict=True):
+        z, pval = float(zv[at[idp]]), float(pv[at[idp]])
+        rows.append({"seed": seed, "claim": f"{claim}.z", "value": z, "ci_low": z - 1.96, "ci_high": z + 1.96})
+        rows.append({"seed": seed, "claim": f"{claim}.p", "value": pval, "ci_low": np.nan, "ci_high": np.nan})
+    return rows
+
+
+def _ukb_many(seeds: list[int], params: dict) -> list[list[dict]]:
+    prep = _ukb_prepare(params)
+    return [_ukb_one(s, params) if prep is None else _ukb_fast(s, params, prep) for s in seeds]
+
+
 def ukb_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | None = None, cache: bool = True,
               ivw_model: str = "fixed", harmonise_action: int = 2, **twin) -> pd.DataFrame:
     """The five planted IL-6 associations (z and P of the primary IVW, as notebook 02) over twin seeds.
@@ -159,7 +238,7 @@ def ukb_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | None =
     up to 2).
     """
     params = ukb_setup(ivw_model=ivw_model, harmonise_action=harmonise_action, **twin)
-    return _run("ukb", _ukb_one, params, _seeds(n_seeds, first_seed), jobs, cache)
+    return _run("ukb", _ukb_many, params, _seeds(n_seeds, first_seed), jobs, cache)
 
 
 # ------------------------------------------------------------------------------------------- Whitehall II
@@ -170,6 +249,9 @@ def _whitehall_one(seed: int, params: dict) -> list[dict]:
     df = W.simulate(**{k: v for k, v in params.items() if k in W.DEFAULTS}, seed=seed)["table"]
     obs = C.person_observations(df, case_threshold=params["case_threshold"], resolution=params["resolution"],
                                 il6_cut=params["il6_cut"])
+    # only the case threshold is read downstream (il6_change); pandas deep-copies .attrs (the flow table) into
+    # every frame derived from obs, ~10 ms a draw
+    obs.attrs = {"case_threshold": obs.attrs["case_threshold"]}
     rows = []
     for cid, data, expo, covs in (("V.rr_low_vs_high.agesex", obs, "low", C.AGE_SEX),
                                   ("V.rr_low_vs_high.full", obs, "low", C.FULL),
@@ -182,6 +264,10 @@ def _whitehall_one(seed: int, params: dict) -> list[dict]:
     return rows
 
 
+def _whitehall_many(seeds: list[int], params: dict) -> list[list[dict]]:
+    return [_whitehall_one(s, params) for s in seeds]
+
+
 def whitehall_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | None = None, cache: bool = True,
                     case_threshold: int = 5, resolution: str = "next", il6_cut: str | float = "median",
                     vcov: str = "HC1", **twin) -> pd.DataFrame:
@@ -192,7 +278,7 @@ def whitehall_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | 
     """
     params = whitehall_setup(case_threshold=case_threshold, resolution=resolution, il6_cut=il6_cut, vcov=vcov,
                              **twin)
-    return _run("whitehall", _whitehall_one, params, _seeds(n_seeds, first_seed), jobs, cache)
+    return _run("whitehall", _whitehall_many, params, _seeds(n_seeds, first_seed), jobs, cache)
 
 
 # ------------------------------------------------------------------------------------------- summaries

@@ -7,6 +7,7 @@ naming the dataset and the check, never later inside an analysis.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import Catalog, resolve
+
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # part of the cache keys: new code, new tables
 
 
 class TableError(ValueError):
@@ -71,8 +74,16 @@ def load_ahba_dk(catalog: Catalog | None = None) -> pd.DataFrame:
 
     Columns are gene symbols; the region id is kept as column ``label``. Values are scaled robust-sigmoid
     expression in [0, 1], averaged over the 6 donors (right hemisphere: 2 donors).
+
+    The validated matrix is kept in ``build/cache/tables/`` (numbers as ``.npy``, names as JSON, no pickle) under
+    the sha256 of the verified file and of this module's code, so the notebooks after the first of a run read it
+    in ~0.05 s instead of parsing 15,635 CSV columns again (~1 s); a cached copy that fails to load is rebuilt.
     """
     res = resolve("ahba_dk", catalog)
+    key = f"ahba_dk-{res.sha256.get('gene_expression_data.csv', '')[:16]}-{_CODE[:12]}"
+    cached = _read_matrix(key)
+    if cached is not None:
+        return cached
     df = pd.read_csv(res["gene_expression_data.csv"], encoding="utf-8-sig")
     if list(df.columns[:2]) != ["label", "Region"]:
         raise TableError(f"ahba_dk: first columns must be ['label', 'Region'], got {list(df.columns[:2])}")
@@ -91,7 +102,57 @@ def load_ahba_dk(catalog: Catalog | None = None) -> pd.DataFrame:
         problems.append("duplicated gene symbols")
     if problems:
         raise TableError("ahba_dk failed validation: " + "; ".join(problems))
-    return df.set_index("Region")
+    out = df.set_index("Region")
+    if res.sha256.get("gene_expression_data.csv") and out.columns[0] == "label" and \
+            out["label"].dtype == np.int64 and (out.dtypes.iloc[1:] == np.float64).all():
+        _write_matrix(key, out, values)
+    return out
+
+
+def _matrix_paths(key: str) -> tuple[Path, Path]:
+    from .._paths import build_dir
+
+    folder = build_dir() / "cache" / "tables"
+    return folder / f"{key}.npy", folder / f"{key}.json"
+
+
+def _read_matrix(key: str) -> pd.DataFrame | None:
+    """The frame :func:`_write_matrix` kept under ``key`` (``None`` if absent, unreadable or inconsistent)."""
+    import json
+
+    npy, meta = _matrix_paths(key)
+    try:
+        info = json.loads(meta.read_text())
+        values = np.load(npy, allow_pickle=False)
+        labels = np.asarray(info["label"], dtype=np.int64)
+        if values.shape != (len(info["index"]), len(info["columns"])) or len(labels) != len(values):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    out = pd.DataFrame(values, index=pd.Index(info["index"], name=info["index_name"]), columns=info["columns"])
+    out.insert(0, "label", labels)
+    return out
+
+
+def _write_matrix(key: str, df: pd.DataFrame, values: np.ndarray) -> None:
+    """Keep ``df`` (an int ``label`` column, then float columns) for :func:`_read_matrix`; atomic, and a folder
+    that cannot be written only means no cache."""
+    import json
+    import os
+
+    npy, meta = _matrix_paths(key)
+    try:
+        npy.parent.mkdir(parents=True, exist_ok=True)
+        tmp = npy.with_name(f".{npy.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(values), allow_pickle=False)
+        os.replace(tmp, npy)
+        tmp = meta.with_name(f".{meta.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"index": df.index.tolist(), "index_name": df.index.name,
+                                   "columns": df.columns[1:].tolist(), "label": df["label"].tolist()}))
+        os.replace(tmp, meta)  # written last: a reader never sees the names without the numbers
+    except OSError:
+        pass
 
 
 def load_ahba_donors(catalog: Catalog | None = None) -> pd.DataFrame:

@@ -58,7 +58,11 @@ def _basis(G: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     gg = np.einsum("ij,ij->j", Gr, Gr)
     if np.any(gg <= 1e-12):
         raise ValueError("a variant has no variation after covariate adjustment (monomorphic?)")
-    return np.ascontiguousarray(np.concatenate([Q, Gr], axis=1).T), gg
+    # [Q | G~]' in row order, copied once (a concatenation then a transposed copy took 4x as long)
+    QG = np.empty((Q.shape[1] + Gr.shape[1], len(Q)))
+    QG[:Q.shape[1]] = Q.T
+    QG[Q.shape[1]:] = Gr.T
+    return QG, gg
 
 
 def _fit(QG: np.ndarray, gg: np.ndarray, Yc: np.ndarray, df: int) -> dict[str, np.ndarray]:
@@ -97,11 +101,14 @@ def ols_many(G: np.ndarray, Y: np.ndarray, C: np.ndarray) -> dict[str, np.ndarra
     return _fit(QG, gg, Y - Y.mean(0), df)
 
 
-def _columns(idps: pd.DataFrame, c0, c1, rows: np.ndarray | None, copy: bool = False) -> np.ndarray:
+def _columns(idps: pd.DataFrame | np.ndarray, c0, c1, rows: np.ndarray | None, copy: bool = False) -> np.ndarray:
     """IDP columns ``c0:c1`` (or the list ``c0``) at positions ``rows`` (all when None) as a column-major float64
     array; a view of the table's block where pandas holds one, so no more than those columns is ever copied."""
-    sub = idps.iloc[:, c0:c1] if c1 is not None else idps.iloc[:, c0]
-    Y = sub.to_numpy(dtype=float)
+    if isinstance(idps, np.ndarray):
+        Y = idps[:, c0:c1] if c1 is not None else idps[:, c0]
+    else:
+        sub = idps.iloc[:, c0:c1] if c1 is not None else idps.iloc[:, c0]
+        Y = sub.to_numpy(dtype=float)
     if rows is not None:
         Y = Y[rows]
     return np.array(Y, order="F", copy=True) if copy or not Y.flags.f_contiguous else Y
@@ -125,6 +132,72 @@ def _sd_positive(Y: np.ndarray, ok: np.ndarray, have: np.ndarray) -> np.ndarray:
                 sd = np.std(Y[ok[:, j], j], ddof=1)
                 out[j] = bool(np.isfinite(sd) and sd > 0)
     return out
+
+
+def fits(G: np.ndarray, C: np.ndarray, idps: pd.DataFrame | np.ndarray, pos: np.ndarray | None = None, *,
+         standardize: bool = True, chunk: int = 512) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The numbers of :func:`associate` from arrays: every single-SNP fit of every IDP column on ``C`` + ``G[:, j]``.
+
+    ``G`` (n x J dosages) and ``C`` (n x k design, intercept included) are the participants with complete
+    covariates and dosages; ``idps`` holds the IDPs (NaN allowed) of all participants, its rows ``pos`` (None: all,
+    in order) being those of ``G``. Returns ``(out, nobs)``: ``out`` maps beta, se, t, p, eaf to (J, R) arrays,
+    ``nobs`` the complete cases per IDP. :func:`associate` is this plus the tidy table; the over-seeds draws call it
+    directly (no tables per seed).
+    """
+    whole = pos is None
+    names = idps.columns if isinstance(idps, pd.DataFrame) else [f"column {r}" for r in range(idps.shape[1])]
+    J, R = G.shape[1], idps.shape[1]
+    # missingness patterns and checks, `chunk` IDPs at a time (no full copy of the IDP table: it may be GBs)
+    need = C.shape[1] + 3
+    patterns: dict[bytes, list[int]] = {}
+    few: list[tuple[str, int]] = []
+    flat: list[str] = []
+    for c0 in range(0, R, chunk):
+        Y = _columns(idps, c0, min(R, c0 + chunk), pos)
+        ok = ~np.isnan(Y)
+        have = ok.sum(axis=0)
+        sd = _sd_positive(Y, ok, have)
+        keys = np.packbits(ok, axis=0) if (have < len(Y)).any() else None
+        for j in range(Y.shape[1]):
+            r = c0 + j
+            if have[j] < need:
+                few.append((names[r], int(have[j])))
+                continue
+            if not sd[j]:
+                flat.append(names[r])
+            patterns.setdefault(b"" if have[j] == len(Y) else keys[:, j].tobytes(), []).append(r)
+    if few:
+        raise ValueError(f"associate: IDP {few[0][0]!r} has {few[0][1]} participant(s) with complete data, fewer "
+                         f"than the {need} the {C.shape[1]} covariates need"
+                         f"{f' ({len(few) - 1} more such IDP(s))' if len(few) > 1 else ''}; drop it")
+    if flat:
+        raise ValueError(f"associate: IDP {flat[0]!r} has no variation or values too large to compute with"
+                         f"{f' ({len(flat) - 1} more such IDP(s))' if len(flat) > 1 else ''}; drop it")
+    out = {k: np.full((J, R), np.nan) for k in ("beta", "se", "t", "p", "eaf")}
+    nobs = np.zeros(R, int)
+    # a few GEMMs of (k + J) x n by n x R: BLAS threads cost more to start and synchronise than they save
+    # below ~1 GFLOP (and spin on a busy machine), so small problems run on one thread
+    flops = 2.0 * len(G) * (C.shape[1] + J) * R
+    with small_blas(flops):
+        for key, cols in patterns.items():
+            rows = (np.ones(len(G), bool) if key == b""
+                    else np.unpackbits(np.frombuffer(key, np.uint8), count=len(G)).astype(bool))
+            Gr, Cr = G[rows], C[rows]
+            df = len(Cr) - C.shape[1] - 1
+            QG, gg = _basis(Gr, Cr)
+            sel = None if whole and key == b"" else (np.flatnonzero(rows) if whole else pos[rows])
+            for c0 in range(0, len(cols), chunk):  # bounded memory: `chunk` IDPs at a time
+                cc = cols[c0:c0 + chunk]
+                y = _columns(idps, cc, None, sel, copy=True)
+                y -= y.mean(0)
+                if standardize:
+                    y /= np.sqrt(np.einsum("ij,ij->j", y, y) / (len(y) - 1))
+                fit = _fit(QG, gg, y, df)
+                for k in ("beta", "se", "t", "p"):
+                    out[k][:, cc] = fit[k]
+            out["eaf"][:, cols] = (Gr.mean(0) / 2)[:, None]
+            nobs[cols] = rows.sum()
+    return out, nobs
 
 
 def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFrame, *,
@@ -161,57 +234,8 @@ def associate(dosages: pd.DataFrame, idps: pd.DataFrame, covariates: pd.DataFram
     if (pos < 0).any():
         raise ValueError("associate: participants with covariates and dosages missing from the IDP table")
     whole = len(pos) == len(idps) and bool((pos == np.arange(len(pos))).all())  # no rows to select
+    out, nobs = fits(G, C, idps, None if whole else pos, standardize=standardize, chunk=chunk)
     J, R = G.shape[1], idps.shape[1]
-    # missingness patterns and checks, `chunk` IDPs at a time (no full copy of the IDP table: it may be GBs)
-    need = C.shape[1] + 3
-    patterns: dict[bytes, list[int]] = {}
-    few: list[tuple[str, int]] = []
-    flat: list[str] = []
-    for c0 in range(0, R, chunk):
-        Y = _columns(idps, c0, min(R, c0 + chunk), None if whole else pos)
-        ok = ~np.isnan(Y)
-        have = ok.sum(axis=0)
-        sd = _sd_positive(Y, ok, have)
-        keys = np.packbits(ok, axis=0) if (have < len(Y)).any() else None
-        for j in range(Y.shape[1]):
-            r = c0 + j
-            if have[j] < need:
-                few.append((idps.columns[r], int(have[j])))
-                continue
-            if not sd[j]:
-                flat.append(idps.columns[r])
-            patterns.setdefault(b"" if have[j] == len(Y) else keys[:, j].tobytes(), []).append(r)
-    if few:
-        raise ValueError(f"associate: IDP {few[0][0]!r} has {few[0][1]} participant(s) with complete data, fewer "
-                         f"than the {need} the {C.shape[1]} covariates need"
-                         f"{f' ({len(few) - 1} more such IDP(s))' if len(few) > 1 else ''}; drop it")
-    if flat:
-        raise ValueError(f"associate: IDP {flat[0]!r} has no variation or values too large to compute with"
-                         f"{f' ({len(flat) - 1} more such IDP(s))' if len(flat) > 1 else ''}; drop it")
-    out = {k: np.full((J, R), np.nan) for k in ("beta", "se", "t", "p", "eaf")}
-    nobs = np.zeros(R, int)
-    # a few GEMMs of (k + J) x n by n x R: BLAS threads cost more to start and synchronise than they save
-    # below ~1 GFLOP (and spin on a busy machine), so small problems run on one thread
-    flops = 2.0 * len(idx) * (C.shape[1] + J) * R
-    with small_blas(flops):
-        for key, cols in patterns.items():
-            rows = (np.ones(len(idx), bool) if key == b""
-                    else np.unpackbits(np.frombuffer(key, np.uint8), count=len(idx)).astype(bool))
-            Gr, Cr = G[rows], C[rows]
-            df = len(Cr) - C.shape[1] - 1
-            QG, gg = _basis(Gr, Cr)
-            sel = None if whole and key == b"" else pos[rows]
-            for c0 in range(0, len(cols), chunk):  # bounded memory: `chunk` IDPs at a time
-                cc = cols[c0:c0 + chunk]
-                y = _columns(idps, cc, None, sel, copy=True)
-                y -= y.mean(0)
-                if standardize:
-                    y /= np.sqrt(np.einsum("ij,ij->j", y, y) / (len(y) - 1))
-                fit = _fit(QG, gg, y, df)
-                for k in ("beta", "se", "t", "p"):
-                    out[k][:, cc] = fit[k]
-            out["eaf"][:, cols] = (Gr.mean(0) / 2)[:, None]
-            nobs[cols] = rows.sum()
     snps = dosages.columns.to_numpy()
     tidy = pd.DataFrame({
         "snp": np.repeat(snps, R), "idp": np.tile(idps.columns.to_numpy(), J),

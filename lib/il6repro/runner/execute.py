@@ -176,9 +176,12 @@ def _kernel_dir(bdir: Path) -> Path:
     """A kernelspec that runs this very interpreter (a user-level 'python3' spec cannot shadow it)."""
     kdir = bdir / ".jupyter" / "kernels" / KERNEL
     kdir.mkdir(parents=True, exist_ok=True)
-    # log level ERROR: the kernel's start-up warning about TCP transport is noise on a single machine
+    # log level ERROR: the kernel's start-up warning about TCP transport is noise on a single machine; no IPython
+    # history database: a batch kernel has no use for it, and two runs at once would share one SQLite file (the
+    # runner also stops each kernel at once after its last cell, see worker.py, which a history thread would not
+    # survive cleanly)
     spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                     "--IPKernelApp.log_level=ERROR"],
+                     "--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
             "display_name": "il6repro (Python)", "language": "python"}
     (kdir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return bdir / ".jupyter"

@@ -186,37 +186,14 @@ def _ages_with_exact_mean(rng, n: int, mean: float, sd: float = 7.4, lo: int = 4
     return cont, whole
 
 
-def simulate(*, idps: list[str] | None = None, **kw) -> dict:
-    """Draw the twin in memory: participants table, dosage matrix, variant table, planted truth.
-
-    Parameters are those of :data:`DEFAULTS` (``n``, ``seed``, ``calibrate_to``, ``pleiotropy_sd`` - SD of
-    SNP-specific direct effects in units of the expected SNP-outcome SE, ``pleiotropy_mean`` - their mean in the
-    same units (directional pleiotropy), ``female_frac``, ``mean_age``, ``ct_missing`` - share of participants
-    without FreeSurfer thickness outputs).
-
-    Design inputs are exact at every seed: ``n`` participants, exactly ``round(female_frac * n)`` women, and
-    whole-year ages at recruitment summing to ``round(mean_age * n)`` (so the published 20,688 / 52.3% / 55.5 are
-    met to the printed digit, not "within 0.5").
-
-    ``idps`` (optional): draw only these IDPs (names of ``idps.csv``). Each IDP's own draws come from a random
-    stream of its own (seeded by the twin seed and the IDP's row), so the columns drawn are *identical* to the
-    same columns of the full twin: the over-seeds distributions (:mod:`il6repro.overseeds`) draw only the planted
-    IDPs, cheaply, from the very twin the notebooks analyse.
-    """
-    p = _params(**kw)
+def _draw(p: dict, rows: np.ndarray, ins: pd.DataFrame, all_idps: pd.DataFrame, th: pd.DataFrame, *,
+          ids: bool = True) -> dict:
+    """The twin's arrays (unrounded), as :func:`simulate` draws them for the IDPs at ``rows`` of ``idps.csv``:
+    what :func:`simulate` writes into its tables, and what the over-seeds draws use without building them
+    (``ids=False``: no participant ids). ``th``: the planted ``theta``, exposures x IDPs."""
     n = p["n"]
     rng = np.random.default_rng(p["seed"])
-    ins, all_idps, tg, cols = _reference_tables()
-    truth = planted_effects(n, p["calibrate_to"], ins, idps=all_idps, tg=tg)
-    if idps is None:
-        rows = np.arange(len(all_idps))
-    else:
-        unknown = sorted(set(idps) - set(all_idps["idp"]))
-        if unknown:
-            raise ValueError(f"unknown IDP(s) {unknown}; see data_manifest/ukb/idps.csv")
-        rows = np.flatnonzero(all_idps["idp"].isin(idps).to_numpy())
-    idp_info = all_idps.iloc[rows].reset_index(drop=True)
-
+    R = len(rows)
     # covariates (design inputs exact: the count of women, the mean whole-year age)
     female = _exact_count(rng, n, p["female_frac"])
     age_cont, age_whole = _ages_with_exact_mean(rng, n, p["mean_age"])
@@ -239,16 +216,15 @@ def simulate(*, idps: list[str] | None = None, **kw) -> dict:
     g_glob = rng.normal(0, 1, n)
     g_meas = rng.normal(0, 1, (n, 2))
     miss = rng.random(n) < p["ct_missing"]
-    eid = 1000000 + rng.choice(9000000, size=n, replace=False)
+    # participant ids: the last draw of the shared stream (the IDPs' streams are their own), skipped when unused
+    eid = 1000000 + rng.choice(9000000, size=n, replace=False) if ids else None
     z_age = (age_img - 64.0) / 7.5
     z_scale = (scaling - scaling.mean()) / scaling.std()
     pcz = pcs / pcs.std(0)
-    th = truth.pivot(index="exposure", columns="idp", values="theta")
     pleio_on = bool(p["pleiotropy_sd"] or p["pleiotropy_mean"])
     se_y = 1.0 / np.sqrt(n * 2 * f * (1 - f))
     # IDPs: standardised latent = covariates + shared factors + unique + planted genetic effects, each IDP from a
     # stream of its own
-    R = len(idp_info)
     Y = np.empty((n, R))
     direct = np.zeros((len(f), len(all_idps)))
     latent_sd = np.empty(R)
@@ -278,6 +254,44 @@ def simulate(*, idps: list[str] | None = None, **kw) -> dict:
         Y[:, j] = mean + sd * lat
         if is_ct:  # thickness missing for a share of participants (no FreeSurfer output)
             Y[miss, j] = np.nan
+    return dict(female=female, age_whole=age_whole, age_img=age_img, centre=centre, scaling=scaling, pcs=pcs, G=G,
+                log_crp=log_crp, eid=eid, Y=Y, latent_sd=latent_sd, direct=direct, f=f, miss=miss)
+
+
+def simulate(*, idps: list[str] | None = None, **kw) -> dict:
+    """Draw the twin in memory: participants table, dosage matrix, variant table, planted truth.
+
+    Parameters are those of :data:`DEFAULTS` (``n``, ``seed``, ``calibrate_to``, ``pleiotropy_sd`` - SD of
+    SNP-specific direct effects in units of the expected SNP-outcome SE, ``pleiotropy_mean`` - their mean in the
+    same units (directional pleiotropy), ``female_frac``, ``mean_age``, ``ct_missing`` - share of participants
+    without FreeSurfer thickness outputs).
+
+    Design inputs are exact at every seed: ``n`` participants, exactly ``round(female_frac * n)`` women, and
+    whole-year ages at recruitment summing to ``round(mean_age * n)`` (so the published 20,688 / 52.3% / 55.5 are
+    met to the printed digit, not "within 0.5").
+
+    ``idps`` (optional): draw only these IDPs (names of ``idps.csv``). Each IDP's own draws come from a random
+    stream of its own (seeded by the twin seed and the IDP's row), so the columns drawn are *identical* to the
+    same columns of the full twin: the over-seeds distributions (:mod:`il6repro.overseeds`) draw only the planted
+    IDPs, cheaply, from the very twin the notebooks analyse.
+    """
+    p = _params(**kw)
+    n = p["n"]
+    ins, all_idps, tg, cols = _reference_tables()
+    truth = planted_effects(n, p["calibrate_to"], ins, idps=all_idps, tg=tg)
+    if idps is None:
+        rows = np.arange(len(all_idps))
+    else:
+        unknown = sorted(set(idps) - set(all_idps["idp"]))
+        if unknown:
+            raise ValueError(f"unknown IDP(s) {unknown}; see data_manifest/ukb/idps.csv")
+        rows = np.flatnonzero(all_idps["idp"].isin(idps).to_numpy())
+    idp_info = all_idps.iloc[rows].reset_index(drop=True)
+
+    d = _draw(p, rows, ins, all_idps, truth.pivot(index="exposure", columns="idp", values="theta"))
+    female, age_whole, age_img, centre, scaling, pcs, G, log_crp, eid, Y, latent_sd, direct, f = (
+        d[k] for k in ("female", "age_whole", "age_img", "centre", "scaling", "pcs", "G", "log_crp", "eid", "Y",
+                       "latent_sd", "direct", "f"))
     # the planted effect in the units a standardised analysis estimates (per SD of the IDP as measured here)
     truth = truth[truth["idp"].isin(idp_info["idp"])].reset_index(drop=True)
     truth["idp_sd"] = truth["idp"].map(pd.Series(latent_sd, index=idp_info["idp"].to_numpy()))

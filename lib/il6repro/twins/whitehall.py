@@ -199,11 +199,42 @@ def solve_betas(rr_low: float, rr_repeated: float, il6_rho: float = DEFAULTS["il
     return {"beta_c": bc, "beta_p": bp, "a": a}
 
 
-def _dynamics(p: dict, betas: dict, lever3: float) -> dict:
+class _Replay:
+    """A seed's random draws, made on the first pass of :func:`_dynamics` and replayed on the next: every draw's
+    size and law are the same whatever ``lever3`` (only arithmetic after the draws depends on it), so a re-run at
+    another placement needs the arithmetic only. A call that differs from the recorded one is refused."""
+
+    def __init__(self, seed: int):
+        self._rng = np.random.default_rng(seed)
+        self._log: list = []
+        self._at: int | None = None
+
+    def replay(self) -> _Replay:
+        self._at = 0
+        return self
+
+    def __getattr__(self, name: str):
+        def draw(*args, **kw):
+            if self._at is None:
+                out = getattr(self._rng, name)(*args, **kw)
+                self._log.append((name, args, kw, out))
+                return out.copy() if isinstance(out, np.ndarray) else out
+            rec = self._log[self._at]
+            self._at += 1
+            if rec[0] != name or len(rec[1]) != len(args) or not all(
+                    np.array_equal(a, b) for a, b in zip(rec[1], args, strict=True)) or rec[2].keys() != kw.keys() \
+                    or not all(np.array_equal(rec[2][k], kw[k]) for k in kw):
+                raise RuntimeError(f"replayed draw {self._at} differs from the recorded one ({name} vs {rec[0]})")
+            return rec[3].copy() if isinstance(rec[3], np.ndarray) else rec[3]
+        return draw
+
+
+def _dynamics(p: dict, betas: dict, lever3: float, rng: _Replay | None = None) -> dict:
     """One draw of everything but the conditioned IL-6 measurement of the cases (common random numbers: the same
-    seed gives the same draws whatever ``lever3``)."""
+    seed gives the same draws whatever ``lever3``; ``rng``: a :class:`_Replay` of the seed, to re-run without
+    redrawing)."""
     n = p["n"]
-    rng = np.random.default_rng(p["seed"])
+    rng = np.random.default_rng(p["seed"]) if rng is None else rng
     male, age1, grade, bmi0, smoker = _covariates(rng, n)
     dates, q3 = _dates(rng, n, lever3)
     ages, cov, lg = _il6_process(rng, p, n, dates, male, age1, grade, bmi0, smoker)
@@ -371,7 +402,8 @@ def simulate(**kw) -> dict:
     p = _params(**kw)
     betas = solve_betas(p["rr_low"], p["rr_repeated"], p["il6_rho"], p["il6_sd"])
     lever_gen = _LEVER_START
-    st = _dynamics(p, betas, lever_gen)
+    draws = _Replay(p["seed"])
+    st = _dynamics(p, betas, lever_gen, draws)
     lever = lever_gen
     if p["followup_mean"] is not None:
         for _ in range(5):  # re-run the process at the solved placement until generation and table agree
@@ -380,7 +412,7 @@ def simulate(**kw) -> dict:
             if gap <= 0.02:
                 break
             lever_gen = lever
-            st = _dynamics(p, betas, lever_gen)
+            st = _dynamics(p, betas, lever_gen, draws.replay())
     gap = float(np.max(np.abs(_phase3(st, lever)[0] - _phase3(st, lever_gen)[0])))
     selected, mean_fu, diag = _select(st, p, lever)
     d3, a3 = _phase3(st, lever)
