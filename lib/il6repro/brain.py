@@ -142,21 +142,23 @@ def harvard_oxford_labels(threshold: float = 25.0):
 
 
 def _ho_argmax(img, argmax) -> tuple[np.ndarray, np.ndarray]:
-    """First most probable label and its probability per voxel of a 4-D probability image (NaN refused)."""
+    """First most probable label (int16) and its probability per voxel of a 4-D probability image (NaN refused)."""
     prob = np.asarray(img.dataobj)
     if np.issubdtype(prob.dtype, np.floating) and np.isnan(prob).any():
         raise ValueError("harvard_oxford_labels: NaN in the probability maps")
-    return argmax(prob)  # = np.argmax(prob, -1), prob.max(-1), in one pass
+    first, top = argmax(prob)  # = np.argmax(prob, -1), prob.max(-1), in one pass
+    return first.astype(np.int16), top
 
 
 def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_ho_argmax` of the atlas file through ``<data cache>/derived/ho-argmax-<key>.npz`` and its ``.json``
     (sha256 of the ``.npz``), next to the verified data files it derives from (:func:`il6repro._paths.cache_dir`,
     so a fresh build folder finds it too). Reading the 4-D maps means gunzipping ~530 MB (about 2 s, and as much
-    memory); the two 3-D results are ~14 MB. The key hashes the atlas file's bytes and the code of this module and
-    of the argmax; a file that is missing or fails its checksum is recomputed and rewritten atomically (a folder
+    memory); the two 3-D results are ~14 MB. The key hashes the atlas file's bytes, the source of :func:`_ho_argmax`
+    and the argmax module; a file that is missing or fails its checksum is recomputed and rewritten atomically (a folder
     that cannot be written only means no cache)."""
     import hashlib
+    import inspect
     import io
     import json
     import os
@@ -169,7 +171,7 @@ def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
     if not src:
         return _ho_argmax(img, argmax)
     h = hashlib.sha256(Path(src).read_bytes())
-    h.update(Path(__file__).read_bytes())
+    h.update(inspect.getsource(_ho_argmax).encode())  # the code that computes it, not the whole module
     h.update(Path(sys.modules[argmax.__module__].__file__).read_bytes())
     folder = _paths.cache_dir() / "derived"
     npz, meta = folder / f"ho-argmax-{h.hexdigest()[:16]}.npz", folder / f"ho-argmax-{h.hexdigest()[:16]}.json"
