@@ -1,4 +1,4 @@
-"""harvard_oxford_labels' cache (the data cache's derived/ folder): what it returns is exactly the computation's, and a damaged file is
+"""harvard_oxford_labels' cache (build/cache): what it returns is exactly the computation's, and a damaged file is
 recomputed, never trusted."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from il6repro.data.tables import load_harvard_oxford
 
 @pytest.fixture
 def derived(tmp_path, monkeypatch):
-    """The cache's folder in a temporary place (the data layer keeps reading the verified atlas where it is)."""
-    monkeypatch.setattr(_paths, "cache_dir", lambda: tmp_path / "cache")
-    return tmp_path / "cache" / "derived"
+    """The cache's folder in a temporary build folder (the data layer keeps reading the verified atlas where it is)."""
+    monkeypatch.setattr(_paths, "build_dir", lambda: tmp_path / "build")
+    return tmp_path / "build" / "cache"
 
 
 def test_cache_written_read_back_and_equal_to_the_computation(derived):

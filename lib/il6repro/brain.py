@@ -151,9 +151,9 @@ def _ho_argmax(img, argmax) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_ho_argmax` of the atlas file through ``<data cache>/derived/ho-argmax-<key>.npz`` and its ``.json``
-    (sha256 of the ``.npz``), next to the verified data files it derives from (:func:`il6repro._paths.cache_dir`,
-    so a fresh build folder finds it too). Reading the 4-D maps means gunzipping ~530 MB (about 2 s, and as much
+    """:func:`_ho_argmax` of the atlas file through ``build/cache/ho-argmax-<key>.npz`` and its ``.json`` (sha256
+    of the ``.npz``), with the run's other derived caches (spins, the AHBA matrix): a fresh build folder, as in
+    ``bench_paper.py`` and CI, computes it once and every later notebook and run reads it. Reading the 4-D maps means gunzipping ~530 MB (about 2 s, and as much
     memory); the two 3-D results are ~14 MB. The key hashes the atlas file's bytes, the source of :func:`_ho_argmax`
     and the argmax module; a file that is missing or fails its checksum is recomputed and rewritten atomically (a folder
     that cannot be written only means no cache)."""
@@ -173,7 +173,7 @@ def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
     h = hashlib.sha256(Path(src).read_bytes())
     h.update(inspect.getsource(_ho_argmax).encode())  # the code that computes it, not the whole module
     h.update(Path(sys.modules[argmax.__module__].__file__).read_bytes())
-    folder = _paths.cache_dir() / "derived"
+    folder = _paths.build_dir() / "cache"
     npz, meta = folder / f"ho-argmax-{h.hexdigest()[:16]}.npz", folder / f"ho-argmax-{h.hexdigest()[:16]}.json"
     try:
         data = npz.read_bytes()
