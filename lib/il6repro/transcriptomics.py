@@ -318,21 +318,27 @@ class PPIResult:
         return float(self.null_edges.mean()) if len(self.null_edges) else float("nan")
 
 
+def _ppi_network(links: pd.DataFrame) -> tuple[pd.Index, pd.Series, np.ndarray]:
+    """The network of ``links``: its nodes, their codes, and the unique undirected edges (codes, low first)."""
+    nodes = pd.Index(pd.unique(links[["protein1", "protein2"]].to_numpy().ravel()))
+    code = pd.Series(np.arange(len(nodes)), index=nodes)
+    E = np.stack([code[links["protein1"]].to_numpy(), code[links["protein2"]].to_numpy()], 1)
+    E = E[E[:, 0] != E[:, 1]]
+    return nodes, code, np.unique(np.sort(E, 1), axis=0)
+
+
 def ppi_enrichment(genes, links: pd.DataFrame, *, add=("IL6",), n_perm: int = 1000, seed: int = 0,
-                   burn_in: int = 20, thin: int = 2, string_version: str = "", min_score: float = 0.9) -> PPIResult:
+                   burn_in: int = 20, thin: int = 2, string_version: str = "", min_score: float = 0.9,
+                   _network=None) -> PPIResult:
     """Are ``genes`` (+ ``add``) more connected in the PPI network than chance?
 
     Observed: edges among the set's nodes in ``links`` (protein1, protein2). Null 1: the same count in
     degree-preserving rewirings of the whole network (a Markov chain of :func:`rewire`: ``burn_in`` rounds, then
     one sample every ``thin`` rounds), one-sided P ``(1 + #{null >= obs}) / (1 + n_perm)``. Null 2: STRING's own
     expected-edges model for a set of these degrees (configuration model, ``sum_{i<j} d_i d_j / (2m)``) with a
-    Poisson tail P.
+    Poisson tail P. (``_network``: :func:`_ppi_network` of ``links``, made once by a caller that tests many sets.)
     """
-    nodes = pd.Index(pd.unique(links[["protein1", "protein2"]].to_numpy().ravel()))
-    code = pd.Series(np.arange(len(nodes)), index=nodes)
-    E = np.stack([code[links["protein1"]].to_numpy(), code[links["protein2"]].to_numpy()], 1)
-    E = E[E[:, 0] != E[:, 1]]
-    E = np.unique(np.sort(E, 1), axis=0)
+    nodes, code, E = _network if _network is not None else _ppi_network(links)
     query = list(dict.fromkeys([*map(str, genes), *add]))
     known = [g for g in query if g in code.index]
     unknown = [g for g in query if g not in code.index]
@@ -728,11 +734,12 @@ def selection_sensitivity(expr: pd.DataFrame, libraries, background, links: pd.D
     ctx = cortical(expr, "left")
     bg = set(map(str, background))
     restricted = _restrict(libraries, bg, min_size, max_size)
+    network = _ppi_network(links)  # the STRING index, built once for the rules
     rows = []
     for ref, rl, thr in rules:
         pg = preferential_genes(expr, hemisphere="left", rule=rl, threshold=thr, reference=ref)
         gs = pg.index[pg.selected].tolist()
-        ppi = ppi_enrichment(gs, links, n_perm=0)
+        ppi = ppi_enrichment(gs, links, n_perm=0, _network=network)
         row = {"rule": f"{rl} >= {thr} vs {ref}", "genes": len(gs),
                f"co-expression P ({n_perm} sets)": coexpression_tightness(ctx, gs, n_perm=n_perm, seed=seed).p,
                "PPI edges (obs / expected)": f"{ppi.observed_edges} / {ppi.expected_edges_config:.1f}",
