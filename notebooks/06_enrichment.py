@@ -12,9 +12,10 @@
 # %% [markdown]
 # # 06 · What the MTG genes are enriched for
 #
-# **Real data.** Over-representation of notebook 04's MTG-preferential genes (hypergeometric test through
-# `gseapy.enrich`, offline, with local libraries), background = every gene in the AHBA matrix (15,633), each set
-# restricted to the background, Benjamini-Hochberg FDR within each library.
+# **Real data.** Over-representation of notebook 04's MTG-preferential genes (the hypergeometric test and table of
+# `gseapy.enrich`, computed for all terms at once and tested equal to it; offline, with local libraries), background
+# = every gene in the AHBA matrix (15,633), each set restricted to the background, Benjamini-Hochberg FDR within each
+# library.
 #
 # Libraries: GO Biological Process 2023 and KEGG 2021 Human (Enrichr libraries carried in the `blitzgsea` package);
 # DisGeNET (1,364 diseases; release not documented upstream, CC BY-NC-SA), GWAS Catalog 2019 and the Human Phenotype

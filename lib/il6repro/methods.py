@@ -146,10 +146,10 @@ def coexpression_ppi(*, n_genes: int, n_regions: int, n_perm_coexpression: int, 
 def enrichment(*, n_genes: int, n_background: int, libraries: dict[str, int], min_size: int, max_size: int,
                fdr_level: float) -> str:
     libs = ", ".join(f"{k} ({_n(v)} sets)" for k, v in libraries.items())
-    return (f"Over-representation of the {_n(n_genes)} genes was tested with gseapy.enrich (hypergeometric) against "
-            f"the {_n(n_background)} genes of the AHBA matrix as background, in {libs}; sets of {min_size}-"
-            f"{max_size} genes after restriction to the background; Benjamini-Hochberg FDR within each library, "
-            f"enriched at q < {fdr_level}.")
+    return (f"Over-representation of the {_n(n_genes)} genes was tested as gseapy.enrich tests it (hypergeometric; "
+            f"its table, computed for all terms at once and tested equal to it) against the {_n(n_background)} "
+            f"genes of the AHBA matrix as background, in {libs}; sets of {min_size}-{max_size} genes after "
+            f"restriction to the background; Benjamini-Hochberg FDR within each library, enriched at q < {fdr_level}.")
 
 
 def whitehall_cohort(*, is_twin: bool, extract: str, n: int, seed: int, case_threshold: int, resolution: str,
