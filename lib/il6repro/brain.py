@@ -160,8 +160,6 @@ def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
     import hashlib
     import inspect
     import io
-    import json
-    import os
     import sys
     from pathlib import Path
 
@@ -173,28 +171,53 @@ def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
     h = hashlib.sha256(Path(src).read_bytes())
     h.update(inspect.getsource(_ho_argmax).encode())  # the code that computes it, not the whole module
     h.update(Path(sys.modules[argmax.__module__].__file__).read_bytes())
-    folder = _paths.build_dir() / "cache"
-    npz, meta = folder / f"ho-argmax-{h.hexdigest()[:16]}.npz", folder / f"ho-argmax-{h.hexdigest()[:16]}.json"
-    try:
-        data = npz.read_bytes()
-        if hashlib.sha256(data).hexdigest() == json.loads(meta.read_text())["sha256"]:
-            with np.load(io.BytesIO(data)) as z:
+    path = _paths.build_dir() / "cache" / f"ho-argmax-{h.hexdigest()[:16]}.npz"
+    found = _read_checked(path)
+    if found is not None:
+        try:
+            with np.load(io.BytesIO(found[0])) as z:
                 return z["first"], z["top"]
+        except (OSError, ValueError, KeyError):
+            pass
+    first, top = _ho_argmax(img, argmax)
+    buf = io.BytesIO()
+    np.savez(buf, first=first, top=top)
+    _write_checked(path, buf.getvalue())
+    return first, top
+
+
+def _read_checked(path):
+    """``(bytes, record)`` of a cache file written by :func:`_write_checked` whose sha256 matches its ``.json``
+    record; ``None`` if either is missing, unreadable or does not match."""
+    import hashlib
+    import json
+
+    try:
+        info = json.loads(path.with_suffix(".json").read_text())
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() == info["sha256"]:
+            return data, info
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    first, top = _ho_argmax(img, argmax)
+    return None
+
+
+def _write_checked(path, data: bytes, **record) -> None:
+    """Write ``data`` to ``path`` and ``record`` plus its sha256 to ``path`` with ``.json``, each atomically (the
+    record last); a folder that cannot be written only means no cache."""
+    import hashlib
+    import json
+    import os
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez(buf, first=first, top=top)
-        data = buf.getvalue()
-        for path, payload in ((npz, data), (meta, json.dumps({"sha256": hashlib.sha256(data).hexdigest()}).encode())):
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = json.dumps({**record, "sha256": hashlib.sha256(data).hexdigest()}).encode()
+        for target, payload in ((path, data), (path.with_suffix(".json"), meta)):
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             tmp.write_bytes(payload)
-            os.replace(tmp, path)
+            os.replace(tmp, target)
     except OSError:
         pass
-    return first, top
 
 
 def volume_map(values: pd.Series, threshold: float = 25.0):
@@ -273,8 +296,7 @@ def _spin_cache(n_rot: int, seed: int) -> dict[str, np.ndarray]:
     missing, shorter than asked or fails its checksum is recomputed and rewritten (atomically; a folder that
     cannot be written only means no cache)."""
     import hashlib
-    import json
-    import os
+    import io
     from pathlib import Path
 
     from ._paths import build_dir
@@ -285,35 +307,19 @@ def _spin_cache(n_rot: int, seed: int) -> dict[str, np.ndarray]:
         h.update(hemi.encode())
         h.update(np.ascontiguousarray(coords[hemi]).tobytes())
     h.update(Path(__file__).read_bytes())
-    folder = build_dir() / "cache"
-    npy, meta = folder / f"spins-{h.hexdigest()[:16]}.npy", folder / f"spins-{h.hexdigest()[:16]}.json"
+    path = build_dir() / "cache" / f"spins-{h.hexdigest()[:16]}.npy"
+    found = _read_checked(path)
     try:
-        info = json.loads(meta.read_text())
-        if int(info["n_rot"]) >= n_rot:
-            data = npy.read_bytes()
-            if hashlib.sha256(data).hexdigest() == info["sha256"]:
-                import io
-
-                arr = np.load(io.BytesIO(data))
-                return {hemi: arr[k, :n_rot].astype(np.int32) for k, hemi in enumerate(HEMIS)}
+        if found is not None and int(found[1]["n_rot"]) >= n_rot:
+            arr = np.load(io.BytesIO(found[0]))
+            return {hemi: arr[k, :n_rot].astype(np.int32) for k, hemi in enumerate(HEMIS)}
     except (OSError, ValueError, KeyError, TypeError):
         pass
     out = _spin_indices(n_rot, seed, coords)
     if max(len(c) for c in coords.values()) <= np.iinfo(np.int16).max:
-        try:
-            import io
-
-            folder.mkdir(parents=True, exist_ok=True)
-            buf = io.BytesIO()
-            np.save(buf, np.stack([out[hemi].astype(np.int16) for hemi in HEMIS]))
-            data = buf.getvalue()
-            for path, payload in ((npy, data), (meta, json.dumps({"n_rot": n_rot, "seed": int(seed),
-                                                                   "sha256": hashlib.sha256(data).hexdigest()}).encode())):
-                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-                tmp.write_bytes(payload)
-                os.replace(tmp, path)
-        except OSError:
-            pass
+        buf = io.BytesIO()
+        np.save(buf, np.stack([out[hemi].astype(np.int16) for hemi in HEMIS]))
+        _write_checked(path, buf.getvalue(), n_rot=n_rot, seed=int(seed))
     return out
 
 
