@@ -309,3 +309,39 @@ def test_change_difference_on_arrays_equals_the_labelled_fit(small):
     d = C.change_difference(ch)
     z = stats.norm.isf(0.025)
     assert (d["difference"], d["ci_low"], d["ci_high"]) == (b, b - z * se, b + z * se)
+
+
+@pytest.mark.parametrize("vcov", ["robust", "MD"])
+@pytest.mark.parametrize(("exposure", "covs"), [("low", C.AGE_SEX), ("low", C.FULL), ("repeated_low", C.AGE_SEX)])
+def test_gee_on_arrays_equals_statsmodels_gee(small, vcov, exposure, covs):
+    """risk_ratio's GEE (grouped sums, no loop over persons) gives statsmodels GEE's estimates and covariance
+    (fit_model) to 1e-10: every term, both variances, the twin's and R's stored sample."""
+    for obs in (C.person_observations(small), pd.read_csv(REF / "obs_sample.csv")):
+        data = C.repeated_exposure(obs) if exposure == "repeated_low" else obs
+        fit = C.fit_model(data, exposure, covs, method="gee", vcov=vcov)
+        X, d = C._design(data, exposure, covs)
+        b, V = C._gee_fit(X.to_numpy(), d["resolved"].astype(float).to_numpy(), d["stno"].to_numpy(), vcov)
+        np.testing.assert_allclose(b, fit.params.to_numpy(), rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(V, fit.il6repro_vcov.to_numpy(), rtol=1e-10, atol=1e-16)
+        r = C.risk_ratio(data, exposure, covs, method="gee", vcov=vcov)
+        assert r["log_rr"] == pytest.approx(float(fit.params[exposure]), rel=1e-10)
+        assert r["se"] == pytest.approx(float(fit.il6repro_bse[exposure]), rel=1e-10)
+        assert (r["n_obs"], r["n_persons"]) == fit.il6repro_n and r["vcov"] == vcov
+
+
+def test_gee_on_arrays_rows_in_any_order_and_people_seen_once(small):
+    """The persons' rows may come in any order; with every person seen once the working correlation is 0 and the
+    GEE is the Poisson GLM with the cluster sandwich (HC0 without the G/(G-1) factor)."""
+    obs = C.person_observations(small)
+    X, d = C._design(obs, "low", C.AGE_SEX)
+    y, g = d["resolved"].astype(float).to_numpy(), d["stno"].to_numpy()
+    perm = np.random.default_rng(1).permutation(len(g))
+    b, V = C._gee_fit(X.to_numpy(), y, g, "robust")
+    b2, V2 = C._gee_fit(X.to_numpy()[perm], y[perm], g[perm], "robust")
+    np.testing.assert_allclose(b2, b, rtol=1e-12)
+    np.testing.assert_allclose(V2, V, rtol=1e-10)
+    once = np.arange(len(g))
+    b1, V1 = C._gee_fit(X.to_numpy(), y, once, "robust")
+    glm = C.cluster_vcov(X, pd.Series(y), pd.Series(b1, index=X.columns), once, "HC0")
+    G = len(once)
+    np.testing.assert_allclose(V1, glm.to_numpy() * (G - 1) / G, rtol=1e-9)

@@ -161,6 +161,104 @@ def _poisson_estimate(obs: pd.DataFrame, exposure: str, covariates: list[str], v
     return float(fit.params[j]), float(np.sqrt(np.diag(np.asarray(V)))[j]), (int(len(d)), int(pd.Series(groups).nunique()))
 
 
+def _gee_fit(X: np.ndarray, y: np.ndarray, groups: np.ndarray, vcov: str, *, maxiter: int = 200,
+             ctol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fit_model`'s GEE (Poisson/log, exchangeable within person, ``ddof_scale=0``) on arrays: the estimates
+    and the ``"robust"`` or ``"MD"`` covariance.
+
+    statsmodels' ``GEE.fit`` step for step, with each pass over the persons done as grouped sums instead of a Python
+    loop over persons (~25 us each, 2,000 persons, two dozen iterations: 1.5 s a fit): the same start (the Poisson
+    GLM), Fisher-scoring update, stopping rule (score norm < ``ctol`` after at least one update of the correlation),
+    moment estimators of the scale and the correlation, sandwich and Mancl-DeRouen covariance. The sums are taken
+    in another order, so the numbers equal statsmodels' to rounding (tested to 1e-10), not to the bit.
+    """
+    import warnings
+
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    order = np.argsort(groups, kind="stable")
+    X, y, g = X[order], y[order], groups[order]
+    first = np.r_[True, g[1:] != g[:-1]]
+    starts = np.flatnonzero(first)
+    size = np.diff(np.r_[starts, len(g)])
+    n, k = X.shape
+    pairs = float(np.sum(0.5 * size * (size - 1)))
+
+    def gsum(a):  # per-person sums of the rows of a
+        return np.add.reduceat(a, starts, axis=0)
+
+    b = np.asarray(GLM(y, X, family=families.Poisson()).fit().params, float)
+    rho = 0.0
+
+    def parts(b, rho):
+        mu = np.exp(X @ b)
+        s = np.sqrt(mu)
+        A = X * s[:, None]  # D / sdev, D = X mu (log link)
+        e = (y - mu) / s
+        c = rho / (1.0 - rho) / (1.0 + rho * (size - 1))  # V^-1 = (I/(1 - rho) - c 11') / sdev's, per person
+        SA, SE = gsum(A), gsum(e)
+        bmat = A.T @ A / (1.0 - rho) - (SA * c[:, None]).T @ SA
+        U = gsum(A * e[:, None]) / (1.0 - rho) - SA * (c * SE)[:, None]  # each person's D'V^-1 r
+        return mu, e, c, bmat, U
+
+    updates, norm = 0, -1.0
+    for _ in range(maxiter):
+        mu, e, c, bmat, U = parts(b, rho)
+        score = U.sum(0)
+        try:
+            step = np.linalg.solve(bmat, score)
+        except np.linalg.LinAlgError:
+            step = np.linalg.pinv(bmat) @ score
+        b = b + step
+        mu, e, c, bmat, U = parts(b, rho)
+        norm = float(np.sqrt(np.sum(score ** 2)))
+        if norm < ctol and updates > 0:
+            break
+        # the exchangeable correlation's moment estimator (statsmodels Exchangeable.update, ddof 0)
+        scale = np.sum(e * e) / n
+        rho = float(np.sum((gsum(e) ** 2 - gsum(e * e)) / 2) / scale / pairs) if pairs else 0.0
+        updates += 1
+    if norm >= ctol:
+        warnings.warn(f"GEE: the score norm is {norm:.2g} after {maxiter} iterations, above {ctol:g}", stacklevel=3)
+    mu, e, c, bmat, U = parts(b, rho)
+    try:
+        naive = np.linalg.inv(bmat)
+    except np.linalg.LinAlgError:
+        naive = np.linalg.pinv(bmat)
+    if vcov == "robust":
+        return b, naive @ (U.T @ U) @ naive
+    # Mancl-DeRouen (statsmodels cov_type="bias_reduced"): each person's residuals premultiplied by (I - H_i)^-1,
+    # H_i = D_i N D_i' V_i^-1; persons of one size at once, as a stack of m x m problems
+    s = np.sqrt(mu)
+    D, r = X * mu[:, None], y - mu
+    B = np.zeros((len(starts), k))
+    for m in np.unique(size):
+        who = np.flatnonzero(size == m)
+        idx = starts[who][:, None] + np.arange(m)[None, :]
+        Dg, sg, rg, cg = D[idx], s[idx, None], r[idx, None], c[who, None, None]
+        H = np.einsum("gik,kl,gjl->gji", _vinv(Dg, sg, rho, cg), naive, Dg)  # (V^-1 D N D')' = D N D' V^-1
+        adj = np.linalg.solve(np.eye(m)[None] - H, rg)
+        B[who] = np.einsum("gik,gi->gk", Dg, _vinv(adj, sg, rho, cg)[..., 0])
+    return b, naive @ (B.T @ B) @ naive
+
+
+def _vinv(x: np.ndarray, sd: np.ndarray, rho: float, c: np.ndarray) -> np.ndarray:
+    """``V^-1 x`` for a stack of persons of one size: ``x`` (persons, m, columns), ``sd`` (persons, m, 1) the
+    outcomes' SDs, ``c`` (persons, 1, 1) as in :func:`_gee_fit` (statsmodels ``Exchangeable.covariance_matrix_solve``)."""
+    x1 = x / sd
+    return (x1 / (1.0 - rho) - c * x1.sum(1, keepdims=True)) / sd
+
+
+def _gee_estimate(obs: pd.DataFrame, exposure: str, covariates: list[str], vcov: str | None):
+    """The exposure's log RR, its SE and the counts of :func:`fit_model` (GEE), by :func:`_gee_fit`."""
+    vcov, X, d, y, groups = _model_inputs(obs, exposure, covariates, "gee", vcov)
+    with small_blas(_flops(X)):  # as in fit_model
+        b, V = _gee_fit(X.to_numpy(), y.to_numpy(), groups, vcov)
+    j = X.columns.get_loc(exposure)
+    return float(b[j]), float(np.sqrt(V[j, j])), (int(len(d)), int(pd.Series(groups).nunique()))
+
+
 def fit_model(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] = AGE_SEX, *,
               method: str = "poisson", vcov: str | None = None):
     """The fitted statsmodels model behind :func:`risk_ratio` (all terms; age centred at 55).
@@ -253,15 +351,18 @@ def risk_ratio(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] =
                method: str = "poisson", alpha: float = 0.05, vcov: str | None = None) -> dict:
     """Risk ratio of resolution for ``exposure`` (1 vs 0), adjusted for ``covariates`` (see :func:`fit_model`).
 
+    The model is :func:`fit_model`'s, fitted on arrays: the Poisson GLM by statsmodels without labelled results (the
+    same numbers to the bit), the GEE by :func:`_gee_fit` (statsmodels' GEE algorithm as grouped sums: its numbers
+    to 1e-10, ~50x faster). Both are tested against ``fit_model``.
+
     Returns rr, ci_low, ci_high, log_rr, se (robust, of log RR), p, n_obs, n_persons, method, vcov, covariates.
     """
     if method == "poisson":
         b, se, (n_obs, n_persons) = _poisson_estimate(obs, exposure, covariates, vcov)
+    elif method == "gee":
+        b, se, (n_obs, n_persons) = _gee_estimate(obs, exposure, covariates, vcov)
     else:
-        fit = fit_model(obs, exposure, covariates, method=method, vcov=vcov)
-        b = float(fit.params[exposure])
-        se = float(fit.il6repro_bse[exposure])
-        n_obs, n_persons = fit.il6repro_n
+        _model_inputs(obs, exposure, covariates, method, vcov)  # names the bad method
     z = stats.norm.isf(alpha / 2)
     return {"rr": float(np.exp(b)), "ci_low": float(np.exp(b - z * se)), "ci_high": float(np.exp(b + z * se)),
             "log_rr": b, "se": se, "p": float(2 * stats.norm.sf(abs(b / se))), "n_obs": n_obs,
