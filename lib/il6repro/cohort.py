@@ -56,41 +56,52 @@ def person_observations(df: pd.DataFrame, *, case_threshold: int = 5, resolution
         else:
             cuts[ph] = float(il6_cut)
     rows, flow = [], []
+    arr: dict[tuple[str, bool], np.ndarray] = {}
+
+    def col(c, num=False):  # a column as an array (as floats for masks and comparisons, NaN for missing), read
+        if (c, num) not in arr:  # from the table once: not a filtered copy of the table per phase
+            arr[c, num] = df[c].to_numpy(dtype=float, na_value=np.nan) if num else df[c].to_numpy()
+        return arr[c, num]
+
     for i, ph in enumerate(IL6_PHASES):
-        att = df[f"ghq_p{ph}"].notna()
-        cases = att & (df[f"ghq_p{ph}"] >= case_threshold)
-        with_il6 = cases & df[f"il6_p{ph}"].notna()
+        ghq = col(f"ghq_p{ph}", True)
+        att = ~np.isnan(ghq)
+        with np.errstate(invalid="ignore"):
+            cases = att & (ghq >= case_threshold)
+        with_il6 = cases & ~np.isnan(col(f"il6_p{ph}", True))
         later = [p for p in GHQ_PHASES if p > ph]
-        scores = df[[f"ghq_p{p}" for p in later]].to_numpy(float)
+        scores = np.column_stack([col(f"ghq_p{p}", True) for p in later])
         seen = ~np.isnan(scores)
-        has_fu = pd.Series(seen.any(axis=1), index=df.index)
+        has_fu = seen.any(axis=1)
         keep = with_il6 & has_fu
         flow.append({"phase": ph, "attended GHQ": int(att.sum()), "GHQ cases": int(cases.sum()),
                      "IL-6 measured": int(with_il6.sum()), "no IL-6 (excluded)": int((cases & ~with_il6).sum()),
                      "no later GHQ (excluded)": int((with_il6 & ~has_fu).sum()), "person-observations": int(keep.sum())})
         if not keep.any():
             continue
-        sub = df[keep]
-        k = keep.to_numpy()
+        k = keep
         s_k, seen_k = scores[k], seen[k]
         j = seen_k.argmax(axis=1) if resolution == "next" else seen_k.shape[1] - 1 - seen_k[:, ::-1].argmax(axis=1)
         r = np.arange(len(j))
         fu_phase = np.asarray(later)[j]
         fu_score = s_k[r, j]
-        fu_date = df.loc[keep, [f"date_p{p}" for p in later]].to_numpy(float)[r, j]
+        fu_date = np.column_stack([col(f"date_p{p}", True)[k] for p in later])[r, j]
         prev = IL6_PHASES[i - 1] if i > 0 else None
-        il6 = sub[f"il6_p{ph}"]
-        base_date = sub[f"date_p{ph}"].to_numpy(float)
+        il6 = col(f"il6_p{ph}")[k]
+        base_date = col(f"date_p{ph}", True)[k]
+        if prev:
+            il6_prev = col(f"il6_p{prev}", True)[k]
+            with np.errstate(invalid="ignore"):
+                low_prev = np.where(np.isnan(il6_prev), np.nan, (il6_prev < cuts[prev]).astype(float))
         out = pd.DataFrame({
-            "stno": sub["stno"].to_numpy(), "phase": ph, "age": sub[f"age_p{ph}"].to_numpy(),
-            "female": (sub["sex"] == 2).astype(int).to_numpy(),
-            "grade_2": (sub["grade_p1"] == 2).astype(int).to_numpy(),
-            "grade_3": (sub["grade_p1"] == 3).astype(int).to_numpy(),
-            "smoke": sub[f"smoke_p{ph}"].to_numpy(), "bmi": sub[f"bmi_p{ph}"].to_numpy(),
-            "chronic": sub[f"chronic_p{ph}"].to_numpy(), "meds": sub[f"meds_p{ph}"].to_numpy(),
-            "il6": il6.to_numpy(), "log_il6": np.log(il6.to_numpy()), "low": (il6 < cuts[ph]).astype(int).to_numpy(),
-            "low_prev": ((sub[f"il6_p{prev}"] < cuts[prev]).astype(float).where(sub[f"il6_p{prev}"].notna())
-                         .to_numpy() if prev else np.nan),
+            "stno": col("stno")[k], "phase": ph, "age": col(f"age_p{ph}")[k],
+            "female": (col("sex", True)[k] == 2).astype(int),
+            "grade_2": (col("grade_p1", True)[k] == 2).astype(int),
+            "grade_3": (col("grade_p1", True)[k] == 3).astype(int),
+            "smoke": col(f"smoke_p{ph}")[k], "bmi": col(f"bmi_p{ph}")[k],
+            "chronic": col(f"chronic_p{ph}")[k], "meds": col(f"meds_p{ph}")[k],
+            "il6": il6, "log_il6": np.log(il6), "low": (col(f"il6_p{ph}", True)[k] < cuts[ph]).astype(int),
+            "low_prev": low_prev if prev else np.nan,
             "resolved": (fu_score < case_threshold).astype(int),
             "followup_phase": fu_phase.astype(int),
             "baseline_date": base_date,

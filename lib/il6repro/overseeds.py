@@ -206,7 +206,8 @@ def _ukb_fast(seed: int, params: dict, prep: dict) -> list[dict]:
     C = np.column_stack([np.ones(len(age)), age, age ** 2, sex, age * sex]
                         + [(centre == c).astype(float) for c in sorted(pd.unique(centre))[1:]]
                         + [np.round(d["scaling"], 5)] + [pcs[:, k] for k in range(pcs.shape[1])])
-    G = np.where(prep["flip"][None, :], 2 - d["G"], d["G"])
+    G = d["G"]  # the counted allele's dosage, in place (the draw's own array, used nowhere else)
+    np.subtract(2.0, G, out=G, where=prep["flip"][None, :])
     out, _ = assoc.fits(G, C, np.round(d["Y"], 4))
     order, sign = prep["order"], prep["sign"]
     # C order, as scan's variants x outcomes arrays (a sum over variants adds in memory order)
