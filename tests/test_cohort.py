@@ -501,3 +501,29 @@ def test_whitehall_twin_equals_the_one_of_the_previous_solver(kw, monkeypatch):
     ref = W.simulate(**kw)
     pd.testing.assert_frame_equal(fast["table"], ref["table"], check_exact=True)
     assert fast["truth"] == ref["truth"]
+
+
+def test_model_arrays_are_the_design_of_model_inputs(small):
+    """The Poisson design built on arrays: the very values, layout, outcome, persons and counts of _model_inputs'
+    frames, rows with a missing value left out as dropna does; anything unusual is left to _model_inputs."""
+    obs = C.person_observations(small)
+    holes = obs.copy()
+    holes.loc[holes.index[::7], "bmi"] = np.nan
+    holes.loc[holes.index[::11], "resolved"] = np.nan
+    cases = [(obs, "low", C.AGE_SEX), (obs, "low", C.FULL), (C.repeated_exposure(obs), "repeated_low", C.AGE_SEX),
+             (holes, "low", C.FULL), (holes, "low", C.AGE_SEX), (obs, "low", ["female"])]
+    for data, exposure, covs in cases:
+        for vcov in (None, "MD"):
+            got = C._model_arrays(data, exposure, covs, "poisson", vcov)
+            v, X, d, y, groups = C._model_inputs(data, exposure, covs, "poisson", vcov)
+            want = X.to_numpy()
+            assert got[0] == v and got[4] == len(d)
+            assert got[1].flags.f_contiguous == want.flags.f_contiguous and np.array_equal(got[1], want)
+            assert np.array_equal(got[2], y.to_numpy()) and np.array_equal(got[3], groups)
+    bad = [(obs, "low", ["age", "low"]), (obs, "low", ["nope"]), (obs.assign(low=1), "low", C.AGE_SEX),
+           (obs.assign(female=obs["female"].astype(object)), "low", C.AGE_SEX), (obs.iloc[:0], "low", C.AGE_SEX)]
+    for data, exposure, covs in bad:
+        assert C._model_arrays(data, exposure, covs, "poisson", None) is None
+    assert C._model_arrays(obs, "low", C.AGE_SEX, "poisson", "HC9") is None
+    with pytest.raises(C.CohortError, match="needs both exposure groups"):
+        C.risk_ratio(obs.assign(low=1))

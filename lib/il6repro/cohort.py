@@ -157,19 +157,59 @@ def _model_inputs(obs: pd.DataFrame, exposure: str, covariates: list[str], metho
     return vcov, X, d, y, groups
 
 
+def _model_arrays(obs: pd.DataFrame, exposure: str, covariates: list[str], method: str, vcov: str | None):
+    """:func:`_model_inputs` as arrays, without its frames (~1 ms a model): the variance type, the design (the same
+    float64 values in the same column-major layout as ``X.to_numpy()``), the outcome, the person of each row, the
+    number of complete observations. None when a column is missing, repeated or not a plain numeric one, when no
+    observation is complete or either exposure group or outcome is absent: :func:`_model_inputs` then decides (and
+    names the problem)."""
+    if method not in VCOV_TYPES or (vcov or VCOV_TYPES[method][0]) not in VCOV_TYPES[method]:
+        return None
+    cols = [exposure, *covariates]
+    if len(set(cols + ["resolved", "stno"])) < len(cols) + 2 or not all(c in obs.columns for c in cols + ["resolved",
+                                                                                                         "stno"]):
+        return None
+    values = [obs[c].to_numpy() for c in cols + ["resolved"]]
+    if not all(isinstance(v, np.ndarray) and v.dtype.kind in "biuf" for v in values):
+        return None
+    keep = np.ones(len(obs), bool)
+    for v in values:  # dropna(subset=...): a row missing any of them is left out
+        if v.dtype.kind == "f":
+            keep &= ~np.isnan(v)
+    if not keep.any():
+        return None
+    every = keep.all()
+    X = np.empty((int(keep.sum()), len(cols) + 1), order="F")
+    X[:, 0] = 1.0
+    for k, (c, v) in enumerate(zip(cols, values, strict=False), 1):
+        x = (v if every else v[keep]).astype(float)
+        X[:, k] = x - 55.0 if c == "age" else x  # centred, as _design
+    y = (values[-1] if every else values[-1][keep]).astype(float)
+    groups = obs["stno"].to_numpy()
+    groups = groups if every else groups[keep]
+    if len(np.unique(y)) < 2 or len(np.unique(X[:, 1])) < 2:
+        return None
+    return vcov or VCOV_TYPES[method][0], X, y, groups, len(y)
+
+
 def _poisson_estimate(obs: pd.DataFrame, exposure: str, covariates: list[str], vcov: str | None):
     """The exposure's log RR, its SE and the counts of :func:`fit_model` (Poisson), the model fitted on arrays:
-    statsmodels does the same arithmetic without building labelled results (the same numbers, tested)."""
+    statsmodels does the same arithmetic without building labelled results (the same numbers, tested); the design
+    from :func:`_model_arrays` where it applies (the same arrays, tested)."""
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
 
-    vcov, X, d, y, groups = _model_inputs(obs, exposure, covariates, "poisson", vcov)
+    arrays = _model_arrays(obs, exposure, covariates, "poisson", vcov)
+    if arrays is None:
+        vcov, Xd, d, yd, groups = _model_inputs(obs, exposure, covariates, "poisson", vcov)
+        X, y, n_obs, j = Xd.to_numpy(), yd.to_numpy(), len(d), Xd.columns.get_loc(exposure)
+    else:
+        vcov, X, y, groups, n_obs = arrays
+        j = 1
     with small_blas(_flops(X)):  # as in fit_model
-        fit = GLM(y.to_numpy(), X.to_numpy(), family=families.Poisson()).fit(
-            cov_type="cluster", cov_kwds={"groups": groups})
+        fit = GLM(y, X, family=families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": groups})
         V = fit.cov_params() if vcov == "HC1" else cluster_vcov(X, y, fit.params, groups, vcov)
-    j = X.columns.get_loc(exposure)
-    return float(fit.params[j]), float(np.sqrt(np.diag(np.asarray(V)))[j]), (int(len(d)), int(pd.Series(groups).nunique()))
+    return float(fit.params[j]), float(np.sqrt(np.diag(np.asarray(V)))[j]), (int(n_obs), int(pd.Series(groups).nunique()))
 
 
 def _gee_fit(X: np.ndarray, y: np.ndarray, groups: np.ndarray, vcov: str, *, maxiter: int = 200,
