@@ -242,3 +242,15 @@ def test_twin_with_the_fast_binomial_is_the_twin_drawn_by_numpy(kw, monkeypatch)
             pd.testing.assert_frame_equal(fast[k], ref[k], check_exact=True)
         elif isinstance(fast[k], np.ndarray):
             assert np.array_equal(fast[k], ref[k], equal_nan=True), k
+
+
+def test_smallest_is_the_head_of_the_stable_argsort():
+    """The age adjustment's partial selection: the first m of ``np.argsort(kind="stable")``, ties and infinities
+    included."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 400))
+        x = rng.integers(0, 6, n).astype(float) / 4  # many ties
+        x[rng.random(n) < 0.2] = np.inf
+        for m in (0, 1, int(rng.integers(0, n + 1)), n - 1, n, n + 3):
+            assert np.array_equal(ukb._smallest(x, m), np.argsort(x, kind="stable")[:max(m, 0)]), (n, m)

@@ -167,6 +167,19 @@ def _exact_count(rng, n: int, share: float) -> np.ndarray:
     return out
 
 
+def _smallest(x: np.ndarray, m: int) -> np.ndarray:
+    """``np.argsort(x, kind="stable")[:m]`` for ``x`` without NaN, without sorting all of ``x``: the values up to the
+    m-th smallest (found by a partition), in index order, then sorted stably (ties keep index order, as the full
+    stable sort)."""
+    if m <= 0:
+        return np.zeros(0, np.intp)
+    if m >= len(x):
+        return np.argsort(x, kind="stable")
+    cut = np.partition(x, m - 1)[m - 1]
+    cand = np.flatnonzero(x <= cut)
+    return cand[np.argsort(x[cand], kind="stable")[:m]]
+
+
 def _ages_with_exact_mean(rng, n: int, mean: float, sd: float = 7.4, lo: int = 40, hi: int = 70):
     """Age at recruitment: a continuous draw and its whole years (UK Biobank field 21022 is whole years), whose sum
     is exactly ``round(mean * n)``: the whole-year value of the participants nearest a rounding boundary is taken
@@ -181,7 +194,7 @@ def _ages_with_exact_mean(rng, n: int, mean: float, sd: float = 7.4, lo: int = 4
         room = (whole + step >= lo) & (whole + step <= hi)
         # distance to the boundary in the needed direction: smallest first
         dist = np.where(room, step * (whole - cont) + 0.5, np.inf)
-        order = np.argsort(dist, kind="stable")[:abs(diff)]
+        order = _smallest(dist, abs(diff))
         whole[order[np.isfinite(dist[order])]] += step
     return cont, whole
 
