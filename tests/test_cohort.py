@@ -527,3 +527,56 @@ def test_model_arrays_are_the_design_of_model_inputs(small):
     assert C._model_arrays(obs, "low", C.AGE_SEX, "poisson", "HC9") is None
     with pytest.raises(C.CohortError, match="needs both exposure groups"):
         C.risk_ratio(obs.assign(low=1))
+
+
+def _il6_change_reference(df: pd.DataFrame, obs: pd.DataFrame, case_threshold: int | None = None) -> pd.DataFrame:
+    """il6_change as it was before it looked the observations up by position (the reference)."""
+    thr = obs.attrs.get("case_threshold", 5) if case_threshold is None else case_threshold
+    rows = []
+    by_person = df.set_index("stno")
+    for ph, nxt in ((3, 5), (5, 7)):
+        o = obs[(obs["phase"] == ph) & (obs["low"] == 0)]
+        s = by_person.loc[o["stno"]]
+        ok = s[f"il6_p{nxt}"].notna().to_numpy() & s[f"ghq_p{nxt}"].notna().to_numpy()
+        if not ok.any():
+            continue
+        rows.append(pd.DataFrame({
+            "stno": o["stno"].to_numpy()[ok], "phase": ph,
+            "change": np.log(s[f"il6_p{nxt}"].to_numpy()[ok]) - o["log_il6"].to_numpy()[ok],
+            "resolved_at_next": (s[f"ghq_p{nxt}"].to_numpy()[ok] < thr).astype(int)}))
+    if not rows:
+        raise C.CohortError("no high-IL-6 case has IL-6 and GHQ at the next IL-6 phase")
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_il6_change_equals_the_indexed_lookup(small):
+    """Positions instead of ``set_index("stno").loc``: the same rows; a table with a person twice or an observation
+    of a person not in the table takes pandas' lookup (same result, same error)."""
+    other = W.simulate(n=2500, seed=5)["table"]
+    for df in (small, other):
+        for thr in (5, 4):
+            obs = C.person_observations(df, case_threshold=thr)
+            pd.testing.assert_frame_equal(C.il6_change(df, obs), _il6_change_reference(df, obs), check_exact=True)
+    obs = C.person_observations(small)
+    stranger = obs.copy()
+    stranger.loc[stranger.index[stranger["low"] == 0][0], "stno"] = -1
+    with pytest.raises(KeyError):
+        _il6_change_reference(small, stranger)
+    with pytest.raises(KeyError):
+        C.il6_change(small, stranger)
+
+
+def test_median_cut_is_pandas_median():
+    """The phase cut-off from numpy's median of the present values: pandas' Series.median() exactly."""
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        n = int(rng.integers(1, 2000))
+        x = np.exp(rng.normal(0, 1, n)).round(int(rng.integers(0, 4)))
+        x[rng.random(n) < 0.3] = np.nan
+        if np.isnan(x).all():
+            continue
+        df = pd.DataFrame({f"il6_p{ph}": x for ph in W.IL6_PHASES})
+        v = x[~np.isnan(x)]
+        assert float(np.median(v)) == float(pd.Series(x).dropna().median())
+    with pytest.raises(C.CohortError, match="no IL-6 values at phase 3"):
+        C.person_observations(df.assign(il6_p3=np.nan))

@@ -48,13 +48,21 @@ def person_observations(df: pd.DataFrame, *, case_threshold: int = 5, resolution
         raise ValueError(f"resolution must be 'next' or 'last', got {resolution!r}")
     cuts = {}
     for ph in IL6_PHASES:
-        v = df[f"il6_p{ph}"].dropna()
-        if il6_cut == "median":
+        if il6_cut != "median":
+            cuts[ph] = float(il6_cut)
+            continue
+        x = df[f"il6_p{ph}"]
+        if isinstance(x.dtype, np.dtype) and x.dtype.kind == "f":  # pandas' median of a float column is numpy's
+            v = x.to_numpy()  # median of its present values (nanops.nanmedian; tested equal)
+            v = v[~np.isnan(v)]
+            if len(v) == 0:
+                raise CohortError(f"no IL-6 values at phase {ph}")
+            cuts[ph] = float(np.median(v))
+        else:
+            v = x.dropna()
             if v.empty:
                 raise CohortError(f"no IL-6 values at phase {ph}")
             cuts[ph] = float(v.median())
-        else:
-            cuts[ph] = float(il6_cut)
     rows, flow = [], []
     arr: dict[tuple[str, bool], np.ndarray] = {}
 
@@ -93,23 +101,24 @@ def person_observations(df: pd.DataFrame, *, case_threshold: int = 5, resolution
             il6_prev = col(f"il6_p{prev}", True)[k]
             with np.errstate(invalid="ignore"):
                 low_prev = np.where(np.isnan(il6_prev), np.nan, (il6_prev < cuts[prev]).astype(float))
-        out = pd.DataFrame({
-            "stno": col("stno")[k], "phase": ph, "age": col(f"age_p{ph}")[k],
+        m = int(k.sum())
+        rows.append({
+            "stno": col("stno")[k], "phase": np.full(m, ph), "age": col(f"age_p{ph}")[k],
             "female": (col("sex", True)[k] == 2).astype(int),
             "grade_2": (col("grade_p1", True)[k] == 2).astype(int),
             "grade_3": (col("grade_p1", True)[k] == 3).astype(int),
             "smoke": col(f"smoke_p{ph}")[k], "bmi": col(f"bmi_p{ph}")[k],
             "chronic": col(f"chronic_p{ph}")[k], "meds": col(f"meds_p{ph}")[k],
             "il6": il6, "log_il6": np.log(il6), "low": (col(f"il6_p{ph}", True)[k] < cuts[ph]).astype(int),
-            "low_prev": low_prev if prev else np.nan,
+            "low_prev": low_prev if prev else np.full(m, np.nan),
             "resolved": (fu_score < case_threshold).astype(int),
             "followup_phase": fu_phase.astype(int),
             "baseline_date": base_date,
             "followup_years": fu_date - base_date})
-        rows.append(out)
     if not rows:
         raise CohortError("no GHQ case at an IL-6 phase has IL-6 measured and a later GHQ examination")
-    obs = pd.concat(rows, ignore_index=True)
+    # one frame of the phases' columns end to end (what concatenating a frame per phase gives)
+    obs = pd.DataFrame({c: np.concatenate([r[c] for r in rows]) for c in rows[0]})
     obs.attrs["flow"] = pd.DataFrame(flow).set_index("phase")
     obs.attrs["cuts"] = cuts
     obs.attrs["case_threshold"] = case_threshold
@@ -438,17 +447,24 @@ def il6_change(df: pd.DataFrame, obs: pd.DataFrame, case_threshold: int | None =
     Returns one row per observation: stno, phase, change, resolved_at_next."""
     thr = obs.attrs.get("case_threshold", 5) if case_threshold is None else case_threshold
     rows = []
-    by_person = df.set_index("stno")
+    people = pd.Index(df["stno"])
+    phase, low, stno = obs["phase"].to_numpy(), obs["low"].to_numpy(), obs["stno"].to_numpy()
+    log_il6 = obs["log_il6"].to_numpy()
     for ph, nxt in ((3, 5), (5, 7)):
-        o = obs[(obs["phase"] == ph) & (obs["low"] == 0)]
-        s = by_person.loc[o["stno"]]
-        ok = s[f"il6_p{nxt}"].notna().to_numpy() & s[f"ghq_p{nxt}"].notna().to_numpy()
+        m = (phase == ph) & (low == 0)
+        pos = people.get_indexer(stno[m]) if people.is_unique else None
+        if pos is None or (pos < 0).any():  # a person twice in the table, or missing: pandas' lookup (and its error)
+            s = df.set_index("stno").loc[stno[m]]
+            il6, ghq = s[f"il6_p{nxt}"].to_numpy(), s[f"ghq_p{nxt}"].to_numpy()
+        else:  # each observation's row of the table, by position
+            il6, ghq = df[f"il6_p{nxt}"].to_numpy()[pos], df[f"ghq_p{nxt}"].to_numpy()[pos]
+        ok = ~pd.isna(il6) & ~pd.isna(ghq)
         if not ok.any():
             continue
         rows.append(pd.DataFrame({
-            "stno": o["stno"].to_numpy()[ok], "phase": ph,
-            "change": np.log(s[f"il6_p{nxt}"].to_numpy()[ok]) - o["log_il6"].to_numpy()[ok],
-            "resolved_at_next": (s[f"ghq_p{nxt}"].to_numpy()[ok] < thr).astype(int)}))
+            "stno": stno[m][ok], "phase": ph,
+            "change": np.log(il6[ok]) - log_il6[m][ok],
+            "resolved_at_next": (ghq[ok] < thr).astype(int)}))
     if not rows:
         raise CohortError("no high-IL-6 case has IL-6 and GHQ at the next IL-6 phase")
     return pd.concat(rows, ignore_index=True)
