@@ -14,8 +14,8 @@ How it stays cheap and honest:
   stream of its own, so these columns are identical to the full twin's, a tested property), with every participant
   covariate and instrument, then the association step and the IVW scan as notebook 02 runs them, on arrays rather
   than the twin's tables (:func:`_ukb_fast`: the same arithmetic, tested equal to the bit to the tables' pipeline
-  :func:`_ukb_one`; ~0.1 s per seed). The four null exposures need all 205 IDPs per seed and are not redrawn.
-* **Whitehall II**: each seed is the full twin (it is small) and notebooks 07-08's estimators (~0.3-0.6 s per seed).
+  :func:`_ukb_one`; ~55 ms CPU per seed). The four null exposures need all 205 IDPs per seed and are not redrawn.
+* **Whitehall II**: each seed is the full twin (it is small) and notebooks 07-08's estimators (~45 ms CPU per seed).
 * **Cached** under ``build/overseeds/<name>-<key>.csv``, the key hashing the twin and analysis parameters, the seeds
   and the source of every module involved (twins, cohort, genetics, this module) and the UK Biobank reference
   tables: a rerun with the same inputs reads the file; any change recomputes it. ``IL6REPRO_OVERSEEDS`` points
