@@ -3,6 +3,7 @@ pinned to R (glm + sandwich::vcovCL, geepack::geeglm) on a stored twin sample.""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -423,7 +424,8 @@ def test_person_observations_equal_the_pandas_implementation(small, kw):
     for c in ("sex", "grade_p1", "stno"):
         ints[c] = ints[c].astype("int32")
     nullable = small.convert_dtypes()  # Int64 / Float64 columns with pd.NA
-    for df in (*tables, ints, nullable):
+    csv = pd.read_csv(io.StringIO(small.to_csv(index=False)))  # as whitehall.load reads a table
+    for df in (*tables, ints, nullable, csv):
         got, want = C.person_observations(df, **kw), _person_observations_pandas(df, **kw)
         pd.testing.assert_frame_equal(got.attrs.pop("flow"), want.attrs.pop("flow"), check_exact=True)
         assert got.attrs == want.attrs
