@@ -284,8 +284,7 @@ rows = {}
 for fwhm in fwhms:
     rand = teaching.smooth_random_maps(n_maps, fwhm, seed=map_seed, labels=labels, regions=regions)
     x = score.loc[rand.index]
-    r = np.array([stats.pearsonr(x, rand[c])[0] for c in rand])
-    p_naive = np.array([stats.pearsonr(x, rand[c])[1] for c in rand])
+    r, p_naive = np.array([stats.pearsonr(x, rand[c]) for c in rand]).T  # r and naive P of each map
     rn = teaching.spin_null_correlations(null.loc[:, rand.index], rand)
     p_spin = (1 + (np.abs(rn) >= np.abs(r)).sum(0)) / (1 + np.isfinite(rn).sum(0))
     rows[fwhm] = {"naive": np.mean(p_naive < 0.05), "spin": np.mean(p_spin < 0.05)}

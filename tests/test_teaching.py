@@ -107,6 +107,26 @@ def test_smooth_random_maps_have_the_smoothness_asked_for():
         teaching.smooth_random_maps(3, 5, seed=1)
 
 
+def test_smooth_random_maps_are_the_region_means_of_the_vertex_maps():
+    """Each region's value is the mean over its vertices of the map drawn on the sphere (computed here vertex by
+    vertex, as the field is defined): the region means of the basis times the coefficients, to rounding."""
+    from il6repro.data import tables
+    from il6repro.teaching.sims import _harmonic_basis
+
+    labels, regions = tables.load_dk_surface(), tables.load_dk_regions()
+    fwhm, n_maps, seed = 45, 40, 11
+    got = teaching.smooth_random_maps(n_maps, fwhm, seed=seed)
+    s = np.deg2rad(fwhm) / np.sqrt(8 * np.log(2))
+    rng = np.random.default_rng(seed)
+    ctx = regions[regions["structure"] == "cortex"]
+    for hemi, short in (("left", "L"), ("right", "R")):
+        Y, deg = _harmonic_basis(30)[hemi]
+        vert = Y @ (rng.normal(size=(len(deg), n_maps)) * np.exp(-deg * (deg + 1) * s ** 2 / 4)[:, None])
+        for r in ctx[ctx["hemisphere"] == short].itertuples():
+            want = vert[labels[hemi] == int(r.id)].mean(axis=0)
+            np.testing.assert_allclose(got.loc[f"{short}_{r.label}"].to_numpy(), want, rtol=0, atol=1e-12)
+
+
 def test_spin_null_correlations_equal_scipy_pair_by_pair():
     from scipy import stats
 
