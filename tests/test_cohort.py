@@ -3,6 +3,7 @@ pinned to R (glm + sandwich::vcovCL, geepack::geeglm) on a stored twin sample.""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -345,3 +346,239 @@ def test_gee_on_arrays_rows_in_any_order_and_people_seen_once(small):
     glm = C.cluster_vcov(X, pd.Series(y), pd.Series(b1, index=X.columns), once, "HC0")
     G = len(once)
     np.testing.assert_allclose(V1, glm.to_numpy() * (G - 1) / G, rtol=1e-9)
+
+
+
+# ------------------------------------------------- the over-seeds' faster paths give the numbers of the code they replace
+def _person_observations_pandas(df: pd.DataFrame, *, case_threshold: int = 5, resolution: str = "next",
+                        il6_cut: str | float = "median") -> pd.DataFrame:
+    """The pandas implementation person_observations had before it read column arrays (the reference)."""
+    if resolution not in ("next", "last"):
+        raise ValueError(f"resolution must be 'next' or 'last', got {resolution!r}")
+    cuts = {}
+    for ph in W.IL6_PHASES:
+        v = df[f"il6_p{ph}"].dropna()
+        if il6_cut == "median":
+            if v.empty:
+                raise C.CohortError(f"no IL-6 values at phase {ph}")
+            cuts[ph] = float(v.median())
+        else:
+            cuts[ph] = float(il6_cut)
+    rows, flow = [], []
+    for i, ph in enumerate(W.IL6_PHASES):
+        att = df[f"ghq_p{ph}"].notna()
+        cases = att & (df[f"ghq_p{ph}"] >= case_threshold)
+        with_il6 = cases & df[f"il6_p{ph}"].notna()
+        later = [p for p in W.GHQ_PHASES if p > ph]
+        scores = df[[f"ghq_p{p}" for p in later]].to_numpy(float)
+        seen = ~np.isnan(scores)
+        has_fu = pd.Series(seen.any(axis=1), index=df.index)
+        keep = with_il6 & has_fu
+        flow.append({"phase": ph, "attended GHQ": int(att.sum()), "GHQ cases": int(cases.sum()),
+                     "IL-6 measured": int(with_il6.sum()), "no IL-6 (excluded)": int((cases & ~with_il6).sum()),
+                     "no later GHQ (excluded)": int((with_il6 & ~has_fu).sum()), "person-observations": int(keep.sum())})
+        if not keep.any():
+            continue
+        sub = df[keep]
+        k = keep.to_numpy()
+        s_k, seen_k = scores[k], seen[k]
+        j = seen_k.argmax(axis=1) if resolution == "next" else seen_k.shape[1] - 1 - seen_k[:, ::-1].argmax(axis=1)
+        r = np.arange(len(j))
+        fu_phase = np.asarray(later)[j]
+        fu_score = s_k[r, j]
+        fu_date = df.loc[keep, [f"date_p{p}" for p in later]].to_numpy(float)[r, j]
+        prev = W.IL6_PHASES[i - 1] if i > 0 else None
+        il6 = sub[f"il6_p{ph}"]
+        base_date = sub[f"date_p{ph}"].to_numpy(float)
+        out = pd.DataFrame({
+            "stno": sub["stno"].to_numpy(), "phase": ph, "age": sub[f"age_p{ph}"].to_numpy(),
+            "female": (sub["sex"] == 2).astype(int).to_numpy(),
+            "grade_2": (sub["grade_p1"] == 2).astype(int).to_numpy(),
+            "grade_3": (sub["grade_p1"] == 3).astype(int).to_numpy(),
+            "smoke": sub[f"smoke_p{ph}"].to_numpy(), "bmi": sub[f"bmi_p{ph}"].to_numpy(),
+            "chronic": sub[f"chronic_p{ph}"].to_numpy(), "meds": sub[f"meds_p{ph}"].to_numpy(),
+            "il6": il6.to_numpy(), "log_il6": np.log(il6.to_numpy()), "low": (il6 < cuts[ph]).astype(int).to_numpy(),
+            "low_prev": ((sub[f"il6_p{prev}"] < cuts[prev]).astype(float).where(sub[f"il6_p{prev}"].notna())
+                         .to_numpy() if prev else np.nan),
+            "resolved": (fu_score < case_threshold).astype(int),
+            "followup_phase": fu_phase.astype(int),
+            "baseline_date": base_date,
+            "followup_years": fu_date - base_date})
+        rows.append(out)
+    if not rows:
+        raise C.CohortError("no GHQ case at an IL-6 phase has IL-6 measured and a later GHQ examination")
+    obs = pd.concat(rows, ignore_index=True)
+    obs.attrs["flow"] = pd.DataFrame(flow).set_index("phase")
+    obs.attrs["cuts"] = cuts
+    obs.attrs["case_threshold"] = case_threshold
+    obs.attrs["resolution"] = resolution
+    return obs
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(case_threshold=4, resolution="last"), dict(il6_cut=1.5)])
+def test_person_observations_equal_the_pandas_implementation(small, kw):
+    """Column arrays instead of filtered copies of the table: the same frame (values, dtypes, attrs), also for a
+    table whose columns are integers, nullable or read back from a CSV."""
+    tables = [small, W.simulate(n=2500, seed=5)["table"]]
+    ints = small.copy()
+    for c in ("sex", "grade_p1", "stno"):
+        ints[c] = ints[c].astype("int32")
+    nullable = small.convert_dtypes()  # Int64 / Float64 columns with pd.NA
+    csv = pd.read_csv(io.StringIO(small.to_csv(index=False)))  # as whitehall.load reads a table
+    for df in (*tables, ints, nullable, csv):
+        got, want = C.person_observations(df, **kw), _person_observations_pandas(df, **kw)
+        pd.testing.assert_frame_equal(got.attrs.pop("flow"), want.attrs.pop("flow"), check_exact=True)
+        assert got.attrs == want.attrs
+        if df is nullable:  # the old code kept pandas' nullable dtypes in a few columns: the values are the same
+            want = want.astype({c: got[c].dtype for c in got})
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def _select_reference(st: dict, p: dict, lever3: float) -> tuple[dict, float, dict]:
+    """whitehall._select as it was before the solver evaluated :func:`whitehall._chosen` (the reference)."""
+    pl = W._plan(st)
+    lo3, hi3 = W.PHASE_DATES[3]
+    r3 = pl["row"][pl["is3"]]
+    d3 = lo3 + (hi3 - lo3) * st["q3"][r3] ** np.exp(lever3)
+    base, whole = pl["base"].copy(), pl["whole"].copy()
+    base[pl["is3"]] = np.round(d3, 2)
+    whole[pl["is3"]] = np.floor(np.round(st["age1"][r3] + d3 - st["dates"][1][r3], 1))
+    lo, hi = W.AGE_RANGE
+    elig = (whole >= lo) & (whole <= hi)
+    k = min(p["n_cases"], int(elig.sum()))
+    chosen = elig & (np.cumsum(elig) <= k)  # the k eligible cases with the smallest keys
+    pinned = []
+    for edge in (lo, hi):  # the published youngest and oldest whole-year ages are represented
+        at = elig & (whole == edge)
+        if k and at.any() and not (chosen & at).any():
+            sel = np.flatnonzero(chosen)
+            sel = sel[~np.isin(sel, pinned)]
+            chosen[sel[-1]] = False  # the selected case with the largest key makes way
+            chosen[np.flatnonzero(at)[0]] = True  # for the eligible one with the smallest key
+        hit = np.flatnonzero(chosen & (whole == edge))
+        if len(hit):
+            pinned.append(hit[0])
+    start = np.full(pl["n_person"], np.inf)
+    end = np.full(pl["n_person"], -np.inf)
+    np.minimum.at(start, pl["person"][chosen], base[chosen])
+    np.maximum.at(end, pl["person"][chosen], pl["fu"][chosen])
+    ok = np.isfinite(start)
+    mean_fu = float(np.mean(end[ok] - start[ok])) if ok.any() else float("nan")
+    selected = {ph: np.zeros(p["n"], bool) for ph in W.IL6_PHASES}
+    for ph in W.IL6_PHASES:
+        selected[ph][pl["row"][chosen & (pl["ph"] == ph)]] = True
+    diag = {"eligible": int(elig.sum()), "selected": int(k), "persons": int(ok.sum())}
+    return selected, mean_fu, diag
+
+
+def _solve_lever_reference(st, p, target):
+    """whitehall._solve_lever as it was (every placement through _select_reference, none remembered)."""
+    from scipy import optimize
+
+    def g(x):
+        return _select_reference(st, p, x)[1] - target
+
+    lo, hi = W._LEVER_BOUNDS
+    g_lo, g_hi = g(lo), g(hi)
+    if g_lo * g_hi > 0:
+        return lo if abs(g_lo) < abs(g_hi) else hi
+    x = optimize.brentq(g, lo, hi, xtol=1e-7, maxiter=200)
+    return float(min((x - 1e-7, x, x + 1e-7), key=lambda v: abs(g(v))))
+
+
+@pytest.mark.parametrize("kw", [dict(n=2500, seed=5), dict(n=3000, seed=11), dict(seed=2)])
+def test_whitehall_twin_equals_the_one_of_the_previous_solver(kw, monkeypatch):
+    """The placement solver on :func:`whitehall._chosen` (no per-phase masks, each placement evaluated once) and the
+    cached probits give the very twin of the previous solver and of scipy's ``norm.ppf`` per call."""
+    from scipy.stats import norm
+
+    fast = W.simulate(**kw)
+    st = W._dynamics(W._params(**kw), W.solve_betas(1.15, 1.21), W._LEVER_START)
+    for lever in (-3.0, -1.4, 0.3, 3.0):
+        sel, mean_fu, diag = W._select(st, W._params(**kw), lever)
+        ref = _select_reference(st, W._params(**kw), lever)
+        assert mean_fu == ref[1] and diag == ref[2] and all(np.array_equal(sel[ph], ref[0][ph]) for ph in sel)
+    monkeypatch.setattr(W, "_solve_lever", _solve_lever_reference)
+    monkeypatch.setattr(W, "_probit", norm.ppf)
+    ref = W.simulate(**kw)
+    pd.testing.assert_frame_equal(fast["table"], ref["table"], check_exact=True)
+    assert fast["truth"] == ref["truth"]
+
+
+def test_model_arrays_are_the_design_of_model_inputs(small):
+    """The Poisson design built on arrays: the very values, layout, outcome, persons and counts of _model_inputs'
+    frames, rows with a missing value left out as dropna does; anything unusual is left to _model_inputs."""
+    obs = C.person_observations(small)
+    holes = obs.copy()
+    holes.loc[holes.index[::7], "bmi"] = np.nan
+    holes.loc[holes.index[::11], "resolved"] = np.nan
+    cases = [(obs, "low", C.AGE_SEX), (obs, "low", C.FULL), (C.repeated_exposure(obs), "repeated_low", C.AGE_SEX),
+             (holes, "low", C.FULL), (holes, "low", C.AGE_SEX), (obs, "low", ["female"])]
+    for data, exposure, covs in cases:
+        for vcov in (None, "MD"):
+            got = C._model_arrays(data, exposure, covs, "poisson", vcov)
+            v, X, d, y, groups = C._model_inputs(data, exposure, covs, "poisson", vcov)
+            want = X.to_numpy()
+            assert got[0] == v and got[4] == len(d)
+            assert got[1].flags.f_contiguous == want.flags.f_contiguous and np.array_equal(got[1], want)
+            assert np.array_equal(got[2], y.to_numpy()) and np.array_equal(got[3], groups)
+    bad = [(obs, "low", ["age", "low"]), (obs, "low", ["nope"]), (obs.assign(low=1), "low", C.AGE_SEX),
+           (obs.assign(female=obs["female"].astype(object)), "low", C.AGE_SEX), (obs.iloc[:0], "low", C.AGE_SEX)]
+    for data, exposure, covs in bad:
+        assert C._model_arrays(data, exposure, covs, "poisson", None) is None
+    assert C._model_arrays(obs, "low", C.AGE_SEX, "poisson", "HC9") is None
+    with pytest.raises(C.CohortError, match="needs both exposure groups"):
+        C.risk_ratio(obs.assign(low=1))
+
+
+def _il6_change_reference(df: pd.DataFrame, obs: pd.DataFrame, case_threshold: int | None = None) -> pd.DataFrame:
+    """il6_change as it was before it looked the observations up by position (the reference)."""
+    thr = obs.attrs.get("case_threshold", 5) if case_threshold is None else case_threshold
+    rows = []
+    by_person = df.set_index("stno")
+    for ph, nxt in ((3, 5), (5, 7)):
+        o = obs[(obs["phase"] == ph) & (obs["low"] == 0)]
+        s = by_person.loc[o["stno"]]
+        ok = s[f"il6_p{nxt}"].notna().to_numpy() & s[f"ghq_p{nxt}"].notna().to_numpy()
+        if not ok.any():
+            continue
+        rows.append(pd.DataFrame({
+            "stno": o["stno"].to_numpy()[ok], "phase": ph,
+            "change": np.log(s[f"il6_p{nxt}"].to_numpy()[ok]) - o["log_il6"].to_numpy()[ok],
+            "resolved_at_next": (s[f"ghq_p{nxt}"].to_numpy()[ok] < thr).astype(int)}))
+    if not rows:
+        raise C.CohortError("no high-IL-6 case has IL-6 and GHQ at the next IL-6 phase")
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_il6_change_equals_the_indexed_lookup(small):
+    """Positions instead of ``set_index("stno").loc``: the same rows; a table with a person twice or an observation
+    of a person not in the table takes pandas' lookup (same result, same error)."""
+    other = W.simulate(n=2500, seed=5)["table"]
+    for df in (small, other):
+        for thr in (5, 4):
+            obs = C.person_observations(df, case_threshold=thr)
+            pd.testing.assert_frame_equal(C.il6_change(df, obs), _il6_change_reference(df, obs), check_exact=True)
+    obs = C.person_observations(small)
+    stranger = obs.copy()
+    stranger.loc[stranger.index[stranger["low"] == 0][0], "stno"] = -1
+    with pytest.raises(KeyError):
+        _il6_change_reference(small, stranger)
+    with pytest.raises(KeyError):
+        C.il6_change(small, stranger)
+
+
+def test_median_cut_is_pandas_median():
+    """The phase cut-off from numpy's median of the present values: pandas' Series.median() exactly."""
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        n = int(rng.integers(1, 2000))
+        x = np.exp(rng.normal(0, 1, n)).round(int(rng.integers(0, 4)))
+        x[rng.random(n) < 0.3] = np.nan
+        if np.isnan(x).all():
+            continue
+        df = pd.DataFrame({f"il6_p{ph}": x for ph in W.IL6_PHASES})
+        v = x[~np.isnan(x)]
+        assert float(np.median(v)) == float(pd.Series(x).dropna().median())
+    with pytest.raises(C.CohortError, match="no IL-6 values at phase 3"):
+        C.person_observations(df.assign(il6_p3=np.nan))

@@ -193,3 +193,64 @@ def test_default_run_meets_the_acceptance(tmp_path):
     # and nothing planted-null among the IL-6 tests passes either
     nulls = res.primary[(res.primary.exposure == "IL-6") & ~res.primary.idp.isin(ukb.targets().idp)]
     assert nulls["p"].min() >= 1.1e-4
+
+
+# ------------------------------------------------------------------ the dosages' binomial draw (twins.ukb._binomial)
+FREQS = ukb.instruments()["eaf"].to_numpy(float)
+
+
+@pytest.mark.parametrize("trials,p,rows", [
+    (2, FREQS, 20688), (2, FREQS, 7),  # the twin's draw
+    (2, np.r_[FREQS, 1 - FREQS, 0.5, 1.0, 1e-300, 0.999999, np.nextafter(0.5, 1)], 3000),  # p > 0.5: trials - X
+    (1, np.r_[0.3, 0.7, 0.5], 2000), (5, np.r_[0.01, 0.2, 0.5, 0.9], 2000), (20, np.r_[0.01, 0.2, 0.5, 0.9], 1000),
+    (60, np.r_[0.01, 0.2, 0.4], 500),  # 60 x 0.4 <= 30: inversion; 60 x 0.5 would not be
+    (100, np.r_[0.01, 0.2], 300), (40, np.r_[0.9, 0.2], 300),  # BTPE for one column: numpy for all
+    (2, np.r_[0.0, 0.3], 100),  # p = 0 draws nothing: numpy
+])
+def test_binomial_is_numpys_draw_and_leaves_the_generator_where_numpy_does(trials, p, rows):
+    """The same integers as ``rng.binomial(trials, p, size=(rows, len(p)))``, and the generator in the same state
+    after (the twin's later draws are the same), over seeds."""
+    for seed in range(40):
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        want = a.binomial(trials, p, size=(rows, len(p))).astype(float)
+        got = ukb._binomial(b, trials, p, rows)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (seed, trials)
+        assert a.bit_generator.state == b.bit_generator.state
+        assert np.array_equal(a.random(5), b.random(5))
+
+
+def test_binomial_lets_numpy_draw_when_an_element_needs_a_second_uniform(monkeypatch):
+    """numpy restarts an element past its bound with a new uniform (chance ~1e-16 per element): the draw is then
+    numpy's own, from the state the generator had."""
+    real = ukb._inversion_counts
+    monkeypatch.setattr(ukb, "_inversion_counts", lambda U, n, pc: (real(U, n, pc)[0], True))
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert np.array_equal(ukb._binomial(b, 2, FREQS, 1000), a.binomial(2, FREQS, size=(1000, len(FREQS))))
+    assert a.bit_generator.state == b.bit_generator.state
+
+
+@pytest.mark.parametrize("kw", [dict(n=2000, seed=1), dict(n=1500, seed=20220101, pleiotropy_sd=0.5)])
+def test_twin_with_the_fast_binomial_is_the_twin_drawn_by_numpy(kw, monkeypatch):
+    """The whole twin (tables, dosages, truth) is the one drawn with ``rng.binomial`` itself."""
+    fast = ukb.simulate(**kw)
+    monkeypatch.setattr(ukb, "_binomial", lambda rng, trials, p, rows: rng.binomial(
+        trials, p, size=(rows, len(p))).astype(float))
+    ref = ukb.simulate(**kw)
+    assert fast.keys() == ref.keys()
+    for k in fast:
+        if isinstance(fast[k], pd.DataFrame):
+            pd.testing.assert_frame_equal(fast[k], ref[k], check_exact=True)
+        elif isinstance(fast[k], np.ndarray):
+            assert np.array_equal(fast[k], ref[k], equal_nan=True), k
+
+
+def test_smallest_is_the_head_of_the_stable_argsort():
+    """The age adjustment's partial selection: the first m of ``np.argsort(kind="stable")``, ties and infinities
+    included."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 400))
+        x = rng.integers(0, 6, n).astype(float) / 4  # many ties
+        x[rng.random(n) < 0.2] = np.inf
+        for m in (0, 1, int(rng.integers(0, n + 1)), n - 1, n, n + 3):
+            assert np.array_equal(ukb._smallest(x, m), np.argsort(x, kind="stable")[:max(m, 0)]), (n, m)

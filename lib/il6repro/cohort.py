@@ -48,57 +48,77 @@ def person_observations(df: pd.DataFrame, *, case_threshold: int = 5, resolution
         raise ValueError(f"resolution must be 'next' or 'last', got {resolution!r}")
     cuts = {}
     for ph in IL6_PHASES:
-        v = df[f"il6_p{ph}"].dropna()
-        if il6_cut == "median":
+        if il6_cut != "median":
+            cuts[ph] = float(il6_cut)
+            continue
+        x = df[f"il6_p{ph}"]
+        if isinstance(x.dtype, np.dtype) and x.dtype.kind == "f":  # pandas' median of a float column is numpy's
+            v = x.to_numpy()  # median of its present values (nanops.nanmedian; tested equal)
+            v = v[~np.isnan(v)]
+            if len(v) == 0:
+                raise CohortError(f"no IL-6 values at phase {ph}")
+            cuts[ph] = float(np.median(v))
+        else:
+            v = x.dropna()
             if v.empty:
                 raise CohortError(f"no IL-6 values at phase {ph}")
             cuts[ph] = float(v.median())
-        else:
-            cuts[ph] = float(il6_cut)
     rows, flow = [], []
+    arr: dict[tuple[str, bool], np.ndarray] = {}
+
+    def col(c, num=False):  # a column as an array (as floats for masks and comparisons, NaN for missing), read
+        if (c, num) not in arr:  # from the table once: not a filtered copy of the table per phase
+            arr[c, num] = df[c].to_numpy(dtype=float, na_value=np.nan) if num else df[c].to_numpy()
+        return arr[c, num]
+
     for i, ph in enumerate(IL6_PHASES):
-        att = df[f"ghq_p{ph}"].notna()
-        cases = att & (df[f"ghq_p{ph}"] >= case_threshold)
-        with_il6 = cases & df[f"il6_p{ph}"].notna()
+        ghq = col(f"ghq_p{ph}", True)
+        att = ~np.isnan(ghq)
+        with np.errstate(invalid="ignore"):
+            cases = att & (ghq >= case_threshold)
+        with_il6 = cases & ~np.isnan(col(f"il6_p{ph}", True))
         later = [p for p in GHQ_PHASES if p > ph]
-        scores = df[[f"ghq_p{p}" for p in later]].to_numpy(float)
+        scores = np.column_stack([col(f"ghq_p{p}", True) for p in later])
         seen = ~np.isnan(scores)
-        has_fu = pd.Series(seen.any(axis=1), index=df.index)
+        has_fu = seen.any(axis=1)
         keep = with_il6 & has_fu
         flow.append({"phase": ph, "attended GHQ": int(att.sum()), "GHQ cases": int(cases.sum()),
                      "IL-6 measured": int(with_il6.sum()), "no IL-6 (excluded)": int((cases & ~with_il6).sum()),
                      "no later GHQ (excluded)": int((with_il6 & ~has_fu).sum()), "person-observations": int(keep.sum())})
         if not keep.any():
             continue
-        sub = df[keep]
-        k = keep.to_numpy()
+        k = keep
         s_k, seen_k = scores[k], seen[k]
         j = seen_k.argmax(axis=1) if resolution == "next" else seen_k.shape[1] - 1 - seen_k[:, ::-1].argmax(axis=1)
         r = np.arange(len(j))
         fu_phase = np.asarray(later)[j]
         fu_score = s_k[r, j]
-        fu_date = df.loc[keep, [f"date_p{p}" for p in later]].to_numpy(float)[r, j]
+        fu_date = np.column_stack([col(f"date_p{p}", True)[k] for p in later])[r, j]
         prev = IL6_PHASES[i - 1] if i > 0 else None
-        il6 = sub[f"il6_p{ph}"]
-        base_date = sub[f"date_p{ph}"].to_numpy(float)
-        out = pd.DataFrame({
-            "stno": sub["stno"].to_numpy(), "phase": ph, "age": sub[f"age_p{ph}"].to_numpy(),
-            "female": (sub["sex"] == 2).astype(int).to_numpy(),
-            "grade_2": (sub["grade_p1"] == 2).astype(int).to_numpy(),
-            "grade_3": (sub["grade_p1"] == 3).astype(int).to_numpy(),
-            "smoke": sub[f"smoke_p{ph}"].to_numpy(), "bmi": sub[f"bmi_p{ph}"].to_numpy(),
-            "chronic": sub[f"chronic_p{ph}"].to_numpy(), "meds": sub[f"meds_p{ph}"].to_numpy(),
-            "il6": il6.to_numpy(), "log_il6": np.log(il6.to_numpy()), "low": (il6 < cuts[ph]).astype(int).to_numpy(),
-            "low_prev": ((sub[f"il6_p{prev}"] < cuts[prev]).astype(float).where(sub[f"il6_p{prev}"].notna())
-                         .to_numpy() if prev else np.nan),
+        il6 = col(f"il6_p{ph}")[k]
+        base_date = col(f"date_p{ph}", True)[k]
+        if prev:
+            il6_prev = col(f"il6_p{prev}", True)[k]
+            with np.errstate(invalid="ignore"):
+                low_prev = np.where(np.isnan(il6_prev), np.nan, (il6_prev < cuts[prev]).astype(float))
+        m = int(k.sum())
+        rows.append({
+            "stno": col("stno")[k], "phase": np.full(m, ph), "age": col(f"age_p{ph}")[k],
+            "female": (col("sex", True)[k] == 2).astype(int),
+            "grade_2": (col("grade_p1", True)[k] == 2).astype(int),
+            "grade_3": (col("grade_p1", True)[k] == 3).astype(int),
+            "smoke": col(f"smoke_p{ph}")[k], "bmi": col(f"bmi_p{ph}")[k],
+            "chronic": col(f"chronic_p{ph}")[k], "meds": col(f"meds_p{ph}")[k],
+            "il6": il6, "log_il6": np.log(il6), "low": (col(f"il6_p{ph}", True)[k] < cuts[ph]).astype(int),
+            "low_prev": low_prev if prev else np.full(m, np.nan),
             "resolved": (fu_score < case_threshold).astype(int),
             "followup_phase": fu_phase.astype(int),
             "baseline_date": base_date,
             "followup_years": fu_date - base_date})
-        rows.append(out)
     if not rows:
         raise CohortError("no GHQ case at an IL-6 phase has IL-6 measured and a later GHQ examination")
-    obs = pd.concat(rows, ignore_index=True)
+    # one frame of the phases' columns end to end (what concatenating a frame per phase gives)
+    obs = pd.DataFrame({c: np.concatenate([r[c] for r in rows]) for c in rows[0]})
     obs.attrs["flow"] = pd.DataFrame(flow).set_index("phase")
     obs.attrs["cuts"] = cuts
     obs.attrs["case_threshold"] = case_threshold
@@ -146,19 +166,59 @@ def _model_inputs(obs: pd.DataFrame, exposure: str, covariates: list[str], metho
     return vcov, X, d, y, groups
 
 
+def _model_arrays(obs: pd.DataFrame, exposure: str, covariates: list[str], method: str, vcov: str | None):
+    """:func:`_model_inputs` as arrays, without its frames (~1 ms a model): the variance type, the design (the same
+    float64 values in the same column-major layout as ``X.to_numpy()``), the outcome, the person of each row, the
+    number of complete observations. None when a column is missing, repeated or not a plain numeric one, when no
+    observation is complete or either exposure group or outcome is absent: :func:`_model_inputs` then decides (and
+    names the problem)."""
+    if method not in VCOV_TYPES or (vcov or VCOV_TYPES[method][0]) not in VCOV_TYPES[method]:
+        return None
+    cols = [exposure, *covariates]
+    if len(set(cols + ["resolved", "stno"])) < len(cols) + 2 or not all(c in obs.columns for c in cols + ["resolved",
+                                                                                                         "stno"]):
+        return None
+    values = [obs[c].to_numpy() for c in cols + ["resolved"]]
+    if not all(isinstance(v, np.ndarray) and v.dtype.kind in "biuf" for v in values):
+        return None
+    keep = np.ones(len(obs), bool)
+    for v in values:  # dropna(subset=...): a row missing any of them is left out
+        if v.dtype.kind == "f":
+            keep &= ~np.isnan(v)
+    if not keep.any():
+        return None
+    every = keep.all()
+    X = np.empty((int(keep.sum()), len(cols) + 1), order="F")
+    X[:, 0] = 1.0
+    for k, (c, v) in enumerate(zip(cols, values, strict=False), 1):
+        x = (v if every else v[keep]).astype(float)
+        X[:, k] = x - 55.0 if c == "age" else x  # centred, as _design
+    y = (values[-1] if every else values[-1][keep]).astype(float)
+    groups = obs["stno"].to_numpy()
+    groups = groups if every else groups[keep]
+    if len(np.unique(y)) < 2 or len(np.unique(X[:, 1])) < 2:
+        return None
+    return vcov or VCOV_TYPES[method][0], X, y, groups, len(y)
+
+
 def _poisson_estimate(obs: pd.DataFrame, exposure: str, covariates: list[str], vcov: str | None):
     """The exposure's log RR, its SE and the counts of :func:`fit_model` (Poisson), the model fitted on arrays:
-    statsmodels does the same arithmetic without building labelled results (the same numbers, tested)."""
+    statsmodels does the same arithmetic without building labelled results (the same numbers, tested); the design
+    from :func:`_model_arrays` where it applies (the same arrays, tested)."""
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
 
-    vcov, X, d, y, groups = _model_inputs(obs, exposure, covariates, "poisson", vcov)
+    arrays = _model_arrays(obs, exposure, covariates, "poisson", vcov)
+    if arrays is None:
+        vcov, Xd, d, yd, groups = _model_inputs(obs, exposure, covariates, "poisson", vcov)
+        X, y, n_obs, j = Xd.to_numpy(), yd.to_numpy(), len(d), Xd.columns.get_loc(exposure)
+    else:
+        vcov, X, y, groups, n_obs = arrays
+        j = 1
     with small_blas(_flops(X)):  # as in fit_model
-        fit = GLM(y.to_numpy(), X.to_numpy(), family=families.Poisson()).fit(
-            cov_type="cluster", cov_kwds={"groups": groups})
+        fit = GLM(y, X, family=families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": groups})
         V = fit.cov_params() if vcov == "HC1" else cluster_vcov(X, y, fit.params, groups, vcov)
-    j = X.columns.get_loc(exposure)
-    return float(fit.params[j]), float(np.sqrt(np.diag(np.asarray(V)))[j]), (int(len(d)), int(pd.Series(groups).nunique()))
+    return float(fit.params[j]), float(np.sqrt(np.diag(np.asarray(V)))[j]), (int(n_obs), int(pd.Series(groups).nunique()))
 
 
 def _gee_fit(X: np.ndarray, y: np.ndarray, groups: np.ndarray, vcov: str, *, maxiter: int = 200,
@@ -387,17 +447,24 @@ def il6_change(df: pd.DataFrame, obs: pd.DataFrame, case_threshold: int | None =
     Returns one row per observation: stno, phase, change, resolved_at_next."""
     thr = obs.attrs.get("case_threshold", 5) if case_threshold is None else case_threshold
     rows = []
-    by_person = df.set_index("stno")
+    people = pd.Index(df["stno"])
+    phase, low, stno = obs["phase"].to_numpy(), obs["low"].to_numpy(), obs["stno"].to_numpy()
+    log_il6 = obs["log_il6"].to_numpy()
     for ph, nxt in ((3, 5), (5, 7)):
-        o = obs[(obs["phase"] == ph) & (obs["low"] == 0)]
-        s = by_person.loc[o["stno"]]
-        ok = s[f"il6_p{nxt}"].notna().to_numpy() & s[f"ghq_p{nxt}"].notna().to_numpy()
+        m = (phase == ph) & (low == 0)
+        pos = people.get_indexer(stno[m]) if people.is_unique else None
+        if pos is None or (pos < 0).any():  # a person twice in the table, or missing: pandas' lookup (and its error)
+            s = df.set_index("stno").loc[stno[m]]
+            il6, ghq = s[f"il6_p{nxt}"].to_numpy(), s[f"ghq_p{nxt}"].to_numpy()
+        else:  # each observation's row of the table, by position
+            il6, ghq = df[f"il6_p{nxt}"].to_numpy()[pos], df[f"ghq_p{nxt}"].to_numpy()[pos]
+        ok = ~pd.isna(il6) & ~pd.isna(ghq)
         if not ok.any():
             continue
         rows.append(pd.DataFrame({
-            "stno": o["stno"].to_numpy()[ok], "phase": ph,
-            "change": np.log(s[f"il6_p{nxt}"].to_numpy()[ok]) - o["log_il6"].to_numpy()[ok],
-            "resolved_at_next": (s[f"ghq_p{nxt}"].to_numpy()[ok] < thr).astype(int)}))
+            "stno": stno[m][ok], "phase": ph,
+            "change": np.log(il6[ok]) - log_il6[m][ok],
+            "resolved_at_next": (ghq[ok] < thr).astype(int)}))
     if not rows:
         raise CohortError("no high-IL-6 case has IL-6 and GHQ at the next IL-6 phase")
     return pd.concat(rows, ignore_index=True)

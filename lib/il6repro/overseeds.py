@@ -14,8 +14,8 @@ How it stays cheap and honest:
   stream of its own, so these columns are identical to the full twin's, a tested property), with every participant
   covariate and instrument, then the association step and the IVW scan as notebook 02 runs them, on arrays rather
   than the twin's tables (:func:`_ukb_fast`: the same arithmetic, tested equal to the bit to the tables' pipeline
-  :func:`_ukb_one`; ~0.1 s per seed). The four null exposures need all 205 IDPs per seed and are not redrawn.
-* **Whitehall II**: each seed is the full twin (it is small) and notebooks 07-08's estimators (~0.3-0.6 s per seed).
+  :func:`_ukb_one`; ~55 ms CPU per seed). The four null exposures need all 205 IDPs per seed and are not redrawn.
+* **Whitehall II**: each seed is the full twin (it is small) and notebooks 07-08's estimators (~45 ms CPU per seed).
 * **Cached** under ``build/overseeds/<name>-<key>.csv``, the key hashing the twin and analysis parameters, the seeds
   and the source of every module involved (twins, cohort, genetics, this module) and the UK Biobank reference
   tables: a rerun with the same inputs reads the file; any change recomputes it. ``IL6REPRO_OVERSEEDS`` points
@@ -181,7 +181,8 @@ def _ukb_prepare(params: dict) -> dict | None:
     bx = il6.set_index("snp").loc[keep["snp"], "beta"].to_numpy(float)
     if (bx == 0).any():
         return None
-    return dict(p=p, ins=ins, all_idps=all_idps, rows=rows, names=names, flip=flip, claims=list(tg["claim"]),
+    return dict(p=p, ins=ins, all_idps=all_idps, rows=rows, names=names, flipped=np.flatnonzero(flip),
+                claims=list(tg["claim"]),
                 targets=list(tg["idp"]), th=truth.pivot(index="exposure", columns="idp", values="theta"),
                 pos=pos,
                 sign=keep["sign"].to_numpy(float), bx=bx, order=np.argsort(names, kind="stable"))
@@ -206,7 +207,8 @@ def _ukb_fast(seed: int, params: dict, prep: dict) -> list[dict]:
     C = np.column_stack([np.ones(len(age)), age, age ** 2, sex, age * sex]
                         + [(centre == c).astype(float) for c in sorted(pd.unique(centre))[1:]]
                         + [np.round(d["scaling"], 5)] + [pcs[:, k] for k in range(pcs.shape[1])])
-    G = np.where(prep["flip"][None, :], 2 - d["G"], d["G"])
+    G = d["G"]  # the counted allele's dosage, in place (the draw's own array, used nowhere else)
+    G[:, prep["flipped"]] = 2.0 - G[:, prep["flipped"]]
     out, _ = assoc.fits(G, C, np.round(d["Y"], 4))
     order, sign = prep["order"], prep["sign"]
     # C order, as scan's variants x outcomes arrays (a sum over variants adds in memory order)

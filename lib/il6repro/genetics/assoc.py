@@ -182,7 +182,9 @@ def fits(G: np.ndarray, C: np.ndarray, idps: pd.DataFrame | np.ndarray, pos: np.
         for key, cols in patterns.items():
             rows = (np.ones(len(G), bool) if key == b""
                     else np.unpackbits(np.frombuffer(key, np.uint8), count=len(G)).astype(bool))
-            Gr, Cr = G[rows], C[rows]
+            # every row: the arrays themselves (a copy of the same C-ordered layout would give the same fits)
+            Gr, Cr = ((G, C) if key == b"" and G.flags.c_contiguous and C.flags.c_contiguous
+                      else (G[rows], C[rows]))
             df = len(Cr) - C.shape[1] - 1
             QG, gg = _basis(Gr, Cr)
             sel = None if whole and key == b"" else (np.flatnonzero(rows) if whole else pos[rows])
