@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from il6repro.figures import read_provenance, save, set_style  # noqa: E402
@@ -167,3 +168,20 @@ def test_a_view_changed_within_the_block_is_projected_anew(tmp_path):
     fig.savefig(tmp_path / "plain.png")
     assert turned == (tmp_path / "plain.png").read_bytes()
     assert turned != png(_mesh_fig(), tmp_path / "unturned.png", turn=False)
+
+
+def test_surface_plots_leave_the_cached_mesh_as_read():
+    """nilearn centres a mesh's coordinates in place; plot_surface gives it a copy, so the in-memory fsaverage5 stays
+    equal to nilearn's files however many figures are drawn."""
+    import matplotlib.pyplot as plt
+    from nilearn import datasets
+
+    from il6repro import brain
+
+    mesh, _ = brain.fsaverage5()
+    want = {h: np.asarray(p.coordinates) for h, p in datasets.load_fsaverage("fsaverage5")["inflated"].parts.items()}
+    data = {h: np.arange(len(want[h]), dtype=float) for h in brain.HEMIS}
+    for _ in range(2):
+        plt.close(brain.plot_surface(data, hemis=("left", "right")))
+    for h in brain.HEMIS:
+        assert np.array_equal(mesh["inflated"].parts[h].coordinates, want[h])

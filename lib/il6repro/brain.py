@@ -91,6 +91,7 @@ def plot_surface(data: dict[str, np.ndarray], *, kind: str = "stat", title: str 
     """
     import matplotlib.pyplot as plt
     from nilearn import plotting
+    from nilearn.surface import InMemoryMesh
 
     mesh, sulc = fsaverage5()
     views = ("lateral", "medial")
@@ -106,11 +107,14 @@ def plot_surface(data: dict[str, np.ndarray], *, kind: str = "stat", title: str 
         for view in views:
             ax = axes[k]
             k += 1
+            # nilearn centres the mesh's coordinates in place: a copy per view keeps the cached mesh as read
+            part = mesh["inflated"].parts[h]
+            surf = InMemoryMesh(part.coordinates.copy(), part.faces)
             if kind == "roi":
-                plotting.plot_surf_roi(mesh["inflated"].parts[h], data[h], hemi=h, view=view, bg_map=sulc[h],
+                plotting.plot_surf_roi(surf, data[h], hemi=h, view=view, bg_map=sulc[h],
                                        axes=ax, figure=fig, cmap=cmap or "tab20", colorbar=False)
             else:
-                plotting.plot_surf_stat_map(mesh["inflated"].parts[h], data[h], hemi=h, view=view,
+                plotting.plot_surf_stat_map(surf, data[h], hemi=h, view=view,
                                             bg_map=sulc[h], axes=ax, figure=fig, cmap=cmap or "viridis",
                                             colorbar=False, vmin=vmin, vmax=vmax, symmetric_cbar=False)
             ax.set_title(f"{h} {view}", fontsize=9)
