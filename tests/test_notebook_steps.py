@@ -156,6 +156,9 @@ def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):
     assert rows.loc["V.rr_repeated", "reproduced"] == "1.19 (0.987 to 1.44)"
     assert rows.loc["W.ahba.ppi_il6.p", "published"].startswith("significant")  # a rule, not a number
     assert rows.loc["W.ahba.ppi_il6.p", "reproduced"] == "9.90e-3"
+    # a twin claim without a distribution over seeds is judged on this draw, and its check says so; real data not
+    assert rows.loc["V.rr_repeated", "check"].startswith("this run's draw: ")
+    assert not rows.loc["W.ahba.ppi_il6.p", "check"].startswith("this run's draw")
     assert list(rows.columns[-2:]) == ["conclusion", "verdict"]  # not "conclusion verdict": one word narrower
     assert not rows["quantity"].str.contains("->").any()  # typographic arrows for readers
     assert report.arrows("IL-6 -> GMV, z") == "IL-6 → GMV, z"
@@ -170,6 +173,10 @@ def test_conclusion_line_says_what_kind_of_evidence():
     assert "sampling variation" in md and "not evidence against the finding" in md  # a planted effect missed
     md = report.conclusion("low IL-6 predicts resolution", True, "RR 1.2 (1.05 to 1.4)", "planted_twin").data
     assert "not evidence for the finding" in md
+    # a verdict computed from arrays is numpy's bool (notebook 08: `d["ci_high"] < 0`): the same text as Python's
+    for holds in (np.False_, np.True_):
+        assert (report.conclusion("IL-6 falls", holds, "-0.08 (-0.18 to 0.02)", "planted_twin").data
+                == report.conclusion("IL-6 falls", bool(holds), "-0.08 (-0.18 to 0.02)", "planted_twin").data)
 
 
 # ------------------------------------------------------------------------------------------------ study W

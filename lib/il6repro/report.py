@@ -189,6 +189,10 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
         if with_rule:
             row["rule"] = r.get("rule", "")
         row.update({"status": r["status"], "check": r.get("reason", "")})
+        if r.get("kind") == "planted_twin" and not r.get("over_seeds"):
+            # no distribution over seeds recorded (yet): the status is this one draw's, which the ledger may judge
+            # differently once the over-seeds runs (notebooks 03, 08) are in; say which the reader is looking at
+            row["check"] = f"this run's draw: {row['check']}" if row["check"] else "this run's draw"
         for k, v in r.items():  # verdict columns the ledger may add (conclusion, its verdict over seeds)
             if "conclusion" in k and not _missing(v):
                 # "verdict" beside "conclusion" (the header "conclusion verdict" widened the ledger by a word)
@@ -444,6 +448,7 @@ def conclusion(paper: str, holds: bool | None, evidence: str, kind: str) -> Any:
     """
     from IPython.display import Markdown
 
+    holds = None if holds is None else bool(holds)  # numpy's False is not `False`: a verdict from arrays counts too
     verdict = {True: "**supports it**", False: "**does not support it**", None: "**cannot judge it**"}[holds]
     who = "This run's single draw of the twin" if kind == "planted_twin" else "This run"
     note = EVIDENCE.get(kind, "")
