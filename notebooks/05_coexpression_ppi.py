@@ -75,7 +75,8 @@ save(charts.null_histogram(tight.null, tight.observed, null_label="expression-ma
 # %%
 G, nodes = tx.coexpression_network(ctx, genes, min_r=coexp_min_r, seed=seed)
 print(f"co-expression network: {G.number_of_nodes()} genes, {G.number_of_edges():,} edges (r >= {coexp_min_r}), "
-      f"{nodes['module'].nunique()} modules; largest: {nodes['module'].value_counts().head(5).tolist()}")
+      f"{nodes['module'].nunique()} modules (the five largest: "
+      f"{', '.join(f'{k:,}' for k in nodes['module'].value_counts().head(5))} genes)")
 nodes.head(15).round(3)
 
 # %%

@@ -52,7 +52,9 @@ background = expr.columns.drop("label").tolist()
 genes, rule, message = tx.upstream_mtg_genes(expr)
 libraries, missing = tx.load_libraries()
 print(message)
-tx.library_table(libraries, missing)
+libs = tx.library_table(libraries, missing)
+report.table(libs if missing else libs.drop(columns="unavailable"), "06-libraries",
+             widths={"unavailable": 24} if missing else None)
 
 # %%
 res = tx.enrich(genes, libraries, background, min_size=min_size, max_size=max_size)

@@ -86,7 +86,7 @@ report.claims_table(claims, uuid="08-change")
 # %%
 report.conclusion("among symptomatic participants with high IL-6, IL-6 decreased along with symptom resolution",
                   d["ci_high"] < 0, f"change in log IL-6, resolved minus persistent, {d['difference']:.3f} "
-                  f"{report.fmt_ci(d['ci_low'], d['ci_high'])} ({d['n_resolved']:,} resolved, "
+                  f"({d['ci_low']:.3f} to {d['ci_high']:.3f}) ({d['n_resolved']:,} resolved, "
                   f"{d['n_persistent']:,} persistent)", kind)
 
 # %%
@@ -94,7 +94,7 @@ traj = cohort.trajectories(df, obs, ch)
 save(charts.il6_trajectories(traj), "08_il6_trajectories",
      caption="Geometric mean IL-6 among high-IL-6 GHQ cases at baseline and the next IL-6 phase, by resolution "
              "status at that phase.")
-traj.round(3)
+report.table(traj, "08-traj", precision=3, index=False)
 
 # %% [markdown]
 # ## The twin's power for each conclusion (twin only)

@@ -28,7 +28,7 @@
 # (`il6repro.cohort`: log-link Poisson with cluster-robust SE, and GEE).
 #
 # You will learn why one IL-6 measurement dilutes a risk ratio, how the choice of model changes the standard error
-# (not the estimate), and what about 390 case-observations can and cannot show.
+# (not the estimate), and what under 400 case-observations can and cannot show.
 #
 # **How to work.** Run the cells in order. Each exercise gives a task, the expected output and a cell to complete:
 # replace every `...`, then run `grader.check("q1")` (and so on) below it; it runs the exercise's public checks and
@@ -315,7 +315,7 @@ test_q2_icc(icc_twin, share_recovered, dilution, wide)  # IGNORE
 
 # %%
 teaching.need("q2", dilution=dilution, icc_twin=icc_twin)
-display(dilution.round(3))
+display(report.table(dilution, "12-dilution", precision=3, index=False))
 print(f"Whitehall twin: reliability of one IL-6 measurement {icc_twin:.2f}; one measurement recovers "
       f"{share_recovered:.0%} of the log RR")
 fig, ax = plt.subplots(figsize=(6, 3.4))
@@ -507,8 +507,8 @@ print(f"{risk:.0%} of case-observations resolve; model-based / cluster-robust SE
 # the observed residuals instead and is right whatever the variance function; clustering by person adds the
 # correlation between one person's observations, but most people contribute one observation, so it changes little.
 # GEE with an exchangeable working correlation reweights those few clusters and lands in the same place. An odds
-# ratio is not a good stand-in: with a common outcome it is further from 1 than the RR (compare the two in the
-# table above), which is why the study used log-link Poisson models.
+# ratio is not a good stand-in: with a common outcome it is further from 1 than the RR (with about half the cases
+# resolving, an RR near 1.26 is an odds ratio near 1.6), which is why the study used log-link Poisson models.
 
 # %% [raw]
 # # END SOLUTION
@@ -521,7 +521,7 @@ print(f"{risk:.0%} of case-observations resolve; model-based / cluster-robust SE
 # name: q4
 
 # %% [markdown]
-# ## Exercise 4 · What about 390 case-observations can and cannot show
+# ## Exercise 4 · What under 400 case-observations can and cannot show
 #
 # The repeated-exposure contrast keeps observations with IL-6 at this and the previous IL-6 examination, low at
 # both (`repeated_low` = 1) or high at both (0). The twin plants RR 1.21 for it.
@@ -660,10 +660,10 @@ plt.show()
 # # BEGIN SOLUTION
 
 # %% [markdown] tags=["solution"]
-# **Answer.** With about 390 observations the contrast has roughly even odds of reaching P < 0.05 even though the
+# **Answer.** With under 400 observations (377 in the default draw) the contrast has roughly even odds of reaching P < 0.05 even though the
 # twin plants RR 1.21: a non-significant result in one run is what this design produces half of the time (the
 # project's what-if sweep, which reruns the twin with other seeds and cut-offs, finds the CI excluding 1 in only
-# some of its runs), and the CI spans from about 1 to about 1.4. It can show that a large effect (RR 1.3 or more) is unlikely to be missed. It cannot show that repeated
+# some of its runs), and the CI spans from about 1 to about 1.5. It can show that a large effect (RR 1.3 or more) is unlikely to be missed. It cannot show that repeated
 # exposure matters *more* than a single low measurement: telling 1.21 from 1.15 would need of the order of ten
 # thousand observations, and the published CI (1.03-1.41) contains 1.15. The claim rests on the point estimates,
 # which such a sample cannot separate; the contrast also drops people with mixed patterns, which changes who is
