@@ -508,7 +508,7 @@ print(f"{risk:.0%} of case-observations resolve; model-based / cluster-robust SE
 # correlation between one person's observations, but most people contribute one observation, so it changes little.
 # GEE with an exchangeable working correlation reweights those few clusters and lands in the same place. An odds
 # ratio is not a good stand-in: with a common outcome it is further from 1 than the RR (with about half the cases
-# resolving, an RR near 1.26 is an odds ratio near 1.6), which is why the study used log-link Poisson models.
+# resolving, an RR near 1.26 is an odds ratio near 1.7), which is why the study used log-link Poisson models.
 
 # %% [raw]
 # # END SOLUTION
