@@ -319,6 +319,10 @@ def test_sensitivity_conclusion_judges_within_sampling_error():
     assert not sensitivity_conclusion(res(egger_a=(-0.4, -0.7, -0.1)), targets)[0]
     ok, why = sensitivity_conclusion(res(icpt=(0.01, 0.5)), targets)
     assert not ok and "< 0.025" in why
+    assert why.startswith("it fails on an MR-Egger intercept P below 0.025")  # what failed comes first
+    ok, why = sensitivity_conclusion(res(egger_a=(-0.4, -0.7, -0.1)), targets)
+    assert why.startswith("it fails on a robust estimate significantly the other way for 1 association(s); ")
+    assert not sensitivity_conclusion(res(), targets)[1].startswith("it fails")
 
 
 @pytest.mark.parametrize("cov_type", ["unadjusted", "robust"])
