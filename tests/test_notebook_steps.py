@@ -173,6 +173,7 @@ def test_conclusion_line_says_what_kind_of_evidence():
     assert "sampling variation" in md and "not evidence against the finding" in md  # a planted effect missed
     md = report.conclusion("low IL-6 predicts resolution", True, "RR 1.2 (1.05 to 1.4)", "planted_twin").data
     assert "not evidence for the finding" in md
+    assert "exposure → IDP" in report.conclusion("x", True, "Steiger direction exposure -> IDP", "real_data").data
     # a verdict computed from arrays is numpy's bool (notebook 08: `d["ci_high"] < 0`): the same text as Python's
     for holds in (np.False_, np.True_):
         assert (report.conclusion("IL-6 falls", holds, "-0.08 (-0.18 to 0.02)", "planted_twin").data

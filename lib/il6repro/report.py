@@ -459,7 +459,7 @@ def conclusion(paper: str, holds: bool | None, evidence: str, kind: str) -> Any:
         note = ("The effect is planted in the synthetic twin at the published size, so a draw that misses it shows "
                 "sampling variation at this sample size (see the twin's power over seeds, and the ledger), not "
                 "evidence against the finding.")
-    text = f"**What to conclude.** The paper: {paper}. {who} {verdict}: {evidence}. {note}"
+    text = f"**What to conclude.** The paper: {paper}. {who} {verdict}: {arrows(evidence)}. {note}"
     return Markdown(text.strip())
 
 
