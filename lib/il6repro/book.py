@@ -440,6 +440,8 @@ class RunSweep(SphinxDirective):
     """The what-if sweep's summary figure and table (yes / no per conclusion and choice)."""
 
     def run(self):
+        from .report import arrows
+
         sweep = run_data(self.env).get("sweep")
         if not sweep:
             return [nodes.paragraph("", "No sweep has been run yet: python -m il6repro sweep runs the grid of "
@@ -456,7 +458,7 @@ class RunSweep(SphinxDirective):
         for r in sweep["rows"]:
             row = []
             for c in cols:
-                v = _generic_value(r.get(c))
+                v = arrows(_generic_value(r.get(c)))  # "IL-6 → GMV", as in the figure beside it
                 row.append(nodes.inline("", v, classes=["sweep-yes" if v == "yes" else "sweep-no" if v == "no"
                                                         else ""]))
             rows.append(row)

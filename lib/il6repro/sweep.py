@@ -401,19 +401,20 @@ def write_summary(results: list[dict], items: list[dict], out: Path, meta: dict)
     _atomic_write(out / "summary.json", json.dumps(meta, indent=2))
     vals = table.drop(columns=[c for c in ("holds under", "twin power (over seeds)") if c in table]).replace({"yes": 1.0, "no": 0.0, "": np.nan, "failed": np.nan})
     vals = vals.astype(float)
-    fig, ax = plt.subplots(figsize=(max(8, 0.42 * vals.shape[1] + 4), 0.38 * vals.shape[0] + 2.6))
+    # the book shows it at the text column's width (~830 px): sizes chosen to stay readable there, not at 1:1
+    fig, ax = plt.subplots(figsize=(max(8, 0.42 * vals.shape[1] + 4.5), 0.42 * vals.shape[0] + 3.2))
     cmap = matplotlib.colors.ListedColormap(["#e8a0a0", "#8fd19e"])
     ax.imshow(np.ma.masked_invalid(vals.to_numpy()), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(vals.shape[1]), vals.columns, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(vals.shape[0]), [arrows(n) for n in vals.index], fontsize=7)
+    ax.set_xticks(range(vals.shape[1]), vals.columns, rotation=60, ha="right", fontsize=9.5)
+    ax.set_yticks(range(vals.shape[0]), [arrows(n) for n in vals.index], fontsize=9.5)
     for (i, j), v in np.ndenumerate(vals.to_numpy()):
         if not np.isnan(v):
-            ax.text(j, i, "yes" if v else "no", ha="center", va="center", fontsize=6)
+            ax.text(j, i, "yes" if v else "no", ha="center", va="center", fontsize=8)
     ax.set_title(f"Which conclusions survive which choices ({meta.get('profile')} profile; green yes, red no, "
-                 "blank not affected)", fontsize=8)
+                 "blank not affected)", fontsize=10)
     fig.tight_layout()
     tmp = out / ".summary.png.tmp"
-    fig.savefig(tmp, dpi=110, format="png", metadata={"Software": "il6repro sweep"})
+    fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight", pad_inches=0.1, metadata={"Software": "il6repro sweep"})
     plt.close(fig)
     os.replace(tmp, out / "summary.png")
 
