@@ -179,6 +179,9 @@ def test_every_notebook_page_shows_the_figures_its_notebook_saved(site, book, tm
     receipts = _receipts(book["build"])
     assert any(n.endswith(".png") for r in receipts.values() for n in r["figures"])
     assert notebook_pages_missing_figures(site, receipts) == []
+    # the figure's alternative text is its caption, not the hashed file name MyST-NB gives it
+    alts = re.findall(r'<img[^>]*\balt="([^"]*)"', (site / "notebooks" / "01_tiny.html").read_text())
+    assert alts == ["a line"]
     copy = tmp_path / "html"
     shutil.copytree(site, copy)
     page = copy / "notebooks" / "01_tiny.html"

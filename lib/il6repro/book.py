@@ -573,6 +573,32 @@ def add_cell_anchors(app, doctree) -> None:
             node["prompt_hide"] = "Hide the parameters this run used"
 
 
+def _figure_alts(app) -> dict[str, str]:
+    """sha256 of each PNG the run saved (``figures/`` of the book's source) -> its caption, read once per build."""
+    cached = getattr(app, "_il6repro_alts", None)
+    if cached is None:
+        cached = {}
+        folder = Path(app.srcdir) / "figures"
+        for fig in run_data(app.env).get("figures", []):
+            caption = (fig.get("provenance") or {}).get("caption")
+            path = folder / fig.get("name", "")
+            if caption and path.suffix == ".png" and path.is_file():
+                cached[hashlib.sha256(path.read_bytes()).hexdigest()] = caption
+        app._il6repro_alts = cached
+    return cached
+
+
+def add_figure_alt_text(app, doctree) -> None:
+    """A notebook's figure output is written by MyST-NB under the sha256 of its bytes, with no alternative text but
+    that file name; the run saved the same PNG with a caption, which becomes the image's ``alt`` (screen readers,
+    and the text shown when an image cannot load)."""
+    alts = None
+    for img in doctree.findall(nodes.image):
+        stem = Path(img.get("uri", "")).stem
+        if len(stem) == 64 and (alts := alts if alts is not None else _figure_alts(app)).get(stem):
+            img["alt"] = alts[stem]
+
+
 def _tex_inline(self, node) -> None:
     self.body.append(self.starttag(node, "span", "", CLASS="math tex"))
     self.body.append(self.encode(node.astext()))
@@ -601,5 +627,6 @@ def setup(app):
                       "notebook-toctree": NotebookToctree, "paper-pdf": PaperPdf}.items():
         app.add_directive(name, cls)
     app.connect("doctree-read", add_cell_anchors)
+    app.connect("doctree-read", add_figure_alt_text)
     app.add_html_math_renderer("il6repro_tex", (_tex_inline, None), (_tex_block, None))
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
