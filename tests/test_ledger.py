@@ -144,6 +144,7 @@ def test_twin_claims_are_judged_over_seeds(isolated, monkeypatch):
     assert m.status == "recovered from a planted twin" and m.value_verdict == "yes"
     assert "this run's draw" in m.reason and "outside" not in m.reason and m.power > 0.9
     assert m.over_seeds.startswith("median ")
+    assert m.n_seeds == 200 and m.seeds_median == pytest.approx(float(__import__("numpy").median(p)))
     r = t.loc["V.rr_repeated"]
     assert r.status == ledger.NOT_REPRODUCED and r.conclusion_verdict.startswith("holds in only ")
     assert 0.3 < r.power < 0.8 and "seeds (exact 95% CI" in r.reason

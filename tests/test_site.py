@@ -137,6 +137,28 @@ def test_ledger_rows_show_fields_they_do_not_know(isolated, monkeypatch):
     assert row["conclusion_verdict"] == "does not hold"  # CI 1.0-1.4 does not lie above 1
 
 
+def test_a_twin_claim_judged_over_seeds_shows_the_median_beside_the_draw(isolated, monkeypatch):
+    """The paper printed '1.15 (1.06-1.25) -> 1.26 (1.17-1.36) recovered' (this draw outside the published CI, the
+    status from 200 seeds): the median the status was judged on now stands beside the draw."""
+    import numpy as np
+
+    from il6repro import ledger
+    from il6repro.book import reproduced_text
+
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "07_whitehall_resolution")
+    ledger.record("V.rr_low_vs_high.agesex", 1.262, ci=(1.172, 1.358), kind="planted_twin")
+    rr = 1.15 * np.exp(np.random.default_rng(3).normal(0, 0.04, 200))
+    ledger.record_distribution("V.rr_low_vs_high.agesex", ledger.distribution(
+        "V.rr_low_vs_high.agesex", rr, [(x * 0.93, x * 1.08) for x in rr], seeds=range(1, 201)))
+    _, rows = ledger_rows({}, {})
+    row = next(r for r in rows if r["claim"] == "V.rr_low_vs_high.agesex")
+    assert row["reproduced_display"] == "1.26 (1.17–1.36)"
+    assert reproduced_text(row) == f"1.26 (1.17–1.36) (this draw; median of 200 seeds {np.median(rr):.2f})"
+    other = next(r for r in rows if r["claim"] == "W.ukb.n")  # not recorded / not a twin draw: unchanged
+    assert "this draw" not in reproduced_text(other)
+
+
 def test_claim_without_its_dataset_says_not_checked(isolated):
     receipts = {"06_enrichment": {"notebook": "06_enrichment",
                                   "datasets_unavailable": {"disgenet_gmt": "no source"}}}

@@ -60,7 +60,7 @@ STATUS_CLASS = {
 # is paired by, the power's CI bound already in the verdict) left to the CSV
 DETAIL_LABELS = {"value_verdict": "number meets its rule", "over_seeds": "over twin seeds",
                  "power": "twin's power for the conclusion"}
-DETAIL_HIDDEN = {"setup", "power_low"}
+DETAIL_HIDDEN = {"setup", "power_low", "seeds_median", "n_seeds", "seeds_display"}
 # columns of ledger.compare() the table places itself; any other column is shown among a row's details
 LEDGER_PLACED = {"claim", "study", "quantity", "published", "published_ci", "reproduced", "reproduced_ci", "rule",
                  "status", "reason", "display_status", "display_reason", "source", "note", "kind", "notebook",
@@ -108,7 +108,12 @@ def published_text(row: dict) -> str:
 
 
 def reproduced_text(row: dict) -> str:
-    return row.get("reproduced_display") or "—"
+    """This run's number; for a twin claim judged over seeds also the median it was judged on, so a draw outside
+    the rule beside a passing status is not read as a contradiction."""
+    shown = row.get("reproduced_display") or "—"
+    if row.get("seeds_display") and row.get("n_seeds"):
+        shown += f" (this draw; median of {int(row['n_seeds'])} seeds {row['seeds_display']})"
+    return shown
 
 
 # ------------------------------------------------------------------------------------------------ {claim}

@@ -224,6 +224,9 @@ def ledger_rows(notebooks: dict, receipts: dict[str, dict]) -> tuple[list[str], 
             anchor="claim-" + re.sub(r"[^a-z0-9]+", "-", cid.lower()).strip("-"),
             rule_text=rule_text(claim.rule), rule_params=dict(claim.rule),
             published_display=shown[0], reproduced_display=shown[1],
+            # a twin claim judged over seeds: the median it was judged on, in the same style as this draw's number
+            seeds_display=(claim_display(claim, {"value": row["seeds_median"]})[1]
+                           if row.get("seeds_median") is not None else None),
             published_ci_pair=list(claim.ci) if claim.ci else None, reproduced_ci_pair=rec.get("ci"),
             cell_notebook=nb_stem if nb_stem in notebooks else None, cell=cell)
         # whatever else a notebook recorded (fields added to ledger.record, its ``extra`` dict) is shown too
