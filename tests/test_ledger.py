@@ -301,3 +301,15 @@ def test_claims_of_a_notebook_without_its_dataset_read_not_checked(isolated):
     assert table.set_index("claim").loc["W.ukb.n", "status"] == ledger.NOT_ATTEMPTED
     assert report.claims_rows(["W.ahba.enrich_scz.q"], {}).loc[0, "status"] == "not checked"
     assert ledger.compare(results={}).set_index("claim").loc["W.ahba.enrich_scz.q", "status"] == ledger.NOT_ATTEMPTED
+
+
+def test_reasons_write_exponents_as_the_report_does(isolated, monkeypatch):
+    """'4.9e-05 rounds to 4.9e-05' and 'P = 8.39e-09' sat beside '4.9 x 10^-5' and '8.39e-9' elsewhere."""
+    assert ledger.short_exponents("4.9e-05 rounds to 4.9e-05 (!= 0.00011); 1e+06; 1e-10") == (
+        "4.9e-5 rounds to 4.9e-5 (!= 0.00011); 1e+6; 1e-10")
+    assert not ledger.consistency_checks()[["published", "implied"]].stack().str.contains(r"e-0\d").any()
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "02_mr_scan")
+    ledger.record("W.mr.threshold", 4.9e-05, kind="real_data")
+    reason = ledger.compare().set_index("claim").loc["W.mr.threshold", "reason"]
+    assert "4.9e-5" in reason and "e-05" not in reason

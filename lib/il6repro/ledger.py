@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -424,6 +425,11 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
+def short_exponents(text: str) -> str:
+    """Exponents as the report writes them: ``4.9e-05`` -> ``4.9e-5`` (Python's ``g`` format pads to two digits)."""
+    return re.sub(r"(?<=\d)e([-+])0+(?=\d)", r"e\1", text)
+
+
 def _usable(dist: dict | None, rec: dict) -> tuple[bool, str]:
     """A distribution is used for a record when both describe the same twin and analysis (the record's
     ``extra["setup"]`` against the distribution's ``params``, the seed aside); a record without a setup is paired
@@ -521,7 +527,7 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
                         f"holds in only {100 * row['power']:.0f}% of seeds")
         else:
             cverdict = "holds" if ok_c else "does not hold"
-        status, reason = KINDS[rec["kind"]] if passed else NOT_REPRODUCED, "; ".join(r for r in reasons if r)
+        status, reason = KINDS[rec["kind"]] if passed else NOT_REPRODUCED, short_exponents("; ".join(r for r in reasons if r))
         if rec["kind"] in NOT_EVIDENCE:
             status, reason = KINDS[rec["kind"]], f"not evidence; the rule on this value: {reason}"
         row.update(reproduced=rec["value"], reproduced_ci=f"{ci[0]:.4g}-{ci[1]:.4g}" if ci else "", kind=rec["kind"],
@@ -690,7 +696,8 @@ def consistency_checks(claims: dict[str, Claim] | None = None):
                 f"printed P is {1 / ratio:.1f}x smaller than z implies" if ratio < 1 else
                 f"printed P is {ratio:.1f}x larger than z implies")
             rows.append({"check": f"{c.quantity.rsplit(',', 1)[0]}: P from z = {c.value:+.2f}",
-                         "published": f"P = {pc.value:.3g}", "implied": f"P = {implied:.3g}",
+                         "published": short_exponents(f"P = {pc.value:.3g}"),
+                         "implied": short_exponents(f"P = {implied:.3g}"),
                          "ratio_or_gap": round(ratio, 3), "verdict": verdict})
     thr = claims.get("W.mr.threshold")
     if thr:
