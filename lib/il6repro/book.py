@@ -107,13 +107,17 @@ def published_text(row: dict) -> str:
     return row.get("published_display") or str(row.get("published"))
 
 
-def reproduced_text(row: dict) -> str:
-    """This run's number; for a twin claim judged over seeds also the median it was judged on, so a draw outside
-    the rule beside a passing status is not read as a contradiction."""
-    shown = row.get("reproduced_display") or "—"
+def seeds_text(row: dict) -> str:
+    """For a twin claim judged over seeds, the median it was judged on (else empty), so a draw outside the rule
+    beside a passing status is not read as a contradiction."""
     if row.get("seeds_display") and row.get("n_seeds"):
-        shown += f" (this draw; median of {int(row['n_seeds'])} seeds {row['seeds_display']})"
-    return shown
+        return f"(this draw; median of {int(row['n_seeds'])} seeds {row['seeds_display']})"
+    return ""
+
+
+def reproduced_text(row: dict) -> str:
+    """This run's number, and for a twin claim judged over seeds the median it was judged on."""
+    return " ".join(t for t in (row.get("reproduced_display") or "—", seeds_text(row)) if t)
 
 
 # ------------------------------------------------------------------------------------------------ {claim}
@@ -129,8 +133,11 @@ def claim_role(name, rawtext, text, lineno, inliner, options=None, content=None)
         return [inliner.problematic(rawtext, rawtext, msg)], [msg]
     status = row["display_status"]
     box = nodes.inline("", "", classes=["claim", STATUS_CLASS.get(status, "")])
-    box += _ref(f"{published_text(row)} → {reproduced_text(row)}", _relative(env, "ledger", row["anchor"]),
+    box += _ref(f"{published_text(row)} → {row.get('reproduced_display') or '—'}", _relative(env, "ledger", row["anchor"]),
                 ["claim-numbers"])
+    if seeds_text(row):  # beside the linked numbers, not in bold with them
+        box += nodes.Text(" ")
+        box += nodes.inline("", seeds_text(row), classes=["claim-seeds"])
     box += nodes.Text(" ")
     box += nodes.inline("", status, classes=["claim-status"])
     verdict = row.get("conclusion_verdict") or ""
