@@ -333,6 +333,8 @@ def test_paper_pdf(site):
     assert "reproducing two studies" in text and "The data boundary" in text
     assert "6 → 3" in text  # the tiny run's number, with its published value
     assert "Williams" in text and "References" in text
+    # the printed paper drops a claim's cell link; the space before it went too ("conclusion holds ; Figure 4")
+    assert not re.search(r"(holds|seeds|twin|data|design|input\)) [;),.]", text)
 
 
 @pytest.mark.browser

@@ -145,8 +145,7 @@ def claim_role(name, rawtext, text, lineno, inliner, options=None, content=None)
         box += nodes.Text(" ")
         box += nodes.inline("", f"conclusion {verdict}", classes=["claim-conclusion"])
     link = _cell_link(env, row)
-    if link is not None:
-        box += nodes.Text(" ")
+    if link is not None:  # spaced by CSS, not a text space: the printed paper hides the link and its space with it
         box += nodes.inline("", "", link, classes=["claim-where"])
     return [box], []
 
