@@ -133,8 +133,8 @@ def claim_role(name, rawtext, text, lineno, inliner, options=None, content=None)
         return [inliner.problematic(rawtext, rawtext, msg)], [msg]
     status = row["display_status"]
     box = nodes.inline("", "", classes=["claim", STATUS_CLASS.get(status, "")])
-    box += _ref(f"{published_text(row)} → {row.get('reproduced_display') or '—'}", _relative(env, "ledger", row["anchor"]),
-                ["claim-numbers"])
+    numbers = f"{published_text(row)} → {row.get('reproduced_display') or '—'}"
+    box += _ref(numbers, _relative(env, "ledger", row["anchor"]), ["claim-numbers"])
     if seeds_text(row):  # beside the linked numbers, not in bold with them
         box += nodes.Text(" ")
         box += nodes.inline("", seeds_text(row), classes=["claim-seeds"])

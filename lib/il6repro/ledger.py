@@ -527,7 +527,8 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
                         f"holds in only {100 * row['power']:.0f}% of seeds")
         else:
             cverdict = "holds" if ok_c else "does not hold"
-        status, reason = KINDS[rec["kind"]] if passed else NOT_REPRODUCED, short_exponents("; ".join(r for r in reasons if r))
+        status = KINDS[rec["kind"]] if passed else NOT_REPRODUCED
+        reason = short_exponents("; ".join(r for r in reasons if r))
         if rec["kind"] in NOT_EVIDENCE:
             status, reason = KINDS[rec["kind"]], f"not evidence; the rule on this value: {reason}"
         row.update(reproduced=rec["value"], reproduced_ci=f"{ci[0]:.4g}-{ci[1]:.4g}" if ci else "", kind=rec["kind"],

@@ -414,7 +414,8 @@ def write_summary(results: list[dict], items: list[dict], out: Path, meta: dict)
                  "blank not affected)", fontsize=10)
     fig.tight_layout()
     tmp = out / ".summary.png.tmp"
-    fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight", pad_inches=0.1, metadata={"Software": "il6repro sweep"})
+    fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight", pad_inches=0.1,
+                metadata={"Software": "il6repro sweep"})
     plt.close(fig)
     os.replace(tmp, out / "summary.png")
 

@@ -340,11 +340,16 @@ def sensitivity_conclusion(res: scan.ScanResult, targets: pd.DataFrame) -> tuple
     thr = 0.05 / max(len(ids), 1)
     steiger_ok = int(res.steiger["correct_direction"].astype(bool).sum())
     holds = n_disagree == 0 and not icpt_p < thr and steiger_ok == len(res.steiger)
-    fails = ([f"a robust estimate significantly the other way for {n_disagree} association(s)"] if n_disagree else []) + (
-        [f"an MR-Egger intercept P below {thr:.2g} (directional pleiotropy flagged)"] if icpt_p < thr else []) + (
-        [f"the Steiger direction for {len(res.steiger) - steiger_ok}"] if steiger_ok < len(res.steiger) else [])
+    fails = []
+    if n_disagree:
+        fails.append(f"a robust estimate significantly the other way for {n_disagree} association(s)")
+    if icpt_p < thr:
+        fails.append(f"an MR-Egger intercept P below {thr:.2g} (directional pleiotropy flagged)")
+    if steiger_ok < len(res.steiger):
+        fails.append(f"the Steiger direction for {len(res.steiger) - steiger_ok}")
     # the reader is told first what failed, then every check (a verdict beside only passing checks reads as a slip)
-    return holds, ("it fails on " + " and ".join(fails) + "; the checks: " if fails else "") + (f"no robust estimator points significantly the other way for {len(ids) - n_disagree} of "
+    failed = "it fails on " + " and ".join(fails) + "; the checks: " if fails else ""
+    return holds, failed + (f"no robust estimator points significantly the other way for {len(ids) - n_disagree} of "
                    f"{len(ids)} associations ({n_opposite} with some estimate of the opposite sign whose CI includes "
                    f"0); smallest MR-Egger intercept P {fmt_p(icpt_p)} "
                    f"({'<' if icpt_p < thr else '>='} {thr:.2g}, 0.05 over {len(ids)}); Steiger direction "
