@@ -307,3 +307,13 @@ def test_rewiring_sampler_passes_on_an_error_of_its_draws():
 
     with pytest.raises(RuntimeError, match="generator failed"):
         chain.sample(2, 2, 3, Broken(), len)
+
+
+def test_the_upstream_rule_is_said_in_words_not_as_a_dict():
+    """Notebooks 05 and 06 printed "459 MTG genes from notebook 04 ({'rule': 'fold', 'threshold': 1.2, ...})"."""
+    from il6repro.transcriptomics import _rule_words
+
+    assert _rule_words({"rule": "fold", "threshold": 1.2, "reference": "cortex", "hemisphere": "left"}) == (
+        "fold >= 1.2 against the other cortex regions, left hemisphere")
+    assert _rule_words({"rule": "top", "threshold": 500.0, "reference": "brain", "hemisphere": "both"}) == (
+        "the top 500 genes against the other brain regions, both hemispheres")

@@ -645,13 +645,22 @@ def upstream_mtg_genes(expr: pd.DataFrame) -> tuple[list[str], dict, str]:
         sel = pd.read_csv(path, index_col="gene")
         rule = sel[["rule", "threshold", "reference", "hemisphere"]].iloc[0].to_dict()
         genes = sel.index.tolist()
-        return genes, rule, f"{len(genes)} MTG genes from notebook 04 ({rule})"
+        return genes, rule, f"{len(genes)} MTG genes from notebook 04 ({_rule_words(rule)})"
     defaults = {k: v.default for k, v in inspect.signature(preferential_genes).parameters.items()
                 if k in ("rule", "threshold", "reference", "hemisphere")}
     pg = preferential_genes(expr)
     genes = pg.index[pg["selected"]].tolist()
     return genes, defaults, (f"notebook 04's results not found: {len(genes)} MTG genes selected here with its "
-                             f"defaults ({defaults})")
+                             f"defaults ({_rule_words(defaults)})")
+
+
+def _rule_words(rule: dict) -> str:
+    """``{'rule': 'fold', 'threshold': 1.2, 'reference': 'cortex', 'hemisphere': 'left'}`` as a reader reads it:
+    "fold >= 1.2 against the other cortex regions, left hemisphere"."""
+    what = (f"the top {rule.get('threshold'):g} genes" if rule.get("rule") == "top" else
+            f"{rule.get('rule')} >= {rule.get('threshold'):g}")
+    hem = "both hemispheres" if rule.get("hemisphere") == "both" else f"{rule.get('hemisphere')} hemisphere"
+    return f"{what} against the other {rule.get('reference')} regions, {hem}"
 
 
 # ------------------------------------------------------------------------------- notebooks 04-06: the steps
