@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from il6repro import ledger
+from il6repro import ledger, report
 from il6repro.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -305,7 +305,7 @@ def test_claims_of_a_notebook_without_its_dataset_read_not_checked(isolated):
 
 def test_reasons_write_exponents_as_the_report_does(isolated, monkeypatch):
     """'4.9e-05 rounds to 4.9e-05' and 'P = 8.39e-09' sat beside '4.9 x 10^-5' and '8.39e-9' elsewhere."""
-    assert ledger.short_exponents("4.9e-05 rounds to 4.9e-05 (!= 0.00011); 1e+06; 1e-10") == (
+    assert report.short_exponents("4.9e-05 rounds to 4.9e-05 (!= 0.00011); 1e+06; 1e-10") == (
         "4.9e-5 rounds to 4.9e-5 (!= 0.00011); 1e+6; 1e-10")
     assert not ledger.consistency_checks()[["published", "implied"]].stack().str.contains(r"e-0\d").any()
     monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))

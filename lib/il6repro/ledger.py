@@ -40,7 +40,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -425,11 +424,6 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def short_exponents(text: str) -> str:
-    """Exponents as the report writes them: ``4.9e-05`` -> ``4.9e-5`` (Python's ``g`` format pads to two digits)."""
-    return re.sub(r"(?<=\d)e([-+])0+(?=\d)", r"e\1", text)
-
-
 def _usable(dist: dict | None, rec: dict) -> tuple[bool, str]:
     """A distribution is used for a record when both describe the same twin and analysis (the record's
     ``extra["setup"]`` against the distribution's ``params``, the seed aside); a record without a setup is paired
@@ -460,6 +454,8 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
     different data raises :class:`MixedSourcesError` (see :func:`mixed_sources`).
     """
     import pandas as pd
+
+    from . import report
 
     claims = claims or load_claims()
     if results is None:
@@ -528,7 +524,7 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
         else:
             cverdict = "holds" if ok_c else "does not hold"
         status = KINDS[rec["kind"]] if passed else NOT_REPRODUCED
-        reason = short_exponents("; ".join(r for r in reasons if r))
+        reason = report.short_exponents("; ".join(r for r in reasons if r))
         if rec["kind"] in NOT_EVIDENCE:
             status, reason = KINDS[rec["kind"]], f"not evidence; the rule on this value: {reason}"
         row.update(reproduced=rec["value"], reproduced_ci=f"{ci[0]:.4g}-{ci[1]:.4g}" if ci else "", kind=rec["kind"],
@@ -686,6 +682,8 @@ def consistency_checks(claims: dict[str, Claim] | None = None):
     import pandas as pd
     from scipy import stats
 
+    from . import report
+
     claims = claims or load_claims()
     rows = []
     for c in claims.values():
@@ -697,8 +695,8 @@ def consistency_checks(claims: dict[str, Claim] | None = None):
                 f"printed P is {1 / ratio:.1f}x smaller than z implies" if ratio < 1 else
                 f"printed P is {ratio:.1f}x larger than z implies")
             rows.append({"check": f"{c.quantity.rsplit(',', 1)[0]}: P from z = {c.value:+.2f}",
-                         "published": short_exponents(f"P = {pc.value:.3g}"),
-                         "implied": short_exponents(f"P = {implied:.3g}"),
+                         "published": report.short_exponents(f"P = {pc.value:.3g}"),
+                         "implied": report.short_exponents(f"P = {implied:.3g}"),
                          "ratio_or_gap": round(ratio, 3), "verdict": verdict})
     thr = claims.get("W.mr.threshold")
     if thr:

@@ -94,7 +94,9 @@ def mr_scan(*, n_tests: int, n_exposures: int, n_idps: int, alpha: float, thresh
             outcomes: str = "twin") -> str:
     pal = {1: "assumed on the forward strand (kept as is)", 2: "aligned by allele frequency, ambiguous ones dropped",
            3: "all dropped"}[harmonise_action]
-    thr = f"{threshold:.2g}".replace("e-0", "e-")  # 4.9e-5, as the tables write it
+    from .report import short_exponents
+
+    thr = short_exponents(f"{threshold:.2g}")  # 4.9e-5, as the tables write it
     corr = (f"a Bonferroni threshold of {alpha}/{_n(n_tests)} = {thr}" if correction == "bonferroni" else
             f"Benjamini-Hochberg FDR at {alpha} over the {_n(n_tests)} tests")
     source = ("SNP-IDP effects came from one covariate-adjusted least-squares pass (age, age^2, sex, age x sex, "

@@ -64,6 +64,12 @@ def fmt_p(p: Any) -> str:
     return f"{p:.3g}" if p < 1 else "1"
 
 
+def short_exponents(text: str) -> str:
+    """Exponents in running text as the tables write them: ``4.9e-05`` -> ``4.9e-5`` (Python's ``g`` format pads
+    them to two digits)."""
+    return re.sub(r"(?<=\d)e([-+])0+(?=\d)", r"e\1", text)
+
+
 def fmt_num(x: Any, sig: int = 3) -> str:
     """A number with ``sig`` significant figures, thousands separated, integers as integers."""
     if _missing(x):
