@@ -185,3 +185,41 @@ def test_surface_plots_leave_the_cached_mesh_as_read():
         plt.close(brain.plot_surface(data, hemis=("left", "right")))
     for h in brain.HEMIS:
         assert np.array_equal(mesh["inflated"].parts[h].coordinates, want[h])
+
+
+_DUMP = """
+import json, matplotlib as mpl
+mpl.use("agg")
+{setup}
+rc = {{k: repr(v) for k, v in mpl.rcParams.items()}}
+codes = {{c: list(mpl.colors.to_rgb(c)) for c in "bgrmyck"}}
+import sys
+print(json.dumps({{"rc": rc, "codes": codes, "seaborn": "seaborn" in sys.modules, "stats": "scipy.stats" in sys.modules}}))
+"""
+
+
+def _style_state(setup: str) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _DUMP.format(setup=setup)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_set_style_equals_seaborn_theme_without_importing_seaborn():
+    """set_style() writes seaborn's theme out as matplotlib settings: every rcParam and colour code must equal what
+    seaborn's own set_theme() (then the project's settings) leaves, but for the colour map seaborn names by default
+    ("rocket", which exists only with seaborn imported); and neither seaborn nor scipy.stats is imported."""
+    ours = _style_state("from il6repro.figures import set_style\nset_style()")
+    theirs = _style_state(
+        "import seaborn as sns\n"
+        "sns.set_theme(context='notebook', style='ticks', palette='colorblind')\n"
+        "mpl.rcParams.update({'figure.dpi': 100, 'savefig.dpi': 150, 'savefig.bbox': 'tight',"
+        " 'axes.spines.top': False, 'axes.spines.right': False, 'svg.hashsalt': 'il6repro',"
+        " 'svg.fonttype': 'path', 'font.family': 'DejaVu Sans', 'image.cmap': 'viridis'})")
+    assert theirs["seaborn"] and not ours["seaborn"] and not ours["stats"]
+    diff = {k: (ours["rc"].get(k), v) for k, v in theirs["rc"].items() if ours["rc"].get(k) != v}
+    assert diff == {}
+    assert ours["codes"] == theirs["codes"]
+    assert ours["codes"]["r"] != [1.0, 0.0, 0.0]  # the codes did change from matplotlib's

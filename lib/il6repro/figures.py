@@ -25,12 +25,40 @@ PROVENANCE_KEY = "il6repro:provenance"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-def set_style() -> None:
-    """Apply the project's seaborn/matplotlib style (call once at the top of a notebook)."""
-    import matplotlib as mpl
-    import seaborn as sns
+# seaborn 0.13's ``set_theme(context="notebook", style="ticks", palette="colorblind")`` written out as the matplotlib
+# settings it makes, so that a notebook's style costs no seaborn import (about a second with the scipy.stats it pulls
+# in, in every notebook). tests/test_figures.py checks, against seaborn itself, that set_style() leaves matplotlib
+# exactly as set_theme() did (every rcParam and the colour codes), so a seaborn update that changes its theme fails
+# there. One difference on purpose: ``image.cmap`` stays matplotlib's default (seaborn sets "rocket", a colour map that
+# exists only once seaborn is imported; every figure here names its colour map).
+_COLORBLIND = ("#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC", "#CA9161", "#FBAFE4", "#949494", "#ECE133",
+               "#56B4E9")
+_SEABORN_TICKS_NOTEBOOK = {
+    "axes.axisbelow": True, "axes.edgecolor": ".15", "axes.labelcolor": ".15", "axes.labelsize": 12.0,
+    "axes.linewidth": 1.25, "axes.titlesize": 12.0,
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 12.0, "grid.color": ".8", "grid.linewidth": 1.0, "legend.fontsize": 11.0,
+    "legend.title_fontsize": 12.0, "lines.solid_capstyle": "round", "patch.edgecolor": "w",
+    "patch.force_edgecolor": True, "text.color": ".15",
+    "xtick.color": ".15", "xtick.labelsize": 11.0, "xtick.major.size": 6.0, "xtick.major.width": 1.25,
+    "xtick.minor.size": 4.0, "xtick.minor.width": 1.0,
+    "ytick.color": ".15", "ytick.labelsize": 11.0, "ytick.major.size": 6.0, "ytick.major.width": 1.25,
+    "ytick.minor.size": 4.0, "ytick.minor.width": 1.0,
+}
+# seaborn's set_color_codes("colorblind"): the one-letter colours "b", "g", "r", "m", "y", "c", "k" of the palette
+_COLOR_CODES = dict(zip("bgrmyck", ("#0173B2", "#029E73", "#D55E00", "#CC78BC", "#ECE133", "#56B4E9", (0.1, 0.1, 0.1)), strict=True))
 
-    sns.set_theme(context="notebook", style="ticks", palette="colorblind")
+
+def set_style() -> None:
+    """Apply the project's plotting style (call once at the top of a notebook): seaborn's "ticks" style, "notebook"
+    context and "colorblind" palette, as matplotlib settings (no seaborn import), then the project's own."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update(_SEABORN_TICKS_NOTEBOOK)
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=[mpl.colors.to_rgb(c) for c in _COLORBLIND])
+    for code, color in _COLOR_CODES.items():
+        mpl.colors.colorConverter.colors[code] = mpl.colors.to_rgb(color)
     mpl.rcParams.update({
         "figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
         "axes.spines.top": False, "axes.spines.right": False,

@@ -67,12 +67,13 @@ def instrument_strength(ins: pd.DataFrame, ax=None):
 
 
 def correlation_heatmap(corr: pd.DataFrame, title: str, ax=None):
-    """A correlation matrix as a heat map (-1 to 1), without tick labels."""
+    """A correlation matrix as a heat map (-1 to 1), without tick labels; matplotlib's "RdBu_r", as notebook 05's
+    co-expression matrix (one colour map for correlations across the book)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4.6))
-    im = ax.imshow(corr.to_numpy(), cmap="vlag", vmin=-1, vmax=1, interpolation="nearest")
+    im = ax.imshow(corr.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
     ax.figure.colorbar(im, ax=ax, label="correlation")
     ax.set_xticks([])
     ax.set_yticks([])
