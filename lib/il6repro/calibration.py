@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from . import _dist
 
 COVERAGE_BAND = (93.5, 96.5)  # % of 95% CIs covering the truth
 TYPE1_BAND = (4.0, 6.0)  # % of null pairs with P < 0.05 (two-sided: too few rejections fail too)
@@ -22,6 +23,8 @@ SD_BAND = (0.95, 1.05)  # SD of standardised errors (null z's); below: conservat
 def clopper_pearson(k: float, n: float, level: float = 0.95) -> tuple[float, float]:
     """Exact (Clopper-Pearson) CI of a binomial share ``k / n``; non-integer ``k, n`` (an effective sample size)
     use the same beta quantiles."""
+    from scipy import stats
+
     a = (1 - level) / 2
     lo = 0.0 if k <= 0 else float(stats.beta.ppf(a, k, n - k + 1))
     hi = 1.0 if k >= n else float(stats.beta.ppf(1 - a, k + 1, n - k))
@@ -100,19 +103,19 @@ def prob_met(n_eff: float, p0: float = 0.95, band: tuple[float, float] = (0.935,
     """Chance that a method with true share ``p0`` is declared ``"met"`` with ``n_eff`` independent pairs (normal
     approximation of the share and of the CI half-width)."""
     se = np.sqrt(p0 * (1 - p0) / n_eff)
-    h = stats.norm.isf((1 - level) / 2) * se
+    h = _dist.norm_isf((1 - level) / 2) * se
     lo_ok, hi_ok = band[0] + h, band[1] - h
     if lo_ok >= hi_ok:
         return 0.0
-    return float(stats.norm.cdf((hi_ok - p0) / se) - stats.norm.cdf((lo_ok - p0) / se))
+    return float(_dist.norm_cdf((hi_ok - p0) / se) - _dist.norm_cdf((lo_ok - p0) / se))
 
 
 def prob_met_sd(n_eff: float, band: tuple[float, float] = SD_BAND, level: float = 0.95) -> float:
     """Chance that standard-normal z's give an SD declared ``"met"`` with ``n_eff`` independent z's (SE of an SD
     about ``1 / sqrt(2 n)``)."""
     se = 1 / np.sqrt(2 * n_eff)
-    h = stats.norm.isf((1 - level) / 2) * se
+    h = _dist.norm_isf((1 - level) / 2) * se
     lo_ok, hi_ok = band[0] + h, band[1] - h
     if lo_ok >= hi_ok:
         return 0.0
-    return float(stats.norm.cdf((hi_ok - 1) / se) - stats.norm.cdf((lo_ok - 1) / se))
+    return float(_dist.norm_cdf((hi_ok - 1) / se) - _dist.norm_cdf((lo_ok - 1) / se))

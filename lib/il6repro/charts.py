@@ -207,11 +207,11 @@ def spread_labels(y, min_gap: float) -> np.ndarray:
 def published_z_vs_p(claims: dict, threshold: float):
     """Printed P against printed |z| for study W's IL-6 associations, over the curve a normal z implies; each point
     named in a column to the right, joined by a thin line, so no two names overlap."""
-    from scipy import stats
+    from . import _dist
 
     z = np.linspace(3, 6.2, 200)
     fig, ax = _fig((7.2, 4.2))
-    ax.plot(z, -np.log10(2 * stats.norm.sf(z)), color="#333", label="two-sided P implied by |z|")
+    ax.plot(z, -np.log10(2 * _dist.norm_sf(z)), color="#333", label="two-sided P implied by |z|")
     pts = [(cid, c) for cid, c in claims.items() if cid.startswith("W.mr.il6.") and cid.endswith(".z")]
     xs = np.array([abs(c.value) for _, c in pts])
     ys = np.array([-np.log10(claims[cid[:-2] + ".p"].value) for cid, _ in pts])

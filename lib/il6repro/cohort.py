@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import _dist
 from ._blas import small_blas
 from .twins.whitehall import GHQ_PHASES, IL6_PHASES
 
@@ -423,9 +423,9 @@ def risk_ratio(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] =
         b, se, (n_obs, n_persons) = _gee_estimate(obs, exposure, covariates, vcov)
     else:
         _model_inputs(obs, exposure, covariates, method, vcov)  # names the bad method
-    z = stats.norm.isf(alpha / 2)
+    z = _dist.norm_isf(alpha / 2)
     return {"rr": float(np.exp(b)), "ci_low": float(np.exp(b - z * se)), "ci_high": float(np.exp(b + z * se)),
-            "log_rr": b, "se": se, "p": float(2 * stats.norm.sf(abs(b / se))), "n_obs": n_obs,
+            "log_rr": b, "se": se, "p": float(2 * _dist.norm_sf(abs(b / se))), "n_obs": n_obs,
             "n_persons": n_persons, "method": method, "vcov": vcov or VCOV_TYPES[method][0],
             "covariates": list(covariates)}
 
@@ -481,9 +481,9 @@ def change_difference(ch: pd.DataFrame, alpha: float = 0.05) -> dict:
                                                                cov_kwds={"groups": ch["stno"].to_numpy()})
     j = X.columns.get_loc("resolved_at_next")
     b, se = float(fit.params[j]), float(fit.bse[j])
-    z = stats.norm.isf(alpha / 2)
+    z = _dist.norm_isf(alpha / 2)
     means = ch.groupby("resolved_at_next")["change"].agg(["mean", "size"])
-    return {"difference": b, "ci_low": b - z * se, "ci_high": b + z * se, "p": float(2 * stats.norm.sf(abs(b / se))),
+    return {"difference": b, "ci_low": b - z * se, "ci_high": b + z * se, "p": float(2 * _dist.norm_sf(abs(b / se))),
             "mean_change_resolved": float(means.loc[1, "mean"]) if 1 in means.index else np.nan,
             "mean_change_persistent": float(means.loc[0, "mean"]) if 0 in means.index else np.nan,
             "n_resolved": int(means.loc[1, "size"]) if 1 in means.index else 0,

@@ -308,9 +308,9 @@ def evaluate_conclusion(claim: Claim, value: float, ci: tuple[float, float] | No
         return False, "no value"
     kind = r["kind"]
     if kind == "significant":  # value is a z statistic: two-sided normal P below the threshold, published sign
-        from scipy import stats
+        from . import _dist
 
-        p = float(2 * stats.norm.sf(abs(value)))
+        p = float(2 * _dist.norm_sf(abs(value)))
         same = math.copysign(1, value) == math.copysign(1, claim.value)
         ok = p < r["threshold"] and same
         return ok, (f"z {value:.2f}: P {p:.2g} {'<' if p < r['threshold'] else '>='} {r['threshold']:g}, sign "
@@ -680,16 +680,15 @@ def consistency_checks(claims: dict[str, Claim] | None = None):
     Returns a DataFrame: check, published, implied, ratio_or_gap, verdict.
     """
     import pandas as pd
-    from scipy import stats
 
-    from . import report
+    from . import _dist, report
 
     claims = claims or load_claims()
     rows = []
     for c in claims.values():
         if c.id.startswith("W.mr.il6.") and c.id.endswith(".z"):
             pc = claims[c.id[:-2] + ".p"]
-            implied = float(2 * stats.norm.sf(abs(c.value)))
+            implied = float(2 * _dist.norm_sf(abs(c.value)))
             ratio = pc.value / implied
             verdict = "consistent" if abs(math.log10(ratio)) < 0.05 else (
                 f"printed P is {1 / ratio:.1f}x smaller than z implies" if ratio < 1 else
@@ -711,7 +710,7 @@ def consistency_checks(claims: dict[str, Claim] | None = None):
             mid = math.exp((l_lo + l_hi) / 2)
             se = (l_hi - l_lo) / (2 * 1.959964)
             z = l_rr / se
-            p = float(2 * stats.norm.sf(abs(z)))
+            p = float(2 * _dist.norm_sf(abs(z)))
             gap = l_rr - (l_lo + l_hi) / 2
             verdict = "consistent" if abs(gap) < 0.01 else f"RR off the CI's log-midpoint by {gap:+.3f}"
             rows.append({"check": f"{c.quantity}: RR vs CI on log scale", "published": f"{c.value} ({c.ci[0]}-{c.ci[1]})",

@@ -497,9 +497,9 @@ def tidy(records: list[dict], query: Query, mapping: pd.DataFrame) -> tuple[pd.D
     drop(prox, "its LD proxy already stands for another variant in this study")
     drop(df["beta"].isna() & df["p"].isna(), "no beta and no P in OpenGWAS")
     fill = (df["se"].isna() | (df["se"] == 0)) & df["beta"].notna() & df["p"].notna() & (df["p"] > 0)
-    from scipy import stats
+    from .. import _dist
 
-    df.loc[fill, "se"] = df.loc[fill, "beta"].abs() / np.abs(stats.norm.ppf(df.loc[fill, "p"] / 2))
+    df.loc[fill, "se"] = df.loc[fill, "beta"].abs() / np.abs(_dist.norm_ppf(df.loc[fill, "p"] / 2))
     df.loc[df["se"] <= 0, "se"] = np.nan
     df.loc[(df["eaf"] <= 0) | (df["eaf"] >= 1), "eaf"] = np.nan
     df.loc[df["beta"] == -9, "beta"] = np.nan

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .. import _dist
 from .._blas import small_blas
 
 
@@ -79,7 +79,7 @@ def _fit(QG: np.ndarray, gg: np.ndarray, Yc: np.ndarray, df: int) -> dict[str, n
     rss = yy[None, :] - beta * gy
     se = np.sqrt(np.maximum(rss, 0) / df / gg[:, None])
     t = beta / se
-    p = 2 * stats.t.sf(np.abs(t), df)
+    p = 2 * _dist.t_sf(np.abs(t), df)
     return {"beta": beta, "se": se, "t": t, "p": p, "df": df}
 
 

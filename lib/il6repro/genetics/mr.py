@@ -37,7 +37,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from .. import _dist
 
 
 class NotApplicable(ValueError):
@@ -91,9 +92,8 @@ def _arrays(bx, bxse, by, byse, *, min_snps: int, method: str):
 
 
 def _ci(est: float, se: float, alpha: float, df: float | None = None):
-    q = stats.t.ppf(1 - alpha / 2, df) if df else stats.norm.ppf(1 - alpha / 2)
-    dist = stats.t(df) if df else stats.norm
-    p = float(2 * dist.sf(abs(est / se))) if se > 0 else np.nan
+    q = _dist.t_ppf(1 - alpha / 2, df) if df else _dist.norm_ppf(1 - alpha / 2)
+    p = float(2 * (_dist.t_sf(abs(est / se), df) if df else _dist.norm_sf(abs(est / se)))) if se > 0 else np.nan
     return est - q * se, est + q * se, p
 
 
@@ -117,7 +117,7 @@ def cochran_q(bx, by, byse, estimate: float) -> tuple[float, int, float]:
     """Cochran's Q of the ratio estimates around ``estimate`` (first-order weights): (Q, df, p)."""
     q = float(np.sum(((by - estimate * bx) / byse) ** 2))
     df = len(bx) - 1
-    return q, df, float(stats.chi2.sf(q, df))
+    return q, df, float(_dist.chi2_sf(q, df))
 
 
 def ivw(bx, bxse, by, byse, *, model: str = "default", underdispersion: str = "floor", alpha: float = 0.05,
@@ -164,16 +164,16 @@ def i2_gx(bx, bxse, byse) -> float:
 def _egger_bounds(est: float, se: float, rse: float, df: int, alpha: float, distribution: str):
     """CI and p as MendelianRandomization's egger.bounds: with "t", when rse < 1 take the wider of a normal
     interval (SE floored) and a t interval with SE x rse, so under-dispersion is not doubly penalised."""
-    zq = stats.norm.ppf(1 - alpha / 2)
+    zq = _dist.norm_ppf(1 - alpha / 2)
     if distribution == "normal":
-        return est - zq * se, est + zq * se, float(2 * stats.norm.sf(abs(est / se)))
-    tq = stats.t.ppf(1 - alpha / 2, df)
+        return est - zq * se, est + zq * se, float(2 * _dist.norm_sf(abs(est / se)))
+    tq = _dist.t_ppf(1 - alpha / 2, df)
     if rse < 1:
         half = max(zq * se, tq * se * rse)
-        p = max(float(2 * stats.norm.sf(abs(est / se))), float(2 * stats.t.sf(abs(est / se / rse), df)))
+        p = max(float(2 * _dist.norm_sf(abs(est / se))), float(2 * _dist.t_sf(abs(est / se / rse), df)))
     else:
         half = tq * se
-        p = float(2 * stats.t.sf(abs(est / se), df))
+        p = float(2 * _dist.t_sf(abs(est / se), df))
     return est - half, est + half, p
 
 
@@ -219,7 +219,7 @@ def egger(bx, bxse, by, byse, *, distribution: str = "normal", underdispersion: 
     return MRResult("MR-Egger", float(coef[1]), float(se[1]), lo, hi, p, n,
                     {"intercept": float(coef[0]), "intercept_se": float(se[0]), "intercept_ci_low": ilo,
                      "intercept_ci_high": ihi, "intercept_p": ip, "residual_se": sigma,
-                     "Q_rucker": q_rucker, "Q_rucker_df": df, "Q_rucker_p": float(stats.chi2.sf(q_rucker, df)),
+                     "Q_rucker": q_rucker, "Q_rucker_df": df, "Q_rucker_p": float(_dist.chi2_sf(q_rucker, df)),
                      "I2_GX": i2_gx(bx, bxse, byse)})
 
 
@@ -435,7 +435,7 @@ def r_density(x, weights, bw: float, n: int = 512, cut: float = 3.0) -> tuple[np
     np.add.at(y, ix[ix == n - 1], (weights * (1 - fx))[ix == n - 1])
     kords = _r_seq(0.0, 2 * (up - lo), 2 * n)
     kords[n + 1:] = -kords[n - 1:0:-1]
-    kords = stats.norm.pdf(kords, scale=bw)
+    kords = _dist.norm_pdf(kords / bw) / bw
     conv = np.fft.ifft(np.fft.fft(y) * np.conj(np.fft.fft(kords)))
     conv = np.maximum(0, conv.real[:n])
     xords = _r_seq(lo, up, n)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .. import _dist
 from .._blas import small_blas
 
 
@@ -69,11 +69,11 @@ def tsls(Y: pd.DataFrame, x: pd.Series, Z: pd.DataFrame, C: pd.DataFrame, *, cov
             rss_u = xr @ xr - xhat @ xhat
             f_first = ((xhat @ xhat) / q) / (rss_u / (n - k - q + 1))
             r2_first = float((xhat @ xhat) / (xr @ xr))
-        zq = stats.norm.ppf(1 - alpha / 2)
+        zq = _dist.norm_ppf(1 - alpha / 2)
         for j, col in enumerate(cols):
             z = theta[j] / se[j]
             rows.append({"outcome": col, "estimate": theta[j], "se": se[j], "z": z,
-                         "p": 2 * stats.norm.sf(abs(z)), "ci_low": theta[j] - zq * se[j],
+                         "p": 2 * _dist.norm_sf(abs(z)), "ci_low": theta[j] - zq * se[j],
                          "ci_high": theta[j] + zq * se[j], "n": n, "n_instruments": q,
                          "first_stage_F": f_first, "first_stage_R2": r2_first, "cov_type": cov_type})
     return pd.DataFrame(rows)
@@ -98,4 +98,4 @@ def steiger(bx, bxse, n_exp, by, byse, n_out) -> dict:
     z = (np.arctanh(np.sqrt(min(r2x, 0.9999))) - np.arctanh(np.sqrt(min(r2y, 0.9999)))) / np.sqrt(
         1 / (nx - 3) + 1 / (ny - 3))
     return {"r2_exposure": r2x, "r2_outcome": r2y, "correct_direction": r2x > r2y, "steiger_z": float(z),
-            "steiger_p": float(2 * stats.norm.sf(abs(z)))}
+            "steiger_p": float(2 * _dist.norm_sf(abs(z)))}

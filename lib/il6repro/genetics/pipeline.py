@@ -253,12 +253,12 @@ def planted_vs_recovered(run: ScanRun, targets: pd.DataFrame, truth: pd.DataFram
 def calibration_readings(targets: pd.DataFrame) -> pd.DataFrame:
     """The two readings of each published association: the printed z with the P it implies, and the printed P
     with the z it implies (three of the five printed P values are ten times smaller than their z implies)."""
-    from scipy import stats
+    from .. import _dist
 
     t = targets.set_index("region")
     return pd.DataFrame({"published z": t["z"], "published P": t["p"],
-                         "P implied by z": 2 * stats.norm.sf(t["z"].abs()),
-                         "z implied by P": np.sign(t["z"]) * stats.norm.isf(t["p"] / 2)})
+                         "P implied by z": 2 * _dist.norm_sf(t["z"].abs()),
+                         "z implied by P": np.sign(t["z"]) * _dist.norm_isf(t["p"] / 2)})
 
 
 def calibration_comparison(targets: pd.DataFrame, ins: pd.DataFrame, *, seed: int, n: int, pleiotropy_sd: float,

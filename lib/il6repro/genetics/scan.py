@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .. import _dist
 from . import mr
 from .harmonise import harmonise
 from .onesample import r2_from_t
@@ -42,10 +42,10 @@ class ScanResult:
 
 
 def _norm(est, se, alpha):
-    zq = stats.norm.ppf(1 - alpha / 2)
+    zq = _dist.norm_ppf(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = est / se
-    return est - zq * se, est + zq * se, 2 * stats.norm.sf(np.abs(z)), z
+    return est - zq * se, est + zq * se, 2 * _dist.norm_sf(np.abs(z)), z
 
 
 def _ivw(bx, BY, W, model, underdispersion):
@@ -86,14 +86,14 @@ def _egger(bx, bxse, BY, BYSE, distribution, underdispersion, alpha):
     i2gx = np.where(qg > 0, np.maximum(0, (qg - (J - 1)) / np.where(qg > 0, qg, 1)), 0.0)
 
     def bounds(est, se):
-        zq = stats.norm.ppf(1 - alpha / 2)
-        pn = 2 * stats.norm.sf(np.abs(est / se))
+        zq = _dist.norm_ppf(1 - alpha / 2)
+        pn = 2 * _dist.norm_sf(np.abs(est / se))
         if distribution == "normal":
             return est - zq * se, est + zq * se, pn
-        tq = stats.t.ppf(1 - alpha / 2, df)
+        tq = _dist.t_ppf(1 - alpha / 2, df)
         half = np.where(sigma < 1, np.maximum(zq * se, tq * se * sigma), tq * se)
-        pt_under = 2 * stats.t.sf(np.abs(est / se / sigma), df)
-        pt = 2 * stats.t.sf(np.abs(est / se), df)
+        pt_under = 2 * _dist.t_sf(np.abs(est / se / sigma), df)
+        pt = 2 * _dist.t_sf(np.abs(est / se), df)
         p = np.where(sigma < 1, np.maximum(pn, pt_under), pt)
         return est - half, est + half, p
 
@@ -101,7 +101,7 @@ def _egger(bx, bxse, BY, BYSE, distribution, underdispersion, alpha):
     ilo, ihi, ip = bounds(icpt, se_i)
     return dict(estimate=slope, se=se_s, ci_low=lo, ci_high=hi, p=p, intercept=icpt, intercept_se=se_i,
                 intercept_ci_low=ilo, intercept_ci_high=ihi, intercept_p=ip, residual_se=sigma, Q_rucker=qr,
-                Q_rucker_df=df, Q_rucker_p=stats.chi2.sf(qr, df), I2_GX=i2gx)
+                Q_rucker_df=df, Q_rucker_p=_dist.chi2_sf(qr, df), I2_GX=i2gx)
 
 
 def _medians(bx, bxse, BY, BYSE, weighting, ratio_se, n_boot, seed, threads):
@@ -318,7 +318,7 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=DEFAULT_METH
                 est, se, Q, df, rse, model = _ivw(bx, BY, BYSE ** -2, ivw_model, underdispersion)
                 add("ivw", est, se, model=model)
                 prim.append(est_rows[-1].assign(primary_method=f"IVW ({model})"))
-                het.append(pd.DataFrame({**base, "Q": Q, "Q_df": df, "Q_p": stats.chi2.sf(Q, df),
+                het.append(pd.DataFrame({**base, "Q": Q, "Q_df": df, "Q_p": _dist.chi2_sf(Q, df),
                                          "I2": np.where(Q > 0, np.maximum(0, (Q - df) / np.where(Q > 0, Q, 1)), 0),
                                          "residual_se": rse}))
             elif m == "egger":
@@ -348,7 +348,7 @@ def scan(instruments: pd.DataFrame, assoc: pd.DataFrame, *, methods=DEFAULT_METH
         zst = (np.arctanh(np.sqrt(min(r2x, 0.9999))) - np.arctanh(np.sqrt(np.minimum(r2y, 0.9999)))) / np.sqrt(
             1 / (nx - 3) + 1 / (nout - 3))
         steig.append(pd.DataFrame({**base, "r2_exposure": r2x, "r2_outcome": r2y, "correct_direction": r2x > r2y,
-                                   "steiger_z": zst, "steiger_p": 2 * stats.norm.sf(np.abs(zst)),
+                                   "steiger_z": zst, "steiger_p": 2 * _dist.norm_sf(np.abs(zst)),
                                    "note": "" if np.isfinite(nx) else "not applicable: exposure sample size "
                                                                        "unknown"}))
 
@@ -383,8 +383,6 @@ def significant(p, alpha: float = 0.05, correction: str = "bonferroni") -> pd.Se
     ``correction``: ``"bonferroni"`` (P < alpha / m, the paper's rule) or ``"fdr"`` (Benjamini-Hochberg at level
     ``alpha``, statsmodels ``multipletests(method="fdr_bh")``). Missing P values are never significant.
     """
-    from statsmodels.stats.multitest import multipletests
-
     s = pd.Series(p, dtype=float)
     ok = s.notna().to_numpy()
     out = np.zeros(len(s), dtype=bool)
@@ -392,6 +390,8 @@ def significant(p, alpha: float = 0.05, correction: str = "bonferroni") -> pd.Se
         out[ok] = s[ok].to_numpy() < alpha / max(int(ok.sum()), 1)
     elif correction == "fdr":
         if ok.any():
+            from statsmodels.stats.multitest import multipletests  # imported only here: it loads scipy.stats
+
             out[ok] = multipletests(s[ok].to_numpy(), alpha=alpha, method="fdr_bh")[0]
     else:
         raise ValueError(f"correction must be 'bonferroni' or 'fdr', got {correction!r}")

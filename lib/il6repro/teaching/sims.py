@@ -12,7 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from .. import _dist
 
 
 # ------------------------------------------------------------------------------------------------ MR power
@@ -25,8 +26,8 @@ def mr_power(n: int, r2: float, theta: float, alpha: float = 0.05) -> float:
     if n <= 0 or not 0 < r2 < 1:
         raise ValueError("need n > 0 and 0 < r2 < 1")
     ncp = np.sqrt(n * r2) * abs(theta)
-    z = stats.norm.isf(alpha / 2)
-    return float(stats.norm.sf(z - ncp) + stats.norm.cdf(-z - ncp))
+    z = _dist.norm_isf(alpha / 2)
+    return float(_dist.norm_sf(z - ncp) + _dist.norm_cdf(-z - ncp))
 
 
 def simulate_summary(n: int, r2: float, theta: float, *, n_snps: int = 10, n_rep: int = 1,

@@ -32,9 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
-from .. import governance
+from .. import _dist, governance
 from .._csv import write_csv
 from .._paths import manifest_dir
 from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, read_numeric_csv, rows
@@ -131,7 +130,7 @@ def planted_effects(n: int, calibrate_to: str = "z", ins: pd.DataFrame | None = 
         for idp in idps["idp"]:
             h = hits.get((exp, idp))
             if h is not None:
-                z = float(h.z) if calibrate_to == "z" else float(np.sign(h.z) * stats.norm.isf(h.p / 2))
+                z = float(h.z) if calibrate_to == "z" else float(np.sign(h.z) * _dist.norm_isf(h.p / 2))
                 rows.append(dict(exposure=exp, idp=idp, theta=z * se_cal, target_z=z, expected_z=z * se_cal / se,
                                  expected_se=se, calibrate_n=cal_n, claim=h.claim, published_z=float(h.z),
                                  published_p=float(h.p)))

@@ -62,9 +62,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy.stats import norm
 
-from .. import governance
+from .. import _dist, governance
 from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, rows
 from ._store import atomic_directory, cached, recorded_hashes
 
@@ -201,8 +200,8 @@ def solve_betas(rr_low: float, rr_repeated: float, il6_rho: float = DEFAULTS["il
 
 @functools.lru_cache(maxsize=64)
 def _probit(share: float):
-    """``norm.ppf(share)`` (a numpy float), computed once per share: scipy's call costs ~0.2 ms, ten a draw."""
-    return norm.ppf(share)
+    """``scipy.stats.norm.ppf(share)`` (a numpy float), computed once per share: scipy's call costs ~0.2 ms, ten a draw."""
+    return _dist.norm_ppf(share)
 
 
 class _Replay:
