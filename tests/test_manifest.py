@@ -98,3 +98,19 @@ def test_every_mirror_folder_has_a_mirror_manifest():
     for m in cat.manifests.values():
         if m.mirror_only or any(s.kind == "url" for s in m.sources):
             assert m.origin, f"{m.id}: mirror-only datasets must name their origin"
+
+
+def test_yaml_reader_reads_every_shipped_file_as_safe_load():
+    """il6repro._yaml (libyaml's parser) gives what yaml.safe_load gives for every YAML file the project ships."""
+    import yaml
+
+    from il6repro import _yaml
+    from il6repro._paths import repo_root
+
+    root = repo_root()
+    files = sorted([*root.glob("data_manifest/**/*.yaml"), *root.glob("lib/il6repro/*.yaml")])
+    assert len(files) >= 20
+    for f in files:
+        text = f.read_text()
+        assert _yaml.load(text) == yaml.safe_load(text), f.name
+    assert _yaml._LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)

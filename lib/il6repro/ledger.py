@@ -46,6 +46,7 @@ from typing import Any
 
 import yaml
 
+from . import _yaml
 from ._paths import build_dir, repo_root, results_dir
 
 KINDS = {
@@ -90,7 +91,7 @@ def claims_path() -> Path:
 def load_claims(path: Path | None = None) -> dict[str, Claim]:
     """Read and validate the published claims file."""
     path = Path(path) if path else claims_path()
-    raw = yaml.safe_load(path.read_text())
+    raw = _yaml.load(path.read_text())
     out: dict[str, Claim] = {}
     for i, c in enumerate(raw.get("claims", [])):
         missing = {"id", "study", "quantity", "source", "value", "rule"} - set(c)
@@ -546,7 +547,7 @@ def load_baseline(path: Path | None = None) -> dict[str, dict]:
     path = Path(path) if path else baseline_path()
     if not path.is_file():
         raise LedgerError(f"no ledger baseline at {path}; write one with `python -m il6repro ledger --update-baseline`")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = _yaml.load(path.read_text()) or {}
     out = {}
     valid = PASSING | {NOT_REPRODUCED, NOT_ATTEMPTED}
     for cid, entry in (raw.get("claims") or {}).items():

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from . import _yaml
 from ._paths import build_dir, repo_root
 
 GRID = Path(__file__).with_name("sweep.yaml")
@@ -69,7 +70,7 @@ def load_grid(path: str | Path | None = None, choices: list[str] | None = None) 
     from .runner.parameters import check_value, inspect_parameters
 
     path = Path(path) if path else GRID
-    raw = yaml.safe_load(Path(path).read_text()) or {}
+    raw = _yaml.load(Path(path).read_text()) or {}
     items = raw.get("choices") or []
     if not items:
         raise SweepError(f"{path}: no choices")

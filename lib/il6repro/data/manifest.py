@@ -40,6 +40,8 @@ from typing import Any
 
 import yaml
 
+from .. import _yaml
+
 KINDS = ("public", "restricted", "synthetic")
 SOURCE_KINDS = ("mirror", "wheel", "url", "generator", "api")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -137,7 +139,7 @@ def parse_manifest(path: Path) -> Manifest:
     """Read and validate one manifest YAML file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = _yaml.load(path.read_text())
     except yaml.YAMLError as exc:
         raise _err(path, f"not valid YAML ({exc})") from exc
     if not isinstance(raw, dict):

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from .. import _yaml
 from ..params import ParameterError, check, parse
 
 __all__ = ["ParameterError", "inspect_parameters", "parse_cli_value", "check_value", "load_profile",
@@ -90,7 +91,7 @@ def check_value(nb: str, name: str, value: Any, spec: dict[str, Any]) -> Any:
 def load_profile(name: str, path: Path | None = None) -> dict[str, dict[str, Any]]:
     """Return a profile: scope ('all' or notebook number) -> {param: value}."""
     path = path or Path(__file__).resolve().parents[1] / "profiles.yaml"
-    profiles = yaml.safe_load(path.read_text()) or {}
+    profiles = _yaml.load(path.read_text()) or {}
     if name not in profiles:
         raise ParameterError(f"unknown profile {name!r}; profiles in {path.name}: {', '.join(profiles)}")
     prof = profiles[name] or {}

@@ -31,9 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from .. import _dist, governance
+from .. import _dist, _yaml, governance
 from .._csv import write_csv
 from .._paths import manifest_dir
 from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, read_numeric_csv, rows
@@ -68,12 +67,12 @@ def idp_table() -> pd.DataFrame:
 def column_mapping(path: str | Path | None = None) -> dict:
     """The role -> column mapping (``data_manifest/ukb/columns.yaml`` unless ``path`` is given)."""
     p = Path(path) if path else manifest_dir() / "ukb" / "columns.yaml"
-    return yaml.safe_load(p.read_text())
+    return _yaml.load(p.read_text())
 
 
 def targets() -> pd.DataFrame:
     """Published IL-6 associations and the IDP each is planted on (``data_manifest/ukb/twin_targets.yaml``)."""
-    doc = yaml.safe_load((manifest_dir() / "ukb" / "twin_targets.yaml").read_text())
+    doc = _yaml.load((manifest_dir() / "ukb" / "twin_targets.yaml").read_text())
     df = pd.DataFrame(doc["targets"])
     df.insert(0, "exposure", doc["exposure"])
     return df
