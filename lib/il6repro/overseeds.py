@@ -192,7 +192,8 @@ def _ukb_fast(seed: int, params: dict, prep: dict) -> list[dict]:
     """:func:`_ukb_one`'s numbers without its tables: the twin's arrays (:func:`il6repro.twins.ukb._draw`),
     rounded as the participants table stores them, the design of ``assoc.design_matrix``, the fits of
     ``assoc.fits`` and the IVW of ``scan`` on the harmonisation :func:`_ukb_prepare` made once. The same
-    arithmetic in the same order, so the same numbers to the last bit (tested)."""
+    arithmetic in the same order, so the same numbers to the last bit (tested); only the IL-6 instruments are
+    fitted (10 of the 35 variants), as each variant's fit involves no other variant."""
     from .genetics import assoc, scan
     from .twins import ukb
 
@@ -207,13 +208,14 @@ def _ukb_fast(seed: int, params: dict, prep: dict) -> list[dict]:
     C = np.column_stack([np.ones(len(age)), age, age ** 2, sex, age * sex]
                         + [(centre == c).astype(float) for c in sorted(pd.unique(centre))[1:]]
                         + [np.round(d["scaling"], 5)] + [pcs[:, k] for k in range(pcs.shape[1])])
-    G = d["G"]  # the counted allele's dosage, in place (the draw's own array, used nowhere else)
-    G[:, prep["flipped"]] = 2.0 - G[:, prep["flipped"]]
+    G = d["G"][:, prep["pos"]]  # only the IL-6 instruments are fitted (each variant's fit is its own)
+    flipped = np.isin(prep["pos"], prep["flipped"])  # the counted allele's dosage
+    G[:, flipped] = 2.0 - G[:, flipped]
     out, _ = assoc.fits(G, C, np.round(d["Y"], 4))
     order, sign = prep["order"], prep["sign"]
     # C order, as scan's variants x outcomes arrays (a sum over variants adds in memory order)
-    BY = np.ascontiguousarray(out["beta"][prep["pos"]][:, order]) * sign[:, None]
-    BYSE = np.ascontiguousarray(out["se"][prep["pos"]][:, order])
+    BY = np.ascontiguousarray(out["beta"][:, order]) * sign[:, None]
+    BYSE = np.ascontiguousarray(out["se"][:, order])
     est, se, *_ = scan._ivw(prep["bx"], BY, BYSE ** -2, params["ivw_model"], "floor")
     _, _, pv, zv = scan._norm(est, se, 0.05)
     at = {name: k for k, name in enumerate(prep["names"][order])}
