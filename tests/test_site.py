@@ -207,9 +207,12 @@ def test_every_notebook_page_shows_the_figures_its_notebook_saved(site, book, tm
     copy = tmp_path / "html"
     shutil.copytree(site, copy)
     page = copy / "notebooks" / "01_tiny.html"
-    page.write_text(re.sub(r"<img[^>]+>", "", page.read_text()).replace("</main>", "PosixPath('/x')</main>"))
+    assert 'class="dataframe"' not in page.read_text()
+    raw_table = '<table border="1" class="dataframe"><tr><th>0</th><td>0.123456</td></tr></table>'
+    page.write_text(re.sub(r"<img[^>]+>", "", page.read_text()).replace("</main>", f"PosixPath('/x'){raw_table}</main>"))
     problems = notebook_pages_missing_figures(copy, receipts)
-    assert problems == ["01_tiny: 1 figure(s) not shown: tiny_line.png", "01_tiny: raw output on the page ('PosixPath(')"]
+    assert problems == ["01_tiny: 1 figure(s) not shown: tiny_line.png", "01_tiny: raw output on the page ('PosixPath(')",
+                        "01_tiny: 1 pandas table(s) not formatted by report.table"]
 
 
 def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_notebooks, monkeypatch, tmp_path):

@@ -414,12 +414,15 @@ def sphinx_build(src: Path, out: Path, doctrees: Path, log=print) -> list[str]:
 
 
 RAW_OUTPUT = ("PosixPath(", "{'png':", " object at 0x", "0.000000")
+# pandas' own HTML table (raw index, unformatted numbers, identifiers as headers): a notebook shows its tables
+# through il6repro.report.table, whose Styler HTML has no such class
+RAW_TABLE = 'class="dataframe"'
 
 
 def notebook_pages_missing_figures(html_dir: Path, receipts: dict[str, dict]) -> list[str]:
     """What a reader would miss: for each notebook page, every PNG its notebook saved (by the receipt's sha256)
     must be among the page's images, and no output may print a path, a dict of paths, an object address or a P of
-    0.000000. Returns one line per problem (empty when every page is whole)."""
+    0.000000, nor show pandas' own HTML table instead of :func:`il6repro.report.table`'s. Returns one line per problem (empty when every page is whole)."""
     problems = []
     for stem, rec in sorted(receipts.items()):
         page = html_dir / "notebooks" / f"{stem}.html"
@@ -437,6 +440,8 @@ def notebook_pages_missing_figures(html_dir: Path, receipts: dict[str, dict]) ->
         raw = [r for r in RAW_OUTPUT if r in text]
         if raw:
             problems.append(f"{stem}: raw output on the page ({', '.join(map(repr, raw))})")
+        if RAW_TABLE in text:
+            problems.append(f"{stem}: {text.count(RAW_TABLE)} pandas table(s) not formatted by report.table")
     return problems
 
 
