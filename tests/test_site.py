@@ -91,6 +91,17 @@ def test_paper_carries_every_published_number():
     assert used == set(load_claims())
 
 
+def test_the_gallery_knows_the_papers_figure_labels():
+    """The gallery links each figure the paper shows to its number there; every figure the paper cites by
+    {numref} is one of its own run figures."""
+    from il6repro.book import paper_figure_labels
+
+    labels = paper_figure_labels(ROOT / "book" / "paper.md")
+    assert labels["02_manhattan.png"] == "fig-manhattan" and labels["07_forest.png"] == "fig-forest"
+    cited = set(re.findall(r"\{numref\}`(fig-[^`]+)`", (ROOT / "book" / "paper.md").read_text()))
+    assert cited and cited <= set(labels.values()), cited - set(labels.values())
+
+
 def test_references_cover_every_dataset_and_citation():
     from pybtex.database import parse_file
 
@@ -183,6 +194,8 @@ def test_book_structure_and_skip(site, book):
         assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']https?://""", page.read_text()), page
     gallery = (site / "gallery.html").read_text()
     assert "tiny_line.png" in gallery and "parameters_sha256" in gallery and "notebooks/01_tiny.html" in gallery
+    # only the paper's figures are numbered (its text cites them); the gallery's continued the book-wide count
+    assert "caption-number" not in gallery and "a line" in gallery
     receipts = _text(site / "receipts.html")
     assert "01_tiny" in receipts and '"n": 3' in receipts
     index = (site / "index.html").read_text()

@@ -284,8 +284,23 @@ class LedgerConsistency(SphinxDirective):
 
 
 # ------------------------------------------------------------------------------------------------ figures
-def _figure_node(directive: SphinxDirective, name: str, caption_text: str | None, fig: dict) -> nodes.figure:
-    figure = nodes.figure(classes=["run-figure"])
+class unnumbered_figure(nodes.figure):  # noqa: N801 - docutils names node classes in lower case
+    """A figure that takes no number: Sphinx numbers a figure (numfig) by its exact class, so only the paper's
+    figures, which its text cites as Figure 1 ..., are numbered; the gallery's and the sweep's would otherwise
+    continue the count across the book (the sweep's read "Figure 40")."""
+
+
+def _visit_unnumbered(self, node) -> None:
+    self.visit_figure(node)
+
+
+def _depart_unnumbered(self, node) -> None:
+    self.depart_figure(node)
+
+
+def _figure_node(directive: SphinxDirective, name: str, caption_text: str | None, fig: dict, *,
+                 numbered: bool = True) -> nodes.figure:
+    figure = (nodes.figure if numbered else unnumbered_figure)(classes=["run-figure"])
     figure += nodes.image(uri=f"/figures/{name}", alt=caption_text or name, candidates={"*": f"figures/{name}"})
     caption = nodes.caption()
     if caption_text:
@@ -338,10 +353,16 @@ class RunGallery(SphinxDirective):
         figs = run_data(self.env).get("figures", [])
         if not figs:
             return [nodes.paragraph("", "No figures yet: run the notebooks (python -m il6repro run).")]
+        in_paper = paper_figure_labels(Path(self.env.srcdir) / "paper.md")
         for fig in figs:
             section = nodes.container(classes=["gallery-item"], ids=[nodes.make_id("fig-" + fig["name"])])
-            section += _figure_node(self, fig["name"], None, fig)
+            section += _figure_node(self, fig["name"], None, fig, numbered=False)
             para = nodes.paragraph("", "", nodes.literal("", fig["name"]))
+            if fig["name"] in in_paper:  # the paper's number for it, linked (the gallery numbers nothing itself)
+                para += nodes.Text(" · ")
+                refs, _msgs = self.state.inline_text(f"{{numref}}`Figure %s of the paper <{in_paper[fig['name']]}>`",
+                                                     self.lineno)
+                para += refs
             if fig.get("svg"):
                 para += nodes.Text(" · ")
                 para += _download(self.env, f"/figures/{fig['svg']}", "SVG")
@@ -352,6 +373,12 @@ class RunGallery(SphinxDirective):
                                       classes=["provenance-table"], widths=[1, 4])
             out.append(section)
         return out
+
+
+def paper_figure_labels(paper: Path) -> dict[str, str]:
+    """File name -> label of every ``{run-figure}`` of the paper page that has a ``:name:``."""
+    text = paper.read_text() if paper.is_file() else ""
+    return dict(re.findall(r"```\{run-figure\}\s+(\S+)\s*\n:name:\s*(\S+)", text))
 
 
 def _download(env, target: str, text: str) -> addnodes.download_reference:
@@ -461,7 +488,7 @@ class RunSweep(SphinxDirective):
         meta = sweep.get("meta", {})
         if sweep.get("figure"):
             fig = _figure_node(self, sweep["figure"], "Conclusions (rows) by analysis choice (columns): green where "
-                               "the conclusion holds, red where it does not.", {})
+                               "the conclusion holds, red where it does not.", {}, numbered=False)
             fig["ids"].append("fig-sweep-summary")
             out.append(fig)
         cols = sweep["columns"]
@@ -637,6 +664,7 @@ def setup(app):
                       "student-downloads": StudentDownloads, "dataset-citations": DatasetCitations,
                       "notebook-toctree": NotebookToctree, "paper-pdf": PaperPdf}.items():
         app.add_directive(name, cls)
+    app.add_node(unnumbered_figure, html=(_visit_unnumbered, _depart_unnumbered))
     app.connect("doctree-read", add_cell_anchors)
     app.connect("doctree-read", add_figure_alt_text)
     app.add_html_math_renderer("il6repro_tex", (_tex_inline, None), (_tex_block, None))
