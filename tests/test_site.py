@@ -125,6 +125,10 @@ def test_numbers_in_the_abstracts_own_style():
     assert claim_display(claims["W.mr.il6.gmv_fusiform.z"], {"value": 5.8312}) == ("4.70", "5.83")
     assert claim_display(claims["W.mr.il6.gmv_fusiform.p"], {"value": 5.43e-9}) == ("2.60 × 10⁻⁷", "5.43 × 10⁻⁹")
     assert claim_display(claims["W.ukb.n"], {"value": 20688.0}) == ("20,688", "20,688")
+    # the abstract printed "2419 GHQ-cases" bare: a count of 1,000 or more reads thousands separated all the same
+    # (the paper showed "2419 → 2419"); small whole numbers, decimals and P values keep the abstract's style
+    assert claim_display(claims["V.n_cases"], {"value": 2419.0}) == ("2,419", "2,419")
+    assert claim_display(claims["V.age_min"], {"value": 39.0}) == ("39", "39")
     assert claim_display(claims["V.rr_repeated"], {"value": 1.193, "ci": [0.987, 1.44]}) == \
         ("1.21 (1.03–1.41)", "1.19 (0.99–1.44)")
     assert claim_display(claims["V.il6_change_with_resolution"], {"value": -0.2, "ci": [-0.31, -0.1]}) == \

@@ -128,15 +128,18 @@ def printed_style(value: float, source: str) -> tuple[str, int, bool] | None:
 
 
 def fmt_number(x, style: tuple[str, int, bool] | None = None) -> str:
-    """A number for a reader: in the abstract's own style when known (``4.70``, ``8.39 × 10⁻⁹``, ``20,688``),
-    else three significant figures (scientific below 0.001); a dash when missing."""
+    """A number for a reader: in the abstract's own style when known (``4.70``, ``8.39 × 10⁻⁹``, ``20,688``; a
+    whole number of 1,000 or more always thousands separated), else three significant figures (scientific below 0.001); a dash when missing."""
     if x is None:
         return "—"
     v = float(x)
     if not math.isfinite(v):
         return str(x)
     if style and style[0] == "fixed":
-        return f"{v:,.{style[1]}f}" if style[2] else f"{v:.{style[1]}f}"
+        # the abstract's decimals; a whole number of 1,000 or more is thousands separated even where the abstract
+        # printed it bare ("2419 GHQ-cases" -> 2,419), as every count in this book is
+        commas = style[2] or (style[1] == 0 and v == int(v) and abs(v) >= 1000)
+        return f"{v:,.{style[1]}f}" if commas else f"{v:.{style[1]}f}"
     if (style and style[0] == "sci") or (v != 0 and abs(v) < 1e-3):
         mant, exp = f"{v:.{style[1] if style else 2}e}".split("e")
         if not style and "." in mant:
