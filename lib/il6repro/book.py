@@ -15,9 +15,11 @@ figure provenance, sweep summary, student files, datasets) and this extension re
 ``{run-methods} NN [NN ...]``
     the methods paragraphs the named notebooks wrote from their own run.
 ``{run-gallery}``, ``{run-receipts}``, ``{run-sweep}``, ``{student-downloads}``, ``{dataset-citations}``,
+``{extract-layout} ukb|whitehall``,
 ``{notebook-toctree} study|teaching``, ``{paper-pdf}``
     the chapters built from the run (figure gallery, receipts, what-if sweep, student notebooks, data sources with
-    their references.bib entries, notebook tables of contents, the printed paper).
+    their references.bib entries, the layouts of a reader's own extracts, notebook tables of contents, the
+    printed paper).
 
 Everything is built from docutils nodes (or MyST text parsed by MyST), so the theme renders it; no HTML is written
 here except the math renderer, which shows TeX source instead of loading MathJax from a CDN.
@@ -558,6 +560,50 @@ def _bib_datasets(path: Path) -> dict[str, set[str]]:
             for k, e in bib.entries.items()}
 
 
+class ExtractLayout(SphinxDirective):
+    """The layout a reader's own extract must follow (``{extract-layout} ukb`` or ``whitehall``): per file, each
+    column (or group of columns) with what it holds, from the manifests the loaders read
+    (``il6repro.twins.ukb.layout``, ``il6repro.twins.whitehall.layout``). A list rather than a table: the book's
+    data-governance scan reads a table whose first row names a participant-id column (``eid``, ``stno``) as a
+    table of participants."""
+
+    required_arguments = 1
+
+    def run(self):
+        which = self.arguments[0]
+        lay = (run_data(self.env).get("layouts") or {}).get(which)
+        if not lay:
+            logger.warning(f"no extract layout {which!r} in the run snapshot", location=self.get_location())
+            return [nodes.paragraph("", f"(No layout for {which}.)")]
+        out: list[nodes.Node] = []
+        files: dict[str, list[dict]] = {}
+        for r in lay["rows"]:
+            files.setdefault(r.get("file", ""), []).append(r)
+        for file, rows in files.items():
+            if file:
+                out.append(nodes.paragraph("", "", nodes.literal("", file), nodes.Text(":")))
+            lst = nodes.bullet_list(classes=["layout-list"])
+            for r in rows:
+                para = nodes.paragraph()
+                para += nodes.literal("", str(r.get("columns") or r.get("columns in the file") or r.get("column")))
+                named = r.get("key") or (r.get("column") if "<p>" in str(r.get("column", "")) else None)
+                if named and named != para.astext():  # the columns.yaml key, or the phase pattern
+                    para += nodes.Text(" (")
+                    para += nodes.literal("", str(named))
+                    para += nodes.Text(")")
+                para += nodes.Text(": ")
+                # code in the description (``on_bad_ghq="missing"``, ``--export A``) as code: plain text would be
+                # typeset by Sphinx's smart quotes (curly quotes, "--" as a dash)
+                for i, part in enumerate(re.split(r'(\w+="[^"]*"|--\w[\w-]*(?: A)?)', str(r.get("holds", "")))):
+                    if part:
+                        para += nodes.literal("", part) if i % 2 else nodes.Text(part)
+                item = nodes.list_item()
+                item += para
+                lst += item
+            out.append(lst)
+        return out
+
+
 class NotebookToctree(SphinxDirective):
     """The notebooks' table of contents: ``study`` (the paper's chapters) or ``teaching`` (with the pages of
     book/teaching/ and the student downloads page)."""
@@ -662,6 +708,7 @@ def setup(app):
                       "ledger-consistency": LedgerConsistency, "run-figure": RunFigure, "run-gallery": RunGallery,
                       "run-methods": RunMethods, "run-receipts": RunReceipts, "run-sweep": RunSweep,
                       "student-downloads": StudentDownloads, "dataset-citations": DatasetCitations,
+                      "extract-layout": ExtractLayout,
                       "notebook-toctree": NotebookToctree, "paper-pdf": PaperPdf}.items():
         app.add_directive(name, cls)
     app.add_node(unnumbered_figure, html=(_visit_unnumbered, _depart_unnumbered))

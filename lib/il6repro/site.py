@@ -49,6 +49,11 @@ SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _PRINTED = re.compile(r"(\d[\d,]*(?:\.\d+)?)(\s*[x×]\s*10\^?\s*([-−]?\d+))?")
 
 
+# what the data page's extract layouts are read from (twins.ukb.layout, twins.whitehall.layout)
+LAYOUT_FILES = ("ukb/columns.yaml", "ukb/idps.csv", "ukb/instruments.csv", "whitehall/layout.yaml")
+# the README, copied into the book's source so that pages include its sections ({include} between markers)
+README_COPY = "_include/README.md"
+
 RECORD_FIELDS = {"value", "ci", "kind", "note", "cell", "notebook", "extra"}  # what ledger.compare() already shows
 
 
@@ -294,7 +299,12 @@ def run_snapshot(bdir: Path, receipts: dict[str, dict], notebooks: dict) -> dict
                      if p.is_file() and ".ipynb_checkpoints" not in p.parts) if sfolder.is_dir() else []
     datasets = [{"id": m.id, "title": m.title, "kind": m.kind, "licence": m.licence, "citation": m.citation}
                 for m in sorted(default_catalog().manifests.values(), key=lambda m: m.id)]
-    return {"notebooks": nbs, "ledger": {"columns": columns, "rows": rows},
+    from .twins import ukb, whitehall
+
+    # the layouts a reader's own extract must follow (file and column names, no data), for the data page
+    layouts = {name: {"columns": [str(c) for c in df.columns], "rows": _records(df)}
+               for name, df in (("ukb", ukb.layout()), ("whitehall", whitehall.layout()))}
+    return {"notebooks": nbs, "ledger": {"columns": columns, "rows": rows}, "layouts": layouts,
             "consistency": {"columns": [str(c) for c in con.columns], "rows": _records(con)},
             "methods": methods, "figures": figures, "sweep": sweep,
             "student_files": [f"_student/{s}" for s in student], "datasets": datasets, "pdf": "paper.pdf"}
@@ -358,6 +368,7 @@ def prepare_source(src: Path | None = None) -> dict:
     for p in sorted(book_dir().rglob("*")):
         if p.is_file() and "__pycache__" not in p.parts:
             files[str(p.relative_to(book_dir()))] = p
+    files[README_COPY] = repo_root() / "README.md"
     notebooks = {}
     for stem in receipts:
         path = bdir / "notebooks" / f"{stem}.ipynb"
@@ -395,7 +406,8 @@ def _inputs_digest(bdir: Path) -> str:
         sorted((bdir / "sweep").glob("summary*")) + sorted(p for p in book_dir().rglob("*") if p.is_file()) + \
         sorted(p for p in (bdir / "teaching").rglob("*") if p.is_file()) + \
         [Path(__file__).with_name(m) for m in ("site.py", "book.py", "sitecheck.py", "ledger.py", "report.py")] + \
-        [repo_root() / "data_manifest" / "ledger_baseline.yaml", repo_root() / "data_manifest" / "published_claims.yaml"]
+        [repo_root() / "data_manifest" / "ledger_baseline.yaml", repo_root() / "data_manifest" / "published_claims.yaml"] + \
+        [repo_root() / "data_manifest" / f for f in LAYOUT_FILES] + [repo_root() / "README.md"]
     for p in files:
         if p.is_file() and "__pycache__" not in p.parts:
             h.update(str(p).encode())
