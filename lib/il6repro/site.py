@@ -501,14 +501,15 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
                 print_pdf(tmp / "paper.html", tmp / snap["pdf"])
             except BrowserUnavailable as exc:
                 log(f"site: paper PDF not printed ({exc})")
-        unshown = notebook_pages_missing_figures(tmp, _receipts(bdir))
-        if unshown:
-            raise SiteError("notebook pages do not show the figures their notebooks saved (the previous book is "
-                            "kept): " + "; ".join(unshown[:10]))
+        # individual-level data first: a page that leaks is refused as a leak, whatever else is wrong with it
         findings = scan_site(tmp, load_ids(sorted((bdir / "governance").glob("*.ids"))))
         if findings:
             raise GovernanceError(f"the rendered book holds individual-level data ({len(findings)} finding(s)); the "
                                   "previous book is kept: " + "; ".join(map(str, findings[:10])))
+        unshown = notebook_pages_missing_figures(tmp, _receipts(bdir))
+        if unshown:
+            raise SiteError("notebook pages do not show the figures their notebooks saved, or show raw output (the "
+                            "previous book is kept): " + "; ".join(unshown[:10]))
         (tmp / ".inputs.sha256").write_text(digest)
         tmp.chmod(0o755)
         if out.exists():
