@@ -26,7 +26,7 @@ bibtex_reference_style = "author_year"
 numfig = True
 numfig_format = {"figure": "Figure %s", "table": "Table %s"}
 
-exclude_patterns = ["_build", "_run", "_student", "**.ipynb_checkpoints", "teaching/README.md"]
+exclude_patterns = ["_build", "_run", "_student", "_include", "**.ipynb_checkpoints", "teaching/README.md"]
 root_doc = "index"
 
 html_theme = "sphinx_book_theme"

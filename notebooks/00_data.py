@@ -124,7 +124,8 @@ fig = plot_surface(gene_map, kind="stat", hemis=hemis, cmap="magma", colorbar_la
                    title=f"AHBA {gene} expression, DK cortex")
 save(fig, f"00_ahba_{gene}", caption=f"Allen Human Brain Atlas expression of {gene} per Desikan-Killiany region "
      "(mean of 6 donors; right hemisphere from 2 donors).", extra={"gene": gene})
-values.sort_values(ascending=False).head(5).to_frame(f"{gene}: top regions")
+report.table(values.sort_values(ascending=False).head(5).rename_axis("region").reset_index(name=f"{gene} expression"),
+             "00-top-regions", index=False)
 
 # %% [markdown]
 # ## What this shows

@@ -51,7 +51,7 @@ print(f"{'synthetic twin' if is_twin else 'real extract'}: {ex.n:,} participants
 # Aggregated only (cells under 10 people suppressed); no participant-level value is shown.
 
 # %%
-ukb.describe(ex)
+report.table(ukb.describe(ex).reset_index(), "01-table1", index=False)
 
 # %% [markdown]
 # The published cohort beside this one. On the twin these are inputs (*set by design*), shown to check the twin is

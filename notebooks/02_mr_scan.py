@@ -61,7 +61,7 @@ ins, tg = ukb.instruments(), ukb.targets()
 ex, twin_path, is_twin, kind = pipeline.open_outcomes(outcomes, extract, seed=seed, n=n, calibrate_to=calibrate_to,
                                                       pleiotropy_sd=pleiotropy_sd)
 if outcomes == "opengwas":  # real summary statistics (without a token or cached copy: one line, never the twin)
-    display(ex.describe())
+    display(report.table(ex.describe(), "02-opengwas"))
 run = pipeline.primary_scan(ex, ins, ivw_model=ivw_model, alpha=alpha, correction=correction,
                             harmonise_action=harmonise_action)
 print(f"{len(run.associations):,} SNP x IDP associations; {len(run.primary):,} exposure x IDP tests; "

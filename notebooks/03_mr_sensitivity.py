@@ -44,7 +44,7 @@ set_style()
 ex, twin_path, is_twin, kind = pipeline.open_outcomes(outcomes, extract, seed=seed, n=n, calibrate_to=calibrate_to,
                                                       pleiotropy_sd=pleiotropy_sd)
 if outcomes == "opengwas":  # notebook 02's query, read from its cache; the 2SLS below needs individual data
-    display(ex.describe())
+    display(report.table(ex.describe(), "03-opengwas"))
 tg = ukb.targets()
 res, a, il6, label = pipeline.sensitivity_scan(ex, ukb.instruments(), tg, n_boot=n_boot, boot_seed=boot_seed,
                                                egger_distribution=egger_distribution, ivw_model=ivw_model)

@@ -69,7 +69,7 @@ report.table(pg.head(15), "04-preferential", precision=3)
 # tests in notebooks 05-06 are sensitive to this choice; the what-if sweep varies it.
 
 # %%
-tx.rule_grid(expr, target, default=(reference, hemisphere, rule, threshold))
+report.table(tx.rule_grid(expr, target, default=(reference, hemisphere, rule, threshold)), "04-rule-grid")
 
 # %%
 out = results_dir()

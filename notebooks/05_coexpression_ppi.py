@@ -64,7 +64,7 @@ ctx = tx.cortical(expr, coexp_hemisphere)
 # %%
 tight = tx.coexpression_tightness(ctx, genes, n_perm=n_perm_coexpression, seed=seed)
 claims = [tx.record_coexpression(tight, rule=rule, n_perm=n_perm_coexpression, hemisphere=coexp_hemisphere)]
-tx.tightness_summary(tight, n_perm_coexpression).to_frame()
+report.table(tx.tightness_summary(tight, n_perm_coexpression).to_frame(), "05-tightness", precision=4)
 
 # %%
 save(charts.null_histogram(tight.null, tight.observed, null_label="expression-matched random sets",
@@ -77,7 +77,7 @@ G, nodes = tx.coexpression_network(ctx, genes, min_r=coexp_min_r, seed=seed)
 print(f"co-expression network: {G.number_of_nodes()} genes, {G.number_of_edges():,} edges (r >= {coexp_min_r}), "
       f"{nodes['module'].nunique()} modules (the five largest: "
       f"{', '.join(f'{k:,}' for k in nodes['module'].value_counts().head(5))} genes)")
-nodes.head(15).round(3)
+report.table(nodes.head(15).reset_index(), "05-hubs", index=False, formats={"strength": "{:,.1f}"})
 
 # %%
 save(charts.coexpression_matrix(ctx, nodes, min_r=coexp_min_r), "05_coexpression_network",
@@ -127,7 +127,8 @@ roles = pd.Series(nx.get_node_attributes(module, "role"))
 print(f"IL6 module: {int((roles == 'set').sum())} MTG genes reached within {max_linkers + 1} steps, "
       f"{int((roles == 'linker').sum())} linker proteins; IL6 direct neighbours among the MTG genes: "
       f"{', '.join(sorted(paths[paths == 1].index)) or 'none'}")
-tx.module_summary(module, paths, max_linkers)
+report.table(tx.module_summary(module, paths, max_linkers).rename_axis("path to IL6").reset_index(), "05-module",
+             index=False)
 
 # %%
 save(charts.ppi_module(module, roles, seed=seed), "05_il6_module",

@@ -61,7 +61,9 @@ res = tx.enrich(genes, libraries, background, min_size=min_size, max_size=max_si
 unknown = res.attrs.get("unknown_genes", [])
 print(f"{len(res):,} terms tested; {int((res.fdr < fdr_level).sum())} at FDR < {fdr_level}; "
       f"{len(unknown)} gene symbol(s) of the list not in the background: {unknown[:10]}")
-res.groupby("library").agg(terms=("Term", "size"), enriched=("fdr", lambda q: int((q < fdr_level).sum()))).T
+report.table(res.groupby("library").agg(terms=("Term", "size"), enriched=("fdr", lambda q: int((q < fdr_level).sum())))
+             .reset_index().rename(columns={"terms": "terms tested", "enriched": f"enriched (FDR < {fdr_level})"}),
+             "06-terms", index=False)
 
 # %% [markdown]
 # The enriched terms, most significant first.

@@ -50,7 +50,8 @@ obs = cohort.person_observations(df, case_threshold=case_threshold, resolution=r
 rep = cohort.repeated_exposure(obs)
 counts = rep.groupby(["phase", "repeated_low"]).size().unstack().rename(columns={0: "repeated high", 1: "repeated low"})
 counts.columns.name = None
-governance.suppress_small(counts.fillna(0).astype(int))  # case-observations per group; cells under 10 not shown
+# case-observations per group; cells under 10 not shown
+report.table(governance.suppress_small(counts.fillna(0).astype(int)).reset_index(), "08-counts", index=False)
 
 # %% [markdown]
 # ## Repeated low vs repeated high IL-6

@@ -493,7 +493,8 @@ test_q3_intercept(intercept_detected, theta, n_rep, seed)  # IGNORE
 
 # %%
 teaching.need("q3", pleio=pleio)
-display(pleio.groupby("method")["estimate"].agg(["mean", "std"]).assign(bias=bias).round(4))
+display(report.table(pleio.groupby("method")["estimate"].agg(mean="mean", SD="std").assign(bias=bias).reset_index(),
+                     "10-pleio", precision=4, index=False))
 print(f"MR-Egger intercept P < 0.05 in {intercept_detected:.0%} of {n_rep} studies")
 fig, ax = plt.subplots(figsize=(6, 3.2))
 bins = np.linspace(pleio["estimate"].min(), pleio["estimate"].max(), 45)

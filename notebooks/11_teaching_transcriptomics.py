@@ -345,7 +345,8 @@ test_q2_rates(fpr, null, n_maps, map_seed, n_rot)  # IGNORE
 
 # %%
 teaching.need("q2", fpr=fpr)
-display(fpr.rename_axis("smoothness (FWHM, degrees)").round(3))
+display(report.table(fpr.rename_axis("smoothness (FWHM, degrees)").reset_index(), "11-fpr", precision=3,
+                     index=False))
 fig, ax = plt.subplots(figsize=(5.5, 3.3))
 ax.plot(fpr.index, fpr["naive"], "o-", color="C3", label="naive P < 0.05")
 ax.plot(fpr.index, fpr["spin"], "s-", color="C0", label="spin P < 0.05")

@@ -33,8 +33,9 @@ elif leak == "small":
     display(pd.DataFrame({"group": ["low IL-6", "high IL-6"], "n": [120, 4]}))
 elif leak == "suppressed":
     display(governance.suppress_small(pd.DataFrame({"group": ["low IL-6", "high IL-6"], "n": [120, 4]})))
-else:
-    display(people[["ghq_p3"]].describe().round(2))
+else:  # an aggregate, shown as the book's notebooks show tables (the book refuses pandas' own)
+    from il6repro import report
+    display(report.table(people[["ghq_p3"]].describe(), "leaky-describe", precision=2))
 """),
 ]
 

@@ -313,3 +313,20 @@ def test_reasons_write_exponents_as_the_report_does(isolated, monkeypatch):
     ledger.record("W.mr.threshold", 4.9e-05, kind="real_data")
     reason = ledger.compare().set_index("claim").loc["W.mr.threshold", "reason"]
     assert "4.9e-5" in reason and "e-05" not in reason
+
+
+def test_counts_in_reasons_and_notes_are_thousands_separated(isolated, monkeypatch):
+    """Running text of the ledger: a median over seeds of 2,419 read '2.42e+03', and notebook 05's notes 'in 1000
+    expression-matched random sets'; P values and small numbers keep their three significant figures."""
+    import numpy as np
+
+    from il6repro import transcriptomics as tx
+
+    assert ledger._fmt(2419.0) == "2,419" and ledger._fmt(1.1462) == "1.15" and ledger._fmt(0.000123) == "0.000123"
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "05_coexpression_ppi")
+    tight = tx.TightnessResult(observed=0.486, null=np.full(1000, 0.009), p=1 / 1001, n_genes=1459, n_regions=34)
+    tx.record_coexpression(tight, rule={"rule": "fold", "threshold": 1.2, "reference": "cortex"}, n_perm=1000,
+                           hemisphere="left")
+    note = ledger.load_results(isolated["build"] / "results")["W.ahba.mtg_coexpression.p"]["note"]
+    assert note.startswith("1,459 MTG genes") and "in 1,000 expression-matched random sets" in note

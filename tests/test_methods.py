@@ -35,6 +35,8 @@ def test_templates_follow_their_arguments():
     w = methods.whitehall_cohort(is_twin=False, extract="/data/wh2.csv", n=100, seed=1, case_threshold=4,
                                  resolution="last", il6_cut="2.5", n_obs=50, n_persons=40, age_sex=["age", "female"],
                                  full=["age", "female", "bmi"])
+    twin = methods.twin_or_extract(True, "", "Whitehall II", seed=19850101, n=10308)
+    assert "(seed = 19850101, n = 10,308)" in twin  # a count thousands separated, a seed as it is typed
     assert "user's extract 'wh2.csv'" in w and "2.5 pg/mL" in w and "GHQ-30 score >= 4" in w and "age, female, bmi" in w
     a = methods.ahba_mtg(target="middletemporal", hemisphere="left", reference="cortex", rule="z", threshold=1.0,
                          n_genes=300, n_rot=100, spin_seed=3, correlation="spearman")

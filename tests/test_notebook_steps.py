@@ -112,6 +112,20 @@ def test_tables_show_words_not_nan_or_identifiers():
     assert report.header("95% CI low") == "95% CI low" and report.header(3) == 3
 
 
+def test_a_summary_of_mixed_values_reads_alike_in_html_and_text():
+    """Notebook 05's co-expression summary (one column of counts, correlations and a formatted P) was pandas' own
+    table; through report.table its numbers read as in the other tables, in the HTML and in the plain text."""
+    s = pd.Series({"genes": 459, "mean r": 0.4864, "P (one-sided)": "9.99e-4", "permutations": 1000,
+                   "tiny": 3.2e-6, "missing": None}, name="co-expression")
+    t = report.table(s.to_frame(), "mixed", precision=4)
+    cells = re.sub(r"<[^>]+>", " ", t._repr_html_().split("</style>")[1]).split()
+    assert "1,000" in cells and "0.4864" in cells and "9.99e-4" in cells and "3.2e-6" in cells
+    assert 'class="dataframe"' not in t._repr_html_()
+    rows = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1] for line in t.text.splitlines()[1:]}
+    assert rows == {"genes": "459", "mean r": "0.4864", "P (one-sided)": "9.99e-4", "permutations": "1,000",
+                    "tiny": "3.2e-6", "missing": "—"}
+
+
 def test_multiindex_headers_and_p_columns_survive_renaming():
     cols = pd.MultiIndex.from_tuples([("twin P", "printed_p"), ("twin z", "printed_z")])
     df = pd.DataFrame([[1e-9, 5.1]], columns=cols, index=["mtg"])

@@ -9,7 +9,8 @@ import pytest
 from il6repro.ledger import compare
 from il6repro.runner import run
 
-RAW = ("PosixPath(", "{'png':", "0.000000", "<pandas.io.formats.style.Styler")
+RAW = ("PosixPath(", "{'png':", "0.000000", "<pandas.io.formats.style.Styler",
+       'class="dataframe"')  # the last: pandas' own table, not report.table's
 
 
 def assert_reader_sees_figures_and_no_raw_output(build, stems):

@@ -91,6 +91,51 @@ def test_paper_carries_every_published_number():
     assert used == set(load_claims())
 
 
+def test_the_gallery_knows_the_papers_figure_labels():
+    """The gallery links each figure the paper shows to its number there; every figure the paper cites by
+    {numref} is one of its own run figures."""
+    from il6repro.book import paper_figure_labels
+
+    labels = paper_figure_labels(ROOT / "book" / "paper.md")
+    assert labels["02_manhattan.png"] == "fig-manhattan" and labels["07_forest.png"] == "fig-forest"
+    cited = set(re.findall(r"\{numref\}`(fig-[^`]+)`", (ROOT / "book" / "paper.md").read_text()))
+    assert cited and cited <= set(labels.values()), cited - set(labels.values())
+
+
+def test_book_pages_include_the_readme_between_markers():
+    """The rerun and data pages include the README's sections by {include} between markers: each marker pair is in
+    the README once, in order, around the text the pages promise."""
+    readme = (ROOT / "README.md").read_text()
+    included = {}
+    for page in ("rerun.md", "data.md"):
+        src = (ROOT / "book" / page).read_text()
+        for start, end in re.findall(r":start-after: (.+)\n:end-before: (.+)\n", src):
+            assert readme.count(start) == 1 and readme.count(end) == 1, (page, start)
+            included[start] = readme[readme.index(start) + len(start):readme.index(end)]
+            assert included[start].strip(), (page, start)
+    text = "".join(included.values())
+    for words in ("papermill notebooks/02_mr_scan.ipynb", "-p seed=$s", "Parameters are typed", "--help-notebook",
+                  "il6repro run -p gene=IL6ST", "Whitehall II real extract", "UK Biobank real extract"):
+        assert words in text, words
+
+
+def test_extract_layouts_name_every_column_the_loaders_read():
+    """The data page's layouts come from the files the loaders read: every column a Whitehall extract must have,
+    every columns.yaml key and IDP of a UK Biobank one, the dosages' variants."""
+    from il6repro.twins import ukb, whitehall
+
+    wh = whitehall.layout()
+    named = [c for cell in wh["columns in the file"] for c in cell.split(", ")]
+    assert sorted(named) == sorted(whitehall.required_columns()) and len(named) == len(set(named))
+    assert wh.set_index("column").loc["il6_p<p>", "columns in the file"] == "il6_p3, il6_p5, il6_p7"
+    uk = ukb.layout()
+    assert set(ukb.column_mapping()) == set(uk["key"]) - {""}
+    idps = uk[uk["holds"].str.contains("imaging visit;")]
+    assert sum(int(re.search(r"; (\d+) columns", h).group(1)) for h in idps["holds"]) == len(ukb.idp_table())
+    assert "66 columns, fields 26756-26788, 26857-26889" in idps["holds"].iloc[-1]
+    assert f"each of the {len(ukb.instruments())} instrument variants" in uk["holds"].iloc[-1]
+
+
 def test_references_cover_every_dataset_and_citation():
     from pybtex.database import parse_file
 
@@ -114,6 +159,10 @@ def test_numbers_in_the_abstracts_own_style():
     assert claim_display(claims["W.mr.il6.gmv_fusiform.z"], {"value": 5.8312}) == ("4.70", "5.83")
     assert claim_display(claims["W.mr.il6.gmv_fusiform.p"], {"value": 5.43e-9}) == ("2.60 × 10⁻⁷", "5.43 × 10⁻⁹")
     assert claim_display(claims["W.ukb.n"], {"value": 20688.0}) == ("20,688", "20,688")
+    # the abstract printed "2419 GHQ-cases" bare: a count of 1,000 or more reads thousands separated all the same
+    # (the paper showed "2419 → 2419"); small whole numbers, decimals and P values keep the abstract's style
+    assert claim_display(claims["V.n_cases"], {"value": 2419.0}) == ("2,419", "2,419")
+    assert claim_display(claims["V.age_min"], {"value": 39.0}) == ("39", "39")
     assert claim_display(claims["V.rr_repeated"], {"value": 1.193, "ci": [0.987, 1.44]}) == \
         ("1.21 (1.03–1.41)", "1.19 (0.99–1.44)")
     assert claim_display(claims["V.il6_change_with_resolution"], {"value": -0.2, "ci": [-0.31, -0.1]}) == \
@@ -173,7 +222,7 @@ def test_claim_without_its_dataset_says_not_checked(isolated):
 def test_book_structure_and_skip(site, book):
     assert site == site_dir() == book["build"] / "book" / "html"
     for page in ("index.html", "paper.html", "ledger.html", "gallery.html", "methods.html", "receipts.html",
-                 "sweep.html", "data.html", "teaching.html", "search.html", "searchindex.js",
+                 "sweep.html", "data.html", "rerun.html", "teaching.html", "search.html", "searchindex.js",
                  "notebooks/01_tiny.html", "notebooks/02_second.html", "_images/tiny_line.png",
                  "_sources/notebooks/01_tiny.ipynb"):
         assert (site / page).is_file(), page
@@ -183,10 +232,19 @@ def test_book_structure_and_skip(site, book):
         assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']https?://""", page.read_text()), page
     gallery = (site / "gallery.html").read_text()
     assert "tiny_line.png" in gallery and "parameters_sha256" in gallery and "notebooks/01_tiny.html" in gallery
+    # only the paper's figures are numbered (its text cites them); the gallery's continued the book-wide count
+    assert "caption-number" not in gallery and "a line" in gallery
     receipts = _text(site / "receipts.html")
     assert "01_tiny" in receipts and '"n": 3' in receipts
     index = (site / "index.html").read_text()
     assert "notebooks/01_tiny.html" in index and "paper.html" in index and "ledger.html" in index
+    assert "rerun.html" in index  # the page for the reader who reruns the batch is in the table of contents
+    rerun = _text(site / "rerun.html")  # the README's own text, included
+    assert "papermill notebooks/02_mr_scan.ipynb out/02_seed$s.ipynb -p seed $s" in rerun and "-p seed=$s" in rerun
+    data = _text(site / "data.html")  # both extracts' layouts, from data_manifest/
+    for words in ("ukb_participants.csv", "22009-0.1 ... 22009-0.10", "ukb_instruments.raw", "stno",
+                  "chronic_p3, chronic_p5, chronic_p7", "ghq_p3, ghq_p5, ghq_p7, ghq_p8, ghq_p9", "on_bad_ghq"):
+        assert words in data, words
     stamp = (site / ".inputs.sha256").stat().st_mtime_ns
     build_site(**QUIET)
     assert (site / ".inputs.sha256").stat().st_mtime_ns == stamp, "unchanged inputs must not rebuild"
@@ -207,9 +265,12 @@ def test_every_notebook_page_shows_the_figures_its_notebook_saved(site, book, tm
     copy = tmp_path / "html"
     shutil.copytree(site, copy)
     page = copy / "notebooks" / "01_tiny.html"
-    page.write_text(re.sub(r"<img[^>]+>", "", page.read_text()).replace("</main>", "PosixPath('/x')</main>"))
+    assert 'class="dataframe"' not in page.read_text()
+    raw_table = '<table border="1" class="dataframe"><tr><th>0</th><td>0.123456</td></tr></table>'
+    page.write_text(re.sub(r"<img[^>]+>", "", page.read_text()).replace("</main>", f"PosixPath('/x'){raw_table}</main>"))
     problems = notebook_pages_missing_figures(copy, receipts)
-    assert problems == ["01_tiny: 1 figure(s) not shown: tiny_line.png", "01_tiny: raw output on the page ('PosixPath(')"]
+    assert problems == ["01_tiny: 1 figure(s) not shown: tiny_line.png", "01_tiny: raw output on the page ('PosixPath(')",
+                        "01_tiny: 1 pandas table(s) not formatted by report.table"]
 
 
 def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_notebooks, monkeypatch, tmp_path):

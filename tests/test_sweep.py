@@ -113,4 +113,5 @@ def test_a_small_sweep_on_a_local_dask_cluster(isolated, tmp_path, capsys, monke
     site = build_site(log=lambda *a: None)
     page = (site / "sweep.html").read_text()
     assert "Whitehall twin N = 1500" in page and "_images/sweep_summary.png" in page
+    assert "caption-number" not in page  # not numbered on after every figure of the book ("Figure 40")
     assert (site / "_images" / "sweep_summary.png").is_file()

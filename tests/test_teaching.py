@@ -288,6 +288,9 @@ def test_course_builds_three_units_with_clean_student_versions(built):
         assert (out / u["autograder"]).stat().st_size > 1000
         instructor = json.loads((out / u["instructor"]).read_text())
         assert any(c.get("outputs") for c in instructor["cells"] if c["cell_type"] == "code")  # executed
+        # its tables are report.table's (words as headers, no raw index), never pandas' own HTML table
+        html = ["".join(o.get("data", {}).get("text/html", "")) for c in instructor["cells"] for o in c.get("outputs", [])]
+        assert not [h for h in html if 'class="dataframe"' in h], stem
 
 
 @pytest.mark.slow

@@ -15,9 +15,11 @@ figure provenance, sweep summary, student files, datasets) and this extension re
 ``{run-methods} NN [NN ...]``
     the methods paragraphs the named notebooks wrote from their own run.
 ``{run-gallery}``, ``{run-receipts}``, ``{run-sweep}``, ``{student-downloads}``, ``{dataset-citations}``,
+``{extract-layout} ukb|whitehall``,
 ``{notebook-toctree} study|teaching``, ``{paper-pdf}``
     the chapters built from the run (figure gallery, receipts, what-if sweep, student notebooks, data sources with
-    their references.bib entries, notebook tables of contents, the printed paper).
+    their references.bib entries, the layouts of a reader's own extracts, notebook tables of contents, the
+    printed paper).
 
 Everything is built from docutils nodes (or MyST text parsed by MyST), so the theme renders it; no HTML is written
 here except the math renderer, which shows TeX source instead of loading MathJax from a CDN.
@@ -284,8 +286,23 @@ class LedgerConsistency(SphinxDirective):
 
 
 # ------------------------------------------------------------------------------------------------ figures
-def _figure_node(directive: SphinxDirective, name: str, caption_text: str | None, fig: dict) -> nodes.figure:
-    figure = nodes.figure(classes=["run-figure"])
+class unnumbered_figure(nodes.figure):  # noqa: N801 - docutils names node classes in lower case
+    """A figure that takes no number: Sphinx numbers a figure (numfig) by its exact class, so only the paper's
+    figures, which its text cites as Figure 1 ..., are numbered; the gallery's and the sweep's would otherwise
+    continue the count across the book (the sweep's read "Figure 40")."""
+
+
+def _visit_unnumbered(self, node) -> None:
+    self.visit_figure(node)
+
+
+def _depart_unnumbered(self, node) -> None:
+    self.depart_figure(node)
+
+
+def _figure_node(directive: SphinxDirective, name: str, caption_text: str | None, fig: dict, *,
+                 numbered: bool = True) -> nodes.figure:
+    figure = (nodes.figure if numbered else unnumbered_figure)(classes=["run-figure"])
     figure += nodes.image(uri=f"/figures/{name}", alt=caption_text or name, candidates={"*": f"figures/{name}"})
     caption = nodes.caption()
     if caption_text:
@@ -338,10 +355,16 @@ class RunGallery(SphinxDirective):
         figs = run_data(self.env).get("figures", [])
         if not figs:
             return [nodes.paragraph("", "No figures yet: run the notebooks (python -m il6repro run).")]
+        in_paper = paper_figure_labels(Path(self.env.srcdir) / "paper.md")
         for fig in figs:
             section = nodes.container(classes=["gallery-item"], ids=[nodes.make_id("fig-" + fig["name"])])
-            section += _figure_node(self, fig["name"], None, fig)
+            section += _figure_node(self, fig["name"], None, fig, numbered=False)
             para = nodes.paragraph("", "", nodes.literal("", fig["name"]))
+            if fig["name"] in in_paper:  # the paper's number for it, linked (the gallery numbers nothing itself)
+                para += nodes.Text(" · ")
+                refs, _msgs = self.state.inline_text(f"{{numref}}`Figure %s of the paper <{in_paper[fig['name']]}>`",
+                                                     self.lineno)
+                para += refs
             if fig.get("svg"):
                 para += nodes.Text(" · ")
                 para += _download(self.env, f"/figures/{fig['svg']}", "SVG")
@@ -352,6 +375,12 @@ class RunGallery(SphinxDirective):
                                       classes=["provenance-table"], widths=[1, 4])
             out.append(section)
         return out
+
+
+def paper_figure_labels(paper: Path) -> dict[str, str]:
+    """File name -> label of every ``{run-figure}`` of the paper page that has a ``:name:``."""
+    text = paper.read_text() if paper.is_file() else ""
+    return dict(re.findall(r"```\{run-figure\}\s+(\S+)\s*\n:name:\s*(\S+)", text))
 
 
 def _download(env, target: str, text: str) -> addnodes.download_reference:
@@ -461,7 +490,7 @@ class RunSweep(SphinxDirective):
         meta = sweep.get("meta", {})
         if sweep.get("figure"):
             fig = _figure_node(self, sweep["figure"], "Conclusions (rows) by analysis choice (columns): green where "
-                               "the conclusion holds, red where it does not.", {})
+                               "the conclusion holds, red where it does not.", {}, numbered=False)
             fig["ids"].append("fig-sweep-summary")
             out.append(fig)
         cols = sweep["columns"]
@@ -529,6 +558,50 @@ def _bib_datasets(path: Path) -> dict[str, set[str]]:
     bib = parse_file(str(path), bib_format="bibtex")
     return {k: {d.strip() for d in e.fields.get("datasets", "").split(",") if d.strip()}
             for k, e in bib.entries.items()}
+
+
+class ExtractLayout(SphinxDirective):
+    """The layout a reader's own extract must follow (``{extract-layout} ukb`` or ``whitehall``): per file, each
+    column (or group of columns) with what it holds, from the manifests the loaders read
+    (``il6repro.twins.ukb.layout``, ``il6repro.twins.whitehall.layout``). A list rather than a table: the book's
+    data-governance scan reads a table whose first row names a participant-id column (``eid``, ``stno``) as a
+    table of participants."""
+
+    required_arguments = 1
+
+    def run(self):
+        which = self.arguments[0]
+        lay = (run_data(self.env).get("layouts") or {}).get(which)
+        if not lay:
+            logger.warning(f"no extract layout {which!r} in the run snapshot", location=self.get_location())
+            return [nodes.paragraph("", f"(No layout for {which}.)")]
+        out: list[nodes.Node] = []
+        files: dict[str, list[dict]] = {}
+        for r in lay["rows"]:
+            files.setdefault(r.get("file", ""), []).append(r)
+        for file, rows in files.items():
+            if file:
+                out.append(nodes.paragraph("", "", nodes.literal("", file), nodes.Text(":")))
+            lst = nodes.bullet_list(classes=["layout-list"])
+            for r in rows:
+                para = nodes.paragraph()
+                para += nodes.literal("", str(r.get("columns") or r.get("columns in the file") or r.get("column")))
+                named = r.get("key") or (r.get("column") if "<p>" in str(r.get("column", "")) else None)
+                if named and named != para.astext():  # the columns.yaml key, or the phase pattern
+                    para += nodes.Text(" (")
+                    para += nodes.literal("", str(named))
+                    para += nodes.Text(")")
+                para += nodes.Text(": ")
+                # code in the description (``on_bad_ghq="missing"``, ``--export A``) as code: plain text would be
+                # typeset by Sphinx's smart quotes (curly quotes, "--" as a dash)
+                for i, part in enumerate(re.split(r'(\w+="[^"]*"|--\w[\w-]*(?: A)?)', str(r.get("holds", "")))):
+                    if part:
+                        para += nodes.literal("", part) if i % 2 else nodes.Text(part)
+                item = nodes.list_item()
+                item += para
+                lst += item
+            out.append(lst)
+        return out
 
 
 class NotebookToctree(SphinxDirective):
@@ -635,8 +708,10 @@ def setup(app):
                       "ledger-consistency": LedgerConsistency, "run-figure": RunFigure, "run-gallery": RunGallery,
                       "run-methods": RunMethods, "run-receipts": RunReceipts, "run-sweep": RunSweep,
                       "student-downloads": StudentDownloads, "dataset-citations": DatasetCitations,
+                      "extract-layout": ExtractLayout,
                       "notebook-toctree": NotebookToctree, "paper-pdf": PaperPdf}.items():
         app.add_directive(name, cls)
+    app.add_node(unnumbered_figure, html=(_visit_unnumbered, _depart_unnumbered))
     app.connect("doctree-read", add_cell_anchors)
     app.connect("doctree-read", add_figure_alt_text)
     app.add_html_math_renderer("il6repro_tex", (_tex_inline, None), (_tex_block, None))

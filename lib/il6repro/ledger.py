@@ -422,7 +422,9 @@ def load_distributions(folder: Path | None = None) -> dict[str, dict]:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.3g}"
+    """A summary over seeds in a reason: three significant figures; 1,000 or more whole and thousands separated
+    (a median of 2,419 case-observations, not 2.42e+03)."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
 
 
 def _usable(dist: dict | None, rec: dict) -> tuple[bool, str]:

@@ -372,6 +372,9 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
     for c in df.columns:  # numbers to ``prec`` decimals, but a number that is not zero never reads 0.000
         if c not in fmts and pd.api.types.is_float_dtype(df[c]):
             fmts[c] = functools.partial(fmt_fixed, decimals=prec)
+        elif c not in fmts and df[c].dtype == object and any(_is_number(v) for v in df[c]):
+            # a column of mixed values (a labelled summary: counts, correlations, a formatted P)
+            fmts[c] = functools.partial(_plain_cell, decimals=prec)
         elif c in fmts and fmts[c] is not _p_cell:
             fmts[c] = never_zero(fmts[c])
     shown, names = _headers(df)
@@ -407,6 +410,24 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
         else:
             plain[c] = [MISSING if _missing_cell(v) else v for v in plain[c]]
     return Table(styler, plain.to_string(index=index))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _plain_cell(v: Any, decimals: int) -> Any:
+    """A cell of a column of mixed values: integers thousands separated, other numbers to ``decimals`` (never
+    reading 0 when they are not: :func:`fmt_fixed`), booleans yes / no, missing values a dash, text as it is."""
+    if _missing_cell(v):
+        return MISSING
+    if isinstance(v, (bool, np.bool_)):
+        return _yes_no(v)
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        return fmt_fixed(v, decimals)
+    return v
 
 
 def _missing_cell(v: Any) -> bool:

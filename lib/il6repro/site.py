@@ -49,6 +49,11 @@ SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _PRINTED = re.compile(r"(\d[\d,]*(?:\.\d+)?)(\s*[x×]\s*10\^?\s*([-−]?\d+))?")
 
 
+# what the data page's extract layouts are read from (twins.ukb.layout, twins.whitehall.layout)
+LAYOUT_FILES = ("ukb/columns.yaml", "ukb/idps.csv", "ukb/instruments.csv", "whitehall/layout.yaml")
+# the README, copied into the book's source so that pages include its sections ({include} between markers)
+README_COPY = "_include/README.md"
+
 RECORD_FIELDS = {"value", "ci", "kind", "note", "cell", "notebook", "extra"}  # what ledger.compare() already shows
 
 
@@ -128,15 +133,18 @@ def printed_style(value: float, source: str) -> tuple[str, int, bool] | None:
 
 
 def fmt_number(x, style: tuple[str, int, bool] | None = None) -> str:
-    """A number for a reader: in the abstract's own style when known (``4.70``, ``8.39 × 10⁻⁹``, ``20,688``),
-    else three significant figures (scientific below 0.001); a dash when missing."""
+    """A number for a reader: in the abstract's own style when known (``4.70``, ``8.39 × 10⁻⁹``, ``20,688``; a
+    whole number of 1,000 or more always thousands separated), else three significant figures (scientific below 0.001); a dash when missing."""
     if x is None:
         return "—"
     v = float(x)
     if not math.isfinite(v):
         return str(x)
     if style and style[0] == "fixed":
-        return f"{v:,.{style[1]}f}" if style[2] else f"{v:.{style[1]}f}"
+        # the abstract's decimals; a whole number of 1,000 or more is thousands separated even where the abstract
+        # printed it bare ("2419 GHQ-cases" -> 2,419), as every count in this book is
+        commas = style[2] or (style[1] == 0 and v == int(v) and abs(v) >= 1000)
+        return f"{v:,.{style[1]}f}" if commas else f"{v:.{style[1]}f}"
     if (style and style[0] == "sci") or (v != 0 and abs(v) < 1e-3):
         mant, exp = f"{v:.{style[1] if style else 2}e}".split("e")
         if not style and "." in mant:
@@ -291,7 +299,12 @@ def run_snapshot(bdir: Path, receipts: dict[str, dict], notebooks: dict) -> dict
                      if p.is_file() and ".ipynb_checkpoints" not in p.parts) if sfolder.is_dir() else []
     datasets = [{"id": m.id, "title": m.title, "kind": m.kind, "licence": m.licence, "citation": m.citation}
                 for m in sorted(default_catalog().manifests.values(), key=lambda m: m.id)]
-    return {"notebooks": nbs, "ledger": {"columns": columns, "rows": rows},
+    from .twins import ukb, whitehall
+
+    # the layouts a reader's own extract must follow (file and column names, no data), for the data page
+    layouts = {name: {"columns": [str(c) for c in df.columns], "rows": _records(df)}
+               for name, df in (("ukb", ukb.layout()), ("whitehall", whitehall.layout()))}
+    return {"notebooks": nbs, "ledger": {"columns": columns, "rows": rows}, "layouts": layouts,
             "consistency": {"columns": [str(c) for c in con.columns], "rows": _records(con)},
             "methods": methods, "figures": figures, "sweep": sweep,
             "student_files": [f"_student/{s}" for s in student], "datasets": datasets, "pdf": "paper.pdf"}
@@ -355,6 +368,7 @@ def prepare_source(src: Path | None = None) -> dict:
     for p in sorted(book_dir().rglob("*")):
         if p.is_file() and "__pycache__" not in p.parts:
             files[str(p.relative_to(book_dir()))] = p
+    files[README_COPY] = repo_root() / "README.md"
     notebooks = {}
     for stem in receipts:
         path = bdir / "notebooks" / f"{stem}.ipynb"
@@ -392,7 +406,8 @@ def _inputs_digest(bdir: Path) -> str:
         sorted((bdir / "sweep").glob("summary*")) + sorted(p for p in book_dir().rglob("*") if p.is_file()) + \
         sorted(p for p in (bdir / "teaching").rglob("*") if p.is_file()) + \
         [Path(__file__).with_name(m) for m in ("site.py", "book.py", "sitecheck.py", "ledger.py", "report.py")] + \
-        [repo_root() / "data_manifest" / "ledger_baseline.yaml", repo_root() / "data_manifest" / "published_claims.yaml"]
+        [repo_root() / "data_manifest" / "ledger_baseline.yaml", repo_root() / "data_manifest" / "published_claims.yaml"] + \
+        [repo_root() / "data_manifest" / f for f in LAYOUT_FILES] + [repo_root() / "README.md"]
     for p in files:
         if p.is_file() and "__pycache__" not in p.parts:
             h.update(str(p).encode())
@@ -414,12 +429,15 @@ def sphinx_build(src: Path, out: Path, doctrees: Path, log=print) -> list[str]:
 
 
 RAW_OUTPUT = ("PosixPath(", "{'png':", " object at 0x", "0.000000")
+# pandas' own HTML table (raw index, unformatted numbers, identifiers as headers): a notebook shows its tables
+# through il6repro.report.table, whose Styler HTML has no such class
+RAW_TABLE = 'class="dataframe"'
 
 
 def notebook_pages_missing_figures(html_dir: Path, receipts: dict[str, dict]) -> list[str]:
     """What a reader would miss: for each notebook page, every PNG its notebook saved (by the receipt's sha256)
     must be among the page's images, and no output may print a path, a dict of paths, an object address or a P of
-    0.000000. Returns one line per problem (empty when every page is whole)."""
+    0.000000, nor show pandas' own HTML table instead of :func:`il6repro.report.table`'s. Returns one line per problem (empty when every page is whole)."""
     problems = []
     for stem, rec in sorted(receipts.items()):
         page = html_dir / "notebooks" / f"{stem}.html"
@@ -437,6 +455,8 @@ def notebook_pages_missing_figures(html_dir: Path, receipts: dict[str, dict]) ->
         raw = [r for r in RAW_OUTPUT if r in text]
         if raw:
             problems.append(f"{stem}: raw output on the page ({', '.join(map(repr, raw))})")
+        if RAW_TABLE in text:
+            problems.append(f"{stem}: {text.count(RAW_TABLE)} pandas table(s) not formatted by report.table")
     return problems
 
 
@@ -481,14 +501,15 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
                 print_pdf(tmp / "paper.html", tmp / snap["pdf"])
             except BrowserUnavailable as exc:
                 log(f"site: paper PDF not printed ({exc})")
-        unshown = notebook_pages_missing_figures(tmp, _receipts(bdir))
-        if unshown:
-            raise SiteError("notebook pages do not show the figures their notebooks saved (the previous book is "
-                            "kept): " + "; ".join(unshown[:10]))
+        # individual-level data first: a page that leaks is refused as a leak, whatever else is wrong with it
         findings = scan_site(tmp, load_ids(sorted((bdir / "governance").glob("*.ids"))))
         if findings:
             raise GovernanceError(f"the rendered book holds individual-level data ({len(findings)} finding(s)); the "
                                   "previous book is kept: " + "; ".join(map(str, findings[:10])))
+        unshown = notebook_pages_missing_figures(tmp, _receipts(bdir))
+        if unshown:
+            raise SiteError("notebook pages do not show the figures their notebooks saved, or show raw output (the "
+                            "previous book is kept): " + "; ".join(unshown[:10]))
         (tmp / ".inputs.sha256").write_text(digest)
         tmp.chmod(0o755)
         if out.exists():

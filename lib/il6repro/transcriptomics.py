@@ -645,12 +645,12 @@ def upstream_mtg_genes(expr: pd.DataFrame) -> tuple[list[str], dict, str]:
         sel = pd.read_csv(path, index_col="gene")
         rule = sel[["rule", "threshold", "reference", "hemisphere"]].iloc[0].to_dict()
         genes = sel.index.tolist()
-        return genes, rule, f"{len(genes)} MTG genes from notebook 04 ({_rule_words(rule)})"
+        return genes, rule, f"{len(genes):,} MTG genes from notebook 04 ({_rule_words(rule)})"
     defaults = {k: v.default for k, v in inspect.signature(preferential_genes).parameters.items()
                 if k in ("rule", "threshold", "reference", "hemisphere")}
     pg = preferential_genes(expr)
     genes = pg.index[pg["selected"]].tolist()
-    return genes, defaults, (f"notebook 04's results not found: {len(genes)} MTG genes selected here with its "
+    return genes, defaults, (f"notebook 04's results not found: {len(genes):,} MTG genes selected here with its "
                              f"defaults ({_rule_words(defaults)})")
 
 
@@ -750,7 +750,7 @@ def selection_sensitivity(expr: pd.DataFrame, libraries, background, links: pd.D
         gs = pg.index[pg.selected].tolist()
         ppi = ppi_enrichment(gs, links, n_perm=0, _network=network)
         row = {"rule": f"{rl} >= {thr} vs {ref}", "genes": len(gs),
-               f"co-expression P ({n_perm} sets)": coexpression_tightness(ctx, gs, n_perm=n_perm, seed=seed).p,
+               f"co-expression P ({n_perm:,} sets)": coexpression_tightness(ctx, gs, n_perm=n_perm, seed=seed).p,
                "PPI edges (obs / expected)": f"{ppi.observed_edges} / {ppi.expected_edges_config:.1f}",
                "PPI P (STRING model)": ppi.p_config_poisson}
         res = _enrich_restricted(gs, restricted, bg)
@@ -805,8 +805,8 @@ def record_coexpression(tight: TightnessResult, *, rule: dict, n_perm: int, hemi
     from . import ledger
 
     ledger.record("W.ahba.mtg_coexpression.p", tight.p, kind="real_data",
-                  note=f"{tight.n_genes} MTG genes ({rule['rule']} >= {rule['threshold']} vs {rule['reference']}), "
-                       f"mean r {tight.observed:.3f} vs {tight.null_mean:.3f} in {n_perm} expression-matched random "
+                  note=f"{tight.n_genes:,} MTG genes ({rule['rule']} >= {rule['threshold']} vs {rule['reference']}), "
+                       f"mean r {tight.observed:.3f} vs {tight.null_mean:.3f} in {n_perm:,} expression-matched random "
                        f"sets over {tight.n_regions} {hemisphere} cortical regions; donor-averaged AHBA; selection "
                        "rule fixed by this project (not stated in the paper): see notebook 06's sensitivity table")
     return "W.ahba.mtg_coexpression.p"
@@ -817,8 +817,8 @@ def record_ppi(ppi: PPIResult, *, n_genes: int, n_perm: int, min_score: float) -
     from . import ledger
 
     ledger.record("W.ahba.ppi_il6.p", ppi.p_degree_preserving, kind="real_data",
-                  note=f"{len(ppi.genes_in_network)} of {n_genes + 1} MTG genes + IL6 in STRING (score >= {min_score}, "
-                       f"not the web default 0.4); {ppi.observed_edges} edges vs {ppi.null_mean:.1f} in {n_perm} "
+                  note=f"{len(ppi.genes_in_network):,} of {n_genes + 1:,} MTG genes + IL6 in STRING (score >= {min_score}, "
+                       f"not the web default 0.4); {ppi.observed_edges:,} edges vs {ppi.null_mean:.1f} in {n_perm:,} "
                        f"degree-preserving rewirings; STRING expected-edges model {ppi.expected_edges_config:.1f} "
                        f"(Poisson P {ppi.p_config_poisson:.2g}); selection rule fixed by this project after comparing "
                        "rules (not stated in the paper): significant for fold rules, not for z rules (notebook 06)")

@@ -70,6 +70,66 @@ def column_mapping(path: str | Path | None = None) -> dict:
     return _yaml.load(p.read_text())
 
 
+_ROLE_WORDS = {"eid": "participant id (one row each; the dosages' IID)",
+               "pcs": "genetic principal components 1-10 (covariates)"}
+_IDP_WORDS = {("gmv", "harvard_oxford"): "grey-matter volume (FAST), Harvard-Oxford cortical and subcortical regions",
+              ("gmv", "cerebellum"): "grey-matter volume (FAST), cerebellar regions",
+              ("ct", "desikan_killiany"): "mean cortical thickness (FreeSurfer aparc), Desikan-Killiany regions"}
+
+
+def _column_comments(path: Path) -> dict[str, str]:
+    """``role: value  # what it is`` -> {role: what it is}: the mapping file's comments describe its columns."""
+    import re
+
+    out = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"^(\w+):[^#]*#\s*(.+)$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def _runs(fields) -> str:
+    """Field numbers as ranges of consecutive ones: ``26756-26788, 26857-26889``."""
+    fields = sorted(int(f) for f in fields)
+    runs, start = [], fields[0]
+    for a, b in zip(fields, fields[1:] + [None], strict=True):
+        if b != a + 1:
+            runs.append(f"{start}-{a}" if a != start else str(a))
+            start = b
+    return ", ".join(runs)
+
+
+def layout() -> pd.DataFrame:
+    """A real extract's layout for people (the book's data page): one row per file and column (or group of
+    columns), the ``columns.yaml`` key that maps it (``key``, empty for the IDPs and dosages) and what it holds,
+    from ``columns.yaml`` (its comments describe the columns), ``idps.csv`` and ``instruments.csv``, the files the
+    loader reads. No data: names of files and UK Biobank fields only."""
+    path = manifest_dir() / "ukb" / "columns.yaml"
+    mapping, words = column_mapping(path), _column_comments(path)
+    rows = []
+    for key, col in mapping.items():
+        cols = [str(c) for c in (col if isinstance(col, list) else [col])]
+        shown = ", ".join(cols) if len(cols) <= 3 else f"{cols[0]} ... {cols[-1]}"
+        what = words.get(key) or _ROLE_WORDS.get(key) or key.replace("_", " ")
+        what = what.replace("; optional", "") + (" (optional)" if "optional" in what else "")
+        rows.append({"file": PARTICIPANTS, "columns": shown, "key": key,
+                     "holds": what + (f"; {len(cols)} columns" if len(cols) > 3 else "")})
+    idps = idp_table()
+    for (measure, atlas), g in idps.groupby(["measure", "atlas"], sort=False):
+        rows.append({"file": PARTICIPANTS, "columns": f"{g['column'].iloc[0]} ... {g['column'].iloc[-1]}", "key": "",
+                     "holds": f"{_IDP_WORDS.get((measure, atlas), f'{measure}, {atlas}')}, imaging visit; "
+                              f"{len(g)} columns, fields {_runs(g['field'])}"})
+    ins = instruments()
+    per = ", ".join(f"{e} {n}" for e, n in ins.groupby("exposure", sort=False).size().items())
+    rows.append({"file": RAW, "columns": "FID, IID, PAT, MAT, SEX, PHENOTYPE", "key": "",
+                 "holds": "plink2's --export A header columns; IID is the participant's eid"})
+    rows.append({"file": RAW, "columns": "<rsid>_<counted allele>(/<other allele>)", "key": "",
+                 "holds": f"dosage of the counted allele, 0-2, of each of the {len(ins)} instrument variants of "
+                          f"instruments.csv ({per})"})
+    return pd.DataFrame(rows)
+
+
 def targets() -> pd.DataFrame:
     """Published IL-6 associations and the IDP each is planted on (``data_manifest/ukb/twin_targets.yaml``)."""
     doc = _yaml.load((manifest_dir() / "ukb" / "twin_targets.yaml").read_text())

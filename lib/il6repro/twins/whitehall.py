@@ -495,6 +495,25 @@ def truth(path: str | Path) -> dict:
     return json.loads((Path(path) / TRUTH / "twin.json").read_text())["truth"]
 
 
+def layout() -> pd.DataFrame:
+    """A real extract's layout for people (the book's data page): each column of
+    ``data_manifest/whitehall/layout.yaml`` with the names it takes at the phases the loader reads
+    (:func:`required_columns`) and what it holds. No data: column names only."""
+    import yaml
+
+    from .._paths import manifest_dir
+
+    doc = yaml.safe_load((manifest_dir() / "whitehall" / "layout.yaml").read_text())
+    fixed = {c for c in doc["columns"] if "<p>" not in c}  # age_p1 is its own row, not one of age_p<p>
+    required = [c for c in required_columns() if c not in fixed]
+    rows = []
+    for pattern, what in doc["columns"].items():
+        stem = pattern.split("<p>")[0]
+        names = [pattern] if pattern in fixed else [c for c in required if c.startswith(stem) and c[len(stem):].isdigit()]
+        rows.append({"column": pattern, "columns in the file": ", ".join(names), "holds": str(what)})
+    return pd.DataFrame(rows)
+
+
 def required_columns() -> list[str]:
     cols = ["stno", "sex", "age_p1", "grade_p1"]
     for ph in GHQ_PHASES:
