@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .. import _dist, governance
+from .. import _dist, _yaml, governance
 from ._checks import MIN_PARTICIPANTS, numeric_column, read_csv, rows
 from ._store import atomic_directory, cached, recorded_hashes
 
@@ -499,11 +499,9 @@ def layout() -> pd.DataFrame:
     """A real extract's layout for people (the book's data page): each column of
     ``data_manifest/whitehall/layout.yaml`` with the names it takes at the phases the loader reads
     (:func:`required_columns`) and what it holds. No data: column names only."""
-    import yaml
-
     from .._paths import manifest_dir
 
-    doc = yaml.safe_load((manifest_dir() / "whitehall" / "layout.yaml").read_text())
+    doc = _yaml.load((manifest_dir() / "whitehall" / "layout.yaml").read_text())
     fixed = {c for c in doc["columns"] if "<p>" not in c}  # age_p1 is its own row, not one of age_p<p>
     required = [c for c in required_columns() if c not in fixed]
     rows = []
