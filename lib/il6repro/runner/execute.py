@@ -28,7 +28,7 @@ from .._paths import build_dir, figures_dir, repo_root
 from .parameters import ParameterError, inspect_parameters, load_profile, resolve_parameters
 
 PACKAGES = ("papermill", "nbclient", "ipykernel", "numpy", "pandas", "scipy", "statsmodels", "matplotlib",
-            "seaborn", "nilearn", "nibabel", "gseapy", "networkx", "pandera")
+            "nilearn", "nibabel", "gseapy", "networkx", "pandera", "numba", "polars", "zlib-ng")
 KERNEL = "il6repro-python"
 
 
