@@ -147,9 +147,9 @@ def harvard_oxford_labels(threshold: float = 25.0):
 
 def _voxels(img) -> np.ndarray:
     """The data array of a NIfTI image, a ``.nii.gz`` file inflated by zlib-ng when it is installed (the
-    Harvard-Oxford maps: 4 MB of gzip, 526 MB of voxels; zlib-ng 0.4 s, Python's zlib through nibabel 2 s) and
-    read in place from the inflated bytes, which nibabel's header describes (offset, type, shape, Fortran order);
-    nibabel's own reader otherwise, or when the header scales the values."""
+    Harvard-Oxford maps: 4 MB of gzip, 526 MB of voxels in 0.50 s against 1.58 s through nibabel's reader,
+    benchmarks/bench_startup.py) and read in place from the inflated bytes, which nibabel's header describes
+    (offset, type, shape, Fortran order); nibabel's own reader otherwise, or when the header scales the values."""
     import io
     from math import prod
 
@@ -184,7 +184,7 @@ def _ho_argmax_cache(img, argmax) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_ho_argmax` of the atlas file through ``build/cache/ho-argmax-<key>.npz`` and its ``.json`` (sha256
     of the ``.npz``), with the run's other derived caches (spins, the AHBA matrix): a fresh build folder, as in
     ``bench_paper.py`` and CI, computes it once and every later notebook and run reads it. Reading the 4-D maps
-    means gunzipping ~530 MB (about 0.4 s with zlib-ng, :func:`_voxels`, and as much memory); the two 3-D results
+    means gunzipping ~530 MB (about 0.5 s with zlib-ng, :func:`_voxels`, and as much memory); the two 3-D results
     are ~14 MB. The key hashes the
     atlas file's bytes, the source of :func:`_ho_argmax` and the argmax module; a file that is missing or fails its
     checksum is recomputed and rewritten atomically (a folder that cannot be written only means no cache)."""
