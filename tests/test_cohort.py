@@ -489,7 +489,7 @@ def _solve_lever_reference(st, p, target):
 @pytest.mark.parametrize("kw", [dict(n=2500, seed=5), dict(n=3000, seed=11), dict(seed=2)])
 def test_whitehall_twin_equals_the_one_of_the_previous_solver(kw, monkeypatch):
     """The placement solver on :func:`whitehall._chosen` (no per-phase masks, each placement evaluated once) and the
-    cached probits give the very twin of the previous solver and of scipy's ``norm.ppf`` per call."""
+    probits of il6repro._dist give the very twin of the previous solver and of scipy's ``norm.ppf`` per call."""
     from scipy.stats import norm
 
     fast = W.simulate(**kw)
@@ -499,7 +499,7 @@ def test_whitehall_twin_equals_the_one_of_the_previous_solver(kw, monkeypatch):
         ref = _select_reference(st, W._params(**kw), lever)
         assert mean_fu == ref[1] and diag == ref[2] and all(np.array_equal(sel[ph], ref[0][ph]) for ph in sel)
     monkeypatch.setattr(W, "_solve_lever", _solve_lever_reference)
-    monkeypatch.setattr(W, "_probit", norm.ppf)
+    monkeypatch.setattr(W._dist, "norm_ppf", norm.ppf)
     ref = W.simulate(**kw)
     pd.testing.assert_frame_equal(fast["table"], ref["table"], check_exact=True)
     assert fast["truth"] == ref["truth"]

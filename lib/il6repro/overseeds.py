@@ -181,7 +181,7 @@ def _ukb_prepare(params: dict) -> dict | None:
     bx = il6.set_index("snp").loc[keep["snp"], "beta"].to_numpy(float)
     if (bx == 0).any():
         return None
-    return dict(p=p, ins=ins, all_idps=all_idps, rows=rows, names=names, flipped=np.flatnonzero(flip),
+    return dict(p=p, ins=ins, all_idps=all_idps, rows=rows, names=names, flipped=flip[pos],
                 claims=list(tg["claim"]),
                 targets=list(tg["idp"]), th=truth.pivot(index="exposure", columns="idp", values="theta"),
                 pos=pos,
@@ -209,8 +209,7 @@ def _ukb_fast(seed: int, params: dict, prep: dict) -> list[dict]:
                         + [(centre == c).astype(float) for c in sorted(pd.unique(centre))[1:]]
                         + [np.round(d["scaling"], 5)] + [pcs[:, k] for k in range(pcs.shape[1])])
     G = d["G"][:, prep["pos"]]  # only the IL-6 instruments are fitted (each variant's fit is its own)
-    flipped = np.isin(prep["pos"], prep["flipped"])  # the counted allele's dosage
-    G[:, flipped] = 2.0 - G[:, flipped]
+    G[:, prep["flipped"]] = 2.0 - G[:, prep["flipped"]]  # the counted allele's dosage
     out, _ = assoc.fits(G, C, np.round(d["Y"], 4))
     order, sign = prep["order"], prep["sign"]
     # C order, as scan's variants x outcomes arrays (a sum over variants adds in memory order)

@@ -198,12 +198,6 @@ def solve_betas(rr_low: float, rr_repeated: float, il6_rho: float = DEFAULTS["il
     return {"beta_c": bc, "beta_p": bp, "a": a}
 
 
-@functools.lru_cache(maxsize=64)
-def _probit(share: float):
-    """``scipy.stats.norm.ppf(share)`` (a numpy float), computed once per share: scipy's call costs ~0.2 ms, ten a draw."""
-    return _dist.norm_ppf(share)
-
-
 class _Replay:
     """A seed's random draws, made on the first pass of :func:`_dynamics` and replayed on the next: every draw's
     size and law are the same whatever ``lever3`` (only arithmetic after the draws depends on it), so a re-run at
@@ -248,7 +242,7 @@ def _dynamics(p: dict, betas: dict, lever3: float, rng: _Replay | None = None) -
     s = 1.0
     attend = {}
     for ph, cnt in ATTENDANCE.items():
-        c = _probit(cnt / N_TOTAL) * np.sqrt(1 + s ** 2)
+        c = _dist.norm_ppf(cnt / N_TOTAL) * np.sqrt(1 + s ** 2)
         attend[ph] = (c + s * u + rng.normal(0, 1, n)) > 0
     measured = {ph: attend[ph] & (rng.random(n) < p["il6_measured"]) for ph in IL6_PHASES}
     # GHQ caseness: a Markov chain over attended examinations; IL-6 'low' against each phase's median
