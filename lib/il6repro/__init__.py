@@ -11,3 +11,7 @@ Stages (one module or subpackage each, readable as a list):
 """
 
 __version__ = "0.1.0"
+
+from ._lazy import defer as _defer
+
+_defer()  # rfc3987_syntax on first use: jsonschema imports it (~3 s) in every process importing papermill
