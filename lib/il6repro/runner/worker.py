@@ -23,7 +23,6 @@ import sys
 import traceback
 from pathlib import Path
 
-
 SAVE_EVERY = 10.0  # seconds between saves of the executed copy while cells run
 
 
