@@ -387,3 +387,20 @@ def test_defect6_single_snp_takes_filtered_series():
     ref = mr.single_snp(*[x.to_numpy() for x in kept])
     assert len(got) == 14 and np.allclose(got["estimate"], ref["estimate"])
     assert got["estimate"].iloc[0] == pytest.approx(DATA[2][1] / DATA[0][1])
+
+
+def test_density_mode_is_compiled_once_for_both_callers():
+    """mode_rows called _density_mode without its ``prune`` argument and mode_sorted_rows with it: two signatures,
+    so the largest kernel was compiled twice on a fresh machine (03's first run: 29.6 s -> 22.0 s of scan with an
+    empty numba cache on the development machine). Checked on the source (numba records a callee's signatures only
+    when it compiles, not when it loads the callers from its cache): every call passes every argument."""
+    import ast
+    import inspect
+
+    from il6repro.genetics import _kernels as K
+
+    n_params = len(inspect.signature(K._density_mode.py_func).parameters)
+    calls = [node for node in ast.walk(ast.parse(inspect.getsource(K)))
+             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_density_mode"]
+    assert len(calls) == 2
+    assert all(len(c.args) + len(c.keywords) == n_params for c in calls), [len(c.args) for c in calls]

@@ -607,7 +607,7 @@ def mode_rows(X, W, phi, out, r0, r1):
             xmin = min(xmin, X[r, j])
             xmax = max(xmax, X[r, j])
         h = bandwidth(X[r], phi, buf)
-        out[r] = _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, stack, comp)
+        out[r] = _density_mode(X, r, wn, xmin, xmax, h, ybin, conv, dconv, gs, gd, state, stack, comp, True)
 
 
 @njit(**_OPTS)
