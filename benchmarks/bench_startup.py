@@ -1,4 +1,4 @@
-"""Benchmark: the pieces of a notebook's start-up that stop 25 replaced, each against what it replaced, interleaved.
+"""Benchmark: the pieces of a notebook's start-up that stops 25 and 26 replaced, each against what it replaced, interleaved.
 
 1. YAML: every YAML file the project ships, parsed by ``yaml.safe_load`` (pure Python) against
    ``il6repro._yaml.load`` (libyaml's parser); the parsed documents must be equal.
@@ -6,7 +6,10 @@
    Python's gzip) against ``il6repro.brain._voxels`` (zlib-ng, read in place); the arrays must be equal.
 3. Imports, each in a fresh interpreter (the interpreter's own start is on both sides): the tail functions from
    ``scipy.stats`` against ``il6repro._dist``, and the plotting style by ``seaborn.set_theme`` against
-   ``il6repro.figures.set_style``; the tail values and the resulting matplotlib settings must be equal.
+   ``il6repro.figures.set_style``; the tail values and the resulting matplotlib settings must be equal. And (stop
+   26) papermill's import, which the runner and every notebook's worker process make, without and with
+   ``il6repro`` imported first (its stand-in defers ``rfc3987_syntax``, :mod:`il6repro._lazy`); both validate
+   notebook 09 with nbformat and must give the same verdict.
 
 Each comparison: one warm-up of each side, then ``--pairs`` pairs in alternating order (A B, B A, ...); prints the
 median and range of each side's wall time and the ratio of the medians.
@@ -97,6 +100,17 @@ _SEABORN = _STYLE.format(setup=(
 _OURS = _STYLE.format(setup="from il6repro.figures import set_style\nset_style()")
 
 
+_PAPERMILL = """{setup}
+import json, nbformat, papermill
+nb = nbformat.read("{nb}", as_version=4)
+try:
+    nbformat.validate(nb)
+    verdict = "valid"
+except nbformat.ValidationError as exc:
+    verdict = str(exc)[:200]
+print(json.dumps([papermill.__version__, verdict, len(nb.cells)]))"""
+
+
 def _python(code: str):
     return lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
@@ -106,7 +120,10 @@ def imports(pairs: int) -> bool:
     for title, names, a_code, b_code in (
             ("Normal / t / chi-squared tails, fresh interpreter", ("scipy.stats", "il6repro._dist"), _STATS, _DIST),
             ("Plotting style, fresh interpreter", ("seaborn.set_theme + settings", "figures.set_style"), _SEABORN,
-             _OURS)):
+             _OURS),
+            ("papermill's import (runner, each notebook's worker), fresh interpreter", ("papermill",
+             "il6repro, then papermill"), _PAPERMILL.format(setup="", nb=ROOT / "notebooks/09_ledger.ipynb"),
+             _PAPERMILL.format(setup="import il6repro", nb=ROOT / "notebooks/09_ledger.ipynb"))):
         t, a, b = interleave(_python(a_code), _python(b_code), pairs)
         same = json.loads(a) == json.loads(b)
         report(title, names, t, same)
