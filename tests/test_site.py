@@ -136,6 +136,15 @@ def test_extract_layouts_name_every_column_the_loaders_read():
     assert f"each of the {len(ukb.instruments())} instrument variants" in uk["holds"].iloc[-1]
 
 
+
+def test_receipts_show_wall_time_and_memory_as_a_reader_reads_them():
+    """The receipts page printed the recorded 16.08 s and 1547.7 MB, which wrapped in their columns ("16.0 / 8")."""
+    from il6repro.book import _measure
+
+    assert _measure(16.08, "{:.1f}") == "16.1" and _measure(1547.7, "{:,.0f}") == "1,548"
+    assert _measure(None, "{:.1f}") == "" and _measure(float("nan"), "{:.1f}") == ""
+    assert _measure("?", "{:.1f}") == "?"  # anything else is shown as it is
+
 def test_references_cover_every_dataset_and_citation():
     from pybtex.database import parse_file
 

@@ -199,6 +199,14 @@ def make_table(header: list[str], rows: list[list], *, classes: list[str] | None
     return table
 
 
+def _measure(v, fmt: str) -> str:
+    """A measured wall time or memory as the reader wants it (``"{:.1f}"``: 16.1 s; ``"{:,.0f}"``: 1,548 MB), not
+    as recorded (16.08, 1547.7, which wrapped in their narrow columns); empty when missing."""
+    if v is None or isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        return "" if v is None or isinstance(v, int | float) else str(v)
+    return fmt.format(v)
+
+
 def _generic_value(v) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return ""
@@ -466,8 +474,8 @@ class RunReceipts(SphinxDirective):
             miss = ", ".join(sorted(nb.get("unavailable", {})))
             rows.append([link, nb.get("profile", ""), nodes.literal("", json.dumps(nb.get("parameters", {}),
                                                                                   sort_keys=True)),
-                         nodes.literal("", str(nb.get("commit", ""))[:12]), _generic_value(nb.get("wall_seconds")),
-                         _generic_value(nb.get("peak_rss_mb")), ds, miss])
+                         nodes.literal("", str(nb.get("commit", ""))[:12]), _measure(nb.get("wall_seconds"), "{:.1f}"),
+                         _measure(nb.get("peak_rss_mb"), "{:,.0f}"), ds, miss])
         if not rows:
             return [nodes.paragraph("", "No notebook has run yet.")]
         return [make_table(["notebook", "profile", "parameters", "commit", "wall (s)", "peak RSS (MB)",
@@ -510,7 +518,7 @@ class RunSweep(SphinxDirective):
         if meta:
             para += nodes.Text(f"{meta.get('n_points', '?')} runs on the {meta.get('profile', '?')} profile, on a "
                                f"Dask cluster of {meta.get('workers', '?')} worker(s), "
-                               f"{meta.get('wall_seconds', '?')} s wall.")
+                               f"{_measure(meta.get('wall_seconds'), '{:.1f}') or '?'} s wall.")
         out.append(para)
         return out
 
