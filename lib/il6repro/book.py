@@ -202,9 +202,9 @@ def make_table(header: list[str], rows: list[list], *, classes: list[str] | None
 def _measure(v, fmt: str) -> str:
     """A measured wall time or memory as the reader wants it (``"{:.1f}"``: 16.1 s; ``"{:,.0f}"``: 1,548 MB), not
     as recorded (16.08, 1547.7, which wrapped in their narrow columns); empty when missing."""
-    if v is None or isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        return "" if v is None or isinstance(v, int | float) else str(v)
-    return fmt.format(v)
+    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+        return fmt.format(v)
+    return "" if v is None or isinstance(v, int | float) else str(v)
 
 
 def _generic_value(v) -> str:
