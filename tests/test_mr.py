@@ -391,9 +391,10 @@ def test_defect6_single_snp_takes_filtered_series():
 
 def test_density_mode_is_compiled_once_for_both_callers():
     """mode_rows called _density_mode without its ``prune`` argument and mode_sorted_rows with it: two signatures,
-    so the largest kernel was compiled twice on a fresh machine (03's first run: 29.6 s -> 22.0 s of scan with an
-    empty numba cache on the development machine). Checked on the source (numba records a callee's signatures only
-    when it compiles, not when it loads the callers from its cache): every call passes every argument."""
+    so the largest kernel was compiled twice on a fresh machine (03's sensitivity scan with an empty numba cache:
+    23.3 / 24.0 -> 17.0 / 20.4 s, interleaved, on the development machine). Checked on the source (numba records a
+    callee's signatures only when it compiles, not when it loads the callers from its cache): every call passes
+    every argument."""
     import ast
     import inspect
 
