@@ -187,6 +187,39 @@ def test_surface_plots_leave_the_cached_mesh_as_read():
         assert np.array_equal(mesh["inflated"].parts[h].coordinates, want[h])
 
 
+def test_surface_views_draw_only_front_faces_and_the_same_image(monkeypatch):
+    """plot_surface hands nilearn only the faces turned to the viewer: fewer than 2 in 3 of each view's faces, and the
+    rendered figure (a continuous map and a parcellation, both hemispheres, at the saving resolution) equal to the
+    byte to one drawn with every face. Fails if a front face is dropped or a back face is visible."""
+    import matplotlib.pyplot as plt
+
+    from il6repro import brain
+    from il6repro.data import tables
+
+    set_style()
+    labels = tables.load_dk_surface()
+    rng = np.random.default_rng(3)
+    stat = {h: rng.normal(size=len(labels[h])) for h in brain.HEMIS}
+    roi = brain.parcellation_map(labels)
+
+    def pixels(kind, data):
+        fig = brain.plot_surface(data, kind=kind, hemis=("left", "right"), cmap="RdBu_r" if kind == "stat" else None)
+        fig.canvas.draw()
+        drawn = [len(c.get_paths()) for ax in fig.axes for c in ax.collections if hasattr(c, "do_3d_projection")]
+        out = bytes(fig.canvas.buffer_rgba())
+        plt.close(fig)
+        return out, drawn
+
+    culled = {k: pixels(k, d) for k, d in (("stat", stat), ("roi", roi))}
+    monkeypatch.setattr(brain, "_front_faces", lambda coords, faces, proj: np.ones(len(faces), bool))
+    full = {k: pixels(k, d) for k, d in (("stat", stat), ("roi", roi))}
+    n_faces = len(brain.fsaverage5()[0]["inflated"].parts["left"].faces)
+    for k in culled:
+        assert culled[k][0] == full[k][0], k
+        assert full[k][1] == [n_faces] * 4
+        assert len(culled[k][1]) == 4 and all(n < 2 * n_faces / 3 for n in culled[k][1]), culled[k][1]
+
+
 _DUMP = """
 import json, matplotlib as mpl
 mpl.use("agg")
