@@ -294,6 +294,10 @@ def test_disorder_terms_exclude_drug_response_and_pick_the_smallest_q():
                         "library": ["DisGeNET", "GWAS", "DisGeNET", "HPO", "HPO"], "Overlap": ["9/100"] * 5,
                         "P-value": [1e-4, 1e-9, 0.01, 0.001, 0.5], "fdr": [0.01, 1e-6, 0.2, 0.04, 0.9]})
     assert list(TX.disorder_terms(res, "schizophrenia")["Term"]) == ["Schizophrenia (C0036341)"]
+    # selection_sensitivity matches the terms once for all its rules: the same terms per disorder
+    named = TX._disorder_term_sets({"a": {t: [] for t in res.Term[:3]}, "b": {t: [] for t in res.Term[3:]}})
+    assert named == {d: set(TX.disorder_terms(res, d)["Term"]) for d in TX.DISORDERS}
+    assert named["schizophrenia"] == {"Schizophrenia (C0036341)"} and named["epilepsy"] == {"Epilepsy", "Seizures"}
     sens = pd.DataFrame({f"{d} q": [0.01, 0.5] for d in TX.DISORDERS})
     table = TX.disorder_table(res, sens)
     assert table.loc["epilepsy", "best term"] == "Seizures" and table.loc["epilepsy", "FDR q"] == 0.04

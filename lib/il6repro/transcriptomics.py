@@ -416,16 +416,17 @@ def _restrict(libraries, bg: set, min_size: int, max_size: int) -> dict[str, dic
     return out
 
 
-def _enrich_restricted(genes, restricted: dict[str, dict[str, list[str]]], bg: set) -> pd.DataFrame:
+def _enrich_restricted(genes, restricted: dict[str, dict[str, list[str]]], bg: set,
+                       categories: dict[str, list[tuple[str, set]]] | None = None) -> pd.DataFrame:
     """:func:`enrich` on libraries already restricted by :func:`_restrict` (so a loop over gene lists restricts
-    once)."""
+    once); ``categories``: :func:`_categories` of each library, made once by a caller testing many lists."""
     known, unknown = check_genes(genes, bg, "enrichment gene list")
     background = sorted(bg)
     parts = []
     for lib, sets2 in restricted.items():
         if not sets2:
             continue
-        res = _gseapy_table(known, sets2, background)
+        res = _gseapy_table(known, sets2, background, None if categories is None else categories[lib])
         if res is None or res.empty:
             continue
         res = res.copy()
@@ -443,7 +444,14 @@ def _enrich_restricted(genes, restricted: dict[str, dict[str, list[str]]], bg: s
     return out.sort_values("P-value").reset_index(drop=True)
 
 
-def _gseapy_table(genes: list[str], sets: dict[str, list[str]], background: list[str]) -> pd.DataFrame | None:
+def _categories(sets: dict[str, list[str]], bg: set) -> list[tuple[str, set]]:
+    """Each term of ``sets`` (in sorted order) with its genes in the background ``bg``, as gseapy's per-term loop
+    forms them (:func:`_gseapy_table`)."""
+    return [(s, set(sets.get(s)).intersection(bg)) for s in sorted(sets.keys())]
+
+
+def _gseapy_table(genes: list[str], sets: dict[str, list[str]], background: list[str],
+                  categories: list[tuple[str, set]] | None = None) -> pd.DataFrame | None:
     """``gseapy.enrich(gene_list=genes, gene_sets=sets, background=background, outdir=None, cutoff=1.0).results``.
 
     gseapy (``enrichr.Enrichr.enrich_local`` and ``stats.calc_pvalues``) evaluates ``hypergeom.sf`` once per term
@@ -452,7 +460,8 @@ def _gseapy_table(genes: list[str], sets: dict[str, list[str]], background: list
     the same scipy function, which evaluates each element as the scalar call does; the odds ratio, combined score
     and gseapy's Benjamini-Hochberg (:func:`_gseapy_bh`) follow unchanged, so gseapy (~1 s to import) is only
     imported for the gene lists it must handle itself: those it would change to upper case (a mostly lower-case
-    list against upper-case sets) or read as Entrez ids.
+    list against upper-case sets) or read as Entrez ids. ``categories``: :func:`_categories` of ``sets``, when a
+    caller has made it once for many gene lists.
     """
     gls = [g.strip() for g in genes]
 
@@ -476,8 +485,7 @@ def _gseapy_table(genes: list[str], sets: dict[str, list[str]], background: list
     query = set(gls).intersection(bg)
     k = len(query)
     terms, xs, ms, hits = [], [], [], []
-    for s in sorted(sets.keys()):
-        category = set(sets.get(s)).intersection(bg)
+    for s, category in _categories(sets, bg) if categories is None else categories:
         h = query.intersection(category)
         if len(h) < 1:
             continue
@@ -488,7 +496,10 @@ def _gseapy_table(genes: list[str], sets: dict[str, list[str]], background: list
     if not terms:
         return None
     n = len(bg)
-    pv = stats.hypergeom.sf(np.array(xs) - 1, n, np.array(ms), k)
+    # each distinct (overlap, set size) once (a third of the terms): scipy evaluates element by element, so
+    # the tails are those of the per-term calls
+    pairs, where = np.unique(np.c_[xs, ms], axis=0, return_inverse=True)
+    pv = stats.hypergeom.sf(pairs[:, 0] - 1, n, pairs[:, 1], k)[where.ravel()]
     pvals = tuple(pv)
     bu = 0.5  # gseapy's Haldane-Anscombe correction
     oddr = tuple(((x + bu) * (n - m - k + x + bu)) / ((m - x + bu) * (k - x + bu)) for x, m in zip(xs, ms,
@@ -733,6 +744,13 @@ def disorder_terms(res: pd.DataFrame, disorder: str) -> pd.DataFrame:
     return res[term.str.contains(pat, case=False) & ~term.str.contains(EXCLUDE, case=False)]
 
 
+def _disorder_term_sets(restricted: dict[str, dict[str, list[str]]]) -> dict[str, set[str]]:
+    """Per disorder, the terms of the restricted libraries that :func:`disorder_terms` would keep, matched once
+    for a loop over gene lists (every enrichment table's terms are among them)."""
+    terms = pd.DataFrame({"Term": sorted({t for sets in restricted.values() for t in sets})})
+    return {d: set(disorder_terms(terms, d)["Term"]) for d in DISORDERS}
+
+
 def selection_sensitivity(expr: pd.DataFrame, libraries, background, links: pd.DataFrame, *,
                           rules=(("cortex", "fold", 1.2), ("cortex", "fold", 1.3), ("cortex", "fold", 1.1),
                                  ("cortex", "z", 1.0), ("cortex", "z", 1.25), ("brain", "fold", 1.2),
@@ -743,6 +761,8 @@ def selection_sensitivity(expr: pd.DataFrame, libraries, background, links: pd.D
     ctx = cortical(expr, "left")
     bg = set(map(str, background))
     restricted = _restrict(libraries, bg, min_size, max_size)
+    categories = {lib: _categories(sets, bg) for lib, sets in restricted.items()}  # once for the rules
+    named = _disorder_term_sets(restricted)
     network = _ppi_network(links)  # the STRING index, built once for the rules
     rows = []
     for ref, rl, thr in rules:
@@ -753,9 +773,9 @@ def selection_sensitivity(expr: pd.DataFrame, libraries, background, links: pd.D
                f"co-expression P ({n_perm:,} sets)": coexpression_tightness(ctx, gs, n_perm=n_perm, seed=seed).p,
                "PPI edges (obs / expected)": f"{ppi.observed_edges} / {ppi.expected_edges_config:.1f}",
                "PPI P (STRING model)": ppi.p_config_poisson}
-        res = _enrich_restricted(gs, restricted, bg)
+        res = _enrich_restricted(gs, restricted, bg, categories)
         for disorder in DISORDERS:
-            hit = disorder_terms(res, disorder)
+            hit = res[res["Term"].isin(named[disorder])]
             row[f"{disorder} q"] = hit.fdr.min() if len(hit) else np.nan
         rows.append(row)
     return pd.DataFrame(rows).set_index("rule")
