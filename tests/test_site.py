@@ -145,6 +145,31 @@ def test_receipts_show_wall_time_and_memory_as_a_reader_reads_them():
     assert _measure(None, "{:.1f}") == "" and _measure(float("nan"), "{:.1f}") == ""
     assert _measure("?", "{:.1f}") == "?"  # anything else is shown as it is
 
+def test_sweep_table_names_the_choices_a_conclusion_differs_under():
+    """The sweep page's table was 27 choice columns of yes / no, scrolling sideways past the figure that shows the
+    same grid; it now names, per conclusion, the shorter list: the choices it fails under or those it only holds
+    under."""
+    from docutils import nodes
+
+    from il6repro.book import _sweep_rows
+
+    cols = ["conclusion", "holds under", "twin power (over seeds)", "seed = 1", "seed = 2", "cut = a", "cut = b"]
+    recs = [{"conclusion": "W: IL-6 -> MTG", "holds under": "3 of 4 runs", "seed = 1": "yes", "seed = 2": "no",
+             "cut = a": "yes", "cut = b": "yes"},
+            {"conclusion": "W: IL-6 -> ITG", "holds under": "1 of 4 runs", "seed = 1": "no", "seed = 2": "yes",
+             "cut = a": "no", "cut = b": "no"},
+            {"conclusion": "V: low IL-6", "holds under": "all runs", "seed = 1": "yes", "seed = 2": "yes",
+             "cut = a": "", "cut = b": None},
+            {"conclusion": "V: falls", "holds under": "", "seed = 1": "", "seed = 2": None}]
+    head, rows = _sweep_rows(cols, recs)
+    assert head == ["conclusion", "holds under", "twin power (over seeds)", "where the choices differ"]
+    text = [r[-1].astext() for r in rows]
+    assert rows[0][0] == "W: IL-6 → MTG" and text[0] == "fails under: seed = 2"
+    assert text[1] == "holds only under: seed = 2"
+    assert text[2] == "holds under every choice" and text[3] == ""
+    assert [n["classes"] for n in rows[0][-1].findall(nodes.inline) if n["classes"]] == [["sweep-no"]]
+
+
 def test_references_cover_every_dataset_and_citation():
     from pybtex.database import parse_file
 

@@ -480,7 +480,7 @@ class RunReceipts(SphinxDirective):
             return [nodes.paragraph("", "No notebook has run yet.")]
         return [make_table(["notebook", "profile", "parameters", "commit", "wall (s)", "peak RSS (MB)",
                             "datasets (source)", "unavailable"], rows, classes=["run-table", "receipts-table"],
-                           widths=[10, 6, 22, 8, 6, 6, 30, 12])]
+                           widths=[10, 6, 22, 8, 6, 6, 28, 14])]
 
 
 # ------------------------------------------------------------------------------------------------ sweep
@@ -488,7 +488,6 @@ class RunSweep(SphinxDirective):
     """The what-if sweep's summary figure and table (yes / no per conclusion and choice)."""
 
     def run(self):
-        from .report import arrows
 
         sweep = run_data(self.env).get("sweep")
         if not sweep:
@@ -501,16 +500,8 @@ class RunSweep(SphinxDirective):
                                "the conclusion holds, red where it does not.", {}, numbered=False)
             fig["ids"].append("fig-sweep-summary")
             out.append(fig)
-        cols = sweep["columns"]
-        rows = []
-        for r in sweep["rows"]:
-            row = []
-            for c in cols:
-                v = arrows(_generic_value(r.get(c)))  # "IL-6 → GMV", as in the figure beside it
-                row.append(nodes.inline("", v, classes=["sweep-yes" if v == "yes" else "sweep-no" if v == "no"
-                                                        else ""]))
-            rows.append(row)
-        out.append(make_table(cols, rows, classes=["run-table", "sweep-table"]))
+        head, rows = _sweep_rows(sweep["columns"], sweep["rows"])
+        out.append(make_table(head, rows, classes=["run-table", "sweep-table"]))
         para = nodes.paragraph()
         if sweep.get("points"):
             para += _download(self.env, "/" + sweep["points"], "every run of the sweep (CSV)")
@@ -521,6 +512,39 @@ class RunSweep(SphinxDirective):
                                f"{_measure(meta.get('wall_seconds'), '{:.1f}') or '?'} s wall.")
         out.append(para)
         return out
+
+
+def _sweep_rows(cols: list[str], records: list[dict]) -> tuple[list[str], list[list]]:
+    """The sweep table as a reader scans it: per conclusion, how many runs it holds under, its power over twin
+    seeds, and the choices that differ from the rest, whichever list is shorter: those it fails under, or those
+    it only holds under (the full grid is the figure above it and the CSV). A choice column is one named
+    ``"setting = value"``; blank cells are runs that do not touch the conclusion."""
+    from .report import arrows
+
+    choices = [c for c in cols if " = " in c]
+    kept = [c for c in cols if c not in choices]
+    rows = []
+    for r in records:
+        row = [arrows(_generic_value(r.get(c))) for c in kept]  # "IL-6 → GMV", as in the figure
+        yes = [c for c in choices if _generic_value(r.get(c)) == "yes"]
+        no = [c for c in choices if _generic_value(r.get(c)) == "no"]
+        cell = nodes.inline()
+        if not yes and not no:
+            cell += nodes.Text("")
+        elif not no:
+            cell += nodes.inline("", "holds under every choice", classes=["sweep-yes"])
+        elif not yes:
+            cell += nodes.inline("", "fails under every choice", classes=["sweep-no"])
+        else:
+            label, names, cls = ("fails under: ", no, "sweep-no") if len(no) <= len(yes) else \
+                ("holds only under: ", yes, "sweep-yes")
+            cell += nodes.Text(label)
+            for i, name in enumerate(names):
+                if i:
+                    cell += nodes.Text("; ")
+                cell += nodes.inline("", name, classes=[cls])
+        rows.append([*row, cell])
+    return [*kept, "where the choices differ"], rows
 
 
 # ------------------------------------------------------------------------------------------------ teaching, data
