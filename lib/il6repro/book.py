@@ -480,7 +480,7 @@ class RunReceipts(SphinxDirective):
             return [nodes.paragraph("", "No notebook has run yet.")]
         return [make_table(["notebook", "profile", "parameters", "commit", "wall (s)", "peak RSS (MB)",
                             "datasets (source)", "unavailable"], rows, classes=["run-table", "receipts-table"],
-                           widths=[10, 6, 22, 8, 6, 6, 28, 14])]
+                           widths=[10, 6, 20, 8, 6, 6, 30, 14])]
 
 
 # ------------------------------------------------------------------------------------------------ sweep
