@@ -485,10 +485,9 @@ class RunReceipts(SphinxDirective):
 
 # ------------------------------------------------------------------------------------------------ sweep
 class RunSweep(SphinxDirective):
-    """The what-if sweep's summary figure and table (yes / no per conclusion and choice)."""
+    """The what-if sweep's summary figure (yes / no per conclusion and choice) and table (:func:`_sweep_rows`)."""
 
     def run(self):
-
         sweep = run_data(self.env).get("sweep")
         if not sweep:
             return [nodes.paragraph("", "No sweep has been run yet: python -m il6repro sweep runs the grid of "
