@@ -1,6 +1,7 @@
 """Benchmark: a four-view surface map (both hemispheres, lateral and medial, as notebooks 02 and 04 draw them) made
 and saved as PNG and SVG (:func:`il6repro.figures.save`), every face of fsaverage5 drawn in each view (as before
-stop 27) against only the faces turned to the viewer (:func:`il6repro.brain.plot_surface` now).
+stop 27: one nilearn call per view) against only the faces turned to the viewer (:func:`il6repro.brain.plot_surface`
+now).
 
 Both sides run in this one process (imports, the mesh and the atlas read before timing); one warm-up of each side,
 then ``--pairs`` pairs in alternating order (A B, B A, ...). Prints the median and range of each side's wall time,
@@ -42,22 +43,24 @@ def main() -> None:
     rng = np.random.default_rng(0)
     z = pd.Series(rng.normal(size=len(ctx)), index=[f"{r.hemisphere}_{r.label}" for r in ctx.itertuples()])
     values = brain.region_map(z, labels, regions)
-    front = brain._front_faces
+    front = brain._draw_front
 
-    def every_face(coords, faces, proj):
-        return np.ones(len(faces), bool)
+    def every_face(draw, ax, coords, faces, keep):  # stop 26's plot_surface: one nilearn call with every face
+        from nilearn.surface import InMemoryMesh
+
+        draw(InMemoryMesh(coords.copy(), faces))
 
     out = Path(tempfile.mkdtemp(prefix="bench-figures-"))
 
     def draw(side: str):
-        brain._front_faces = front if side == "front" else every_face
+        brain._draw_front = front if side == "front" else every_face
         try:
             fig = brain.plot_surface(values, kind="stat", hemis=("left", "right"), cmap="RdBu_r",
                                      title="a four-view map", colorbar_label="z")
             saved = save(fig, f"map_{side}", folder=out, show=False)
             plt.close(fig)
         finally:
-            brain._front_faces = front
+            brain._draw_front = front
         return saved.png.read_bytes(), saved.svg.read_bytes()
 
     draw("every"), draw("front")

@@ -528,13 +528,11 @@ def _sweep_rows(cols: list[str], records: list[dict]) -> tuple[list[str], list[l
         yes = [c for c in choices if _generic_value(r.get(c)) == "yes"]
         no = [c for c in choices if _generic_value(r.get(c)) == "no"]
         cell = nodes.inline()
-        if not yes and not no:
-            cell += nodes.Text("")
-        elif not no:
+        if yes and not no:
             cell += nodes.inline("", "holds under every choice", classes=["sweep-yes"])
-        elif not yes:
+        elif no and not yes:
             cell += nodes.inline("", "fails under every choice", classes=["sweep-no"])
-        else:
+        elif yes:
             label, names, cls = ("fails under: ", no, "sweep-no") if len(no) <= len(yes) else \
                 ("holds only under: ", yes, "sweep-yes")
             cell += nodes.Text(label)
