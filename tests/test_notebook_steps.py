@@ -170,9 +170,16 @@ def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):
     assert rows.loc["V.rr_repeated", "reproduced"] == "1.19 (0.987 to 1.44)"
     assert rows.loc["W.ahba.ppi_il6.p", "published"].startswith("significant")  # a rule, not a number
     assert rows.loc["W.ahba.ppi_il6.p", "reproduced"] == "9.90e-3"
-    # a twin claim without a distribution over seeds is judged on this draw, and its check says so; real data not
-    assert rows.loc["V.rr_repeated", "check"].startswith("this run's draw: ")
-    assert not rows.loc["W.ahba.ppi_il6.p", "check"].startswith("this run's draw")
+    # a twin claim without a distribution over seeds is judged on this draw, and its status says so (the ledger's
+    # verdict over seeds may differ); coloured as the status it prefixes; real data not
+    assert rows.loc["V.rr_repeated", "status"] == "this draw: not recovered"  # its CI includes 1
+    assert rows.loc["W.ahba.ppi_il6.p", "status"] == "reproduced on real data"
+    assert report.status_colour("this draw: not recovered") == report.STATUS_COLOURS["not reproduced"]
+    assert report.status_colour("this draw: recovered from a planted twin") == \
+        report.STATUS_COLOURS["recovered from a planted twin"]
+    ledger.record("V.rr_repeated", 1.19, ci=(1.05, 1.35), kind="planted_twin")
+    html = report.claims_table(["V.rr_repeated"], uuid="draw")._repr_html_()
+    assert report.STATUS_COLOURS["recovered from a planted twin"] in html and "this draw: recovered" in html
     assert list(rows.columns[-2:]) == ["conclusion", "verdict"]  # not "conclusion verdict": one word narrower
     assert not rows["quantity"].str.contains("->").any()  # typographic arrows for readers
     assert report.arrows("IL-6 -> GMV, z") == "IL-6 → GMV, z"

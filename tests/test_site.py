@@ -237,7 +237,13 @@ def test_a_twin_claim_judged_over_seeds_shows_the_median_beside_the_draw(isolate
     _, rows = ledger_rows({}, {})
     row = next(r for r in rows if r["claim"] == "V.rr_low_vs_high.agesex")
     assert row["reproduced_display"] == "1.26 (1.17–1.36)"
-    assert reproduced_text(row) == f"1.26 (1.17–1.36) (this draw; median of 200 seeds {np.median(rr):.2f})"
+    lo, hi = np.quantile(rr, [0.025, 0.975])
+    assert hi < 1.262  # this draw lies above the seeds' central 95%: said so, with the range
+    assert reproduced_text(row) == (f"1.26 (1.17–1.36) (this draw, outside the central 95% of 200 seeds, "
+                                    f"{lo:.2f}–{hi:.2f}; median {np.median(rr):.2f})")
+    ledger.record("V.rr_low_vs_high.agesex", 1.16, ci=(1.08, 1.25), kind="planted_twin")  # a typical draw
+    row = next(r for r in ledger_rows({}, {})[1] if r["claim"] == "V.rr_low_vs_high.agesex")
+    assert reproduced_text(row) == f"1.16 (1.08–1.25) (this draw; median of 200 seeds {np.median(rr):.2f})"
     other = next(r for r in rows if r["claim"] == "W.ukb.n")  # not recorded / not a twin draw: unchanged
     assert "this draw" not in reproduced_text(other)
 

@@ -62,7 +62,8 @@ STATUS_CLASS = {
 # is paired by, the power's CI bound already in the verdict) left to the CSV
 DETAIL_LABELS = {"value_verdict": "number meets its rule", "over_seeds": "over twin seeds",
                  "power": "twin's power for the conclusion"}
-DETAIL_HIDDEN = {"setup", "power_low", "seeds_median", "n_seeds", "seeds_display"}
+DETAIL_HIDDEN = {"setup", "power_low", "seeds_median", "n_seeds", "seeds_display", "seeds_q025", "seeds_q975",
+                 "seeds_range_display", "draw_atypical"}
 # columns of ledger.compare() the table places itself; any other column is shown among a row's details
 LEDGER_PLACED = {"claim", "study", "quantity", "published", "published_ci", "reproduced", "reproduced_ci", "rule",
                  "status", "reason", "display_status", "display_reason", "source", "note", "kind", "notebook",
@@ -111,9 +112,14 @@ def published_text(row: dict) -> str:
 
 def seeds_text(row: dict) -> str:
     """For a twin claim judged over seeds, the median it was judged on (else empty), so a draw outside the rule
-    beside a passing status is not read as a contradiction."""
+    beside a passing status is not read as a contradiction; a draw outside the seeds' central 95% is said to be
+    atypical, with that range."""
     if row.get("seeds_display") and row.get("n_seeds"):
-        return f"(this draw; median of {int(row['n_seeds'])} seeds {row['seeds_display']})"
+        n = int(row["n_seeds"])
+        if row.get("draw_atypical") and row.get("seeds_range_display"):
+            return (f"(this draw, outside the central 95% of {n} seeds, {row['seeds_range_display']}; "
+                    f"median {row['seeds_display']})")
+        return f"(this draw; median of {n} seeds {row['seeds_display']})"
     return ""
 
 

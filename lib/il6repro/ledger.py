@@ -480,7 +480,8 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
         row = {"claim": c.id, "study": c.study, "quantity": c.quantity, "published": c.value,
                "published_ci": f"{c.ci[0]:g}-{c.ci[1]:g}" if c.ci else "", "rule": c.rule["kind"],
                "conclusion": conclusion_text(c), "notebook": c.notebook, "source": c.source,
-               "over_seeds": "", "power": None, "power_low": None, "seeds_median": None, "n_seeds": None}
+               "over_seeds": "", "power": None, "power_low": None, "seeds_median": None, "n_seeds": None,
+               "seeds_q025": None, "seeds_q975": None}
         if rec is None:
             row.update(reproduced=None, reproduced_ci="", kind="", value_verdict="", conclusion_verdict="",
                        status=NOT_ATTEMPTED, reason=f"no notebook has recorded it yet (planned: {c.notebook or '?'})",
@@ -498,6 +499,7 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
             d = dist
             ok_med, why_med = evaluate(c, d["median"], None)
             row["seeds_median"], row["n_seeds"] = d["median"], d["n_seeds"]  # what the status was judged on
+            row["seeds_q025"], row["seeds_q975"] = d["q025"], d["q975"]  # where this draw lies among the seeds
             row["over_seeds"] = (f"median {_fmt(d['median'])}, 95% of seeds {_fmt(d['q025'])} to {_fmt(d['q975'])}; "
                                  f"rule met in {100 * d['rule_share']:.0f}% of {d['n_seeds']} seeds")
             draw = f"this run's draw: {why_v}" + (f"; conclusion {why_c}" if c.conclusion is not None else "")

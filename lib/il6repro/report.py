@@ -163,6 +163,21 @@ def published_text(c) -> str:
     return _fmt_value(c.value, kind in P_RULES) + (" " + fmt_ci(*c.ci) if c.ci else "")
 
 
+#: A notebook's status for a twin claim judged on this run's draw alone (no over-seeds distribution yet): "this
+#: draw: recovered from a planted twin" or "this draw: not recovered" (a planted effect one draw misses).
+DRAW_PREFIX = "this draw: "
+DRAW_WORDS = {"not reproduced": "not recovered"}
+
+
+def status_colour(status) -> str:
+    """The background of a row with ``status`` (a draw-only status as the status it stands for; unknown: none)."""
+    s = str(status)
+    if s.startswith(DRAW_PREFIX):
+        s = s.removeprefix(DRAW_PREFIX)
+        s = next((k for k, v in DRAW_WORDS.items() if v == s), s)
+    return STATUS_COLOURS.get(s, "")
+
+
 def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule: bool = False):
     """The ledger's rows for ``claim_ids`` (this run's records by default), formatted for people.
 
@@ -197,8 +212,9 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
         row.update({"status": r["status"], "check": r.get("reason", "")})
         if r.get("kind") == "planted_twin" and not r.get("over_seeds"):
             # no distribution over seeds recorded (yet): the status is this one draw's, which the ledger may judge
-            # differently once the over-seeds runs (notebooks 03, 08) are in; say which the reader is looking at
-            row["check"] = f"this run's draw: {row['check']}" if row["check"] else "this run's draw"
+            # differently once the over-seeds runs (notebooks 03, 08) are in; the status itself says so, so a
+            # badge here is never read as the ledger's verdict on the same claim (coloured as that status)
+            row["status"] = DRAW_PREFIX + DRAW_WORDS.get(row["status"], str(row["status"]))
         for k, v in r.items():  # verdict columns the ledger may add (conclusion, its verdict over seeds)
             if "conclusion" in k and not _missing(v):
                 # "verdict" beside "conclusion" (the header "conclusion verdict" widened the ledger by a word)
@@ -388,8 +404,7 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
     if not index:
         styler = styler.hide(axis="index")
     if status is not None:
-        styler = styler.apply(lambda r: [f"background-color: {STATUS_COLOURS.get(r[status], '')}"] * len(r),
-                              axis=1)
+        styler = styler.apply(lambda r: [f"background-color: {status_colour(r[status])}"] * len(r), axis=1)
     styler = styler.set_table_styles([
         {"selector": "td", "props": "text-align: left; vertical-align: top; padding: 0.15em 0.6em"},
         {"selector": "th", "props": "padding: 0.15em 0.6em"}])

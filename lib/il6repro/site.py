@@ -235,6 +235,13 @@ def ledger_rows(notebooks: dict, receipts: dict[str, dict]) -> tuple[list[str], 
             # a twin claim judged over seeds: the median it was judged on, in the same style as this draw's number
             seeds_display=(claim_display(claim, {"value": row["seeds_median"]})[1]
                            if row.get("seeds_median") is not None else None),
+            # a draw outside the seeds' central 95% is atypical of the twin: said beside it, with that range
+            seeds_range_display=(f"{claim_display(claim, {'value': row['seeds_q025']})[1]}–"
+                                 f"{claim_display(claim, {'value': row['seeds_q975']})[1]}"
+                                 if row.get("seeds_q025") is not None and row.get("seeds_q975") is not None
+                                 else None),
+            draw_atypical=bool(row.get("seeds_q025") is not None and rec.get("value") is not None
+                               and not row["seeds_q025"] <= float(rec["value"]) <= row["seeds_q975"]),
             published_ci_pair=list(claim.ci) if claim.ci else None, reproduced_ci_pair=rec.get("ci"),
             cell_notebook=nb_stem if nb_stem in notebooks else None, cell=cell)
         # whatever else a notebook recorded (fields added to ledger.record, its ``extra`` dict) is shown too
