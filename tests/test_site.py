@@ -436,6 +436,14 @@ def test_paper_pdf(site):
     assert "Williams" in text and "References" in text
     # the printed paper drops a claim's cell link; the space before it went too ("conclusion holds ; Figure 4")
     assert not re.search(r"(holds|seeds|twin|data|design|input\)) [;),.]", text)
+    # its links into the book are relative to the PDF (it sits at the book's root), not to the temporary server it
+    # was printed from (81 of 119 links pointed at http://127.0.0.1:<port>/)
+    from pypdf import PdfReader
+
+    uris = [a.get_object()["/A"]["/URI"] for p in PdfReader(str(site / "paper.pdf")).pages
+            for a in p.get("/Annots") or [] if "/URI" in (a.get_object().get("/A") or {})]
+    assert any(u.startswith("ledger.html#claim-") for u in uris)
+    assert not [u for u in uris if "127.0.0.1" in u or "localhost" in u]
 
 
 @pytest.mark.browser

@@ -320,3 +320,23 @@ def test_the_upstream_rule_is_said_in_words_not_as_a_dict():
         "fold >= 1.2 against the other cortex regions, left hemisphere")
     assert _rule_words({"rule": "top", "threshold": 500.0, "reference": "brain", "hemisphere": "both"}) == (
         "the top 500 genes against the other brain regions, both hemispheres")
+
+
+def test_disorder_verdict_never_reads_untested_disorders_as_tested():
+    """Notebook 06 said 'does not support it: enriched at q < 0.05: none' when only cognitive impairment (the press
+    summary's) could be tested: the verdict now cannot judge while the abstract's disorders are untested."""
+    def table(qs):
+        rows = [{"disorder": d, "matching terms": 0, "best term": "(no library available)"} if q is None else
+                {"disorder": d, "matching terms": 3, "best term": "t", "FDR q": q} for d, q in zip(TX.DISORDERS, qs)]
+        return pd.DataFrame(rows).set_index("disorder")
+
+    holds, ev = TX.disorder_verdict(table([None, None, None, 0.498]), missing=["disgenet_gmt"])
+    assert holds is None
+    assert ev == ("not enriched: cognitive impairment (best q 0.498); not tested here, no library matched: "
+                  "schizophrenia, autism spectrum disorder, epilepsy (libraries unavailable: disgenet_gmt)")
+    assert TX.disorder_verdict(table([0.2, None, None, 0.01]))[0] is False  # an abstract disorder tested, not enriched
+    assert TX.disorder_verdict(table([0.01, 0.02, 0.03, 0.04]))[0] is True
+    assert TX.disorder_verdict(table([0.01, 0.02, 0.03, 0.5]))[0] is False
+    assert TX.disorder_verdict(table([0.01, None, 0.03, 0.04]))[0] is None
+    assert TX.disorder_verdict(table([None] * 4)) == (None, "not tested here, no library matched: schizophrenia, "
+                                                           "autism spectrum disorder, epilepsy, cognitive impairment")

@@ -254,9 +254,9 @@ def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tupl
     if kind == "not_significant":
         ok = value >= r["threshold"]
         return ok, f"smallest P {value:.3g} {'>=' if ok else '<'} {r['threshold']:g}"
-    if kind == "p_below":
+    if kind == "p_below":  # `symbol`: what the number is (an FDR q is not a P)
         ok = value < r["threshold"]
-        return ok, f"P {value:.3g} {'<' if ok else '>='} {r['threshold']:g}"
+        return ok, f"{r.get('symbol', 'P')} {value:.3g} {'<' if ok else '>='} {r['threshold']:g}"
     if kind == "sign":
         same = math.copysign(1, value) == math.copysign(1, v)
         excl = ci is not None and (ci[0] > 0 or ci[1] < 0)
@@ -326,7 +326,7 @@ def evaluate_conclusion(claim: Claim, value: float, ci: tuple[float, float] | No
         return ok, f"CI {ci[0]:.3g}-{ci[1]:.3g} {where} {null:g}" + ("" if where == "includes" else f" ({where})")
     if kind == "p_below":
         ok = value < r["threshold"]
-        return ok, f"P {value:.3g} {'<' if ok else '>='} {r['threshold']:g}"
+        return ok, f"{r.get('symbol', 'P')} {value:.3g} {'<' if ok else '>='} {r['threshold']:g}"
     if kind == "not_significant":
         ok = value >= r["threshold"]
         return ok, f"smallest P {value:.3g} {'>=' if ok else '<'} {r['threshold']:g}"

@@ -155,7 +155,8 @@ def published_text(c) -> str:
     conclusion without a number ("significant", "not significant", a direction)."""
     kind = c.rule.get("kind")
     if kind == "p_below":
-        return f"significant (read as P < {c.rule['threshold']:g})"
+        sym = c.rule.get("symbol", "P")
+        return f"{'enriched' if sym == 'q' else 'significant'} (read as {sym} < {c.rule['threshold']:g})"
     if kind == "not_significant":
         return f"not significant (every P >= {fmt_p(c.rule['threshold'])})"
     if kind == "sign":

@@ -40,7 +40,7 @@ RULE_TEXT = {
     "log10_window": "|Δ log10 P| ≤ {tol}",
     "within_ci": "inside the published CI",
     "not_significant": "smallest P ≥ {threshold:g}",
-    "p_below": "P < {threshold:g}",
+    "p_below": "{symbol} < {threshold:g}",
     "sign": "same sign, CI excludes 0",
 }
 
@@ -112,7 +112,7 @@ def rule_text(rule: dict) -> str:
     """A claim's rule for a reader: ``same sign, |Δz| ≤ 2``."""
     fmt = RULE_TEXT.get(rule.get("kind", ""), rule.get("kind", ""))
     try:
-        return fmt.format(**rule)
+        return fmt.format(**{"symbol": "P", **rule})  # p_below's symbol: P unless the claim says (an FDR q)
     except (KeyError, ValueError):
         return rule.get("kind", "")
 

@@ -283,4 +283,29 @@ def print_pdf(html_file: Path, pdf: Path) -> Path:
         page.emulate_media(media="print")
         page.pdf(path=str(pdf), format="A4", print_background=True,
                  margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
+        relative_links(pdf, base)
     return Path(pdf)
+
+
+def relative_links(pdf: Path, base: str) -> int:
+    """Rewrite the PDF's links into the book (``base``: the address it was printed from, a temporary local server)
+    as paths relative to the PDF, which sits at the book's root: a reader's viewer resolves them beside the PDF, on
+    the published site or in the downloaded folder, instead of a server that no longer exists. Returns how many."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    reader = PdfReader(str(pdf))
+    writer = PdfWriter(clone_from=reader)
+    n = 0
+    for page in writer.pages:
+        for annot in page.get("/Annots") or []:
+            action = annot.get_object().get("/A")
+            uri = action.get_object().get("/URI") if action is not None else None
+            if isinstance(uri, str) and uri.startswith(base):
+                action.get_object()[NameObject("/URI")] = TextStringObject(uri[len(base):] or "index.html")
+                n += 1
+    tmp = Path(pdf).with_name(f".{Path(pdf).name}.tmp")
+    with open(tmp, "wb") as fh:
+        writer.write(fh)
+    tmp.replace(pdf)
+    return n

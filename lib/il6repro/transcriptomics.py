@@ -799,6 +799,34 @@ def disorder_table(res: pd.DataFrame, sensitivity: pd.DataFrame, *, fdr_level: f
     return pd.DataFrame(rows).set_index("disorder")
 
 
+def disorder_verdict(table: pd.DataFrame, *, fdr_level: float = 0.05, missing=()) -> tuple[bool | None, str]:
+    """Does :func:`disorder_table` support the paper's claim (the MTG genes enriched for every disorder of
+    :data:`DISORDERS`)? ``(holds, evidence)``: ``False`` when a disorder that was tested is not enriched at
+    ``fdr_level``, ``None`` (cannot judge) while any is untested (no library here matched it) and none tested
+    fails, ``True`` when every one is tested and enriched. The evidence names each group, so a run without the
+    disease libraries never reads as having tested them. (Cognitive impairment is from the press summary, not the
+    abstract: it alone failing with the abstract's three untested cannot judge the abstract's claim.)"""
+    tested = [d for d in DISORDERS if d in table.index and table.loc[d].get("matching terms")]
+    q = {d: float(table.loc[d, "FDR q"]) for d in tested}
+    held = [d for d in tested if q[d] < fdr_level]
+    failed = [d for d in tested if q[d] >= fdr_level]
+    untested = [d for d in DISORDERS if d not in tested]
+    abstract = list(DISORDERS)[:3]
+    if not tested or (untested and not any(d in abstract for d in failed)):
+        holds = None
+    else:
+        holds = not failed
+    parts = []
+    if held:
+        parts.append(f"enriched at q < {fdr_level}: {', '.join(f'{d} (q {q[d]:.3g})' for d in held)}")
+    if failed:
+        parts.append(f"not enriched: {', '.join(f'{d} (best q {q[d]:.3g})' for d in failed)}")
+    if untested:
+        parts.append(f"not tested here, no library matched: {', '.join(untested)}"
+                     + (f" (libraries unavailable: {', '.join(missing)})" if missing else ""))
+    return holds, "; ".join(parts)
+
+
 def record_disorders(table: pd.DataFrame, *, n_genes: int, rule: dict, n_rules: int,
                      fdr_level: float = 0.05) -> list[str]:
     """Record each disorder's smallest FDR in the ledger (real data); return the claim ids recorded."""
