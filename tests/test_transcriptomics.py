@@ -327,7 +327,7 @@ def test_disorder_verdict_never_reads_untested_disorders_as_tested():
     summary's) could be tested: the verdict now cannot judge while the abstract's disorders are untested."""
     def table(qs):
         rows = [{"disorder": d, "matching terms": 0, "best term": "(no library available)"} if q is None else
-                {"disorder": d, "matching terms": 3, "best term": "t", "FDR q": q} for d, q in zip(TX.DISORDERS, qs)]
+                {"disorder": d, "matching terms": 3, "best term": "t", "FDR q": q} for d, q in zip(TX.DISORDERS, qs, strict=True)]
         return pd.DataFrame(rows).set_index("disorder")
 
     holds, ev = TX.disorder_verdict(table([None, None, None, 0.498]), missing=["disgenet_gmt"])
