@@ -122,12 +122,14 @@ print(f"AHBA matrix: {len(expr)} regions x {len(genes):,} genes; {report.presenc
 if gene not in genes:
     close = [g for g in genes if g.startswith(gene[:3])][:10]
     raise KeyError(f"gene {gene!r} is not in the AHBA matrix; similar symbols: {close}")
-values = expr.loc[expr.index.isin([f"L_{r}" for r in cortex.label] + [f"R_{r}" for r in cortex.label]), gene]
+sides = {"left": "L"} if hemispheres == "left" else {"left": "L", "right": "R"}  # the regions shown, as drawn
+values = expr.loc[expr.index.isin([f"{h}_{r}" for h in sides.values() for r in cortex.label]), gene]
 gene_map = region_map(values, surface_labels, regions)
 fig = plot_surface(gene_map, kind="stat", hemis=hemis, cmap="magma", colorbar_label="expression (scaled, 0-1)",
                    title=f"AHBA {gene} expression, DK cortex")
 save(fig, f"00_ahba_{gene}", caption=f"Allen Human Brain Atlas expression of {gene} per Desikan-Killiany region "
-     "(mean of 6 donors; right hemisphere from 2 donors).", extra={"gene": gene})
+     + ("of the left hemisphere (mean of 6 donors)." if hemispheres == "left" else
+        "(left: mean of 6 donors; right: of the 2 donors sampled there)."), extra={"gene": gene})
 report.table(values.sort_values(ascending=False).head(5).rename_axis("region").reset_index(name=f"{gene} expression"),
              "00-top-regions", index=False)
 

@@ -84,7 +84,8 @@ report.table(pipeline.instrument_provenance(ins), "01-instruments")
 
 # %%
 strength = pipeline.instrument_strength(ins, ex, X)
-report.table(strength, "01-strength", precision=4)
+report.table(strength, "01-strength", precision=4,  # F to one decimal, R² to four
+             formats={c: "{:,.1f}" for c in ("F_mean", "F_min", "first-stage F (individual data)")})
 
 # %%
 save(plots.instrument_strength(ins), "01_instrument_strength",

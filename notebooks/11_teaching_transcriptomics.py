@@ -102,6 +102,10 @@ print(f"{len(mtg_genes)} MTG-preferential genes; {maps.shape[1]} maps; {n_rot} s
 # 1/(`n_rot` + 1)); IL2RB and NTRK2 (and, with the ENIGMA maps, schizophrenia and epilepsy) have naive P below 0.05
 # but spin P above it.
 #
+# (Notebook 04 tests IL6R against the MTG-gene score the other way round: it spins the IL6R map, with 1,000
+# rotations. Same r, another null, so its spin P is not this one's; either map may be spun, and a spin P is itself an
+# estimate from a finite number of rotations.)
+#
 # <!-- expected-figure: 11_spin_nulls -->
 
 # %% [raw]

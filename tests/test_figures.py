@@ -31,6 +31,25 @@ def test_provenance_in_png_and_svg(tmp_path, monkeypatch):
         assert "data_sha256" in prov
 
 
+def test_a_figure_made_from_a_twin_says_so_in_its_caption(tmp_path, monkeypatch):
+    """Figures of twin results (02's maps, 07's forest plot) had captions that read as real cohorts' results."""
+    from il6repro.data import log_cohort
+
+    log = tmp_path / "data.jsonl"
+    monkeypatch.setenv("IL6REPRO_DATA_LOG", str(log))
+    assert read_provenance(save(_fig(), "a", caption="Risk ratios.", folder=tmp_path)["png"])["caption"] == \
+        "Risk ratios."  # no cohort read: real data
+    log_cohort("whitehall", "extract /secure/wide.csv", {"wide.csv": "0" * 64})  # a real extract: unchanged
+    assert read_provenance(save(_fig(), "b", caption="Risk ratios.", folder=tmp_path)["png"])["caption"] == \
+        "Risk ratios."
+    log_cohort("whitehall", "twin whitehall-13f6f5272597", {"wide.csv": "1" * 64})
+    log_cohort("ukb", "twin ukb-abc", {"p.csv": "2" * 64})
+    out = save(_fig(), "c", caption="Risk ratios.", folder=tmp_path)
+    assert read_provenance(out["svg"])["caption"] == \
+        "Risk ratios. Synthetic data (UK Biobank twin and Whitehall II twin), not real participants."
+    assert read_provenance(save(_fig(), "d", folder=tmp_path)["png"])["caption"] == ""  # no caption, none added
+
+
 def test_bytes_are_deterministic(tmp_path):
     a = save(_fig(), "same", folder=tmp_path / "a")
     b = save(_fig(), "same", folder=tmp_path / "b")

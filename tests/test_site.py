@@ -494,3 +494,21 @@ def test_browser_check_finds_notebook_tables_wider_than_their_column_at_1280px(s
     assert f"px wider than its column at {TABLE_WIDTH} px" in over[0]
     assert not [p for p in check_site(wide, search_words=(), table_width=None).problems if "wider" in p]
     assert check_site(site, search_words=()).tables == 0  # the tiny notebooks print no tables
+
+
+def test_a_teaching_chapter_says_it_is_the_instructor_version(tmp_path):
+    """A student landing on a teaching chapter saw the answers with no word that this is the instructor version:
+    the book's copy has the banner below the title, and otter's raw delimiter cells are left out."""
+    from il6repro.site import INSTRUCTOR_BANNER, _without_raw_cells
+
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# Unit 1"},
+                    {"cell_type": "raw", "metadata": {}, "source": "# BEGIN QUESTION"},
+                    {"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "x = 1", "outputs": [],
+                     "execution_count": 1}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "10_teaching_demo.ipynb"
+    path.write_text(json.dumps(nb))
+    out = json.loads(_without_raw_cells(path))
+    assert [c["cell_type"] for c in out["cells"]] == ["markdown", "markdown", "code"]
+    assert out["cells"][1]["source"] == INSTRUCTOR_BANNER and "Instructor version" in INSTRUCTOR_BANNER
+    assert "/teaching" in INSTRUCTOR_BANNER  # where the student version is

@@ -66,8 +66,9 @@ def coexpression_matrix(expr: pd.DataFrame, nodes: pd.DataFrame, *, min_r: float
     ax.set_title(f"{len(order)} MTG genes ordered by Louvain module ({len(big)} modules of >= 5 genes; "
                  f"edges at r >= {min_r})", fontsize=9)
     side.axis("off")
-    side.set_title("top hubs (degree)", fontsize=9, loc="left")
-    for i, h in enumerate(nodes.index[:n_labels], 1):
+    # ranked by strength (the sum of a gene's edge weights), as the hub table: its degree is shown, not ranked by
+    side.set_title("top hubs by strength\n(degree, module)", fontsize=9, loc="left")
+    for i, h in enumerate(nodes.sort_values("strength", ascending=False, kind="stable").index[:n_labels], 1):
         side.text(0, 1 - i * 0.055, f"{i}. {h}  ({int(nodes.loc[h, 'degree'])}, module "
                                     f"{int(nodes.loc[h, 'module'])})", fontsize=8, va="top", transform=side.transAxes)
     return fig
@@ -161,12 +162,14 @@ def il6_trajectories(traj: pd.DataFrame):
     """Geometric mean IL-6 at baseline and the next IL-6 phase, by phase and resolution status."""
     fig, ax = _fig((6.4, 3.5))
     for (ph, g), t in traj.groupby(["from phase", "group"]):
-        ax.plot([0, 1], [t["baseline"].item(), t["next IL-6 phase"].item()], marker="o",
-                color="C0" if g == "resolved" else "C3", ls="-" if ph == 3 else "--",
+        # the phases differ by line style and marker, so the legend tells them apart even where lines overlap
+        first = ph == traj["from phase"].min()
+        ax.plot([0, 1], [t["baseline"].item(), t["next IL-6 phase"].item()], marker="o" if first else "s",
+                color="C0" if g == "resolved" else "C3", ls="-" if first else "--",
                 label=f"phase {ph} → {ph + 2}: {g} (n={t['people'].item():,})")
     ax.set_xticks([0, 1], ["baseline (high IL-6 cases)", "next IL-6 phase"])
     ax.set_ylabel("geometric mean IL-6 (pg/mL)")
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=7, frameon=False, handlelength=4)  # long enough handles to show solid vs dashed
     ax.set_title("IL-6 among high-IL-6 cases, by whether symptoms resolved", fontsize=10)
     return fig
 

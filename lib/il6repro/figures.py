@@ -87,6 +87,23 @@ def _data_hashes() -> dict[str, dict[str, str]]:
     return {rec["id"]: {k: v[:16] for k, v in rec["sha256"].items()} for rec in read_data_log()}
 
 
+_COHORT_NAMES = {"ukb": "UK Biobank", "whitehall": "Whitehall II"}
+
+
+def twin_note() -> str:
+    """What a caption adds when the run's data log shows the figure's notebook analysed a synthetic twin (its own,
+    or an upstream notebook's results made from one): a copied figure never passes for real participants' results.
+    Empty outside the runner (no data log) or on real data."""
+    from .data import read_data_log
+
+    twins = sorted({rec["id"] for rec in read_data_log()
+                    if rec.get("kind") == "cohort" and str(rec.get("source", "")).startswith("twin")})
+    if not twins:
+        return ""
+    names = " and ".join(f"{_COHORT_NAMES.get(t, t)} twin" for t in twins)
+    return f"Synthetic data ({names}), not real participants."
+
+
 def provenance(extra: dict | None = None) -> dict:
     """The provenance record stamped into a figure."""
     rec = {
@@ -162,6 +179,9 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     folder.mkdir(parents=True, exist_ok=True)
     prov = provenance(extra)
     prov["figure"] = name
+    note = twin_note()
+    if note and caption and note not in caption:
+        caption = f"{caption.rstrip()} {note}"
     prov["caption"] = caption
     text = json.dumps(prov, sort_keys=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"

@@ -19,6 +19,11 @@ def _n(x) -> str:
     return f"{int(x):,}"
 
 
+def _count(x, one: str, many: str | None = None) -> str:
+    """``1 linker protein``, ``0 variant-outcome pairs``: a count with its noun in the right number."""
+    return f"{_n(x)} {one if int(x) == 1 else (many or one + 's')}"
+
+
 def _is_count(name: str, v) -> bool:
     """Whether a twin parameter reads as a count (``n = 10,308``): an integer that is not a seed."""
     return isinstance(v, numbers.Integral) and not isinstance(v, bool) and "seed" not in name
@@ -110,11 +115,11 @@ def mr_scan(*, n_tests: int, n_exposures: int, n_idps: int, alpha: float, thresh
               "SNP-IDP effects were the published UK Biobank brain-IDP GWAS summary statistics (Smith et al. 2021; "
               "OpenGWAS batch ubm-b, N about 32,000, a sample overlapping the paper's), retrieved through the "
               "OpenGWAS API with LD proxies (r2 >= 0.8) for variants a study lacked.")
-    eff = (f"for comparison, the Li-Ji effective number of IDP tests was {m_eff:.1f} per exposure" if m_eff == m_eff
+    eff = (f"for comparison, the Li-Ji effective number of IDP tests was {m_eff:,.0f} per exposure" if m_eff == m_eff
            else "the Li-Ji effective number of tests needs individual IDP data and was not computed")
     return (f"{source} Alleles were harmonised to the exposure's effect "
-            f"allele (TwoSampleMR action {harmonise_action}: palindromic variants {pal}; {n_dropped} variant-outcome "
-            f"pair(s) dropped). Each of {n_exposures} exposures was tested against {n_idps} IDPs ({_n(n_tests)} tests) "
+            f"allele (TwoSampleMR action {harmonise_action}: palindromic variants {pal}; "
+            f"{_count(n_dropped, 'variant-outcome pair')} dropped). Each of {n_exposures} exposures was tested against {n_idps} IDPs ({_n(n_tests)} tests) "
             f"by inverse-variance weighted MR ({ivw_model}-effect; a Wald ratio for single-variant exposures), with "
             f"{corr}; {eff}.")
 
@@ -149,14 +154,15 @@ def coexpression_ppi(*, n_genes: int, n_regions: int, n_perm_coexpression: int, 
             f"interactions: {string_version}, combined score >= {string_min_score}; {n_in_string} of the genes plus "
             f"IL6 are in the network; the edge count among them was compared with {_n(n_perm_ppi)} degree-preserving "
             f"rewirings (seed {seed}) and with STRING's configuration-model expectation (Poisson P). The IL-6 module "
-            f"allows {max_linkers} linker protein(s).")
+            f"allows {_count(max_linkers, 'linker protein')} on a path from IL6 to a set gene.")
 
 
 def enrichment(*, n_genes: int, n_background: int, libraries: dict[str, int], min_size: int, max_size: int,
                fdr_level: float) -> str:
     libs = ", ".join(f"{k} ({_n(v)} sets)" for k, v in libraries.items())
-    return (f"Over-representation of the {_n(n_genes)} genes was tested as gseapy.enrich tests it (hypergeometric; "
-            f"its table, computed for all terms at once and tested equal to it) against the {_n(n_background)} "
+    return (f"Over-representation of the {_n(n_genes)} genes was tested with the hypergeometric test of "
+            f"gseapy.enrich (this project computes gseapy's table for all terms at once; tested equal to gseapy's own "
+            f"output) against the {_n(n_background)} "
             f"genes of the AHBA matrix as background, in {libs}; sets of {min_size}-{max_size} genes after "
             f"restriction to the background; Benjamini-Hochberg FDR within each library, enriched at q < {fdr_level}.")
 

@@ -358,11 +358,27 @@ def _receipts(bdir: Path) -> dict[str, dict]:
     return out
 
 
+#: Said at the top of every teaching chapter of the book, below its title: a student who lands on one sees at once
+#: that it holds the answers, and where the student version is.
+INSTRUCTOR_BANNER = """```{admonition} Instructor version
+:class: warning
+This chapter is the **instructor version** of the unit: it shows the solutions, the hidden checks the grader runs
+and the answers to the discussion questions. Students work from the student version (scaffolds and public checks
+only), downloadable from {doc}`Student notebooks </teaching>`. Comment lines such as `# BEGIN SOLUTION` are
+otter-grader's markers, from which `python -m il6repro teach` writes the student version.
+```"""
+
+
 def _without_raw_cells(path: Path) -> bytes:
     """A teaching notebook for the book: otter's raw delimiter cells (``# BEGIN QUESTION`` ...) left out; the
-    solution and check cells stay, marked by their tags (``tag_solution``, ``tag_check``, ``tag_hidden``)."""
+    solution and check cells stay, marked by their tags (``tag_solution``, ``tag_check``, ``tag_hidden``), and
+    :data:`INSTRUCTOR_BANNER` follows the first markdown cell (the title)."""
     nb = json.loads(path.read_text())
-    nb["cells"] = [c for c in nb["cells"] if c.get("cell_type") != "raw"]
+    cells = [c for c in nb["cells"] if c.get("cell_type") != "raw"]
+    at = next((i + 1 for i, c in enumerate(cells) if c.get("cell_type") == "markdown"), 0)
+    cells.insert(at, {"cell_type": "markdown", "id": "instructor-version", "metadata": {},
+                      "source": INSTRUCTOR_BANNER})
+    nb["cells"] = cells
     return json.dumps(nb, indent=1, sort_keys=True).encode()
 
 
