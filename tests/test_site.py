@@ -259,6 +259,19 @@ def test_claim_without_its_dataset_says_not_checked(isolated):
 
 
 # ------------------------------------------------------------------------------------------------ the build
+def test_the_downloadable_ledger_says_what_the_page_says(site):
+    """ledger.csv's `status` read 'not yet attempted' where the page said 'not checked', and cells read 5.0."""
+    import pandas as pd
+
+    led = pd.read_csv(next(site.glob("_downloads/*/ledger.csv")), dtype={"cell": str})
+    assert {"status", "reason", "ledger_status", "ledger_reason"} <= set(led.columns)
+    html = (site / "ledger.html").read_text()
+    for r in led.dropna(subset=["status"]).itertuples():
+        assert r.status in html
+    cells = led["cell"].dropna()
+    assert len(cells) and cells.str.fullmatch(r"\d+").all()
+
+
 def test_book_structure_and_skip(site, book):
     assert site == site_dir() == book["build"] / "book" / "html"
     for page in ("index.html", "paper.html", "ledger.html", "gallery.html", "methods.html", "receipts.html",

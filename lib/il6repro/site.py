@@ -415,7 +415,14 @@ def prepare_source(src: Path | None = None) -> dict:
     led = pd.DataFrame(snap["ledger"]["rows"])
     keep = [c for c in snap["ledger"]["columns"] + ["display_status", "display_reason", "accepted_because", "cell"]
             if c in led.columns]
-    files["_run/ledger.csv"] = led[keep].to_csv(index=False).encode() if len(led) else b""
+    out = led[keep].copy()
+    if "cell" in out:  # a cell number, not 5.0
+        out["cell"] = pd.to_numeric(out["cell"], errors="coerce").astype("Int64")
+    # the status and reason the page shows ("not checked" where a notebook ran without the dataset) under the plain
+    # names; compare()'s own (what `python -m il6repro ledger` prints: "not yet attempted") beside them
+    out = out.rename(columns={"status": "ledger_status", "reason": "ledger_reason"}).rename(
+        columns={"display_status": "status", "display_reason": "reason"})
+    files["_run/ledger.csv"] = out.to_csv(index=False).encode() if len(led) else b""
     files["_run/run.json"] = json.dumps(snap, indent=1, sort_keys=True, default=str).encode()
     _sync(src, files)
     return snap
