@@ -42,6 +42,13 @@ def test_a_figure_made_from_a_twin_says_so_in_its_caption(tmp_path, monkeypatch)
     log_cohort("whitehall", "extract /secure/wide.csv", {"wide.csv": "0" * 64})  # a real extract: unchanged
     assert read_provenance(save(_fig(), "b", caption="Risk ratios.", folder=tmp_path)["png"])["caption"] == \
         "Risk ratios."
+    from il6repro.data import _log_use
+    from il6repro.figures import twin_note
+
+    # an upstream table made from a twin (05 reading 04's gene list): not this figure's data unless the notebook says
+    _log_use("ukb", "twin ukb-abc", {"p.csv": "2" * 64}, kind="cohort", via="04_ahba_mtg")
+    assert read_provenance(save(_fig(), "v", caption="Genes.", folder=tmp_path)["png"])["caption"] == "Genes."
+    assert twin_note(via=True) == "Synthetic data (UK Biobank twin), not real participants."
     log_cohort("whitehall", "twin whitehall-13f6f5272597", {"wide.csv": "1" * 64})
     log_cohort("ukb", "twin ukb-abc", {"p.csv": "2" * 64})
     out = save(_fig(), "c", caption="Risk ratios.", folder=tmp_path)

@@ -90,14 +90,19 @@ def _data_hashes() -> dict[str, dict[str, str]]:
 _COHORT_NAMES = {"ukb": "UK Biobank", "whitehall": "Whitehall II"}
 
 
-def twin_note() -> str:
-    """What a caption adds when the run's data log shows the figure's notebook analysed a synthetic twin (its own,
-    or an upstream notebook's results made from one): a copied figure never passes for real participants' results.
-    Empty outside the runner (no data log) or on real data."""
+def twin_note(*, via: bool = False) -> str:
+    """What a caption adds when the run's data log shows the figure's notebook read a synthetic twin: a copied
+    figure never passes for real participants' results. Empty outside the runner (no data log) or on real data.
+
+    :func:`save` adds it for the notebook's own reads. ``via=True`` also counts an upstream notebook's table made
+    from a twin (logged with ``via``); a notebook passes that in the caption of a figure it knows is drawn from such
+    a table (04's spin null of 02's z-map), since a table read for something else (05-06 read 04's gene list, whose
+    receipt carries 02's twin) says nothing about the figure."""
     from .data import read_data_log
 
     twins = sorted({rec["id"] for rec in read_data_log()
-                    if rec.get("kind") == "cohort" and str(rec.get("source", "")).startswith("twin")})
+                    if rec.get("kind") == "cohort" and str(rec.get("source", "")).startswith("twin")
+                    and (via or not rec.get("via"))})
     if not twins:
         return ""
     names = " and ".join(f"{_COHORT_NAMES.get(t, t)} twin" for t in twins)
@@ -179,6 +184,7 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     folder.mkdir(parents=True, exist_ok=True)
     prov = provenance(extra)
     prov["figure"] = name
+    caption = caption.strip()
     note = twin_note()
     if note and caption and note not in caption:
         caption = f"{caption.rstrip()} {note}"

@@ -236,7 +236,8 @@ def ledger_rows(notebooks: dict, receipts: dict[str, dict]) -> tuple[list[str], 
             seeds_display=(claim_display(claim, {"value": row["seeds_median"]})[1]
                            if row.get("seeds_median") is not None else None),
             # a draw outside the seeds' central 95% is atypical of the twin: said beside it, with that range
-            seeds_range_display=(f"{claim_display(claim, {'value': row['seeds_q025']})[1]}–"
+            seeds_range_display=(f"{claim_display(claim, {'value': row['seeds_q025']})[1]}"
+                                 f"{' to ' if min(row['seeds_q025'], row['seeds_q975']) < 0 else '–'}"  # -0.31 to -0.11
                                  f"{claim_display(claim, {'value': row['seeds_q975']})[1]}"
                                  if row.get("seeds_q025") is not None and row.get("seeds_q975") is not None
                                  else None),

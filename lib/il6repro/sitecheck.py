@@ -291,9 +291,13 @@ def relative_links(pdf: Path, base: str) -> int:
     """Rewrite the PDF's links into the book (``base``: the address it was printed from, a temporary local server)
     as paths relative to the PDF, which sits at the book's root: a reader's viewer resolves them beside the PDF, on
     the published site or in the downloaded folder, instead of a server that no longer exists. Returns how many."""
+    import logging
+
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import NameObject, TextStringObject
 
+    # Chromium's trailer under-counts its objects by a few, which pypdf reads correctly but reports as a warning
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     reader = PdfReader(str(pdf))
     writer = PdfWriter(clone_from=reader)
     n = 0
