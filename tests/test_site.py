@@ -341,6 +341,10 @@ def test_paper_numbers_follow_the_run_and_the_teaching_slot(isolated, tiny_noteb
     row = ledger[ledger.index('id="claim-w-ahba-n-donors"'):][:4000]
     assert "not reproduced" in row and "3 differs from 6" in row and "tiny test" in row
     assert "not yet attempted" in paper  # claims no notebook recorded say so
+    # the count says where the numbers come from (one claim is a press summary's, not an abstract's)
+    n = len(load_claims())
+    assert f"{n} published numbers, from the two abstracts and 1 claim of a press summary:" in paper
+    assert 'class="ledger-summary' in paper
     assert "Student notebooks" in (site / "index.html").read_text()
     assert "have not been built" in (site / "teaching.html").read_text()
 

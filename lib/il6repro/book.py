@@ -283,8 +283,15 @@ class LedgerSummary(SphinxDirective):
                 item += nodes.paragraph("", "", nodes.strong("", str(counts[status])), nodes.Text(" "),
                                         nodes.inline("", status, classes=["ledger-status", STATUS_CLASS[status]]))
                 lst += item
-        total = nodes.paragraph("", f"{len(data['ledger']['rows'])} published numbers in the two abstracts:")
-        return [total, lst]
+        rows = data["ledger"]["rows"]
+        press = sum("news summary" in str(r.get("source", "")) or "press summary" in str(r.get("source", ""))
+                    for r in rows)
+        where = "the two abstracts" + (f" and {press} claim{'s' if press > 1 else ''} of a press summary" if press
+                                       else "")
+        box = nodes.container(classes=["ledger-summary"])  # printed on one page: the count with its list
+        box += nodes.paragraph("", f"{len(rows)} published numbers, from {where}:")
+        box += lst
+        return [box]
 
 
 class LedgerConsistency(SphinxDirective):
