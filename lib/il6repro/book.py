@@ -450,7 +450,7 @@ class RunMethods(SphinxDirective):
                 src += nodes.Text(f" from its run (profile {nb.get('profile', '?')}).")
                 if full:
                     src += nodes.Text(" Parameters: ")
-                    src += nodes.literal("", json.dumps(nb.get("parameters", {}), sort_keys=True))
+                    src += _params_node(nb.get("parameters", {}))
                 elif nb.get("datasets"):
                     src += nodes.Text(f" Data: {', '.join(sorted(nb['datasets']))} (sources and sha256 in the ")
                     src += _ref("receipts", _relative(self.env, "receipts"))
@@ -476,6 +476,17 @@ def _methods_blocks(text: str) -> list[tuple[str | None, str]]:
 
 
 # ------------------------------------------------------------------------------------------------ receipts
+def _params_node(params: dict) -> nodes.inline:
+    """A run's parameters as a reader would pass them (``-p name=value``): one ``name=value`` per parameter,
+    wrapping between parameters, instead of a JSON object."""
+    box = nodes.inline(classes=["run-params"])
+    for i, (k, v) in enumerate(sorted(params.items())):
+        if i:
+            box += nodes.Text(" ")
+        box += nodes.literal("", f"{k}={json.dumps(v)}")
+    return box
+
+
 class RunReceipts(SphinxDirective):
     """One row per executed notebook: profile, parameters, commit, wall time, peak memory, datasets."""
 
@@ -485,8 +496,7 @@ class RunReceipts(SphinxDirective):
             link = _ref(nb["stem"], _relative(self.env, f"notebooks/{nb['stem']}"))
             ds = "; ".join(f"{k} ({v})" for k, v in sorted(nb.get("datasets", {}).items()))
             miss = ", ".join(sorted(nb.get("unavailable", {})))
-            rows.append([link, nb.get("profile", ""), nodes.literal("", json.dumps(nb.get("parameters", {}),
-                                                                                  sort_keys=True)),
+            rows.append([link, nb.get("profile", ""), _params_node(nb.get("parameters", {})),
                          nodes.literal("", str(nb.get("commit", ""))[:12]), _measure(nb.get("wall_seconds"), "{:.1f}"),
                          _measure(nb.get("peak_rss_mb"), "{:,.0f}"), ds, miss])
         if not rows:
