@@ -40,7 +40,8 @@ def test_templates_follow_their_arguments():
     assert "user's extract 'wh2.csv'" in w and "2.5 pg/mL" in w and "GHQ-30 score >= 4" in w and "age, female, bmi" in w
     a = methods.ahba_mtg(target="middletemporal", hemisphere="left", reference="cortex", rule="z", threshold=1.0,
                          n_genes=300, n_rot=100, spin_seed=3, correlation="spearman")
-    assert "at least 1.0 SD above" in a and "100 rotations" in a and "spearman" in a
+    assert "at least 1.0 SD above" in a and "100 rotations" in a and "Spearman correlation" in a
+    assert "middle temporal region of the Desikan-Killiany atlas" in a and "middletemporal" not in a
 
 
 def test_every_study_notebook_writes_its_methods():

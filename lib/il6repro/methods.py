@@ -136,13 +136,17 @@ def mr_sensitivity(*, n_boot: int, boot_seed: int, egger_distribution: str, ivw_
 
 def ahba_mtg(*, target: str, hemisphere: str, reference: str, rule: str, threshold: float, n_genes: int,
              n_rot: int, spin_seed: int, correlation: str) -> str:
-    rule_txt = {"fold": f"expression in {target} at least {threshold} times the mean of the {reference} reference",
-                "z": f"expression in {target} at least {threshold} SD above the {reference} reference mean",
+    from .genetics.pipeline import DK_WORDS
+
+    where = f"the {DK_WORDS.get(target, target)} region of the Desikan-Killiany atlas"  # not "middletemporal"
+    rule_txt = {"fold": f"those with expression there at least {threshold} times the mean of the {reference} "
+                        "reference",
+                "z": f"those with expression there at least {threshold} SD above the {reference} reference mean",
                 "top": f"the top {threshold:g} genes by fold ratio against the {reference} reference"}[rule]
-    return (f"Genes preferentially expressed in {target} ({hemisphere} hemisphere) were those with {rule_txt}: "
+    return (f"Genes preferentially expressed in {where} ({hemisphere} hemisphere) were {rule_txt}: "
             f"{_n(n_genes)} genes. The selection rule is not stated in the paper and was fixed by this project. "
-            f"Spatial correspondence between cortical maps used {correlation} correlation with a spin test "
-            f"({_n(n_rot)} rotations of the fsaverage5 sphere, seed {spin_seed}, Alexander-Bloch et al. 2018).")
+            f"Spatial correspondence between cortical maps used {correlation.capitalize()} correlation with a spin "
+            f"test ({_n(n_rot)} rotations of the fsaverage5 sphere, seed {spin_seed}, Alexander-Bloch et al. 2018).")
 
 
 def coexpression_ppi(*, n_genes: int, n_regions: int, n_perm_coexpression: int, n_perm_ppi: int, seed: int,
