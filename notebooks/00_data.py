@@ -122,6 +122,8 @@ print(f"AHBA matrix: {len(expr)} regions x {len(genes):,} genes; {report.presenc
 if gene not in genes:
     close = [g for g in genes if g.startswith(gene[:3])][:10]
     raise KeyError(f"gene {gene!r} is not in the AHBA matrix; similar symbols: {close}")
+
+# %%
 sides = {"left": "L"} if hemispheres == "left" else {"left": "L", "right": "R"}  # the regions shown, as drawn
 values = expr.loc[expr.index.isin([f"{h}_{r}" for h in sides.values() for r in cortex.label]), gene]
 gene_map = region_map(values, surface_labels, regions)
