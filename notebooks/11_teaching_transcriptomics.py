@@ -74,7 +74,7 @@ for disorder in tables.ENIGMA_CT:
     except DataUnavailableError:
         pass
 if not any(c.startswith("ENIGMA") for c in maps):
-    print("The ENIGMA maps are not on this machine (they come from a data mirror); Exercise 1 uses the AHBA maps.")
+    print("The ENIGMA maps are not on this machine (they come from a data mirror or a pinned URL, neither reachable here); Exercise 1 uses the AHBA maps.")
 spins = brain.spin_indices(n_rot, spin_seed)
 print(f"{len(mtg_genes)} MTG-preferential genes; {maps.shape[1]} maps; {n_rot} spins")
 

@@ -52,6 +52,9 @@ def test_a_figure_made_from_a_twin_says_so_in_its_caption(tmp_path, monkeypatch)
     log_cohort("whitehall", "twin whitehall-13f6f5272597", {"wide.csv": "1" * 64})
     log_cohort("ukb", "twin ukb-abc", {"p.csv": "2" * 64})
     out = save(_fig(), "c", caption="Risk ratios.", folder=tmp_path)
+    # a second copy of a cohort read later (02's twin calibrated to P) does not replace the first in the provenance
+    assert read_provenance(out["png"])["data_sha256"]["whitehall"] == {"wide.csv": "0" * 16}
+    assert read_provenance(out["png"])["data_sha256"]["whitehall (also read)"] == {"wide.csv": "1" * 16}
     assert read_provenance(out["svg"])["caption"] == \
         "Risk ratios. Synthetic data (UK Biobank twin and Whitehall II twin), not real participants."
     assert read_provenance(save(_fig(), "d", folder=tmp_path)["png"])["caption"] == ""  # no caption, none added

@@ -270,6 +270,9 @@ def test_the_downloadable_ledger_says_what_the_page_says(site):
         assert r.status in html
     cells = led["cell"].dropna()
     assert len(cells) and cells.str.fullmatch(r"\d+").all()
+    raw = pd.read_csv(next(site.glob("_downloads/*/ledger.csv")), dtype=str).set_index("claim")
+    assert raw.loc["W.ukb.n", "published"] == "20688"  # not 20688.0
+    assert raw.loc["V.il6_change_with_resolution", "published_display"] == "negative"  # what -1 stands for
 
 
 def test_book_structure_and_skip(site, book):
@@ -285,6 +288,8 @@ def test_book_structure_and_skip(site, book):
         assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']https?://""", page.read_text()), page
     gallery = (site / "gallery.html").read_text()
     assert "tiny_line.png" in gallery and "parameters_sha256" in gallery and "notebooks/01_tiny.html" in gallery
+    # provenance JSON is code, copyable, not typeset with curly quotes
+    assert "“" not in gallery and re.search(r"data_sha256</p></td>\s*<td><p><code", gallery)
     # only the paper's figures are numbered (its text cites them); the gallery's continued the book-wide count
     assert "caption-number" not in gallery and "a line" in gallery
     receipts = _text(site / "receipts.html")
@@ -529,3 +534,21 @@ def test_a_teaching_chapter_says_it_is_the_instructor_version(tmp_path):
     assert [c["cell_type"] for c in out["cells"]] == ["markdown", "markdown", "code"]
     assert out["cells"][1]["source"] == INSTRUCTOR_BANNER and "Instructor version" in INSTRUCTOR_BANNER
     assert "/teaching" in INSTRUCTOR_BANNER  # where the student version is
+
+
+def test_a_paper_figure_made_from_a_twin_says_so_from_its_provenance():
+    """The paper's Figure 1 (02's Manhattan plot, from the twin) had no word that its data were synthetic, and its
+    Figures 2, 6 and 7 said "(UK Biobank twin)" by hand, which a run on a real extract would have left standing."""
+    from types import SimpleNamespace
+
+    from docutils import nodes
+
+    from il6repro.book import _figure_node
+
+    directive = SimpleNamespace(state=SimpleNamespace(inline_text=lambda t, _l: ([nodes.Text(t)], [])), lineno=1)
+    twin = {"provenance": {"caption": "Every test. Synthetic data (UK Biobank twin), not real participants."}}
+    assert _figure_node(directive, "02_manhattan.png", "Every test of the scan.", twin).astext().endswith(
+        "Every test of the scan. Synthetic data (UK Biobank twin), not real participants.")
+    real = {"provenance": {"caption": "Every test."}}  # a real extract's run: nothing added
+    assert _figure_node(directive, "02_manhattan.png", "Every test of the scan.", real).astext().endswith(
+        "Every test of the scan.")

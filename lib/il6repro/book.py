@@ -303,7 +303,7 @@ class LedgerConsistency(SphinxDirective):
             return [nodes.paragraph("", "No consistency checks.")]
         cols = con["columns"]
         rows = [[_generic_value(r.get(c)) for c in cols] for r in con["rows"]]
-        return [make_table([c.replace("_", " ") for c in cols], rows, classes=["run-table"])]
+        return [make_table([c.replace("_", " ") for c in cols], rows, classes=["run-table", "consistency-table"])]
 
 
 # ------------------------------------------------------------------------------------------------ figures
@@ -329,6 +329,12 @@ def _figure_node(directive: SphinxDirective, name: str, caption_text: str | None
     if caption_text:
         parsed, _msgs = directive.state.inline_text(caption_text, directive.lineno)
         caption += parsed
+        # the page's own caption says nothing about the data: a figure the run made from a twin says so as its
+        # notebook's caption does (figures.twin_note, recorded in the provenance), so on a real extract it does not
+        note = re.search(r"Synthetic data \([^)]*\), not real participants\.",
+                         str(fig.get("provenance", {}).get("caption") or ""))
+        if note and note.group(0) not in caption_text:
+            caption += nodes.Text(" " + note.group(0))
     else:
         caption += nodes.Text(fig.get("provenance", {}).get("caption") or name)
     stem = fig.get("notebook")
@@ -392,7 +398,10 @@ class RunGallery(SphinxDirective):
             section += para
             prov = {k: v for k, v in sorted(fig.get("provenance", {}).items()) if k not in ("caption", "figure")}
             if prov:
-                section += make_table(["provenance", "value"], [[k, _generic_value(v)] for k, v in prov.items()],
+                # a dict or list as code: copyable JSON (a text node's quotes would be typeset as curly quotes)
+                section += make_table(["provenance", "value"],
+                                      [[k, nodes.literal("", _generic_value(v)) if isinstance(v, (dict, list))
+                                        else _generic_value(v)] for k, v in prov.items()],
                                       classes=["provenance-table"], widths=[1, 4])
             out.append(section)
         return out

@@ -82,9 +82,19 @@ def git_commit(root: Path | None = None) -> str:
 
 
 def _data_hashes() -> dict[str, dict[str, str]]:
+    """The data the notebook has read so far, by dataset id: the first copy of each (the notebook's own data, as
+    its receipt counts it); a different copy read later (02's twin calibrated to P, for a comparison) is listed
+    under ``"<id> (also read)"`` instead of replacing it."""
     from .data import read_data_log
 
-    return {rec["id"]: {k: v[:16] for k, v in rec["sha256"].items()} for rec in read_data_log()}
+    out: dict[str, dict[str, str]] = {}
+    for rec in read_data_log():
+        sums = {k: v[:16] for k, v in rec["sha256"].items()}
+        key = rec["id"]
+        if key in out and out[key] != sums:
+            key = f"{rec['id']} (also read)"
+        out.setdefault(key, sums)
+    return out
 
 
 _COHORT_NAMES = {"ukb": "UK Biobank", "whitehall": "Whitehall II"}

@@ -414,7 +414,8 @@ def prepare_source(src: Path | None = None) -> dict:
     import pandas as pd
 
     led = pd.DataFrame(snap["ledger"]["rows"])
-    keep = [c for c in snap["ledger"]["columns"] + ["display_status", "display_reason", "accepted_because", "cell"]
+    keep = [c for c in snap["ledger"]["columns"] + ["display_status", "display_reason", "accepted_because", "cell",
+                                                     "published_display", "reproduced_display"]
             if c in led.columns]
     out = led[keep].copy()
     if "cell" in out:  # a cell number, not 5.0
@@ -423,7 +424,9 @@ def prepare_source(src: Path | None = None) -> dict:
     # names; compare()'s own (what `python -m il6repro ledger` prints: "not yet attempted") beside them
     out = out.rename(columns={"status": "ledger_status", "reason": "ledger_reason"}).rename(
         columns={"display_status": "status", "display_reason": "reason"})
-    files["_run/ledger.csv"] = out.to_csv(index=False).encode() if len(led) else b""
+    # numbers as the page reads them (20688, 200, not 20688.0); published_display says what a number means where it
+    # is a code ("negative" for a direction-only claim stored as -1)
+    files["_run/ledger.csv"] = out.to_csv(index=False, float_format="%.12g").encode() if len(led) else b""
     files["_run/run.json"] = json.dumps(snap, indent=1, sort_keys=True, default=str).encode()
     _sync(src, files)
     return snap

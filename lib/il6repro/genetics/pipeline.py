@@ -296,7 +296,7 @@ def scan_conclusion(run: ScanRun, targets: pd.DataFrame) -> tuple[bool, str]:
     missed = [t.region for t, s in zip(targets.itertuples(), sig, strict=True) if not s]
     ev = (f"{sum(sig)} of {len(sig)} published IL-6 associations are significant ({run.correction}, threshold "
           f"{fmt_p(run.threshold)} over {run.n_tests:,} tests)" + (f"; not: {', '.join(missed)}" if missed else "")
-          + f"; {n_other} significant test(s) among the other exposures (smallest P "
+          + f"; {n_other} significant test{'' if n_other == 1 else 's'} among the other exposures (smallest P "
           f"{fmt_p(others['p'].min())})")
     return holds, ev
 
