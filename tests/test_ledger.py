@@ -344,3 +344,16 @@ def test_an_fdr_claim_reads_q_not_p():
     assert report.published_text(c) == "enriched (read as q < 0.05)"
     p = claims["W.ahba.ppi_il6.p"]  # a P stays a P
     assert rule_text(p.rule) == "P < 0.05" and ledger.evaluate(p, 0.01, None)[1] == "P 0.01 < 0.05"
+
+
+def test_a_twin_reason_does_not_repeat_the_draw_when_the_rule_is_the_conclusion():
+    """The ledger read 'this run's draw: estimate -0.082, sign as expected, CI includes 0; conclusion estimate
+    -0.082, sign as expected, ...' for the direction-only claim, whose rule is its conclusion."""
+    import numpy as np
+
+    cid = "V.il6_change_with_resolution"
+    res = {cid: {"value": -0.082, "ci": [-0.184, 0.019], "kind": "planted_twin"}}
+    d = -0.2 + 0.05 * np.random.default_rng(1).standard_normal(200)
+    dist = {cid: ledger.distribution(cid, d, [(x - 0.1, x + 0.1) for x in d], seeds=range(1, 201))}
+    reason = ledger.compare(results=res, distributions=dist).set_index("claim").loc[cid, "reason"]
+    assert reason.count("-0.082") == 1 and "this run's draw: estimate -0.082" in reason

@@ -502,7 +502,9 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
             row["seeds_q025"], row["seeds_q975"] = d["q025"], d["q975"]  # where this draw lies among the seeds
             row["over_seeds"] = (f"median {_fmt(d['median'])}, 95% of seeds {_fmt(d['q025'])} to {_fmt(d['q975'])}; "
                                  f"rule met in {100 * d['rule_share']:.0f}% of {d['n_seeds']} seeds")
-            draw = f"this run's draw: {why_v}" + (f"; conclusion {why_c}" if c.conclusion is not None else "")
+            # the conclusion's own check, unless the rule is the conclusion (then it would repeat the number's)
+            draw = f"this run's draw: {why_v}" + (f"; conclusion {why_c}" if c.conclusion is not None
+                                                  and not c.conclusion.get("same") else "")
             if c.conclusion is not None and "power" in d:
                 pw, (lo, hi) = d["power"], d["power_ci"]
                 row["power"], row["power_low"] = pw, lo
