@@ -197,7 +197,7 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     caption = caption.strip()
     note = twin_note()
     if note and caption and note not in caption:
-        caption = f"{caption.rstrip()} {note}"
+        caption = f"{caption} {note}"
     prov["caption"] = caption
     text = json.dumps(prov, sort_keys=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"

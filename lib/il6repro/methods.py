@@ -119,7 +119,8 @@ def mr_scan(*, n_tests: int, n_exposures: int, n_idps: int, alpha: float, thresh
            else "the Li-Ji effective number of tests needs individual IDP data and was not computed")
     return (f"{source} Alleles were harmonised to the exposure's effect "
             f"allele (TwoSampleMR action {harmonise_action}: palindromic variants {pal}; "
-            f"{_count(n_dropped, 'variant-outcome pair')} dropped). Each of {n_exposures} exposures was tested against {n_idps} IDPs ({_n(n_tests)} tests) "
+            f"{_count(n_dropped, 'variant-outcome pair')} dropped). Each of {n_exposures} exposures was tested "
+            f"against {n_idps} IDPs ({_n(n_tests)} tests) "
             f"by inverse-variance weighted MR ({ivw_model}-effect; a Wald ratio for single-variant exposures), with "
             f"{corr}; {eff}.")
 

@@ -297,9 +297,13 @@ def relative_links(pdf: Path, base: str) -> int:
     from pypdf.generic import NameObject, TextStringObject
 
     # Chromium's trailer under-counts its objects by a few, which pypdf reads correctly but reports as a warning
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    reader = PdfReader(str(pdf))
-    writer = PdfWriter(clone_from=reader)
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        writer = PdfWriter(clone_from=PdfReader(str(pdf)))
+    finally:
+        log.setLevel(level)
     n = 0
     for page in writer.pages:
         for annot in page.get("/Annots") or []:

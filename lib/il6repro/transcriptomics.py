@@ -801,9 +801,9 @@ def disorder_table(res: pd.DataFrame, sensitivity: pd.DataFrame, *, fdr_level: f
 
 def disorder_verdict(table: pd.DataFrame, *, fdr_level: float = 0.05, missing=()) -> tuple[bool | None, str]:
     """Does :func:`disorder_table` support the paper's claim (the MTG genes enriched for every disorder of
-    :data:`DISORDERS`)? ``(holds, evidence)``: ``False`` when a disorder that was tested is not enriched at
-    ``fdr_level``, ``None`` (cannot judge) while any is untested (no library here matched it) and none tested
-    fails, ``True`` when every one is tested and enriched. The evidence names each group, so a run without the
+    :data:`DISORDERS`)? ``(holds, evidence)``: ``True`` when every one is tested and enriched at ``fdr_level``;
+    ``False`` when one of the abstract's three is tested and not enriched, or all four are tested and one is not;
+    otherwise ``None`` (cannot judge: a disorder is untested, no library here matching it). The evidence names each group, so a run without the
     disease libraries never reads as having tested them. (Cognitive impairment is from the press summary, not the
     abstract: it alone failing with the abstract's three untested cannot judge the abstract's claim.)"""
     tested = [d for d in DISORDERS if d in table.index and table.loc[d].get("matching terms")]
