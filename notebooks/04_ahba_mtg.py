@@ -44,7 +44,7 @@ from il6repro import brain, charts, methods, report
 from il6repro import transcriptomics as tx
 from il6repro._paths import results_dir
 from il6repro.data import resolve, tables
-from il6repro.figures import save, set_style, twin_note
+from il6repro.figures import save, set_style
 from il6repro.genetics import pipeline
 
 set_style()
@@ -134,8 +134,8 @@ null = brain.spin_null_correlations(zmap, maps["MTG-gene score"], spins, method=
 save(charts.null_histogram(null, corr.loc["MTG-gene score", "r"], null_label=f"{len(null)} spins",
                            xlabel="r (IL-6 z-map vs MTG-gene score)",
                            observed_label=f"observed r = {corr.loc['MTG-gene score', 'r']:.2f}"),
-     "04_spin_null", caption="Spin null of the correlation between the IL-6 CT z-map and the MTG-gene score. "
-     + twin_note(via=True))  # the z-map is notebook 02's: a twin's unless 02 ran on real data
+     "04_spin_null", caption="Spin null of the correlation between the IL-6 CT z-map and the MTG-gene score.",
+     upstream_twin=True)  # the z-map is notebook 02's: a twin's unless 02 ran on real data
 
 # %% [markdown]
 # ## Methods (written from this run)

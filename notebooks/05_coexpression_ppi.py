@@ -133,7 +133,7 @@ report.table(tx.module_summary(module, paths, max_linkers).rename_axis("path to 
 # %%
 save(charts.ppi_module(module, roles, seed=seed), "05_il6_module",
      caption=f"MTG genes connected to IL6 in STRING (score >= {string_min_score}), directly or via "
-             f"at most {max_linkers} linker protein{'' if max_linkers == 1 else 's'}.")
+             f"at most {report.counted(max_linkers, 'linker protein')}.")
 
 # %% [markdown]
 # ## Methods (written from this run)

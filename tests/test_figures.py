@@ -49,6 +49,9 @@ def test_a_figure_made_from_a_twin_says_so_in_its_caption(tmp_path, monkeypatch)
     _log_use("ukb", "twin ukb-abc", {"p.csv": "2" * 64}, kind="cohort", via="04_ahba_mtg")
     assert read_provenance(save(_fig(), "v", caption="Genes.", folder=tmp_path)["png"])["caption"] == "Genes."
     assert twin_note(via=True) == "Synthetic data (UK Biobank twin), not real participants."
+    up = read_provenance(save(_fig(), "u", caption="Spin null.", folder=tmp_path, upstream_twin=True)["png"])
+    assert up["caption"] == "Spin null. Synthetic data (UK Biobank twin), not real participants."
+    assert up["synthetic_data"] == "Synthetic data (UK Biobank twin), not real participants."
     log_cohort("whitehall", "twin whitehall-13f6f5272597", {"wide.csv": "1" * 64})
     log_cohort("ukb", "twin ukb-abc", {"p.csv": "2" * 64})
     out = save(_fig(), "c", caption="Risk ratios.", folder=tmp_path)

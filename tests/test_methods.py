@@ -48,3 +48,14 @@ def test_every_study_notebook_writes_its_methods():
     for p in sorted((ROOT / "notebooks").glob("0[0-8]_*.ipynb")):
         src = "".join("".join(c["source"]) for c in json.loads(p.read_text())["cells"] if c["cell_type"] == "code")
         assert "methods.write(" in src, p.name
+
+
+def test_counts_read_in_the_right_number():
+    from il6repro.report import counted
+
+    assert counted(1, "linker protein") == "1 linker protein"
+    assert counted(0, "variant-outcome pair") == "0 variant-outcome pairs"
+    assert counted(66, "IDP has", "IDPs have") == "66 IDPs have" and counted(1.0, "claim") == "1 claim"
+    assert "1 linker protein on a path" in methods.coexpression_ppi(
+        n_genes=459, n_regions=68, n_perm_coexpression=1000, n_perm_ppi=1000, seed=1, coexp_min_r=0.5,
+        string_min_score=0.9, n_in_string=300, max_linkers=1, string_version="STRING")

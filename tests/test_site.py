@@ -546,7 +546,8 @@ def test_a_paper_figure_made_from_a_twin_says_so_from_its_provenance():
     from il6repro.book import _figure_node
 
     directive = SimpleNamespace(state=SimpleNamespace(inline_text=lambda t, _l: ([nodes.Text(t)], [])), lineno=1)
-    twin = {"provenance": {"caption": "Every test. Synthetic data (UK Biobank twin), not real participants."}}
+    twin = {"provenance": {"caption": "Every test. Synthetic data (UK Biobank twin), not real participants.",
+                           "synthetic_data": "Synthetic data (UK Biobank twin), not real participants."}}
     assert _figure_node(directive, "02_manhattan.png", "Every test of the scan.", twin).astext().endswith(
         "Every test of the scan. Synthetic data (UK Biobank twin), not real participants.")
     real = {"provenance": {"caption": "Every test."}}  # a real extract's run: nothing added

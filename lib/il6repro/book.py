@@ -40,7 +40,7 @@ from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .report import arrows
+from .report import arrows, counted
 
 logger = logging.getLogger(__name__)
 
@@ -286,8 +286,7 @@ class LedgerSummary(SphinxDirective):
         rows = data["ledger"]["rows"]
         press = sum("news summary" in str(r.get("source", "")) or "press summary" in str(r.get("source", ""))
                     for r in rows)
-        where = "the two abstracts" + (f" and {press} claim{'s' if press > 1 else ''} of a press summary" if press
-                                       else "")
+        where = "the two abstracts" + (f" and {counted(press, 'claim')} of a press summary" if press else "")
         box = nodes.container(classes=["ledger-summary"])  # printed on one page: the count with its list
         box += nodes.paragraph("", f"{len(rows)} published numbers, from {where}:")
         box += lst
@@ -331,10 +330,9 @@ def _figure_node(directive: SphinxDirective, name: str, caption_text: str | None
         caption += parsed
         # the page's own caption says nothing about the data: a figure the run made from a twin says so as its
         # notebook's caption does (figures.twin_note, recorded in the provenance), so on a real extract it does not
-        note = re.search(r"Synthetic data \([^)]*\), not real participants\.",
-                         str(fig.get("provenance", {}).get("caption") or ""))
-        if note and note.group(0) not in caption_text:
-            caption += nodes.Text(" " + note.group(0))
+        note = fig.get("provenance", {}).get("synthetic_data")
+        if note and note not in caption_text:
+            caption += nodes.Text(" " + note)
     else:
         caption += nodes.Text(fig.get("provenance", {}).get("caption") or name)
     stem = fig.get("notebook")
@@ -396,7 +394,8 @@ class RunGallery(SphinxDirective):
                 para += nodes.Text(" · ")
                 para += _download(self.env, f"/figures/{fig['svg']}", "SVG")
             section += para
-            prov = {k: v for k, v in sorted(fig.get("provenance", {}).items()) if k not in ("caption", "figure")}
+            prov = {k: v for k, v in sorted(fig.get("provenance", {}).items())
+                    if k not in ("caption", "figure", "synthetic_data")}  # the last is in the caption
             if prov:
                 # a dict or list as code: copyable JSON (a text node's quotes would be typeset as curly quotes)
                 section += make_table(["provenance", "value"],

@@ -104,10 +104,10 @@ def twin_note(*, via: bool = False) -> str:
     """What a caption adds when the run's data log shows the figure's notebook read a synthetic twin: a copied
     figure never passes for real participants' results. Empty outside the runner (no data log) or on real data.
 
-    :func:`save` adds it for the notebook's own reads. ``via=True`` also counts an upstream notebook's table made
-    from a twin (logged with ``via``); a notebook passes that in the caption of a figure it knows is drawn from such
-    a table (04's spin null of 02's z-map), since a table read for something else (05-06 read 04's gene list, whose
-    receipt carries 02's twin) says nothing about the figure."""
+    :func:`save` adds it for the notebook's own reads. ``via=True`` (``save(..., upstream_twin=True)``) also counts
+    an upstream notebook's table made from a twin (logged with ``via``), for a figure drawn from such a table (04's
+    spin null of 02's z-map); a table read for something else (05-06 read 04's gene list, whose receipt carries
+    02's twin) says nothing about the figure."""
     from .data import read_data_log
 
     twins = sorted({rec["id"] for rec in read_data_log()
@@ -165,7 +165,7 @@ def _show_inline(png: Path, name: str, caption: str) -> None:
 
 
 def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder: Path | None = None,
-         show: bool | None = None) -> SavedFigure:
+         show: bool | None = None, upstream_twin: bool = False) -> SavedFigure:
     """Save ``fig`` as PNG and SVG with provenance, and show it inline when running in a notebook.
 
     Parameters
@@ -182,6 +182,12 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
         Where to write (default: the runner's staging folder, or ``build/scratch/figures`` outside the runner).
     show : bool, optional
         Display the saved PNG and its caption and close the figure (default: when running in a Jupyter kernel).
+    upstream_twin : bool
+        The figure is drawn from an upstream notebook's table: a twin that notebook read counts too
+        (:func:`twin_note` ``via=True``; 04's spin null of 02's z-map).
+
+    A figure the notebook made from a synthetic twin records :func:`twin_note` as ``synthetic_data`` in its
+    provenance and ends its caption with it.
 
     Returns
     -------
@@ -195,9 +201,11 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     prov = provenance(extra)
     prov["figure"] = name
     caption = caption.strip()
-    note = twin_note()
-    if note and caption and note not in caption:
-        caption = f"{caption} {note}"
+    note = twin_note(via=upstream_twin)
+    if note:
+        prov["synthetic_data"] = note  # what the book's captions (the paper's own included) add
+        if caption and note not in caption:
+            caption = f"{caption} {note}"
     prov["caption"] = caption
     text = json.dumps(prov, sort_keys=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"

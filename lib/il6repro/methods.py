@@ -14,14 +14,11 @@ import numbers
 import os
 from pathlib import Path
 
+from .report import counted
+
 
 def _n(x) -> str:
     return f"{int(x):,}"
-
-
-def _count(x, one: str, many: str | None = None) -> str:
-    """``1 linker protein``, ``0 variant-outcome pairs``: a count with its noun in the right number."""
-    return f"{_n(x)} {one if int(x) == 1 else (many or one + 's')}"
 
 
 def _is_count(name: str, v) -> bool:
@@ -119,7 +116,7 @@ def mr_scan(*, n_tests: int, n_exposures: int, n_idps: int, alpha: float, thresh
            else "the Li-Ji effective number of tests needs individual IDP data and was not computed")
     return (f"{source} Alleles were harmonised to the exposure's effect "
             f"allele (TwoSampleMR action {harmonise_action}: palindromic variants {pal}; "
-            f"{_count(n_dropped, 'variant-outcome pair')} dropped). Each of {n_exposures} exposures was tested "
+            f"{counted(n_dropped, 'variant-outcome pair')} dropped). Each of {n_exposures} exposures was tested "
             f"against {n_idps} IDPs ({_n(n_tests)} tests) "
             f"by inverse-variance weighted MR ({ivw_model}-effect; a Wald ratio for single-variant exposures), with "
             f"{corr}; {eff}.")
@@ -159,7 +156,7 @@ def coexpression_ppi(*, n_genes: int, n_regions: int, n_perm_coexpression: int, 
             f"interactions: {string_version}, combined score >= {string_min_score}; {n_in_string} of the genes plus "
             f"IL6 are in the network; the edge count among them was compared with {_n(n_perm_ppi)} degree-preserving "
             f"rewirings (seed {seed}) and with STRING's configuration-model expectation (Poisson P). The IL-6 module "
-            f"allows {_count(max_linkers, 'linker protein')} on a path from IL6 to a set gene.")
+            f"allows {counted(max_linkers, 'linker protein')} on a path from IL6 to a set gene.")
 
 
 def enrichment(*, n_genes: int, n_background: int, libraries: dict[str, int], min_size: int, max_size: int,

@@ -229,6 +229,12 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
     return pd.DataFrame(rows)
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """A count with its noun in the right number: ``1 linker protein``, ``0 variant-outcome pairs``, ``2 IDPs``
+    (``many``: an irregular plural, e.g. ``counted(n, "IDP has", "IDPs have")``)."""
+    return f"{int(n):,} {one if int(n) == 1 else (many or one + 's')}"
+
+
 def fmt_count(x: Any) -> str:
     """A count for people: a whole number, thousands separated (``1025.0`` -> ``1,025``; an effective number of
     tests such as ``873.4`` -> ``873``); missing -> the table's dash."""

@@ -831,6 +831,7 @@ def record_disorders(table: pd.DataFrame, *, n_genes: int, rule: dict, n_rules: 
                      fdr_level: float = 0.05) -> list[str]:
     """Record each disorder's smallest FDR in the ledger (real data); return the claim ids recorded."""
     from . import ledger
+    from .report import counted
 
     ids = []
     for disorder, (cid, _pat) in DISORDERS.items():
@@ -838,8 +839,8 @@ def record_disorders(table: pd.DataFrame, *, n_genes: int, rule: dict, n_rules: 
         if not row.get("matching terms"):
             continue
         ledger.record(cid, float(row["FDR q"]), kind="real_data",
-                      note=f"smallest FDR of the {int(row['matching terms'])} matching "
-                           f"term{'' if int(row['matching terms']) == 1 else 's'}: {row['best term']} "
+                      note=f"smallest FDR of the {counted(row['matching terms'], 'matching term')}: "
+                           f"{row['best term']} "
                            f"({row['library']}, overlap {row['overlap']}); q < {fdr_level} under "
                            f"{row[f'rules with q < {fdr_level}']} gene-selection rules (the paper's rule is not "
                            "stated; this project's default was fixed after comparing rules: see the sensitivity "

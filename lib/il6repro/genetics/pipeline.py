@@ -285,7 +285,7 @@ def calibration_comparison(targets: pd.DataFrame, ins: pd.DataFrame, *, seed: in
 def scan_conclusion(run: ScanRun, targets: pd.DataFrame) -> tuple[bool, str]:
     """Does this run support the paper's conclusion (the five IL-6 associations significant, no other exposure
     significant anywhere)? Returns (holds, evidence in words)."""
-    from ..report import fmt_p
+    from ..report import counted, fmt_p
 
     prim = run.primary.set_index(["exposure", "idp"])
     sig = [(t.exposure, t.idp) in prim.index and bool(prim.loc[(t.exposure, t.idp), "significant"])
@@ -296,7 +296,7 @@ def scan_conclusion(run: ScanRun, targets: pd.DataFrame) -> tuple[bool, str]:
     missed = [t.region for t, s in zip(targets.itertuples(), sig, strict=True) if not s]
     ev = (f"{sum(sig)} of {len(sig)} published IL-6 associations are significant ({run.correction}, threshold "
           f"{fmt_p(run.threshold)} over {run.n_tests:,} tests)" + (f"; not: {', '.join(missed)}" if missed else "")
-          + f"; {n_other} significant test{'' if n_other == 1 else 's'} among the other exposures (smallest P "
+          + f"; {counted(n_other, 'significant test')} among the other exposures (smallest P "
           f"{fmt_p(others['p'].min())})")
     return holds, ev
 

@@ -774,8 +774,10 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
                            "IDP without variation cannot be analysed: drop the column or export it again")
     n_missing = int((n_have < len(df)).sum())
     if n_missing:
-        notes.append(f"{n_missing} {'IDP has' if n_missing == 1 else 'IDPs have'} missing values; each is analysed on "
-                     "the participants who have it "
+        from ..report import counted
+
+        notes.append(f"{counted(n_missing, 'IDP has', 'IDPs have')} missing values; each is analysed on the "
+                     "participants who have it "
                      f"(N from {int(n_have.min()):,} to {int(n_have.max()):,})")
     cov = pd.DataFrame(index=df.index)
     cov["age"] = df[cols["age_imaging"]].astype(float)
