@@ -29,7 +29,7 @@ check_parameters(globals())
 import pandas as pd
 
 from il6repro import data, ledger, methods, report
-from il6repro.brain import parcellation_map, plot_surface, region_map
+from il6repro.brain import parcellation_map, plot_surface, region_map, region_words
 from il6repro.data import tables
 from il6repro.figures import save, set_style
 
@@ -132,8 +132,8 @@ fig = plot_surface(gene_map, kind="stat", hemis=hemis, cmap="magma", colorbar_la
 save(fig, f"00_ahba_{gene}", caption=f"Allen Human Brain Atlas expression of {gene} per Desikan-Killiany region "
      + ("of the left hemisphere (mean of 6 donors)." if hemispheres == "left" else
         "(left: mean of 6 donors; right: of the 2 donors sampled there)."), extra={"gene": gene})
-report.table(values.sort_values(ascending=False).head(5).rename_axis("region").reset_index(name=f"{gene} expression"),
-             "00-top-regions", index=False)
+top = values.sort_values(ascending=False).head(5).rename(region_words)
+report.table(top.rename_axis("region").reset_index(name=f"{gene} expression"), "00-top-regions", index=False)
 
 # %% [markdown]
 # ## What this shows

@@ -557,7 +557,7 @@ plt.show()
 # a study of the same size finds the association significant if its true expected z is the published z:
 # Phi(|z| - z_crit) + Phi(-|z| - z_crit), with z_crit the two-sided z of the threshold.
 #
-# **Expected output.** 1,025 tests and a threshold of 4.9e-5; with the default `twin_seed` (2) the middle temporal
+# **Expected output.** 1,025 tests and a threshold of 4.88e-5; with the default `twin_seed` (2) the middle temporal
 # and superior frontal associations pass and the other three do not; no false positive; `p_replicate` from about a
 # quarter (inferior temporal) to about 0.95 (middle temporal).
 #

@@ -257,6 +257,8 @@ def test_consistency_checks_find_the_tenfold_p_values():
     assert (pz[~pz.index.isin(off.index)]["verdict"] == "consistent").all()
     bonf = checks[checks["check"].str.startswith("Bonferroni")].iloc[0]
     assert bonf["ratio_or_gap"] == pytest.approx(454.5, abs=0.1)
+    assert bonf["published"] == "1.1e-4"  # as the claims tables write it, not 0.00011
+    assert not checks["check"].str.contains("->").any() and pz["check"].str.startswith("IL-6 → ").all()
     rr = checks[checks["check"].str.contains("RR vs CI")]
     assert len(rr) == 2 and (rr["verdict"] == "consistent").all()
 
@@ -357,3 +359,16 @@ def test_a_twin_reason_does_not_repeat_the_draw_when_the_rule_is_the_conclusion(
     dist = {cid: ledger.distribution(cid, d, [(x - 0.1, x + 0.1) for x in d], seeds=range(1, 201))}
     reason = ledger.compare(results=res, distributions=dist).set_index("claim").loc[cid, "reason"]
     assert reason.count("-0.082") == 1 and "this run's draw: estimate -0.082" in reason
+
+
+def test_a_rounded_threshold_reads_as_one_number_in_one_form():
+    """Notebook 02 showed the threshold as 4.90e-5 in its claims table (recorded pre-rounded to 2 s.f., printed at
+    3), 4.88e-5 in its conclusion and '4.9e-5 rounds to 4.9e-5 (!= 0.00011)' in the check: the ledger records the
+    number as computed and its rule rounds it, every number of the check in the same exponent form."""
+    claim = ledger.load_claims()["W.mr.threshold"]
+    ok, reason = ledger.evaluate(claim, 0.05 / 1025, None)
+    assert not ok and reason == "4.878e-5 rounds to 4.9e-5 (!= 1.1e-4)"
+    ok, reason = ledger.evaluate(claim, 1.07e-4, None)
+    assert ok and reason == "1.07e-4 rounds to 1.1e-4 (= 1.1e-4)"
+    assert ledger._sig(53.46, 3) == "53.5" and ledger._sig(2.5e6, 2) == "2.5e+6"
+    assert report.published_text(claim) == "1.1e-4"  # the paper's figures, not 1.10e-4

@@ -37,7 +37,11 @@ def test_templates_follow_their_arguments():
                                  full=["age", "female", "bmi"])
     twin = methods.twin_or_extract(True, "", "Whitehall II", seed=19850101, n=10308)
     assert "(seed = 19850101, n = 10,308)" in twin  # a count thousands separated, a seed as it is typed
-    assert "user's extract 'wh2.csv'" in w and "2.5 pg/mL" in w and "GHQ-30 score >= 4" in w and "age, female, bmi" in w
+    assert "user's extract 'wh2.csv'" in w and "2.5 pg/mL" in w and "GHQ-30 score >= 4" in w and "for age, sex and body-mass index (fully" in w
+    assert "for age and sex (age- and sex-adjusted)" in w and "female" not in w
+    from il6repro.cohort import FULL, covariate_words
+    assert covariate_words(FULL).count("employment grade") == 1 and "grade_2" not in covariate_words(FULL)
+    assert covariate_words(["age", "my_own_col"]) == "age and my_own_col"
     a = methods.ahba_mtg(target="middletemporal", hemisphere="left", reference="cortex", rule="z", threshold=1.0,
                          n_genes=300, n_rot=100, spin_seed=3, correlation="spearman")
     assert "at least 1.0 SD above" in a and "100 rotations" in a and "Spearman correlation" in a

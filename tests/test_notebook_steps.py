@@ -233,6 +233,9 @@ def test_hits_table_names_each_idp_in_words_with_its_hemisphere(scan_run):
     assert "region" not in hits.columns and "measure" not in hits.columns
     assert list(hits["IDP"]) == ["Frontal Medial Cortex (left), GMV", "superior frontal (right), thickness"]
     assert pipeline.idp_label("bankssts") == "banks of the STS" and pipeline.idp_label("x", "B", "y") == "x (B), y"
+    from il6repro.brain import region_words  # notebook 00's table of AHBA regions: no atlas ids shown
+    assert region_words("L_pericalcarine") == "pericalcarine (left)"
+    assert region_words("R_middletemporal") == "middle temporal (right)" and region_words("Lx_a") == "Lx_a"
 
 
 def test_published_numbers_join_on_exposure_and_idp(scan_run):
@@ -502,3 +505,19 @@ def test_booleans_in_object_columns_read_yes_no():
                        ("passes", "printed z"): [True, None], ("z", "printed p"): [1.25, 2.5]})
     text = report.table(df, "t-objbool").text
     assert "True" not in text and "False" not in text and "yes" in text and "no" in text
+
+
+def test_equal_means_in_the_trajectory_figure_show_two_markers():
+    """Figure 7 of the paper (notebook 08): two groups with the same geometric mean at the next phase drew one
+    square over the other; each series is now dodged sideways, so every marker is visible."""
+    traj = pd.DataFrame({"from phase": [3, 3, 5, 5], "group": ["resolved", "still a case"] * 2,
+                         "baseline": [2.46, 2.62, 2.73, 2.54], "next IL-6 phase": [2.04, 2.37, 2.24, 2.24],
+                         "people": [121, 109, 82, 65]})
+    fig = charts.il6_trajectories(traj)
+    pts = {(round(x, 6), round(y, 6)) for line in fig.axes[0].lines for x, y in line.get_xydata()}
+    assert len(pts) == 8  # no two markers at the same place
+    lo, hi = fig.axes[0].get_xlim()
+    assert lo < -0.1 and hi > 1.1  # the tick labels at 0 and 1 sit inside the axes' span
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -95,7 +95,7 @@ def test_notebooks_01_to_03_on_the_twin(isolated):
     assert table.loc["W.mr.threshold", "kind"] == "real_data"
     text = (b / "results" / "03_mr_sensitivity.methods.md").read_text()  # quick profile: n_boot 200
     assert "200 parametric bootstrap draws, seed 314159265" in text
-    assert "Bonferroni threshold of 0.05/1,025 = 4.9e-5" in (b / "results" / "02_mr_scan.methods.md").read_text()
+    assert "Bonferroni threshold of 0.05/1,025 = 4.88e-5" in (b / "results" / "02_mr_scan.methods.md").read_text()
     figs = set(json.loads((b / "receipts" / "02_mr_scan.json").read_text())["figures"])
     assert {"02_il6_ct_surface.png", "02_il6_gmv_volume.png", "02_manhattan.png"} <= figs
     from il6repro.twins import ukb

@@ -15,6 +15,29 @@ import numpy as np
 import pandas as pd
 
 HEMIS = ("left", "right")
+HEMISPHERE_WORDS = {"L": "left", "R": "right"}
+# the Desikan-Killiany regions as FreeSurfer names them (UK Biobank's thickness IDPs) and in words
+DK_WORDS = {
+    "bankssts": "banks of the STS", "caudalanteriorcingulate": "caudal anterior cingulate",
+    "caudalmiddlefrontal": "caudal middle frontal", "frontalpole": "frontal pole",
+    "inferiorparietal": "inferior parietal", "inferiortemporal": "inferior temporal",
+    "isthmuscingulate": "isthmus cingulate", "lateraloccipital": "lateral occipital",
+    "lateralorbitofrontal": "lateral orbitofrontal", "medialorbitofrontal": "medial orbitofrontal",
+    "middletemporal": "middle temporal", "parsopercularis": "pars opercularis", "parsorbitalis": "pars orbitalis",
+    "parstriangularis": "pars triangularis", "posteriorcingulate": "posterior cingulate",
+    "rostralanteriorcingulate": "rostral anterior cingulate", "rostralmiddlefrontal": "rostral middle frontal",
+    "superiorfrontal": "superior frontal", "superiorparietal": "superior parietal",
+    "superiortemporal": "superior temporal", "temporalpole": "temporal pole",
+    "transversetemporal": "transverse temporal"}
+
+
+def region_words(label: str) -> str:
+    """An AHBA / atlas region label for readers: ``"L_pericalcarine"`` -> ``"pericalcarine (left)"``,
+    ``"R_middletemporal"`` -> ``"middle temporal (right)"``; a label without a hemisphere prefix is put in words only.
+    """
+    side, _, region = label.partition("_") if label[:2] in ("L_", "R_") else ("", "", label)
+    words = DK_WORDS.get(region, region)
+    return f"{words} ({HEMISPHERE_WORDS[side]})" if side else words
 
 
 @lru_cache(maxsize=1)

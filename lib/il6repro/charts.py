@@ -161,13 +161,17 @@ def flow_diagram(flow: pd.DataFrame, n_obs: int):
 def il6_trajectories(traj: pd.DataFrame):
     """Geometric mean IL-6 at baseline and the next IL-6 phase, by phase and resolution status."""
     fig, ax = _fig((6.4, 3.5))
-    for (ph, g), t in traj.groupby(["from phase", "group"]):
+    groups = list(traj.groupby(["from phase", "group"]))
+    # each series a little to the side of the others, so two equal means show two markers, not one over the other
+    dodge = np.linspace(-0.06, 0.06, len(groups)) if len(groups) > 1 else np.zeros(len(groups))
+    for dx, ((ph, g), t) in zip(dodge, groups, strict=True):
         # the phases differ by line style and marker, so the legend tells them apart even where lines overlap
         first = ph == traj["from phase"].min()
-        ax.plot([0, 1], [t["baseline"].item(), t["next IL-6 phase"].item()], marker="o" if first else "s",
+        ax.plot([dx, 1 + dx], [t["baseline"].item(), t["next IL-6 phase"].item()], marker="o" if first else "s",
                 color="C0" if g == "resolved" else "C3", ls="-" if first else "--",
                 label=f"phase {ph} → {ph + 2}: {g} (n={t['people'].item():,})")
     ax.set_xticks([0, 1], ["baseline (high IL-6 cases)", "next IL-6 phase"])
+    ax.set_xlim(-0.3, 1.3)  # room for the tick labels inside the figure
     ax.set_ylabel("geometric mean IL-6 (pg/mL)")
     ax.legend(fontsize=7, frameon=False, handlelength=4)  # long enough handles to show solid vs dashed
     ax.set_title("IL-6 among high-IL-6 cases, by whether symptoms resolved", fontsize=10)

@@ -29,6 +29,18 @@ from .twins.whitehall import GHQ_PHASES, IL6_PHASES
 
 AGE_SEX = ["age", "female"]
 FULL = ["age", "female", "grade_2", "grade_3", "smoke", "bmi", "chronic", "meds"]
+# the covariates in a reader's words (data_manifest/whitehall/layout.yaml); the two grade dummies are one covariate
+COVARIATE_WORDS = {"age": "age", "female": "sex", "grade_2": "employment grade", "grade_3": "employment grade",
+                   "smoke": "current smoking", "bmi": "body-mass index",
+                   "chronic": "chronic disease (coronary heart disease, diabetes or cancer)",
+                   "meds": "anti-inflammatory or antidepressant medication"}
+
+
+def covariate_words(names: list[str]) -> str:
+    """The covariate columns as a reader's list: ``['age', 'female', 'grade_2', 'grade_3']`` -> 'age, sex and
+    employment grade'. A name outside the table (a user's own column) is kept as it is."""
+    words = list(dict.fromkeys(COVARIATE_WORDS.get(c, c) for c in names))
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 class CohortError(ValueError):

@@ -221,6 +221,17 @@ def load_results(folder: Path | None = None) -> dict[str, dict]:
     return out
 
 
+def _sig(x: float, sig: int) -> str:
+    """``x`` to ``sig`` significant figures, a small or large number in exponent form as the report writes P values
+    (``4.878e-5``, ``1.1e-4``; not ``0.00011`` beside ``4.9e-05``), any other as ``g`` does (``53.5``)."""
+    if x and (abs(x) < 1e-3 or abs(x) >= 1e6):
+        from .report import short_exponents
+
+        mant, exp = f"{x:.{max(sig - 1, 0)}e}".split("e")
+        return short_exponents(f"{mant.rstrip('0').rstrip('.') if '.' in mant else mant}e{exp}")  # g's zeros rule
+    return f"{x:.{sig}g}"
+
+
 def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tuple[bool, str]:
     """Apply a claim's rule to a reproduced value; return (passes, reason)."""
     r, v, kind = claim.rule, claim.value, claim.rule["kind"]
@@ -235,7 +246,7 @@ def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tupl
     if kind == "round_sig":
         rounded = float(f"{value:.{r['sig']}g}")
         ok = math.isclose(rounded, v, rel_tol=1e-9)
-        return ok, f"{value:.4g} rounds to {rounded:g} ({'=' if ok else '!='} {v:g})"
+        return ok, f"{_sig(value, 4)} rounds to {_sig(rounded, r['sig'])} ({'=' if ok else '!='} {_sig(v, r['sig'])})"
     if kind == "z_window":
         d = abs(value - v)
         ok = math.copysign(1, value) == math.copysign(1, v) and d <= r["tol"]
@@ -707,7 +718,7 @@ def consistency_checks(claims: dict[str, Claim] | None = None):
     thr = claims.get("W.mr.threshold")
     if thr:
         lo, hi = 0.05 / (thr.value + 0.05e-4), 0.05 / (thr.value - 0.05e-4)
-        rows.append({"check": "Bonferroni: tests implied by 0.05 / threshold", "published": f"{thr.value:g}",
+        rows.append({"check": "Bonferroni: tests implied by 0.05 / threshold", "published": _sig(thr.value, 2),
                      "implied": f"{0.05 / thr.value:.0f} tests (rounding allows {math.ceil(lo)}-{math.floor(hi)})",
                      "ratio_or_gap": round(0.05 / thr.value, 1),
                      "verdict": "notebook 02 compares this with the number of tests it runs"})
@@ -723,4 +734,7 @@ def consistency_checks(claims: dict[str, Claim] | None = None):
             rows.append({"check": f"{c.quantity}: RR vs CI on log scale", "published": f"{c.value} ({c.ci[0]}-{c.ci[1]})",
                          "implied": f"log-midpoint {mid:.3f}; SE(log RR) {se:.3f}; z {z:.2f}; P {p:.2g}",
                          "ratio_or_gap": round(gap, 4), "verdict": verdict})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["check"] = out["check"].map(report.arrows)  # "IL-6 → GMV", as the claims tables write it
+    return out

@@ -102,9 +102,9 @@ def mr_scan(*, n_tests: int, n_exposures: int, n_idps: int, alpha: float, thresh
             outcomes: str = "twin") -> str:
     pal = {1: "assumed on the forward strand (kept as is)", 2: "aligned by allele frequency, ambiguous ones dropped",
            3: "all dropped"}[harmonise_action]
-    from .report import short_exponents
+    from .report import fmt_p
 
-    thr = short_exponents(f"{threshold:.2g}")  # 4.9e-5, as the tables write it
+    thr = fmt_p(threshold)  # 4.88e-5, as the tables write it
     corr = (f"a Bonferroni threshold of {alpha}/{_n(n_tests)} = {thr}" if correction == "bonferroni" else
             f"Benjamini-Hochberg FDR at {alpha} over the {_n(n_tests)} tests")
     source = ("SNP-IDP effects came from one covariate-adjusted least-squares pass (age, age^2, sex, age x sex, "
@@ -134,7 +134,7 @@ def mr_sensitivity(*, n_boot: int, boot_seed: int, egger_distribution: str, ivw_
 
 def ahba_mtg(*, target: str, hemisphere: str, reference: str, rule: str, threshold: float, n_genes: int,
              n_rot: int, spin_seed: int, correlation: str) -> str:
-    from .genetics.pipeline import DK_WORDS
+    from .brain import DK_WORDS
 
     where = f"the {DK_WORDS.get(target, target)} region of the Desikan-Killiany atlas"  # not "middletemporal"
     rule_txt = {"fold": f"those with expression there at least {threshold} times the mean of the {reference} "
@@ -171,6 +171,8 @@ def enrichment(*, n_genes: int, n_background: int, libraries: dict[str, int], mi
 
 def whitehall_cohort(*, is_twin: bool, extract: str, n: int, seed: int, case_threshold: int, resolution: str,
                      il6_cut, n_obs: int, n_persons: int, age_sex: list[str], full: list[str]) -> str:
+    from .cohort import covariate_words
+
     cut = "the phase median of measured IL-6" if il6_cut == "median" else f"{il6_cut} pg/mL"
     res = {"next": "the next attended GHQ examination", "last": "the last attended GHQ examination"}[resolution]
     return (twin_or_extract(is_twin, extract, "Whitehall II", seed=seed, n=n) +
@@ -178,8 +180,8 @@ def whitehall_cohort(*, is_twin: bool, extract: str, n: int, seed: int, case_thr
             f"phase and a later GHQ examination; {_n(n_obs)} case-observations from {_n(n_persons)} participants. "
             f"Low IL-6 is below {cut}; resolution is a score under {case_threshold} at {res}. Risk ratios of "
             "resolution come from log-link Poisson regression with cluster-robust (participant) standard errors, "
-            "checked against GEE with an exchangeable correlation; adjustment sets: "
-            f"{', '.join(age_sex)} (age and sex) and {', '.join(full)} (fully adjusted).")
+            "checked against GEE with an exchangeable correlation; adjusted for "
+            f"{covariate_words(age_sex)} (age- and sex-adjusted) and for {covariate_words(full)} (fully adjusted).")
 
 
 def whitehall_repeated(*, n_obs: int, n_resolved: int, n_persistent: int) -> str:

@@ -161,6 +161,8 @@ def published_text(c) -> str:
         return f"not significant (every P >= {fmt_p(c.rule['threshold'])})"
     if kind == "sign":
         return f"{'negative' if c.value < 0 else 'positive'}, CI excluding 0 (direction only)"
+    if kind == "round_sig" and not c.ci:  # at the figures the paper prints: 1.1e-4, not 1.10e-4
+        return fmt_num(c.value, sig=int(c.rule["sig"]))
     return _fmt_value(c.value, kind in P_RULES) + (" " + fmt_ci(*c.ci) if c.ci else "")
 
 

@@ -13,25 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..brain import DK_WORDS, HEMISPHERE_WORDS
 from ..data import opengwas
 from . import assoc, onesample, scan
 
 IDP_INFO = ["idp", "measure", "region", "hemisphere", "atlas", "atlas_label"]
 MEASURE_WORDS = {"gmv": "GMV", "ct": "thickness"}
-HEMISPHERE_WORDS = {"L": "left", "R": "right"}
-# the Desikan-Killiany regions as FreeSurfer names them (UK Biobank's thickness IDPs) and in words
-DK_WORDS = {
-    "bankssts": "banks of the STS", "caudalanteriorcingulate": "caudal anterior cingulate",
-    "caudalmiddlefrontal": "caudal middle frontal", "frontalpole": "frontal pole",
-    "inferiorparietal": "inferior parietal", "inferiortemporal": "inferior temporal",
-    "isthmuscingulate": "isthmus cingulate", "lateraloccipital": "lateral occipital",
-    "lateralorbitofrontal": "lateral orbitofrontal", "medialorbitofrontal": "medial orbitofrontal",
-    "middletemporal": "middle temporal", "parsopercularis": "pars opercularis", "parsorbitalis": "pars orbitalis",
-    "parstriangularis": "pars triangularis", "posteriorcingulate": "posterior cingulate",
-    "rostralanteriorcingulate": "rostral anterior cingulate", "rostralmiddlefrontal": "rostral middle frontal",
-    "superiorfrontal": "superior frontal", "superiorparietal": "superior parietal",
-    "superiortemporal": "superior temporal", "temporalpole": "temporal pole",
-    "transversetemporal": "transverse temporal"}
 
 
 def idp_label(region: str, hemisphere: str | None = None, measure: str | None = None) -> str:
@@ -214,7 +201,7 @@ def record_scan(run: ScanRun, targets: pd.DataFrame, ins: pd.DataFrame, kind: st
     from .. import ledger
 
     prov = _provenance(ins)
-    ledger.record("W.mr.threshold", float(f"{run.threshold:.2g}"),
+    ledger.record("W.mr.threshold", float(run.threshold),  # the ledger's rule rounds it to the paper's 2 s.f.
                   kind="recorded_fixture" if kind == "recorded_fixture" else "real_data",
                   note=f"alpha/{run.n_tests} over the {run.n_exposures} exposures x {run.n_idps} UK Biobank IDPs; "
                        f"the paper's {published_threshold:g} implies ~{run.alpha / published_threshold:.0f} tests")
