@@ -88,8 +88,9 @@ report.table(strength, "01-strength", precision=4,  # F to one decimal, R² to f
              formats={c: "{:,.1f}" for c in ("F_mean", "F_min", "first-stage F (individual data)")})
 
 # %%
-save(plots.instrument_strength(ins), "01_instrument_strength",
-     caption="F statistic of each instrument by exposure (log scale); dashed line F = 10.")
+save(plots.instrument_strength(ins), "01_instrument_strength", cohort_data=False,  # cited statistics, no twin
+     caption="F statistic of each instrument by exposure (log scale), from the cited SNP-exposure statistics; "
+     "hollow: effect size or SE illustrative, not cited; dashed line F = 10.")
 
 # %% [markdown]
 # ## How the IDPs relate to each other
@@ -114,4 +115,5 @@ methods.write(methods.ukb_cohort(is_twin=is_twin, extract=extract, n=ex.n,
                                  n_gmv=int((ex.idp_info["measure"] == "gmv").sum()),
                                  n_ct=int((ex.idp_info["measure"] == "ct").sum()), n_instruments=len(ins),
                                  exposures=list(ins["exposure"].unique()), seed=seed, calibrate_to=calibrate_to,
-                                 pleiotropy_sd=pleiotropy_sd), title="UK Biobank cohort and instruments")
+                                 pleiotropy_sd=pleiotropy_sd, illustrative=pipeline.illustrative_exposures(ins)),
+              title="UK Biobank cohort and instruments")

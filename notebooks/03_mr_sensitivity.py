@@ -75,6 +75,13 @@ report.table(est[["region", "method", "estimate", "se", "ci_low", "ci_high", "p"
 #
 # Cochran's Q (IVW) and Rucker's Q' (Egger) with their P, I², the Egger intercept (directional pleiotropy) and
 # I²GX (regression dilution of MR-Egger; below 0.9 Egger is diluted toward zero).
+#
+# On the twin the five regions share each variant's chance association with the IDPs' shared factors, so their
+# Egger intercepts move together from draw to draw (correlated about 0.5 between the volume IDPs over twin seeds
+# 1-1,000), and an intercept pulls its Egger slope the other way by about intercept / mean |beta_X|. Over those
+# seeds the intercepts are centred on zero (no pleiotropy is planted) and the five share a sign in about one draw
+# in four. The default seed is a tail draw: all five intercepts positive, the middle temporal one above 99.9% of the
+# seeds, so here every Egger slope sits below its IVW estimate (README, "MR-Egger on the twin").
 
 # %%
 het = res.heterogeneity.assign(region=res.heterogeneity["idp"].map(label)).set_index("region")
@@ -103,7 +110,7 @@ report.table(tsls, "03-tsls", p=["P"], precision=4) if tsls is not None else \
 
 # %%
 harm = {t.idp: harmonise.harmonise(il6.drop(columns="exposure"), a[a.idp == t.idp])[0] for t in tg.itertuples()}
-save(plots.sensitivity_panels(harm, res.estimates, label), "03_scatter",
+save(plots.sensitivity_panels(harm, res.estimates, label, units=il6["units"].iloc[0].split(" (")[0]), "03_scatter",
      caption="SNP-IDP vs SNP-exposure effects with IVW, MR-Egger and weighted-median lines.")
 
 # %%

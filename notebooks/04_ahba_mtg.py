@@ -42,7 +42,7 @@ check_parameters(globals())
 # %%
 from il6repro import brain, charts, methods, report
 from il6repro import transcriptomics as tx
-from il6repro._paths import results_dir
+from il6repro._paths import write_result_table
 from il6repro.data import resolve, tables
 from il6repro.figures import save, set_style
 from il6repro.genetics import pipeline
@@ -61,8 +61,8 @@ print(f"AHBA DK matrix: {expr.shape[0]} regions x {len(genes_all):,} genes (sha2
 pg = tx.preferential_genes(expr, target, hemisphere=hemisphere, rule=rule, threshold=threshold, reference=reference)
 mtg_genes = pg.index[pg["selected"]].tolist()
 print(f"rule: {rule} >= {threshold} against the other {reference} regions ({hemisphere} hemisphere): "
-      f"{len(mtg_genes)} genes; the 15 most preferential:")
-report.table(pg.head(15), "04-preferential", precision=3)
+      f"{len(mtg_genes)} genes; the 15 most preferential by {'fold' if rule == 'fold' else 'z'}:")
+report.table(tx.top_preferential(pg, rule), "04-preferential", precision=3)
 
 # %% [markdown]
 # How the count depends on the rule (each cell a defensible choice; this run's is marked `*`). The downstream
@@ -72,10 +72,8 @@ report.table(pg.head(15), "04-preferential", precision=3)
 report.table(tx.rule_grid(expr, target, default=(reference, hemisphere, rule, threshold)), "04-rule-grid")
 
 # %%
-out = results_dir()
-out.mkdir(parents=True, exist_ok=True)
-pg[pg["selected"]].assign(rule=rule, threshold=threshold, reference=reference, hemisphere=hemisphere,
-                          target=target).to_csv(out / tx.MTG_GENES_TABLE)
+write_result_table(pg[pg["selected"]].assign(rule=rule, threshold=threshold, reference=reference,
+                                             hemisphere=hemisphere, target=target), tx.MTG_GENES_TABLE)
 print(f"{len(mtg_genes)} genes kept for notebooks 05 and 06")
 
 # %% [markdown]

@@ -145,5 +145,5 @@ save(charts.ppi_module(module, roles, seed=seed), "05_il6_module",
 methods.write(methods.coexpression_ppi(n_genes=tight.n_genes, n_regions=tight.n_regions,
                                        n_perm_coexpression=n_perm_coexpression, n_perm_ppi=n_perm_ppi, seed=seed,
                                        coexp_min_r=coexp_min_r, string_min_score=string_min_score,
-                                       n_in_string=len(ppi.genes_in_network), max_linkers=max_linkers,
+                                       n_in_string=len(set(ppi.genes_in_network) - {"IL6"}), max_linkers=max_linkers,
                                        string_version=string_version), title="Co-expression and protein interactions")

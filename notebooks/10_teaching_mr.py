@@ -72,8 +72,8 @@ r2s = (0.002, 0.01, 0.05)
 #
 # For a standardised outcome, the IVW estimate from instruments explaining a share R² of the exposure's variance
 # has a non-centrality of about sqrt(N R²) x theta, so the power of a two-sided test at alpha = 0.05 is
-# Phi(sqrt(N R²) theta - 1.96) + Phi(-sqrt(N R²) theta - 1.96) (Burgess 2014). `teaching.mr_power(n, r2, theta)`
-# computes it; you may also write it yourself.
+# Phi(sqrt(N R²) theta - 1.96) + Phi(-sqrt(N R²) theta - 1.96) (Burgess 2014, Int J Epidemiol 43:922-929).
+# `teaching.mr_power(n, r2, theta)` computes it; you may also write it yourself.
 #
 # **Task.** (a) `power`: a DataFrame with columns `n`, `r2`, `power`, one row for each N in `ns` (25 sample sizes,
 # 2,000 to 500,000) and each R² in `r2s` (0.2%, 1%, 5%), for the effect `theta`. (b) `n_80`: a Series indexed by
@@ -677,20 +677,21 @@ test_q4_replicate(p_replicate, alpha)  # IGNORE
 teaching.need("q4", findings=findings, p_replicate=p_replicate)
 display(report.table(findings.assign(p_replicate=p_replicate).drop(columns=["idp"], errors="ignore")
                      .set_index("region"), "10-findings", p=["p"], precision=2, formats={"p_replicate": "{:.0%}"}))
-print(f"{int(prim['p'].notna().sum()):,} tests, threshold {threshold:.2g}; {int(findings['significant'].sum())} of 5 "
+print(f"{int(prim['p'].notna().sum()):,} tests, threshold {report.fmt_p(threshold)}; {int(findings['significant'].sum())} of 5 "
       f"published associations pass in the twin with seed {twin_seed}; {false_positives} false positive(s)")
 zc = stats.norm.isf(threshold / 2)
 fig, ax = plt.subplots(figsize=(6.5, 3.2))
 yy = np.arange(len(findings))
 ax.scatter(findings["published_z"], yy, marker="|", s=300, color="0.4", label="published z (= planted)")
-ax.scatter(findings["z"], yy, color=np.where(findings["significant"], "C0", "C3"), zorder=3,
-           label=f"z in the twin (seed {twin_seed})")
+sig = findings["significant"].to_numpy(bool)
+ax.scatter(findings["z"][sig], yy[sig], color="C0", zorder=3, label=f"twin z (seed {twin_seed}): passes")
+ax.scatter(findings["z"][~sig], yy[~sig], color="C3", zorder=3, label="twin z: does not pass")
 for s in (-1, 1):
     ax.axvline(s * zc, color="0.5", ls="--", lw=0.8)
 ax.set_yticks(yy, [f"{r} ({p:.0%})" for r, p in zip(findings["region"], p_replicate, strict=True)], fontsize=8)
 ax.set_xlabel("IVW z of IL-6 (dashed: Bonferroni threshold)")
-ax.legend(fontsize=7, loc="center")
-save(fig, "10_replication", caption="The five published IL-6 associations rerun on a UK Biobank twin with another seed: z in the twin (blue: passes the Bonferroni threshold) against the published z; in brackets, the probability of passing again.")  # IGNORE
+ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
+save(fig, "10_replication", caption="The five published IL-6 associations rerun on a UK Biobank twin with another seed: z in the twin (blue: passes the Bonferroni threshold; red: does not) against the published z; in brackets, the probability of passing again.")  # IGNORE
 plt.show()
 
 # %% [raw]

@@ -194,14 +194,17 @@ display(report.table(rr.rename(index=report.header), "12-rr", precision=3))
 # **Task.** (a) For reliability 0.2, 0.4, 0.6, 0.8 and 1.0, simulate `n_sims` studies each (seeds `seed + k`,
 # k = 0 ... `n_sims` - 1) and record the mean log RR for one measurement (`low_1`) and for the mean of two
 # (`low_mean`), each divided by the planted log RR (`np.log(rr_true)`). Store a DataFrame `dilution` with columns
-# `reliability`, `one measure`, `mean of two`. (b) Estimate the reliability of one IL-6 measurement in the
+# `reliability`, `one measure`, `mean of two`. (b) Estimate the phase-to-phase correlation of IL-6 in the
 # Whitehall twin, `icc_twin`: the correlation of log IL-6 between phases 3 and 5 (columns `il6_p3`, `il6_p5` of
-# `wide`) among participants measured at both. (c) From your `dilution` table, the share of the log RR that one
-# measurement recovers at the twin's reliability, `share_recovered` (interpolate with `np.interp`).
+# `wide`) among participants measured at both. In a real cohort this is what a reliability estimate from two
+# examinations looks like, though it mixes measurement error with true change over the five years between them; the
+# twin has no measurement error, so there it is true change only. (c) From your `dilution` table, the share of the
+# log RR that one measurement would recover *if* that correlation were the reliability of one measurement,
+# `share_recovered` (interpolate with `np.interp`).
 #
 # **Expected output.** Both ratios rise with reliability and reach 1 at reliability 1; the mean of two is above one
-# measurement everywhere below 1. `icc_twin` is about 0.6, and one measurement then recovers a bit over half of the
-# log RR.
+# measurement everywhere below 1. `icc_twin` is about 0.65, and one measurement would then recover a bit over half
+# of the log RR (a hypothetical for the twin: see Discussion 2).
 #
 # <!-- expected-figure: 12_dilution -->
 
@@ -344,13 +347,15 @@ plt.show()
 # # BEGIN SOLUTION
 
 # %% [markdown] tags=["solution"]
-# **Answer.** It could explain a gap of that size. At a reliability of about 0.6, one measurement recovers only a
+# **Answer.** It could explain a gap of that size. At a reliability of about 0.65, one measurement recovers only a
 # bit over half of the log RR of the usual level, so a single-measurement RR of 1.15 is compatible with a
 # usual-level RR near 1.3; people low (or high) at two examinations running are less often misclassified, so their
 # contrast is less diluted and a larger RR is expected *even if only the usual level mattered*. The "repeated"
 # contrast is not the mean of two measurements (mixed patterns are left out), but the direction of the argument
-# holds. The twin does not plant dilution: it has no measurement error, and it makes resolution depend on IL-6 at
-# the previous phase as well as now (two coefficients solved to give 1.15 and 1.21). Both mechanisms predict
+# holds. The twin does not plant dilution: it has no measurement error (its phase-to-phase correlation of about
+# 0.65 is true change, so Exercise 2's share is what a real cohort with that reliability would lose), and it makes
+# resolution depend on IL-6 at the previous phase as well as now (two coefficients solved to give 1.15 and 1.21).
+# Both mechanisms predict
 # repeated > single, so the two published RRs cannot tell them apart; neither could the twin.
 
 # %% [raw]
@@ -533,7 +538,7 @@ print(f"{risk:.0%} of case-observations resolve; model-based / cluster-robust SE
 # 1/sqrt(number of observations), compute `n_needed`: how many repeated-exposure observations would give 80% power
 # to show that the RR is above 1.15 when it is truly 1.21 (a one-sample comparison of the estimate with 1.15).
 #
-# **Expected output.** About 390 observations; power near one half; a minimum detectable RR near 1.3; and
+# **Expected output.** About 380 observations; power near one half; a minimum detectable RR near 1.3; and
 # ten-thousand-odd observations for (c).
 #
 # <!-- expected-figure: 12_power_repeated -->

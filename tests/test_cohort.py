@@ -178,8 +178,8 @@ def test_person_observation_rules_are_explicit(small):
     flow = obs.attrs["flow"]
     # every case with IL-6 and a later GHQ is an observation; the flow table accounts for every case
     assert (flow["GHQ cases"] == flow["IL-6 measured"] + flow["no IL-6 (excluded)"]).all()
-    assert (flow["IL-6 measured"] == flow["no later GHQ (excluded)"] + flow["person-observations"]).all()
-    assert flow["person-observations"].sum() == len(obs)
+    assert (flow["IL-6 measured"] == flow["no later GHQ (excluded)"] + flow["case-observations"]).all()
+    assert flow["case-observations"].sum() == len(obs)
     # a case with no follow-up leaves and is counted
     case3 = df.index[(df.ghq_p3 >= 5) & df.il6_p3.notna()][0]
     for ph in (5, 7, 8, 9):
@@ -376,7 +376,7 @@ def _person_observations_pandas(df: pd.DataFrame, *, case_threshold: int = 5, re
         keep = with_il6 & has_fu
         flow.append({"phase": ph, "attended GHQ": int(att.sum()), "GHQ cases": int(cases.sum()),
                      "IL-6 measured": int(with_il6.sum()), "no IL-6 (excluded)": int((cases & ~with_il6).sum()),
-                     "no later GHQ (excluded)": int((with_il6 & ~has_fu).sum()), "person-observations": int(keep.sum())})
+                     "no later GHQ (excluded)": int((with_il6 & ~has_fu).sum()), "case-observations": int(keep.sum())})
         if not keep.any():
             continue
         sub = df[keep]

@@ -61,6 +61,9 @@ def test_a_figure_made_from_a_twin_says_so_in_its_caption(tmp_path, monkeypatch)
     assert read_provenance(out["svg"])["caption"] == \
         "Risk ratios. Synthetic data (UK Biobank twin and Whitehall II twin), not real participants."
     assert read_provenance(save(_fig(), "d", folder=tmp_path)["png"])["caption"] == ""  # no caption, none added
+    # a figure of cited public statistics in a notebook that read a twin (01's instrument strength) is not synthetic
+    cited = read_provenance(save(_fig(), "e", caption="F per variant.", folder=tmp_path, cohort_data=False)["png"])
+    assert cited["caption"] == "F per variant." and "synthetic_data" not in cited
 
 
 def test_bytes_are_deterministic(tmp_path):

@@ -63,3 +63,12 @@ def test_counts_read_in_the_right_number():
     assert "1 linker protein on a path" in methods.coexpression_ppi(
         n_genes=459, n_regions=68, n_perm_coexpression=1000, n_perm_ppi=1000, seed=1, coexp_min_r=0.5,
         string_min_score=0.9, n_in_string=300, max_linkers=1, string_version="STRING")
+
+
+def test_instruments_are_not_all_called_cited():
+    """'35 cited genetic instruments' while IL-2's and BDNF's effect sizes are illustrative."""
+    kw = dict(is_twin=True, extract="", n=100, n_gmv=1, n_ct=1, n_instruments=35, exposures=["IL-6", "BDNF"],
+              seed=1, calibrate_to="z", pleiotropy_sd=0.0)
+    assert "statistics cited;" in methods.ukb_cohort(**kw)
+    t = methods.ukb_cohort(**kw, illustrative=["IL-2", "BDNF"])
+    assert "35 cited" not in t and "effect sizes of IL-2 and BDNF illustrative" in t

@@ -181,6 +181,11 @@ def test_claims_rows_put_published_beside_reproduced(isolated, monkeypatch):
     html = report.claims_table(["V.rr_repeated"], uuid="draw")._repr_html_()
     assert report.STATUS_COLOURS["recovered from a planted twin"] in html and "this draw: recovered" in html
     assert list(rows.columns[-2:]) == ["conclusion", "verdict"]  # not "conclusion verdict": one word narrower
+    # a twin claim judged over seeds says so, so its badge is not read against the notebook's line about this draw
+    assert report.seeds_status("not reproduced", 200) == "over 200 seeds: not reproduced"
+    assert report.status_colour("over 200 seeds: not reproduced") == report.STATUS_COLOURS["not reproduced"]
+    assert report.status_colour("over 1,000 seeds: recovered from a planted twin") == \
+        report.STATUS_COLOURS["recovered from a planted twin"]
     assert not rows["quantity"].str.contains("->").any()  # typographic arrows for readers
     assert report.arrows("IL-6 -> GMV, z") == "IL-6 → GMV, z"
     with pytest.raises(ledger.LedgerError, match="unknown claim"):
@@ -520,4 +525,40 @@ def test_equal_means_in_the_trajectory_figure_show_two_markers():
     assert lo < -0.1 and hi > 1.1  # the tick labels at 0 and 1 sit inside the axes' span
     import matplotlib.pyplot as plt
 
+    plt.close(fig)
+
+
+def test_instrument_strength_marks_illustrative_points_and_fields_are_words():
+    """01's figure drew the illustrative IL-2 and BDNF effect sizes as if cited, and its provenance table showed
+    the raw field list 'eaf;n'."""
+    import matplotlib.pyplot as plt
+
+    from il6repro.genetics import plots
+
+    ins = pd.DataFrame({"exposure": ["A", "A", "B"], "beta": [0.1, 0.2, 0.3], "se": [0.01, 0.02, 0.03],
+                        "illustrative": ["n", "", "eaf;beta;se"]})
+    ax = plots.instrument_strength(ins).axes[0]
+    hollow = [c for c in ax.collections if len(c.get_offsets()) and (c.get_facecolor()[:, :3] == 1).all()]
+    assert sum(len(c.get_offsets()) for c in hollow) == 1  # B's point only
+    assert ax.get_legend() is not None and "illustrative" in ax.get_legend().get_texts()[0].get_text()
+    plt.close(ax.figure)
+    assert pipeline.field_words("eaf;n") == "allele frequency, N" and pipeline.field_words("") == "none"
+    assert pipeline.field_words(float("nan")) == "none"
+
+
+def test_sensitivity_panels_have_one_legend_off_the_data_and_labelled_units():
+    """03_scatter: five panels each with a legend over its points, and an x axis without units."""
+    import matplotlib.pyplot as plt
+
+    from il6repro.genetics import plots
+
+    h = pd.DataFrame({"beta_exp": [0.05, -0.08, 0.1], "se_exp": [0.01] * 3, "beta_out": [0.01, -0.02, 0.02],
+                      "se_out": [0.01] * 3})
+    est = pd.DataFrame({"idp": ["a"] * 3, "method": ["IVW", "MR-Egger", "Weighted median"],
+                        "estimate": [0.2, 0.1, 0.2], "intercept": [np.nan, 0.01, np.nan]})
+    fig = plots.sensitivity_panels({"a": h, "b": h}, pd.concat([est, est.assign(idp="b")]), {"a": "A"},
+                                   units="log CRP per allele")
+    axes = fig.axes
+    assert [ax.get_legend() is not None for ax in axes] == [False, False, True]  # in the spare third panel
+    assert "log CRP per allele" in axes[0].get_xlabel()
     plt.close(fig)

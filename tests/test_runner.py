@@ -208,3 +208,37 @@ def test_worker_saves_the_executed_copy_at_the_end_not_per_cell(tmp_path, monkey
     printed = [c.outputs[0]["text"].strip() for c in nb.cells if c.cell_type == "code" and c.outputs]
     assert printed == [str(i) for i in range(30)]
     assert all(c.metadata.papermill["status"] == "completed" for c in nb.cells)
+
+
+def test_a_table_passes_on_only_the_cohorts_read_before_it_was_written(isolated, monkeypatch):
+    """05 and 06 were listed as using the UK Biobank twin because they read 04's gene list, and 04 reads 02's
+    z-map (made from the twin) for its spin test after writing that list: the AHBA analyses looked synthetic."""
+    import pandas as pd
+
+    from il6repro._paths import upstream_result, write_result_table
+    from il6repro.data import log_cohort, read_data_log
+
+    b = isolated["build"]
+    stage = b / "stage04"
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(stage))
+    monkeypatch.setenv("IL6REPRO_DATA_LOG", str(b / "log04.jsonl"))
+    write_result_table(pd.DataFrame({"gene": ["A", "B"]}), "04_genes.csv", index=False)  # nothing read yet
+    write_result_table(pd.DataFrame({"gene": ["A"]}), "04_late.csv", index=False)
+    log_cohort("ukb", "twin ukb-abc", {"p.csv": "2" * 64})  # the z-map, read after the gene list
+    write_result_table(pd.DataFrame({"z": [1.0]}), "04_after.csv", index=False)
+    (b / "results").mkdir(parents=True)
+    for f in stage.iterdir():
+        f.rename(b / "results" / f.name)
+    (b / "receipts").mkdir()
+    (b / "receipts" / "04_ahba_mtg.json").write_text(json.dumps({
+        "tables": sorted(p.name for p in (b / "results").iterdir()),
+        "cohorts": {"ukb": {"source": "twin ukb-abc", "sha256": {"p.csv": "2" * 64}}}}))
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(b / "stage05"))
+    monkeypatch.setenv("IL6REPRO_DATA_LOG", str(b / "log05.jsonl"))
+    assert pd.read_csv(upstream_result("04_genes.csv"))["gene"].tolist() == ["A", "B"]
+    assert read_data_log() == []  # the gene list: no cohort inherited
+    upstream_result("04_after.csv")
+    assert [(r["id"], r["via"]) for r in read_data_log()] == [("ukb", "04_ahba_mtg")]  # a table made after: inherited
+    (b / "results" / "04_late.csv.cohorts.json").unlink()  # no record (an older build): every cohort, as before
+    upstream_result("04_late.csv")
+    assert len(read_data_log()) == 2

@@ -553,3 +553,27 @@ def test_a_paper_figure_made_from_a_twin_says_so_from_its_provenance():
     real = {"provenance": {"caption": "Every test."}}  # a real extract's run: nothing added
     assert _figure_node(directive, "02_manhattan.png", "Every test of the scan.", real).astext().endswith(
         "Every test of the scan.")
+
+
+def test_a_dirty_checkout_stays_visible_on_the_receipts_page():
+    """The receipts page cut the commit to 12 characters, dropping the '+dirty' the figures' provenance kept."""
+    from il6repro.book import short_commit
+
+    sha = "048236ccb86b2d0f0f5f3b5e1c6f1d2c3b4a5e6f"
+    assert short_commit(sha) == "048236ccb86b" and short_commit(sha + "+dirty") == "048236ccb86b+dirty"
+    assert short_commit("unknown") == "unknown" and short_commit(None) == ""
+
+
+def test_the_summary_says_why_claims_are_not_reproduced():
+    """'10 not reproduced' read as a quarter of the paper failing; 7 of them were twin conclusions the twin is too
+    small to show reliably, with the planted number recovered."""
+    from il6repro.book import not_reproduced_parts
+
+    rows = ([{"display_status": "not reproduced", "kind": "real_data", "value_verdict": "no"}] * 2
+            + [{"display_status": "not reproduced", "kind": "planted_twin", "value_verdict": "yes"}] * 3
+            + [{"display_status": "not reproduced", "kind": "planted_twin", "value_verdict": "no"}]
+            + [{"display_status": "recovered from a planted twin", "kind": "planted_twin", "value_verdict": "yes"}])
+    parts = not_reproduced_parts(rows)
+    assert [p.split(" ", 1)[0] for p in parts] == ["2", "3", "1"]
+    assert parts[0].startswith("2 on real data") and "planted number is recovered" in parts[1]
+    assert not_reproduced_parts(rows[-1:]) == []

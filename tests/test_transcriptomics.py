@@ -145,6 +145,11 @@ def test_preferential_genes_rules_and_errors():
         TX.preferential_genes(a, rule="pvalue")
     with pytest.raises(KeyError, match="not among"):
         TX.preferential_genes(a, target="middle_temporal")
+    # notebook 04's "15 most preferential" follow the rule's own statistic: under the fold rule every one of them is
+    # selected (sorted by z, BAX with fold 1.16 sat among them, "selected: no")
+    shown = TX.top_preferential(pg, "fold")
+    assert shown["selected"].all() and shown["fold"].is_monotonic_decreasing and "target" not in shown
+    assert TX.top_preferential(top, "top")["z"].is_monotonic_decreasing
 
 
 def test_enrichment_finds_a_planted_set_and_reports_unknown_symbols():

@@ -101,9 +101,33 @@ def upstream_result(name: str) -> Path | None:
     return None
 
 
+COHORTS_SUFFIX = ".cohorts.json"
+
+
+def write_result_table(df, name: str, **to_csv) -> Path:
+    """Write ``df`` as the result table ``name`` (CSV) for later notebooks, with a record of the cohorts this
+    notebook had read when it wrote the table (``<name>.cohorts.json``): a notebook reading the table inherits those
+    only, not every cohort its writer read later (04's gene list comes from the AHBA alone, though 04 then reads
+    02's UK Biobank z-map for its spin test)."""
+    import json
+
+    from .data import read_data_log
+
+    out = results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / name, **to_csv)
+    cohorts: dict[str, dict] = {}
+    for rec in read_data_log():  # direct reads and tables inherited so far (the first copy of each cohort)
+        if rec.get("kind") == "cohort":
+            cohorts.setdefault(rec["id"], {"source": rec.get("source", "?"), "sha256": rec.get("sha256", {})})
+    (out / f"{name}{COHORTS_SUFFIX}").write_text(json.dumps(cohorts, sort_keys=True, indent=1) + "\n")
+    return out / name
+
+
 def _inherit_cohorts(table: str) -> None:
     """A notebook reading another's table analyses that notebook's data: log its cohorts as this notebook's own
-    (so the receipts, and the site's check that no cohort is mixed, see through the table)."""
+    (so the receipts, and the site's check that no cohort is mixed, see through the table). A table written by
+    :func:`write_result_table` passes on only the cohorts read before it was written."""
     import json
 
     from .data import _log_use
@@ -114,7 +138,14 @@ def _inherit_cohorts(table: str) -> None:
         except (OSError, ValueError):
             continue
         if isinstance(rec, dict) and table in (rec.get("tables") or []):
-            for cohort, info in (rec.get("cohorts") or {}).items():
+            cohorts = rec.get("cohorts") or {}
+            side = build_dir() / "results" / f"{table}{COHORTS_SUFFIX}"
+            if f"{table}{COHORTS_SUFFIX}" in (rec.get("tables") or []) and side.is_file():
+                try:
+                    cohorts = json.loads(side.read_text())
+                except (OSError, ValueError):
+                    pass  # an unreadable record: every cohort of the writer, as before
+            for cohort, info in cohorts.items():
                 _log_use(cohort, info.get("source", "?"), info.get("sha256", {}), kind="cohort", via=p.stem)
 
 

@@ -106,6 +106,13 @@ def _cell_link(env, row: dict) -> nodes.Node | None:
     return _ref(label, _relative(env, f"notebooks/{stem}", f"cell-{cell}" if cell else ""), ["claim-cell"])
 
 
+def short_commit(commit) -> str:
+    """A receipt's commit as the page shows it: 12 hex digits, and ``+dirty`` kept when the run's checkout had
+    uncommitted changes (so a reader does not check out that commit expecting the code that ran)."""
+    sha, plus, rest = str(commit or "").partition("+")
+    return sha[:12] + plus + rest
+
+
 def published_text(row: dict) -> str:
     return row.get("published_display") or str(row.get("published"))
 
@@ -268,6 +275,20 @@ class LedgerTable(SphinxDirective):
         return [table, csv]
 
 
+def not_reproduced_parts(rows: list[dict]) -> list[str]:
+    """The claims not reproduced, by why: on real data; on the twin with the planted number recovered but the
+    twin's power for the paper's conclusion below the 80% bar; on the twin with the number itself missed."""
+    miss = [r for r in rows if r.get("display_status") == "not reproduced"]
+    twin = [r for r in miss if r.get("kind") == "planted_twin"]
+    power = sum(r.get("value_verdict") == "yes" for r in twin)
+    parts = [(len(miss) - len(twin), "on real data (the number or the paper's conclusion does not hold here)"),
+             (power, "on the twin: the planted number is recovered, but the paper's conclusion holds in too few "
+                     "twin seeds to be shown reliably at the published size (a limit of the twin, not a failed "
+                     "finding)"),
+             (len(twin) - power, "on the twin: the planted number itself is not recovered")]
+    return [f"{n} {text}" for n, text in parts if n]
+
+
 class LedgerSummary(SphinxDirective):
     """The number of claims per status, as a list."""
 
@@ -282,6 +303,12 @@ class LedgerSummary(SphinxDirective):
                 item = nodes.list_item()
                 item += nodes.paragraph("", "", nodes.strong("", str(counts[status])), nodes.Text(" "),
                                         nodes.inline("", status, classes=["ledger-status", STATUS_CLASS[status]]))
+                parts = not_reproduced_parts(data["ledger"]["rows"]) if status == "not reproduced" else []
+                if parts:  # not one kind of failure: a real-data miss and a twin too small to show a conclusion
+                    sub = nodes.bullet_list()
+                    for text in parts:
+                        sub += nodes.list_item("", nodes.paragraph("", text))
+                    item += sub
                 lst += item
         rows = data["ledger"]["rows"]
         press = sum("news summary" in str(r.get("source", "")) or "press summary" in str(r.get("source", ""))
@@ -505,7 +532,7 @@ class RunReceipts(SphinxDirective):
             ds = "; ".join(f"{k} ({v})" for k, v in sorted(nb.get("datasets", {}).items()))
             miss = ", ".join(sorted(nb.get("unavailable", {})))
             rows.append([link, nb.get("profile", ""), _params_node(nb.get("parameters", {})),
-                         nodes.literal("", str(nb.get("commit", ""))[:12]), _measure(nb.get("wall_seconds"), "{:.1f}"),
+                         nodes.literal("", short_commit(nb.get("commit", ""))), _measure(nb.get("wall_seconds"), "{:.1f}"),
                          _measure(nb.get("peak_rss_mb"), "{:,.0f}"), ds, miss])
         if not rows:
             return [nodes.paragraph("", "No notebook has run yet.")]

@@ -137,10 +137,10 @@ def rr_forest(table: pd.DataFrame, *, published: float, published_ci: tuple[floa
 
 
 def flow_diagram(flow: pd.DataFrame, n_obs: int):
-    """Per IL-6 phase: attended GHQ → GHQ cases → IL-6 measured → person-observations, with exclusions."""
+    """Per IL-6 phase: attended GHQ → GHQ cases → IL-6 measured → case-observations, each exclusion beside the step it leaves."""
     fig, ax = _fig((9.5, 3.8))
     ax.axis("off")
-    cols = ["attended GHQ", "GHQ cases", "IL-6 measured", "person-observations"]
+    cols = ["attended GHQ", "GHQ cases", "IL-6 measured", "case-observations"]
     for j, ph in enumerate(flow.index):
         x0 = 0.02 + 0.33 * j
         for i, c in enumerate(cols):
@@ -150,10 +150,10 @@ def flow_diagram(flow: pd.DataFrame, n_obs: int):
             if i:
                 ax.annotate("", xy=(x0 + 0.05, y + 0.07), xytext=(x0 + 0.05, y + 0.17), xycoords="axes fraction",
                             textcoords="axes fraction", arrowprops=dict(arrowstyle="->", color="0.4"))
-        ax.text(x0 + 0.17, 0.88 - 0.25 * 2.5,
-                f"- {flow.loc[ph, 'no IL-6 (excluded)']:,} no IL-6\n"
-                f"- {flow.loc[ph, 'no later GHQ (excluded)']:,} no later GHQ",
-                fontsize=7, color="0.35", va="center", transform=ax.transAxes)
+        # each exclusion beside the arrow of the step it leaves: cases without IL-6, then IL-6 without a later GHQ
+        for i, (col, words) in ((2, ("no IL-6 (excluded)", "no IL-6")), (3, ("no later GHQ (excluded)", "no later GHQ"))):
+            ax.text(x0 + 0.08, 0.88 - 0.25 * (i - 0.5), f"- {flow.loc[ph, col]:,} {words}", fontsize=7, color="0.35",
+                    va="center", transform=ax.transAxes)
     ax.set_title(f"Who enters: {n_obs:,} GHQ-case observations with IL-6 and follow-up", fontsize=10)
     return fig
 
@@ -215,6 +215,7 @@ def published_z_vs_p(claims: dict, threshold: float):
     """Printed P against printed |z| for study W's IL-6 associations, over the curve a normal z implies; each point
     named in a column to the right, joined by a thin line, so no two names overlap."""
     from . import _dist
+    from .report import fmt_num
 
     z = np.linspace(3, 6.2, 200)
     fig, ax = _fig((7.2, 4.2))
@@ -224,7 +225,7 @@ def published_z_vs_p(claims: dict, threshold: float):
     ys = np.array([-np.log10(claims[cid[:-2] + ".p"].value) for cid, _ in pts])
     names = [c.quantity.split("-> ")[-1].split(",")[0] for _, c in pts]
     ax.scatter(xs, ys, color="#c0392b", zorder=3, s=36)
-    ax.axhline(-np.log10(threshold), ls="--", color="#888", label=f"P = {threshold:.1e}")
+    ax.axhline(-np.log10(threshold), ls="--", color="#888", label=f"P = {fmt_num(threshold, 2)}")
     ax.set_xlim(2.9, 6.4)
     lo, hi = min(2.4, float(ys.min()) - 0.3), max(9.6, float(ys.max()) + 0.6)
     ax.set_ylim(lo, hi)

@@ -1,4 +1,4 @@
-"""Study V analyses: person-observations of GHQ cases, risk ratios of symptom resolution by IL-6, repeated
+"""Study V analyses: case-observations (GHQ cases at an IL-6 phase), risk ratios of symptom resolution by IL-6, repeated
 exposure, and IL-6 change with resolution (Virtanen et al. 2015).
 
 Input is the wide Whitehall table of :mod:`il6repro.twins.whitehall` (the twin or a real extract in that layout).
@@ -96,7 +96,7 @@ def person_observations(df: pd.DataFrame, *, case_threshold: int = 5, resolution
         keep = with_il6 & has_fu
         flow.append({"phase": ph, "attended GHQ": int(att.sum()), "GHQ cases": int(cases.sum()),
                      "IL-6 measured": int(with_il6.sum()), "no IL-6 (excluded)": int((cases & ~with_il6).sum()),
-                     "no later GHQ (excluded)": int((with_il6 & ~has_fu).sum()), "person-observations": int(keep.sum())})
+                     "no later GHQ (excluded)": int((with_il6 & ~has_fu).sum()), "case-observations": int(keep.sum())})
         if not keep.any():
             continue
         k = keep

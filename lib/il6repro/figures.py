@@ -165,7 +165,7 @@ def _show_inline(png: Path, name: str, caption: str) -> None:
 
 
 def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder: Path | None = None,
-         show: bool | None = None, upstream_twin: bool = False) -> SavedFigure:
+         show: bool | None = None, upstream_twin: bool = False, cohort_data: bool = True) -> SavedFigure:
     """Save ``fig`` as PNG and SVG with provenance, and show it inline when running in a notebook.
 
     Parameters
@@ -185,6 +185,9 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     upstream_twin : bool
         The figure is drawn from an upstream notebook's table: a twin that notebook read counts too
         (:func:`twin_note` ``via=True``; 04's spin null of 02's z-map).
+    cohort_data : bool
+        ``False`` for a figure that draws no individual-level cohort data although its notebook reads a twin
+        (01's instrument strength, from the cited SNP-exposure statistics): no twin note is added.
 
     A figure the notebook made from a synthetic twin records :func:`twin_note` as ``synthetic_data`` in its
     provenance and ends its caption with it.
@@ -201,7 +204,7 @@ def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder
     prov = provenance(extra)
     prov["figure"] = name
     caption = caption.strip()
-    note = twin_note(via=upstream_twin)
+    note = twin_note(via=upstream_twin) if cohort_data else ""
     if note:
         prov["synthetic_data"] = note  # what the book's captions (the paper's own included) add
         if caption and note not in caption:

@@ -88,13 +88,16 @@ def data_stage(*, n_donors: int, n_male: int, n_regions: int, n_genes: int, n_ve
 
 
 def ukb_cohort(*, is_twin: bool, extract: str, n: int, n_gmv: int, n_ct: int, n_instruments: int,
-               exposures: list[str], seed: int, calibrate_to: str, pleiotropy_sd: float) -> str:
+               exposures: list[str], seed: int, calibrate_to: str, pleiotropy_sd: float,
+               illustrative: list[str] = ()) -> str:
+    cited = ("cited" if not illustrative else
+             f"cited (the effect sizes of {' and '.join(illustrative)} illustrative: no public SNP-level values offline)")
     return (twin_or_extract(is_twin, extract, "UK Biobank imaging and genotype", seed=seed, n=n,
                             calibrate_to=calibrate_to, pleiotropy_sd=pleiotropy_sd) +
             f" The analysis sample has {_n(n)} participants with {n_gmv} FAST grey-matter volume and {n_ct} "
-            f"FreeSurfer Desikan-Killiany cortical thickness IDPs, standardised to SD units. {n_instruments} cited "
-            f"genetic instruments proxy {', '.join(exposures)}; instrument strength is the per-variant F = "
-            "(beta/SE)^2 and R^2 from the cited SNP-exposure statistics.")
+            f"FreeSurfer Desikan-Killiany cortical thickness IDPs, standardised to SD units. {n_instruments} "
+            f"genetic instruments proxy {', '.join(exposures)}, their SNP-exposure statistics {cited}; instrument "
+            "strength is the per-variant F = (beta/SE)^2 and R^2 from those statistics.")
 
 
 def mr_scan(*, n_tests: int, n_exposures: int, n_idps: int, alpha: float, threshold: float, m_eff: float,
@@ -153,8 +156,8 @@ def coexpression_ppi(*, n_genes: int, n_regions: int, n_perm_coexpression: int, 
     return (f"Co-expression of the {_n(n_genes)} genes was their mean pairwise Pearson correlation over {n_regions} "
             f"cortical regions, against {_n(n_perm_coexpression)} random gene sets matched on mean expression "
             f"(seed {seed}); network edges at r >= {coexp_min_r}, modules by Louvain (seed {seed}). Protein "
-            f"interactions: {string_version}, combined score >= {string_min_score}; {n_in_string} of the genes plus "
-            f"IL6 are in the network; the edge count among them was compared with {_n(n_perm_ppi)} degree-preserving "
+            f"interactions: {string_version}, combined score >= {string_min_score}; {n_in_string} of the {_n(n_genes)} genes, "
+            f"and IL6, are in the network; the edge count among them was compared with {_n(n_perm_ppi)} degree-preserving "
             f"rewirings (seed {seed}) and with STRING's configuration-model expectation (Poisson P). The IL-6 module "
             f"allows {counted(max_linkers, 'linker protein')} on a path from IL6 to a set gene.")
 

@@ -353,7 +353,12 @@ def formatted(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def table(summary: pd.DataFrame, uuid: str):
-    """:func:`formatted` as a notebook table (every cell whole, fixed element ids: see :func:`il6repro.report.table`)."""
+    """:func:`formatted` as a notebook table (every cell whole, fixed element ids: see :func:`il6repro.report.table`),
+    each row named by its quantity in words ("IL-6 → GMV middle temporal gyrus, z"), not its claim id."""
+    from .report import arrows
     from .report import table as _table
 
-    return _table(formatted(summary), uuid)
+    out = formatted(summary)
+    words = dict(zip(summary["claim"], summary["quantity"], strict=True))
+    out.index = pd.Index([arrows(words.get(c, c)) for c in out.index], name="quantity")
+    return _table(out, uuid)

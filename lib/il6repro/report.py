@@ -172,9 +172,20 @@ DRAW_PREFIX = "this draw: "
 DRAW_WORDS = {"not reproduced": "not recovered"}
 
 
+#: A notebook's status for a twin claim the ledger judged over seeds: "over 200 seeds: not reproduced", so it is not
+#: read against the notebook's "what to conclude" line, which speaks of this run's single draw.
+_SEEDS_PREFIX = re.compile(r"^over [\d,]+ seeds: ")
+
+
+def seeds_status(status: str, n_seeds) -> str:
+    """``status`` as judged over ``n_seeds`` twin seeds: ``"over 200 seeds: not reproduced"``."""
+    return f"over {int(n_seeds):,} seeds: {status}"
+
+
 def status_colour(status) -> str:
-    """The background of a row with ``status`` (a draw-only status as the status it stands for; unknown: none)."""
-    s = str(status)
+    """The background of a row with ``status`` (a draw-only or over-seeds status as the status it stands for;
+    unknown: none)."""
+    s = _SEEDS_PREFIX.sub("", str(status))
     if s.startswith(DRAW_PREFIX):
         s = s.removeprefix(DRAW_PREFIX)
         s = next((k for k, v in DRAW_WORDS.items() if v == s), s)
@@ -218,6 +229,8 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
             # differently once the over-seeds runs (notebooks 03, 08) are in; the status itself says so, so a
             # badge here is never read as the ledger's verdict on the same claim (coloured as that status)
             row["status"] = DRAW_PREFIX + DRAW_WORDS.get(row["status"], str(row["status"]))
+        elif r.get("kind") == "planted_twin" and not _missing(r.get("n_seeds")):
+            row["status"] = seeds_status(row["status"], r["n_seeds"])
         for k, v in r.items():  # verdict columns the ledger may add (conclusion, its verdict over seeds)
             if "conclusion" in k and not _missing(v):
                 # "verdict" beside "conclusion" (the header "conclusion verdict" widened the ledger by a word)

@@ -49,6 +49,15 @@ def brain_regions(expr: pd.DataFrame, hemisphere: str = "left") -> pd.DataFrame:
     return expr.loc[rows].drop(columns=["label"], errors="ignore")
 
 
+def top_preferential(pg: pd.DataFrame, rule: str, n: int = 15) -> pd.DataFrame:
+    """The ``n`` most preferential genes of :func:`preferential_genes` by the statistic ``rule`` selects on (fold
+    for ``"fold"``, z otherwise), columns in words ("expression in the target", not "target")."""
+    key = "fold" if rule == "fold" else "z"
+    return pg.sort_values(key, ascending=False, kind="stable").head(n).rename(columns={
+        "target": "expression in the target", "mean_others": "mean of the other regions",
+        "sd_others": "SD of the other regions"})
+
+
 def preferential_genes(expr: pd.DataFrame, target: str = "middletemporal", *, hemisphere: str = "left",
                        rule: str = "fold", threshold: float = 1.2, reference: str = "cortex") -> pd.DataFrame:
     """Genes preferentially expressed in ``target`` against the other regions of ``hemisphere``.

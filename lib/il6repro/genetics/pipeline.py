@@ -54,9 +54,26 @@ def idp_correlation(idps: pd.DataFrame, X: pd.DataFrame) -> pd.DataFrame:
     return corr(r[order])  # = r[order].corr(), pandas' numbers on both cores
 
 
+# the instrument table's fields in words (data_manifest/ukb/instruments.csv), for its "illustrative" column
+FIELD_WORDS = {"effect_allele": "effect allele", "other_allele": "other allele", "eaf": "allele frequency",
+               "beta": "effect size", "se": "SE", "pval": "P", "n": "N"}
+
+
+def field_words(fields) -> str:
+    """``"eaf;n"`` -> ``"allele frequency, N"``; empty or missing -> ``"none"``."""
+    names = [f for f in str(fields).split(";") if f and f != "nan"] if isinstance(fields, str) else []
+    return ", ".join(FIELD_WORDS.get(f, f) for f in names) or "none"
+
+
+def illustrative_exposures(ins: pd.DataFrame) -> list[str]:
+    """Exposures with an illustrative (not cited) effect size or SE on any instrument (IL-2, BDNF today)."""
+    fields = ins["illustrative"].map(lambda v: set(str(v).split(";")) if isinstance(v, str) else set())
+    return list(dict.fromkeys(ins.loc[fields.map(lambda f: bool({"beta", "se"} & f)), "exposure"]))
+
+
 def instrument_provenance(ins: pd.DataFrame) -> pd.DataFrame:
-    """Per exposure: number of variants, citation, and which fields are illustrative (not cited)."""
-    return ins.assign(illustrative=ins["illustrative"].replace("", "none").fillna("none")).groupby(
+    """Per exposure: number of variants, citation, and which fields are illustrative (not cited), in words."""
+    return ins.assign(illustrative=ins["illustrative"].map(field_words)).groupby(
         "exposure", sort=False).agg(variants=("snp", "size"), source=("citation", "first"),
                                     illustrative_fields=("illustrative", "first"))
 
@@ -199,12 +216,14 @@ def record_scan(run: ScanRun, targets: pd.DataFrame, ins: pd.DataFrame, kind: st
     (twin only, :func:`il6repro.overseeds.ukb_setup`) lets the ledger pair the z's and P's with notebook 03's
     over-seeds distributions of the same twin and analysis."""
     from .. import ledger
+    from ..report import fmt_num
 
     prov = _provenance(ins)
     ledger.record("W.mr.threshold", float(run.threshold),  # the ledger's rule rounds it to the paper's 2 s.f.
                   kind="recorded_fixture" if kind == "recorded_fixture" else "real_data",
-                  note=f"alpha/{run.n_tests} over the {run.n_exposures} exposures x {run.n_idps} UK Biobank IDPs; "
-                       f"the paper's {published_threshold:g} implies ~{run.alpha / published_threshold:.0f} tests")
+                  note=f"{run.alpha:g}/{run.n_tests:,} over the {run.n_exposures} exposures x {run.n_idps} UK Biobank "
+                       f"IDPs; the paper's {fmt_num(published_threshold, 2)} implies ~{run.alpha / published_threshold:.0f} "
+                       "tests")
     ids = ["W.mr.threshold"]
     prim = run.primary.set_index(["exposure", "idp"])
     for t in targets.itertuples():

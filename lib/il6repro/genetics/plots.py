@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 
-def scatter(h: pd.DataFrame, estimates: pd.DataFrame, ax, title: str = ""):
+def scatter(h: pd.DataFrame, estimates: pd.DataFrame, ax, title: str = "", *, legend: bool = True,
+            xlabel: str = "SNP effect on exposure"):
     """SNP-outcome vs SNP-exposure effects (oriented to positive exposure effect) with each method's line."""
     s = np.sign(h["beta_exp"])
     x, y = h["beta_exp"] * s, h["beta_out"] * s
@@ -17,9 +18,10 @@ def scatter(h: pd.DataFrame, estimates: pd.DataFrame, ax, title: str = ""):
         icpt = 0.0 if pd.isna(icpt) else icpt
         ax.plot(xs, icpt + row.estimate * xs, label=row.method)
     ax.axhline(0, color="0.7", lw=0.6)
-    ax.set_xlabel("SNP effect on exposure")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("SNP effect on outcome (SD)")
-    ax.legend(fontsize=7)
+    if legend:
+        ax.legend(fontsize=7)
     ax.set_title(title, fontsize=9)
 
 
@@ -53,16 +55,26 @@ def instrument_strength(ins: pd.DataFrame, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.2))
     f = (ins["beta"] / ins["se"]) ** 2
+    # F needs the effect size and its SE: where either is illustrative (not cited), the point is drawn hollow
+    fields = ins["illustrative"] if "illustrative" in ins else pd.Series("", index=ins.index)
+    illus = fields.map(lambda v: bool({"beta", "se"} & set(str(v).split(";")))).to_numpy()
     exposures = list(dict.fromkeys(ins["exposure"]))
     for i, exp in enumerate(exposures):
-        vals = f[ins["exposure"] == exp].to_numpy()
+        k = (ins["exposure"] == exp).to_numpy()
+        vals = f[k].to_numpy()
         jitter = np.linspace(-0.18, 0.18, len(vals)) if len(vals) > 1 else np.zeros(1)
-        ax.scatter(i + jitter, vals, s=22, color=f"C{i}", edgecolor="white", linewidth=0.5)
+        hollow = illus[k]
+        ax.scatter(i + jitter[~hollow], vals[~hollow], s=22, color=f"C{i}", edgecolor="white", linewidth=0.5)
+        ax.scatter(i + jitter[hollow], vals[hollow], s=22, facecolor="white", edgecolor=f"C{i}", linewidth=1.2)
+    if illus.any():
+        ax.scatter([], [], s=22, facecolor="white", edgecolor="0.3", linewidth=1.2,
+                   label="effect size or SE illustrative (not cited)")
+        ax.legend(fontsize=7, frameon=False, loc="upper right")
     ax.axhline(10, color="0.4", ls="--", lw=0.8)
     ax.set_xticks(range(len(exposures)), exposures)
     ax.set_yscale("log")
     ax.set_ylabel("F statistic per variant (log scale)")
-    ax.set_title("Instrument strength (cited SNP-exposure statistics; dashed: F = 10)", fontsize=10)
+    ax.set_title("Instrument strength from the SNP-exposure statistics (dashed: F = 10)", fontsize=10)
     return ax.figure
 
 
@@ -88,30 +100,52 @@ def manhattan(primary: pd.DataFrame, threshold: float, published_threshold: floa
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.6))
     order = primary.sort_values(["exposure", "measure", "idp"]).reset_index(drop=True)
+    centres, names = [], []
     for i, (exp, sub) in enumerate(order.groupby("exposure", sort=False)):
-        ax.scatter(sub.index, -np.log10(sub["p"]), s=8, label=exp, color=f"C{i}")
-    ax.axhline(-np.log10(threshold), color="0.2", ls="--", lw=0.8, label=f"Bonferroni {threshold:.1e}")
+        ax.scatter(sub.index, -np.log10(sub["p"]), s=8, color=f"C{i}")
+        centres.append(float(sub.index.to_numpy().mean()))
+        names.append(exp)
+    from ..report import fmt_num, fmt_p
+
+    # the thresholds as the tables write them (4.88e-5; the paper's 1.1e-4 at its own two figures)
+    ax.axhline(-np.log10(threshold), color="0.2", ls="--", lw=0.8, label=f"Bonferroni {fmt_p(threshold)}")
     ax.axhline(-np.log10(published_threshold), color="C3", ls=":", lw=0.9,
-               label=f"published {published_threshold:.1e}")
-    ax.set_xlabel("exposure x IDP (grouped by exposure)")
+               label=f"published {fmt_num(published_threshold, 2)}")
+    ax.set_xlabel("exposure x IDP test, grouped by exposure")
     ax.set_ylabel("-log10 P (IVW / Wald)")
-    ax.set_xticks([])
-    ax.legend(fontsize=7, ncol=4)
+    ax.set_xticks(centres, names)  # each exposure named under its own group (no colour legend to decode)
+    for tick, i in zip(ax.get_xticklabels(), range(len(names)), strict=True):
+        tick.set_color(f"C{i}")
+    ax.tick_params(axis="x", length=0)
+    ax.legend(fontsize=7, ncol=2)
     return ax.figure
 
 
-def sensitivity_panels(harmonised: dict[str, pd.DataFrame], estimates: pd.DataFrame, labels: dict[str, str]):
-    """One scatter panel per outcome (IVW, MR-Egger, weighted median lines); ``harmonised`` maps IDP -> table."""
+def sensitivity_panels(harmonised: dict[str, pd.DataFrame], estimates: pd.DataFrame, labels: dict[str, str], *,
+                       units: str = ""):
+    """One scatter panel per outcome (IVW, MR-Egger, weighted median lines); ``harmonised`` maps IDP -> table;
+    ``units`` of the SNP-exposure effects (``"log CRP per allele"``) label the x axes. One legend for all panels,
+    in a spare panel when there is one (above the panels otherwise), so no legend covers a panel's points."""
     import matplotlib.pyplot as plt
 
     n = len(harmonised)
     cols = 3
     fig, axes = plt.subplots(-(-n // cols), cols, figsize=(11, 3.3 * -(-n // cols)), squeeze=False)
     keep = ["IVW", "MR-Egger", "Weighted median"]
+    xlabel = "SNP effect on exposure" + (f"\n({units})" if units else "")
     for ax, (idp, h) in zip(axes.ravel(), harmonised.items(), strict=False):
-        scatter(h, estimates[(estimates.idp == idp) & estimates.method.isin(keep)], ax, title=labels.get(idp, idp))
+        scatter(h, estimates[(estimates.idp == idp) & estimates.method.isin(keep)], ax, title=labels.get(idp, idp),
+                legend=False, xlabel=xlabel)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
+    handles, names = axes.ravel()[0].get_legend_handles_labels() if n else ([], [])
+    if handles:
+        spare = axes.ravel()[n:]
+        if len(spare):
+            spare[0].legend(handles, names, loc="center", fontsize=9, frameon=False,
+                            title="lines: estimate of each method")
+        else:
+            fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 
