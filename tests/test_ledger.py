@@ -372,3 +372,17 @@ def test_a_rounded_threshold_reads_as_one_number_in_one_form():
     assert ok and reason == "1.07e-4 rounds to 1.1e-4 (= 1.1e-4)"
     assert ledger._sig(53.46, 3) == "53.5" and ledger._sig(2.5e6, 2) == "2.5e+6"
     assert report.published_text(claim) == "1.1e-4"  # the paper's figures, not 1.10e-4
+
+
+def test_reasons_read_as_text_for_people(isolated, monkeypatch):
+    """The ledger's reasons wrote 'P 0.0004 >= 0.00011' beside tables writing 4.00e-4 and 1.1e-4: P values as the
+    tables write them, thresholds at the paper's figures, comparisons as symbols."""
+    claim = ledger.load_claims()["W.mr.il6.gmv_itc.z"]  # conclusion: significant at P < 1.1e-4
+    ok, text = ledger.evaluate_conclusion(claim, 3.5, None)
+    assert not ok and text == "z 3.50: P 4.65e-4 >= 1.1e-4, sign as published"
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "02_mr_scan")
+    ledger.record("W.mr.threshold", 0.05 / 1025, kind="real_data")
+    reason = ledger.compare().set_index("claim").loc["W.mr.threshold", "reason"]
+    assert reason == "4.878e-5 rounds to 4.9e-5 (≠ 1.1e-4)"
+    assert report.math_symbols("min_size>=5; P 0.5 >= 0.05") == "min_size>=5; P 0.5 ≥ 0.05"

@@ -224,9 +224,9 @@ TARGETS = pd.DataFrame({"exposure": ["IL-6", "IL-6"], "claim": ["W.a", "W.b"], "
 
 
 def test_hits_table_does_not_repeat_the_bonferroni_column(scan_run):
-    assert "significant (bonferroni)" not in pipeline.hits_table(scan_run, TARGETS, 1.1e-4).columns
+    assert "significant (Bonferroni)" not in pipeline.hits_table(scan_run, TARGETS, 1.1e-4).columns
     scan_run.correction = "fdr"
-    assert "significant (fdr)" in pipeline.hits_table(scan_run, TARGETS, 1.1e-4).columns
+    assert "significant (Benjamini-Hochberg FDR)" in pipeline.hits_table(scan_run, TARGETS, 1.1e-4).columns
 
 
 def test_hits_table_names_each_idp_in_words_with_its_hemisphere(scan_run):

@@ -232,6 +232,13 @@ def _sig(x: float, sig: int) -> str:
     return f"{x:.{sig}g}"
 
 
+def _p(x: float) -> str:
+    """A P value (or q) in a reason as the report's tables write it (``4.00e-4``, ``0.498``)."""
+    from .report import fmt_p
+
+    return fmt_p(x)
+
+
 def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tuple[bool, str]:
     """Apply a claim's rule to a reproduced value; return (passes, reason)."""
     r, v, kind = claim.rule, claim.value, claim.rule["kind"]
@@ -264,10 +271,10 @@ def evaluate(claim: Claim, value: float, ci: tuple[float, float] | None) -> tupl
         return ok, f"{value:.3f} {'inside' if ok else 'outside'} published CI {lo}-{hi}"
     if kind == "not_significant":
         ok = value >= r["threshold"]
-        return ok, f"smallest P {value:.3g} {'>=' if ok else '<'} {r['threshold']:g}"
+        return ok, f"smallest P {_p(value)} {'>=' if ok else '<'} {_sig(r['threshold'], 2)}"
     if kind == "p_below":  # `symbol`: what the number is (an FDR q is not a P)
         ok = value < r["threshold"]
-        return ok, f"{r.get('symbol', 'P')} {value:.3g} {'<' if ok else '>='} {r['threshold']:g}"
+        return ok, f"{r.get('symbol', 'P')} {_p(value)} {'<' if ok else '>='} {_sig(r['threshold'], 2)}"
     if kind == "sign":
         same = math.copysign(1, value) == math.copysign(1, v)
         excl = ci is not None and (ci[0] > 0 or ci[1] < 0)
@@ -325,7 +332,7 @@ def evaluate_conclusion(claim: Claim, value: float, ci: tuple[float, float] | No
         p = float(2 * _dist.norm_sf(abs(value)))
         same = math.copysign(1, value) == math.copysign(1, claim.value)
         ok = p < r["threshold"] and same
-        return ok, (f"z {value:.2f}: P {p:.2g} {'<' if p < r['threshold'] else '>='} {r['threshold']:g}, sign "
+        return ok, (f"z {value:.2f}: P {_p(p)} {'<' if p < r['threshold'] else '>='} {_sig(r['threshold'], 2)}, sign "
                     f"{'as published' if same else 'opposite'}")
     if kind == "ci_excludes":
         null, side = float(r.get("at", 0)), r.get("side", "either")
@@ -337,10 +344,10 @@ def evaluate_conclusion(claim: Claim, value: float, ci: tuple[float, float] | No
         return ok, f"CI {ci[0]:.3g}-{ci[1]:.3g} {where} {null:g}" + ("" if where == "includes" else f" ({where})")
     if kind == "p_below":
         ok = value < r["threshold"]
-        return ok, f"{r.get('symbol', 'P')} {value:.3g} {'<' if ok else '>='} {r['threshold']:g}"
+        return ok, f"{r.get('symbol', 'P')} {_p(value)} {'<' if ok else '>='} {_sig(r['threshold'], 2)}"
     if kind == "not_significant":
         ok = value >= r["threshold"]
-        return ok, f"smallest P {value:.3g} {'>=' if ok else '<'} {r['threshold']:g}"
+        return ok, f"smallest P {_p(value)} {'>=' if ok else '<'} {_sig(r['threshold'], 2)}"
     if kind == "sign":
         same = math.copysign(1, value) == math.copysign(1, claim.value)
         excl = ci is not None and (ci[0] > 0 or ci[1] < 0)
@@ -542,7 +549,7 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
         else:
             cverdict = "holds" if ok_c else "does not hold"
         status = KINDS[rec["kind"]] if passed else NOT_REPRODUCED
-        reason = report.short_exponents("; ".join(r for r in reasons if r))
+        reason = report.math_symbols(report.short_exponents("; ".join(r for r in reasons if r)))
         if rec["kind"] in NOT_EVIDENCE:
             status, reason = KINDS[rec["kind"]], f"not evidence; the rule on this value: {reason}"
         row.update(reproduced=rec["value"], reproduced_ci=f"{ci[0]:.4g}-{ci[1]:.4g}" if ci else "", kind=rec["kind"],
@@ -713,7 +720,7 @@ def consistency_checks(claims: dict[str, Claim] | None = None):
                 f"printed P is {ratio:.1f}x larger than z implies")
             rows.append({"check": f"{c.quantity.rsplit(',', 1)[0]}: P from z = {c.value:+.2f}",
                          "published": report.short_exponents(f"P = {pc.value:.3g}"),
-                         "implied": report.short_exponents(f"P = {implied:.3g}"),
+                         "implied": f"P = {report.fmt_p(implied)}",  # as the tables write P
                          "ratio_or_gap": round(ratio, 3), "verdict": verdict})
     thr = claims.get("W.mr.threshold")
     if thr:

@@ -70,6 +70,12 @@ def short_exponents(text: str) -> str:
     return re.sub(r"(?<=\d)e([-+])0+(?=\d)", r"e\1", text)
 
 
+def math_symbols(text: str) -> str:
+    """Comparisons in running text for readers: ``P 4.00e-4 >= 1.1e-4`` -> ``P 4.00e-4 ≥ 1.1e-4`` (also ``<=`` and
+    ``!=``); only between spaces or before a space, so code such as ``min_size>=5`` is left alone."""
+    return re.sub(r"(?<=[\s(])(<=|>=|!=)(?=\s)", lambda m: {"<=": "≤", ">=": "≥", "!=": "≠"}[m.group(1)], text)
+
+
 def fmt_num(x: Any, sig: int = 3) -> str:
     """A number with ``sig`` significant figures, thousands separated, integers as integers."""
     if _missing(x):

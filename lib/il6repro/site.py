@@ -39,8 +39,8 @@ RULE_TEXT = {
     "z_window": "same sign, |Δz| ≤ {tol}",
     "log10_window": "|Δ log10 P| ≤ {tol}",
     "within_ci": "inside the published CI",
-    "not_significant": "smallest P ≥ {threshold:g}",
-    "p_below": "{symbol} < {threshold:g}",
+    "not_significant": "smallest P ≥ {threshold}",
+    "p_below": "{symbol} < {threshold}",
     "sign": "same sign, CI excludes 0",
 }
 
@@ -112,7 +112,10 @@ def rule_text(rule: dict) -> str:
     """A claim's rule for a reader: ``same sign, |Δz| ≤ 2``."""
     fmt = RULE_TEXT.get(rule.get("kind", ""), rule.get("kind", ""))
     try:
-        return fmt.format(**{"symbol": "P", **rule})  # p_below's symbol: P unless the claim says (an FDR q)
+        params = {"symbol": "P", **rule}  # p_below's symbol: P unless the claim says (an FDR q)
+        if isinstance(params.get("threshold"), (int, float)):  # as the page writes numbers: 1.1 × 10⁻⁴, 0.05
+            params["threshold"] = fmt_number(params["threshold"])
+        return fmt.format(**params)
     except (KeyError, ValueError):
         return rule.get("kind", "")
 

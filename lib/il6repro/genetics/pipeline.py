@@ -19,6 +19,7 @@ from . import assoc, onesample, scan
 
 IDP_INFO = ["idp", "measure", "region", "hemisphere", "atlas", "atlas_label"]
 MEASURE_WORDS = {"gmv": "GMV", "ct": "thickness"}
+CORRECTION_WORDS = {"bonferroni": "Bonferroni", "fdr": "Benjamini-Hochberg FDR"}
 
 
 def idp_label(region: str, hemisphere: str | None = None, measure: str | None = None) -> str:
@@ -187,7 +188,7 @@ def hits_table(run: ScanRun, targets: pd.DataFrame, published_threshold: float) 
     show = show.merge(pub, on=["exposure", "idp"], how="left").sort_values("p")
     show = show.assign(**{"passes Bonferroni": show["p"] < run.threshold,
                           "passes 1.1e-4": show["p"] < published_threshold,
-                          f"significant ({run.correction})": show["significant"]})
+                          f"significant ({CORRECTION_WORDS.get(run.correction, run.correction)})": show["significant"]})
     # region, hemisphere and measure in one column of words ("superior frontal (left), thickness"): the table fits
     # a 1280 px screen and two hemispheres' hits no longer read alike
     hemi = show["hemisphere"] if "hemisphere" in show else [None] * len(show)
@@ -196,7 +197,7 @@ def hits_table(run: ScanRun, targets: pd.DataFrame, published_threshold: float) 
     cols = ["exposure", "IDP", "n_snp", "estimate", "se", "z", "published z", "p", "published P",
             "passes Bonferroni", "passes 1.1e-4"]
     if run.correction != "bonferroni":  # under Bonferroni this column would repeat "passes Bonferroni"
-        cols.append(f"significant ({run.correction})")
+        cols.append(f"significant ({CORRECTION_WORDS.get(run.correction, run.correction)})")
     return show[cols].rename(columns={"p": "P", "n_snp": "variants", "se": "SE"}).reset_index(drop=True)
 
 
@@ -300,7 +301,8 @@ def scan_conclusion(run: ScanRun, targets: pd.DataFrame) -> tuple[bool, str]:
     n_other = int(others["significant"].sum())
     holds = all(sig) and n_other == 0
     missed = [t.region for t, s in zip(targets.itertuples(), sig, strict=True) if not s]
-    ev = (f"{sum(sig)} of {len(sig)} published IL-6 associations are significant ({run.correction}, threshold "
+    how = CORRECTION_WORDS.get(run.correction, run.correction)
+    ev = (f"{sum(sig)} of {len(sig)} published IL-6 associations are significant ({how}, threshold "
           f"{fmt_p(run.threshold)} over {run.n_tests:,} tests)" + (f"; not: {', '.join(missed)}" if missed else "")
           + f"; {counted(n_other, 'significant test')} among the other exposures (smallest P "
           f"{fmt_p(others['p'].min())})")
