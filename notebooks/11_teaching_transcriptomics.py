@@ -212,7 +212,7 @@ ax.axhspan(-r_crit, r_crit, color="0.85", zorder=0, label="naive P > 0.05")
 ax.set_xticks(np.arange(1, maps.shape[1] + 1), maps.columns, rotation=30, ha="right", fontsize=8)
 ax.set_ylabel("r with the MTG-gene score")
 ax.set_title("observed r against the spin null (violins)")
-ax.legend(fontsize=7, loc="lower right")
+ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the violins
 save(fig, "11_spin_nulls", caption="Correlation of the MTG-gene score with receptor and disorder maps (red) against its spin null (violins); grey band: the range a naive test calls non-significant.")  # IGNORE
 plt.show()
 

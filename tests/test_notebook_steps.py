@@ -562,3 +562,19 @@ def test_sensitivity_panels_have_one_legend_off_the_data_and_labelled_units():
     assert [ax.get_legend() is not None for ax in axes] == [False, False, True]  # in the spare third panel
     assert "log CRP per allele" in axes[0].get_xlabel()
     plt.close(fig)
+
+
+def test_scan_records_name_the_idp_in_words_then_its_id(scan_run, isolated, monkeypatch):
+    """The ledger's notes read 'gmv_L_Middle_Temporal_Gyrus_posterior_division' and 'illustrative fields: eaf;n'."""
+    from il6repro import ledger
+
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "02_mr_scan")
+    scan_run.primary["hemisphere"] = ["L", "L", "L", "L"]
+    ins = pd.DataFrame({"exposure": ["IL-6", "BDNF", "CRP"], "snp": ["a", "b", "c"], "illustrative": ["n", "eaf;beta", ""]})
+    tg = TARGETS.assign(claim=["W.mr.il6.gmv_mtg", "W.mr.il6.ct_superiorfrontal"])
+    pipeline.record_scan(scan_run, tg, ins, "planted_twin", 1.1e-4)
+    res = ledger.load_results(isolated["build"] / "results")
+    assert res["W.mr.il6.gmv_mtg.z"]["note"].startswith("A (left), GMV (IDP gmv_A); IVW (10 IL6R variants; ")
+    assert res["W.mr.il6.gmv_mtg.z"]["note"].endswith("instruments cited; illustrative: N)")
+    assert res["W.mr.bdnf.null"]["note"].endswith("illustrative: allele frequency, effect size)")

@@ -242,3 +242,22 @@ def test_a_table_passes_on_only_the_cohorts_read_before_it_was_written(isolated,
     (b / "results" / "04_late.csv.cohorts.json").unlink()  # no record (an older build): every cohort, as before
     upstream_result("04_late.csv")
     assert len(read_data_log()) == 2
+
+
+def test_a_print_flushed_in_two_messages_is_saved_as_one(tmp_path):
+    """Two cold runs of notebook 06 differed once: the kernel sent one print as its text and then its newline."""
+    import nbformat
+
+    from il6repro.runner.execute import normalize_executed
+
+    def nb(outputs):
+        book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(x)", outputs=outputs)])
+        path = tmp_path / f"nb{len(outputs)}.ipynb"
+        nbformat.write(book, path)
+        normalize_executed(path, "06_enrichment")
+        return nbformat.read(path, as_version=4).cells[0].outputs
+
+    one = nb([nbformat.v4.new_output("stream", name="stdout", text="2,480 terms tested\n")])
+    two = nb([nbformat.v4.new_output("stream", name="stdout", text="2,480 terms tested"),
+              nbformat.v4.new_output("stream", name="stdout", text="\n")])
+    assert one == two and len(two) == 1

@@ -350,7 +350,8 @@ def _depart_unnumbered(self, node) -> None:
 def _figure_node(directive: SphinxDirective, name: str, caption_text: str | None, fig: dict, *,
                  numbered: bool = True) -> nodes.figure:
     figure = (nodes.figure if numbered else unnumbered_figure)(classes=["run-figure"])
-    figure += nodes.image(uri=f"/figures/{name}", alt=caption_text or name, candidates={"*": f"figures/{name}"})
+    alt = caption_text or fig.get("provenance", {}).get("caption") or name  # a screen reader reads the caption
+    figure += nodes.image(uri=f"/figures/{name}", alt=alt, candidates={"*": f"figures/{name}"})
     caption = nodes.caption()
     if caption_text:
         parsed, _msgs = directive.state.inline_text(caption_text, directive.lineno)

@@ -75,7 +75,8 @@ def coexpression_matrix(expr: pd.DataFrame, nodes: pd.DataFrame, *, min_r: float
 
 
 def ppi_module(module, roles: pd.Series, *, seed: int):
-    """The STRING module around IL6: IL6 red, MTG genes blue, linker proteins grey (unlabelled)."""
+    """The STRING module around IL6: IL6 red, MTG genes blue, linker proteins grey; every node named just above
+    its marker (linkers in grey italics), so no name is printed over a node."""
     import networkx as nx
 
     fig, ax = _fig((7, 6))
@@ -84,8 +85,13 @@ def ppi_module(module, roles: pd.Series, *, seed: int):
     nx.draw_networkx_edges(module, pos, ax=ax, alpha=0.3)
     nx.draw_networkx_nodes(module, pos, ax=ax, node_size=[160 if roles[n] == "seed" else 40 for n in module],
                            node_color=[colour[roles[n]] for n in module])
-    nx.draw_networkx_labels(module, pos, labels={n: n for n in module if roles[n] != "linker"}, font_size=6,
-                            ax=ax)
+    ys = np.array([p[1] for p in pos.values()]) if len(pos) else np.zeros(1)
+    lift = 0.03 * (float(ys.max() - ys.min()) or 1.0)  # a label's offset above its node, in layout units
+    for n in module:
+        x, y = pos[n]
+        linker = roles[n] == "linker"
+        ax.text(x, y + lift, n, ha="center", va="bottom", fontsize=5.5 if linker else 6.5,
+                color="0.45" if linker else "black", style="italic" if linker else "normal")
     ax.set_title("IL6 module in STRING (red: IL6; blue: MTG genes; grey: linker proteins)", fontsize=10)
     ax.axis("off")
     return fig

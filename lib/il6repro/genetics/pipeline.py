@@ -203,8 +203,8 @@ def hits_table(run: ScanRun, targets: pd.DataFrame, published_threshold: float) 
 
 def _provenance(ins: pd.DataFrame) -> dict[str, str]:
     illus = ins.groupby("exposure")["illustrative"].agg(
-        lambda s: sorted({f for v in s for f in str(v).split(";") if f and f != "nan"}))
-    return {e: "instruments cited" if not f else f"instruments cited, illustrative fields: {', '.join(f)}"
+        lambda s: list(dict.fromkeys(f for v in s for f in str(v).split(";") if f and f != "nan")))  # table order
+    return {e: "instruments cited" if not f else f"instruments cited; illustrative: {field_words(';'.join(f))}"
             for e, f in illus.items()}
 
 
@@ -217,7 +217,7 @@ def record_scan(run: ScanRun, targets: pd.DataFrame, ins: pd.DataFrame, kind: st
     (twin only, :func:`il6repro.overseeds.ukb_setup`) lets the ledger pair the z's and P's with notebook 03's
     over-seeds distributions of the same twin and analysis."""
     from .. import ledger
-    from ..report import fmt_num
+    from ..report import counted, fmt_num
 
     prov = _provenance(ins)
     ledger.record("W.mr.threshold", float(run.threshold),  # the ledger's rule rounds it to the paper's 2 s.f.
@@ -232,16 +232,18 @@ def record_scan(run: ScanRun, targets: pd.DataFrame, ins: pd.DataFrame, kind: st
             continue
         r = prim.loc[(t.exposure, t.idp)]
         extra = {"setup": setup} if setup else None
+        # the IDP in words, then its UK Biobank id (what a re-runner searches for)
+        idp = f"{idp_label(r.region, r.get('hemisphere'), r.measure)} (IDP {t.idp})"
         ledger.record(f"{t.claim}.z", round(float(r.z), 2), ci=(round(r.z - 1.96, 2), round(r.z + 1.96, 2)),
-                      kind=kind, note=f"{t.idp}; IVW ({r.n_snp} IL6R variants; {prov.get(t.exposure, '')})", extra=extra)
-        ledger.record(f"{t.claim}.p", float(f"{r.p:.3g}"), kind=kind, note=t.idp, extra=extra)
+                      kind=kind, note=f"{idp}; IVW ({r.n_snp} IL6R variants; {prov.get(t.exposure, '')})", extra=extra)
+        ledger.record(f"{t.claim}.p", float(f"{r.p:.3g}"), kind=kind, note=idp, extra=extra)
         ids += [f"{t.claim}.z", f"{t.claim}.p"]
     for exp, cid in NULL_CLAIMS.items():
         sub = run.primary[run.primary.exposure == exp]
         if sub.empty:
             continue
         ledger.record(cid, float(f"{sub['p'].min():.3g}"), kind=kind,
-                      note=f"smallest P of {len(sub)} tests ({sub['primary_method'].iloc[0]}; {prov.get(exp, '')})")
+                      note=f"smallest P of {counted(len(sub), 'test')} ({sub['primary_method'].iloc[0]}; {prov.get(exp, '')})")
         ids.append(cid)
     return ids
 

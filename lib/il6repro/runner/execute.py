@@ -636,9 +636,12 @@ def normalize_executed(path: Path, stem: str) -> list[float | None]:
     papermill and nbclient stamp wall-clock times (``metadata.papermill.start_time`` ..., each cell's
     ``metadata.execution``) and the staging path of the output. They are dropped / replaced by the published
     location (``notebooks/NN_name.ipynb`` under the build folder, the source path relative to the project), so two
-    runs with the same inputs give byte-identical executed notebooks; the timings live on in the receipt.
+    runs with the same inputs give byte-identical executed notebooks; the timings live on in the receipt. A cell's
+    consecutive stream outputs are merged into one (nbconvert's ``CoalesceStreamsPreprocessor``): the kernel may
+    flush one ``print`` as one message or as two (its text, then the newline), depending on timing.
     """
     import nbformat
+    from nbconvert.preprocessors.coalescestreams import CoalesceStreamsPreprocessor
 
     nb = nbformat.read(path, as_version=4)
     pm = nb.metadata.get("papermill", {})
@@ -653,7 +656,10 @@ def normalize_executed(path: Path, stem: str) -> list[float | None]:
         pm["output_path"] = f"notebooks/{stem}.ipynb"
     seconds: list[float | None] = []
     ids = {c.get("id") for c in nb.cells}
-    for cell in nb.cells:
+    coalesce = CoalesceStreamsPreprocessor()
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            coalesce.preprocess_cell(cell, {}, i)
         if "injected-parameters" in cell.metadata.get("tags", []) and "injected-parameters" not in ids:
             cell["id"] = "injected-parameters"  # papermill gives the cell it adds a random id
         cell.metadata.pop("execution", None)
