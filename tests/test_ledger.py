@@ -372,6 +372,10 @@ def test_a_rounded_threshold_reads_as_one_number_in_one_form():
     assert ok and reason == "1.07e-4 rounds to 1.1e-4 (= 1.1e-4)"
     assert ledger._sig(53.46, 3) == "53.5" and ledger._sig(2.5e6, 2) == "2.5e+6"
     assert report.published_text(claim) == "1.1e-4"  # the paper's figures, not 1.10e-4
+    claims = ledger.load_claims()
+    assert report.published_text(claims["W.mr.il6.gmv_itc.p"]) == "7.2e-5"  # as printed, not 7.20e-5
+    assert report.published_text(claims["W.mr.il6.gmv_mtg.p"]) == "8.39e-9"
+    assert report.published_text(claims["W.mr.crp.null"]) == "not significant (every P ≥ 1.1e-4)"
 
 
 def test_reasons_read_as_text_for_people(isolated, monkeypatch):

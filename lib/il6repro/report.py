@@ -164,11 +164,14 @@ def published_text(c) -> str:
         sym = c.rule.get("symbol", "P")
         return f"{'enriched' if sym == 'q' else 'significant'} (read as {sym} < {c.rule['threshold']:g})"
     if kind == "not_significant":
-        return f"not significant (every P >= {fmt_p(c.rule['threshold'])})"
+        return f"not significant (every P ≥ {fmt_num(c.rule['threshold'], 2)})"
     if kind == "sign":
         return f"{'negative' if c.value < 0 else 'positive'}, CI excluding 0 (direction only)"
     if kind == "round_sig" and not c.ci:  # at the figures the paper prints: 1.1e-4, not 1.10e-4
         return fmt_num(c.value, sig=int(c.rule["sig"]))
+    if kind in P_RULES and not c.ci and isinstance(c.value, float) and 0 < c.value < 1e-3:
+        # a printed P at the paper's own figures (7.2e-5, not 7.20e-5), as the reproduced P beside it is at three
+        return fmt_num(c.value, sig=len(repr(c.value).split("e")[0].replace(".", "").lstrip("0")))
     return _fmt_value(c.value, kind in P_RULES) + (" " + fmt_ci(*c.ci) if c.ci else "")
 
 
