@@ -3,8 +3,8 @@ exposure, and IL-6 change with resolution (Virtanen et al. 2015).
 
 Input is the wide Whitehall table of :mod:`il6repro.twins.whitehall` (the twin or a real extract in that layout).
 
-* A **person-observation** is a GHQ case (score >= ``case_threshold``) at an IL-6 phase (3, 5 or 7) with IL-6
-  measured there, followed to the next attended GHQ examination (``resolution="next"``, default) or to the last
+* A **case-observation** (a row of :func:`person_observations`) is a GHQ case (score >= ``case_threshold``) at an
+  IL-6 phase (3, 5 or 7) with IL-6 measured there, followed to the next attended GHQ examination (``resolution="next"``, default) or to the last
   attended one (``"last"``); the outcome is *resolution* = not a case there. Cases with no later GHQ examination
   leave (counted in the flow table). One person contributes up to three observations.
 * **Low vs high IL-6**: below vs at or above the cut-off at the baseline phase (default the phase median of all
