@@ -136,9 +136,9 @@ def rr_forest(table: pd.DataFrame, *, published: float, published_ci: tuple[floa
                                                                f"{published_ci[1]})")
     ax.axvline(published, color="C3", lw=0.8)
     ax.axvline(1.0, color="0.4", ls="--", lw=0.8)
-    ax.set_yticks(y, table["label"], fontsize=7)
+    ax.set_yticks(y, table["label"], fontsize=9)  # legible in the paper's 740 px column
     ax.set_xlabel(xlabel)
-    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
     return fig
 
 
