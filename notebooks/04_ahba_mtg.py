@@ -102,7 +102,8 @@ for name, cmap, unit in (("IL6R", "viridis", "expression (scaled 0-1)"), ("IL6ST
 # they are the real analysis. ENIGMA case-control thickness maps (schizophrenia, autism, epilepsy) are carried by no
 # package registry (the data mirror or their pinned URL): where neither is reachable they are skipped with a note.
 #
-# Each correspondence is a correlation across the 68 cortical regions; the spin null rotates the z-map on the
+# Each correspondence is a correlation across the cortical regions both maps cover (the 66 UK Biobank thickness
+# IDPs for the z-map, the 68 Desikan-Killiany cortical regions for two AHBA maps); the spin null rotates a map on the
 # fsaverage5 sphere `n_rot` times (mirror-image rotation on the right), re-averages each region, and recomputes the
 # correlation. The naive parametric P ignores spatial autocorrelation and is shown for contrast: where the two
 # disagree, the spin P is the one to believe.
@@ -119,7 +120,8 @@ corr = brain.spin_test(zmap, maps, n_rot=n_rot, seed=spin_seed, method=correlati
 report.table(corr, "04-spin-twin", p=["p_parametric", "p_spin"])
 
 # %% [markdown]
-# The same spin machinery on two real maps: IL6R against the MTG-gene score and the ENIGMA maps (no twin involved).
+# The same spin machinery on real maps only: IL6R against the other real maps (the MTG-gene score, IL6ST and the
+# ENIGMA maps; no twin involved).
 
 # %%
 corr_real = brain.spin_test(maps["IL6R"], maps.drop(columns=["IL6R"]), n_rot=n_rot, seed=spin_seed,

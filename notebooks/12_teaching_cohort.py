@@ -319,18 +319,19 @@ test_q2_icc(icc_twin, share_recovered, dilution, wide)  # IGNORE
 # %%
 teaching.need("q2", dilution=dilution, icc_twin=icc_twin)
 display(report.table(dilution, "12-dilution", precision=3, index=False))
-print(f"Whitehall twin: reliability of one IL-6 measurement {icc_twin:.2f}; one measurement recovers "
-      f"{share_recovered:.0%} of the log RR")
+print(f"Whitehall twin: phase 3-5 correlation of log IL-6 {icc_twin:.2f} (true change: the twin has no measurement "
+      f"error); were that the reliability of one measurement, one measurement would recover {share_recovered:.0%} "
+      "of the log RR")
 fig, ax = plt.subplots(figsize=(6, 3.4))
 ax.plot(dilution["reliability"], dilution["one measure"], "o-", label="one measurement")
 ax.plot(dilution["reliability"], dilution["mean of two"], "s-", label="mean of two measurements")
-ax.axvline(icc_twin, color="0.5", ls=":", lw=1, label=f"twin's reliability ({icc_twin:.2f})")
+ax.axvline(icc_twin, color="0.5", ls=":", lw=1, label=f"twin's phase 3-5 correlation ({icc_twin:.2f})")
 ax.axhline(1, color="0.3", lw=0.8)
 ax.set_xlabel("reliability of one IL-6 measurement")
 ax.set_ylabel("estimated / planted log RR")
 ax.set_ylim(0, 1.15)
 ax.legend(fontsize=8)
-save(fig, "12_dilution", caption="Regression dilution of a risk ratio when low IL-6 is classified from one measurement or the mean of two; dotted: the reliability of IL-6 in the Whitehall twin.")  # IGNORE
+save(fig, "12_dilution", caption="Regression dilution of a risk ratio when low IL-6 is classified from one measurement or the mean of two; dotted: the phase 3-5 correlation of log IL-6 in the Whitehall twin (true change, not measurement error: the twin has none).")  # IGNORE
 plt.show()
 
 # %% [raw]

@@ -142,6 +142,10 @@ def test_il6_change_and_describe_use_the_callers_case_threshold(small):
     att = small.ghq_p3.notna()
     assert d4.loc[3, "GHQ cases (%)"] == pytest.approx(100 * (small.loc[att, "ghq_p3"] >= 4).mean())
     assert d4.loc[3, "GHQ cases (%)"] > d5.loc[3, "GHQ cases (%)"]
+    # no single participant's age in the description (the minimum and maximum were printed to 0.01 year)
+    assert not {"age min", "age max"} & set(d5.columns)
+    lo, hi = small.loc[att, "age_p3"].quantile([0.05, 0.95])
+    assert d5.loc[3, "age 5th-95th percentile"] == f"{lo:.0f}-{hi:.0f}"
 
 
 @pytest.mark.parametrize("seed", [19850101, 1, 2, 3, 4])

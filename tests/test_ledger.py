@@ -332,6 +332,8 @@ def test_counts_in_reasons_and_notes_are_thousands_separated(isolated, monkeypat
                            hemisphere="left")
     note = ledger.load_results(isolated["build"] / "results")["W.ahba.mtg_coexpression.p"]["note"]
     assert note.startswith("1,459 MTG genes") and "in 1,000 expression-matched random sets" in note
+    # a P at the permutation floor is read as a bound, and the near-circularity of the test is said (review, stop 29)
+    assert "P at the floor of 1,000 permutations (1 / 1,001): read as P < 0.001" in note and "circular" in note
 
 
 def test_an_fdr_claim_reads_q_not_p():

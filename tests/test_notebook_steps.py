@@ -108,7 +108,7 @@ def test_tables_show_words_not_nan_or_identifiers():
     assert "< 1e-300" in text and "1e-300" in html  # a P of 0 (underflow) never reads 0
     assert desc in html and desc in text  # never truncated with "..."
     assert text.count("—") == 4
-    assert report.header("Q_rucker_p") == "Rücker's Q P" and report.header("some_new_name") == "some new name"
+    assert report.header("Q_rucker_p") == "Rucker's Q' P" and report.header("some_new_name") == "some new name"
     assert report.header("95% CI low") == "95% CI low" and report.header(3) == 3
 
 
@@ -365,7 +365,7 @@ def test_trajectories_are_aggregates_of_at_least_ten(whitehall_obs):
     df, obs = whitehall_obs
     ch = C.il6_change(df, obs)
     traj = C.trajectories(df, obs, ch)
-    assert (traj["people"] >= 10).all() and set(traj["group"]) <= {"resolved", "still a case"}
+    assert (traj["case-observations"] >= 10).all() and set(traj["group"]) <= {"resolved", "still a case"}
     sub = ch[(ch.phase == 3) & (ch.resolved_at_next == 1)]
     base = obs[(obs.phase == 3) & (obs.low == 0)].set_index("stno").loc[sub.stno, "log_il6"]
     row = traj[(traj["from phase"] == 3) & (traj.group == "resolved")].iloc[0]
@@ -517,7 +517,7 @@ def test_equal_means_in_the_trajectory_figure_show_two_markers():
     square over the other; each series is now dodged sideways, so every marker is visible."""
     traj = pd.DataFrame({"from phase": [3, 3, 5, 5], "group": ["resolved", "still a case"] * 2,
                          "baseline": [2.46, 2.62, 2.73, 2.54], "next IL-6 phase": [2.04, 2.37, 2.24, 2.24],
-                         "people": [121, 109, 82, 65]})
+                         "case-observations": [121, 109, 82, 65]})
     fig = charts.il6_trajectories(traj)
     pts = {(round(x, 6), round(y, 6)) for line in fig.axes[0].lines for x, y in line.get_xydata()}
     assert len(pts) == 8  # no two markers at the same place

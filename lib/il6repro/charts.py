@@ -175,7 +175,7 @@ def il6_trajectories(traj: pd.DataFrame):
         first = ph == traj["from phase"].min()
         ax.plot([dx, 1 + dx], [t["baseline"].item(), t["next IL-6 phase"].item()], marker="o" if first else "s",
                 color="C0" if g == "resolved" else "C3", ls="-" if first else "--",
-                label=f"phase {ph} → {ph + 2}: {g} (n={t['people'].item():,})")
+                label=f"phase {ph} → {ph + 2}: {g} (n={t['case-observations'].item():,})")
     ax.set_xticks([0, 1], ["baseline (high IL-6 cases)", "next IL-6 phase"])
     ax.set_xlim(-0.3, 1.3)  # room for the tick labels inside the figure
     ax.set_ylabel("geometric mean IL-6 (pg/mL)")

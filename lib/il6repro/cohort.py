@@ -503,14 +503,16 @@ def change_difference(ch: pd.DataFrame, alpha: float = 0.05) -> dict:
 
 
 def describe(df: pd.DataFrame, min_cell: int = 10, case_threshold: int = 5) -> pd.DataFrame:
-    """Per-phase cohort description, aggregated (counts under ``min_cell`` suppressed): attendance, age, GHQ
-    caseness (score at or above ``case_threshold``), IL-6 median and IQR."""
+    """Per-phase cohort description, aggregated (counts under ``min_cell`` suppressed): attendance, age (mean and
+    5th-95th percentiles in whole years, never a single participant's age), GHQ caseness (score at or above
+    ``case_threshold``), IL-6 median and IQR."""
     rows = []
     for ph in GHQ_PHASES:
         att = df[f"ghq_p{ph}"].notna()
         r = {"phase": ph, "attended": int(att.sum()), "women (%)": 100 * float((df.loc[att, "sex"] == 2).mean()),
-             "age mean": float(df.loc[att, f"age_p{ph}"].mean()), "age min": float(df.loc[att, f"age_p{ph}"].min()),
-             "age max": float(df.loc[att, f"age_p{ph}"].max()),
+             "age mean": float(df.loc[att, f"age_p{ph}"].mean()),
+             # percentiles, not the minimum and maximum: those are one participant's exact age each
+             "age 5th-95th percentile": "{:.0f}-{:.0f}".format(*df.loc[att, f"age_p{ph}"].quantile([0.05, 0.95])),
              "GHQ cases (%)": 100 * float((df.loc[att, f"ghq_p{ph}"] >= case_threshold).mean())}
         if ph in IL6_PHASES:
             v = df[f"il6_p{ph}"].dropna()
@@ -709,5 +711,5 @@ def trajectories(df: pd.DataFrame, obs: pd.DataFrame, ch: pd.DataFrame, min_cell
             if m.sum() >= min_cell:
                 rows.append({"from phase": int(ph), "group": group, "baseline": float(np.exp(base[m].mean())),
                              "next IL-6 phase": float(np.exp((base[m] + sub.change.to_numpy()[m]).mean())),
-                             "people": int(m.sum())})
+                             "case-observations": int(m.sum())})
     return pd.DataFrame(rows)

@@ -141,7 +141,8 @@ def ahba_mtg(*, target: str, hemisphere: str, reference: str, rule: str, thresho
 
     where = f"the {DK_WORDS.get(target, target)} region of the Desikan-Killiany atlas"  # not "middletemporal"
     rule_txt = {"fold": f"those with expression there at least {threshold} times the mean of the {reference} "
-                        "reference",
+                        "reference (a ratio of scaled expression, 0-1 per gene by robust sigmoid, not a fold change "
+                        "in mRNA)",
                 "z": f"those with expression there at least {threshold} SD above the {reference} reference mean",
                 "top": f"the top {threshold:g} genes by fold ratio against the {reference} reference"}[rule]
     return (f"Genes preferentially expressed in {where} ({hemisphere} hemisphere) were {rule_txt}: "

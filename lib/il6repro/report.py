@@ -274,7 +274,7 @@ HEADERS = {
     "idp": "IDP", "se": "SE", "rr": "RR", "p": "P", "sd": "SD", "r2": "R²", "n_snp": "variants",
     "ci_low": "95% CI low", "ci_high": "95% CI high", "ci_lo": "95% CI low", "ci_hi": "95% CI high",
     "F_mean": "mean F", "F_min": "min F", "R2_total": "total R²", "illustrative_fields": "illustrative fields",
-    "Q_df": "Q df", "Q_p": "Q P", "Q_rucker": "Rücker's Q", "Q_rucker_p": "Rücker's Q P",
+    "Q_df": "Q df", "Q_p": "Q P", "Q_rucker": "Rucker's Q'", "Q_rucker_p": "Rucker's Q' P",
     "intercept_se": "intercept SE", "intercept_p": "intercept P",
     # two different I²'s: Higgins' I² of Cochran's Q (heterogeneity of the IVW ratios), and Bowden's I²GX of the
     # variant-exposure effects (no measurement error assumption of MR-Egger)

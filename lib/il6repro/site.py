@@ -369,7 +369,9 @@ INSTRUCTOR_BANNER = """```{admonition} Instructor version
 This chapter is the **instructor version** of the unit: it shows the solutions, the hidden checks the grader runs
 and the answers to the discussion questions. Students work from the student version (scaffolds and public checks
 only), downloadable from {doc}`Student notebooks </teaching>`. Comment lines such as `# BEGIN SOLUTION` are
-otter-grader's markers, from which `python -m il6repro teach` writes the student version.
+otter-grader's markers, from which `python -m il6repro teach` writes the student version. A book built with these
+chapters is for instructors: a course site for students should leave chapters 10-12 out (the student notebooks and
+the teaching page carry no solutions or hidden checks).
 ```"""
 
 

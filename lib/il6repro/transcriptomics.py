@@ -867,7 +867,11 @@ def record_coexpression(tight: TightnessResult, *, rule: dict, n_perm: int, hemi
                   note=f"{tight.n_genes:,} MTG genes ({rule['rule']} >= {rule['threshold']} vs {rule['reference']}), "
                        f"mean r {tight.observed:.3f} vs {tight.null_mean:.3f} in {n_perm:,} expression-matched random "
                        f"sets over {tight.n_regions} {hemisphere} cortical regions; donor-averaged AHBA; selection "
-                       "rule fixed by this project (not stated in the paper): see notebook 06's sensitivity table")
+                       "rule fixed by this project (not stated in the paper): see notebook 06's sensitivity table"
+                       + (f"; P at the floor of {n_perm:,} permutations (1 / {n_perm + 1:,}): read as "
+                          f"P < {1 / n_perm:g}" if tight.p <= 1 / (n_perm + 1) + 1e-12 else "")
+                       + "; genes chosen for peaking in one region co-vary across regions by construction, so this "
+                         "test against random sets is close to circular")
     return "W.ahba.mtg_coexpression.p"
 
 
@@ -876,7 +880,8 @@ def record_ppi(ppi: PPIResult, *, n_genes: int, n_perm: int, min_score: float) -
     from . import ledger
 
     ledger.record("W.ahba.ppi_il6.p", ppi.p_degree_preserving, kind="real_data",
-                  note=f"{len(ppi.genes_in_network):,} of {n_genes + 1:,} MTG genes + IL6 in STRING (score >= {min_score}, "
+                  note=f"{len(set(ppi.genes_in_network) - {'IL6'}):,} of the {n_genes:,} MTG genes, and IL6, in STRING "
+                       f"(score >= {min_score}, "
                        f"not the web default 0.4); {ppi.observed_edges:,} edges vs {ppi.null_mean:.1f} in {n_perm:,} "
                        f"degree-preserving rewirings; STRING expected-edges model {ppi.expected_edges_config:.1f} "
                        f"(Poisson P {ppi.p_config_poisson:.2g}); selection rule fixed by this project after comparing "
