@@ -66,8 +66,9 @@ report.table(pd.DataFrame(
 # | data | status | in this paper |
 # |---|---|---|
 # | AHBA expression, DK / Harvard-Oxford / cerebellar atlases, GO / KEGG / disease gene sets, STRING, ENIGMA maps | public | used for real, verified by sha256, where this machine can get them (table above; the disease gene sets and ENIGMA maps come from pinned URLs or the mirror, and are skipped, and said to be, where neither is reachable) |
-# | UK Biobank imaging + genotypes (study W) | access-controlled | a **synthetic twin** in the real extract's layout, calibrated to the published figures (notebooks 01-03) |
-# | Whitehall II IL-6 + GHQ-30 (study V) | access-controlled | a **synthetic twin**, same principle (notebooks 07-08) |
+# | UK Biobank imaging + genotypes (study W) | access-controlled | a **synthetic twin** in the real extract's layout, calibrated to the published figures (notebooks 01-03; 04's spin test against its IL-6 z-map; teaching unit (a), notebook 10) |
+# | Whitehall II IL-6 + GHQ-30 (study V) | access-controlled | a **synthetic twin**, same principle (notebooks 07-08; teaching unit (c), notebook 12) |
+# | genetic instruments (SNP-exposure statistics) | public, cited per variant | used as cited; IL-2's effect sizes and the BDNF variant are *illustrative* (no public SNP-level values offline), flagged in notebook 01 |
 # | UK Biobank brain-IDP GWAS, OpenGWAS batch `ubm-b` (Smith et al. 2021) | public summary statistics, **live** API (free token) | optional real outcomes for notebooks 02-03 (`outcomes=opengwas`) |
 #
 # Numbers computed from a twin are marked in the ledger as *recovered from a planted twin*: they show the pipeline
