@@ -43,7 +43,8 @@ report.ledger_view(table)
 
 # %%
 save(charts.ledger_status(table, report.STATUS_COLOURS), "09_ledger_status",
-     caption="Status of every published number of both abstracts in this run.")
+     caption="Status of every published number of both abstracts in this run; hatched: not reproduced on the twin "
+     "(for the reasons the ledger's summary gives), plain red: not reproduced on real data.")
 
 # %% [markdown]
 # ## Consistency of the published statistics themselves

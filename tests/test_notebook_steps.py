@@ -578,3 +578,18 @@ def test_scan_records_name_the_idp_in_words_then_its_id(scan_run, isolated, monk
     assert res["W.mr.il6.gmv_mtg.z"]["note"].startswith("A (left), GMV (IDP gmv_A); IVW (10 IL6R variants; ")
     assert res["W.mr.il6.gmv_mtg.z"]["note"].endswith("instruments cited; illustrative: N)")
     assert res["W.mr.bdnf.null"]["note"].endswith("illustrative: allele frequency, effect size)")
+
+
+def test_ledger_status_figure_splits_not_reproduced_by_data():
+    """09_ledger_status showed one red block while the book's summary split real-data from twin misses."""
+    import matplotlib.pyplot as plt
+
+    t = pd.DataFrame({"study": ["W"] * 4, "status": ["not reproduced", "not reproduced", "not reproduced",
+                                                     "reproduced on real data"],
+                      "kind": ["real_data", "planted_twin", "planted_twin", "real_data"]})
+    fig = charts.ledger_status(t, report.STATUS_COLOURS)
+    names = [x.get_text() for x in fig.axes[0].get_legend().get_texts()]
+    assert "not reproduced (real data)" in names and "not reproduced (twin)" in names
+    hatched = [p for p in fig.axes[0].patches if p.get_hatch()]
+    assert len(hatched) == 1 and hatched[0].get_width() == 2  # the two twin misses, hatched
+    plt.close(fig)

@@ -203,6 +203,10 @@ def test_numbers_in_the_abstracts_own_style():
         ("negative", "-0.2 (-0.31 to -0.1)")
     assert claim_display(claims["W.mr.il1.null"], {"value": 0.0123}) == ("none below 1.1 × 10⁻⁴", "0.0123")
     assert claim_display(claims["W.ahba.enrich_scz.q"], {}) == ("< 0.05", "—")
+    # a number judged by rounding to the paper's figures shows one more, so the rounding is visible (the paper read
+    # "1.1 × 10⁻⁴ → 4.9 × 10⁻⁵" beside tables writing 4.88e-5); fixed decimals stay the paper's (6.5, not 6.50)
+    assert claim_display(claims["W.mr.threshold"], {"value": 0.05 / 1025}) == ("1.1 × 10⁻⁴", "4.88 × 10⁻⁵")
+    assert claim_display(claims["V.followup_mean"], {"value": 6.4987}) == ("6.5", "6.5")
 
 
 def test_ledger_rows_show_fields_they_do_not_know(isolated, monkeypatch):

@@ -185,14 +185,24 @@ def il6_trajectories(traj: pd.DataFrame):
 
 
 def ledger_status(table: pd.DataFrame, colours: dict[str, str]):
-    """Number of published numbers per status, one bar per study."""
-    by_study = table.groupby(["study", "status"]).size().unstack(fill_value=0)
+    """Number of published numbers per status, one bar per study; "not reproduced" split into real data (plain)
+    and the twin (hatched), as the book's summary splits it: a twin claim missed there is mostly the twin's power or
+    the paper's own numbers, not a failed reproduction on data."""
+    twin = (table["status"] == "not reproduced") & (table.get("kind", pd.Series("", index=table.index))
+                                                     == "planted_twin")
+    status = table["status"].where(~twin, "not reproduced (twin)")
+    by_study = table.assign(status=status).groupby(["study", "status"]).size().unstack(fill_value=0)
     fig, ax = _fig((7.5, 2.6))
     left = np.zeros(len(by_study))
-    for status, colour in colours.items():
-        if status in by_study:
-            vals = by_study[status].to_numpy()
-            ax.barh(range(len(by_study)), vals, left=left, color=colour, edgecolor="#555", label=status)
+    order = [(s, c, "") for s, c in colours.items()]
+    at = next((i for i, (s, _, _) in enumerate(order) if s == "not reproduced"), len(order) - 1)
+    order.insert(at + 1, ("not reproduced (twin)", colours.get("not reproduced", "#f4cccc"), "///"))
+    for name, colour, hatch in order:
+        if name in by_study:
+            vals = by_study[name].to_numpy()
+            label = "not reproduced (real data)" if name == "not reproduced" and "not reproduced (twin)" in by_study \
+                else name
+            ax.barh(range(len(by_study)), vals, left=left, color=colour, edgecolor="#555", hatch=hatch, label=label)
             left += vals
     ax.set_xlabel("published numbers")
     ax.set_yticks(range(len(by_study)), [{"W": "Williams 2022", "V": "Virtanen 2015"}.get(s, s)

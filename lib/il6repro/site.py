@@ -185,6 +185,10 @@ def claim_display(claim, rec: dict) -> tuple[str, str]:
     value = rec["value"] if not isinstance(rec["value"], str) else float(rec["value"])
     ci = rec.get("ci") if (claim.ci or kind == "sign") else None
     rstyle = style if kind not in ("sign", "not_significant", "p_below") else None
+    if kind == "round_sig" and rstyle and rstyle[0] == "sci":
+        # a number judged by its rounding shows one figure more than the paper printed (1.1 × 10⁻⁴ → 4.88 × 10⁻⁵,
+        # as the tables write it), so the rounding the rule applies is visible rather than already done
+        rstyle = ("sci", rstyle[1] + 1, rstyle[2])
     return published, fmt_number(value, rstyle) + fmt_ci(ci, rstyle)
 
 
