@@ -280,28 +280,14 @@ class LedgerTable(SphinxDirective):
         return [table, csv]
 
 
-def printed_supports_conclusion(cid: str, claims: dict) -> bool | None:
-    """Whether the paper's own printed number meets the paper's conclusion for ``cid`` (None: no conclusion). A P
-    claim with a z beside it (``W.mr.il6.gmv_itc.p``) is judged by that z, from which the twin's P is computed: a
-    printed z of 3.38 gives P 7.2e-4, which misses the paper's 1.1e-4 although its printed P (7.2e-5) does not."""
-    from .ledger import evaluate_conclusion
-
-    c = claims.get(cid)
-    if c is None:
-        return None
-    z = claims.get(cid[:-2] + ".z") if cid.endswith(".p") else None
-    c = z if z is not None and z.conclusion is not None else c
-    return evaluate_conclusion(c, c.value, c.ci)[0]
-
-
 def not_reproduced_parts(rows: list[dict], claims: dict | None = None) -> list[str]:
     """The claims not reproduced, by why: on real data; on the twin with the planted number recovered, split by
     whether the paper's own printed number supports its conclusion (if not, the twin is faithful and the paper's
     numbers disagree with each other) or it does and the twin's power at the published size is below the 80% bar;
     on the twin with the number itself missed."""
-    if claims is None:
-        from .ledger import load_claims
+    from .ledger import load_claims, printed_supports_conclusion
 
+    if claims is None:
         claims = load_claims()
     miss = [r for r in rows if r.get("display_status") == "not reproduced"]
     twin = [r for r in miss if r.get("kind") == "planted_twin"]

@@ -31,13 +31,21 @@ DK_WORDS = {
     "transversetemporal": "transverse temporal"}
 
 
+def region_label(region: str, hemisphere: str | None = None) -> str:
+    """A region for readers: its words and hemisphere (``"superiorfrontal", "L"`` -> ``"superior frontal (left)"``);
+    an unknown hemisphere is shown as it is, a missing one left out."""
+    text = DK_WORDS.get(region, region)
+    if isinstance(hemisphere, str) and hemisphere:
+        text += f" ({HEMISPHERE_WORDS.get(hemisphere, hemisphere)})"
+    return text
+
+
 def region_words(label: str) -> str:
     """An AHBA / atlas region label for readers: ``"L_pericalcarine"`` -> ``"pericalcarine (left)"``,
     ``"R_middletemporal"`` -> ``"middle temporal (right)"``; a label without a hemisphere prefix is put in words only.
     """
     side, _, region = label.partition("_") if label[:2] in ("L_", "R_") else ("", "", label)
-    words = DK_WORDS.get(region, region)
-    return f"{words} ({HEMISPHERE_WORDS[side]})" if side else words
+    return region_label(region, side or None)
 
 
 @lru_cache(maxsize=1)

@@ -355,6 +355,18 @@ def evaluate_conclusion(claim: Claim, value: float, ci: tuple[float, float] | No
     raise LedgerError(f"unknown conclusion rule {kind}")  # pragma: no cover
 
 
+def printed_supports_conclusion(cid: str, claims: dict) -> bool | None:
+    """Whether the paper's own printed number meets the paper's conclusion for ``cid`` (None: no conclusion). A P
+    claim with a z beside it (``W.mr.il6.gmv_itc.p``) is judged by that z, from which the twin's P is computed: a
+    printed z of 3.38 gives P 7.2e-4, which misses the paper's 1.1e-4 although its printed P (7.2e-5) does not."""
+    c = claims.get(cid)
+    if c is None:
+        return None
+    z = claims.get(cid[:-2] + ".z") if cid.endswith(".p") else None
+    c = z if z is not None and z.conclusion is not None else c
+    return evaluate_conclusion(c, c.value, c.ci)[0]
+
+
 def conclusion_text(claim: Claim) -> str:
     """What the conclusion says, in words (from the claims file, or composed from the rule)."""
     r = claim.conclusion

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..brain import DK_WORDS, HEMISPHERE_WORDS
+from ..brain import region_label
 from ..data import opengwas
 from . import assoc, onesample, scan
 
@@ -26,9 +26,7 @@ def idp_label(region: str, hemisphere: str | None = None, measure: str | None = 
     """An IDP for readers: region in words, hemisphere, measure (``"superiorfrontal", "L", "ct"`` ->
     ``"superior frontal (left), thickness"``; ``"Frontal Medial Cortex", "R", "gmv"`` -> ``"Frontal Medial Cortex
     (right), GMV"``). Unknown hemispheres and measures are shown as they are; missing ones are left out."""
-    text = DK_WORDS.get(region, region)
-    if isinstance(hemisphere, str) and hemisphere:
-        text += f" ({HEMISPHERE_WORDS.get(hemisphere, hemisphere)})"
+    text = region_label(region, hemisphere)
     if isinstance(measure, str) and measure:
         text += f", {MEASURE_WORDS.get(measure, measure)}"
     return text
@@ -66,10 +64,15 @@ def field_words(fields) -> str:
     return ", ".join(FIELD_WORDS.get(f, f) for f in names) or "none"
 
 
+def illustrative_effect(ins: pd.DataFrame) -> pd.Series:
+    """Per instrument: is its effect size or SE illustrative (not cited)? (What its F statistic rests on.)"""
+    fields = ins["illustrative"] if "illustrative" in ins else pd.Series("", index=ins.index)
+    return fields.map(lambda v: isinstance(v, str) and bool({"beta", "se"} & set(v.split(";")))).astype(bool)
+
+
 def illustrative_exposures(ins: pd.DataFrame) -> list[str]:
     """Exposures with an illustrative (not cited) effect size or SE on any instrument (IL-2, BDNF today)."""
-    fields = ins["illustrative"].map(lambda v: set(str(v).split(";")) if isinstance(v, str) else set())
-    return list(dict.fromkeys(ins.loc[fields.map(lambda f: bool({"beta", "se"} & f)), "exposure"]))
+    return list(dict.fromkeys(ins.loc[illustrative_effect(ins), "exposure"]))
 
 
 def instrument_provenance(ins: pd.DataFrame) -> pd.DataFrame:
@@ -202,9 +205,9 @@ def hits_table(run: ScanRun, targets: pd.DataFrame, published_threshold: float) 
 
 
 def _provenance(ins: pd.DataFrame) -> dict[str, str]:
-    illus = ins.groupby("exposure")["illustrative"].agg(
-        lambda s: list(dict.fromkeys(f for v in s for f in str(v).split(";") if f and f != "nan")))  # table order
-    return {e: "instruments cited" if not f else f"instruments cited; illustrative: {field_words(';'.join(f))}"
+    illus = ins.groupby("exposure")["illustrative"].agg(  # every field any instrument flags, in table order
+        lambda s: ";".join(dict.fromkeys(f for v in s for f in str(v).split(";") if f and f != "nan")))
+    return {e: "instruments cited" if not f else f"instruments cited; illustrative: {field_words(f)}"
             for e, f in illus.items()}
 
 

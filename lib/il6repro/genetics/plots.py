@@ -55,9 +55,10 @@ def instrument_strength(ins: pd.DataFrame, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.2))
     f = (ins["beta"] / ins["se"]) ** 2
+    from .pipeline import illustrative_effect
+
     # F needs the effect size and its SE: where either is illustrative (not cited), the point is drawn hollow
-    fields = ins["illustrative"] if "illustrative" in ins else pd.Series("", index=ins.index)
-    illus = fields.map(lambda v: bool({"beta", "se"} & set(str(v).split(";")))).to_numpy()
+    illus = illustrative_effect(ins).to_numpy()
     exposures = list(dict.fromkeys(ins["exposure"]))
     for i, exp in enumerate(exposures):
         k = (ins["exposure"] == exp).to_numpy()
