@@ -116,7 +116,8 @@ report.claims_table(claims, uuid="05-claims")
 report.conclusion("the MTG genes form a tightly co-expressed network and a significantly connected PPI module "
                   "with IL-6", tight.p < 0.05 and ppi.p_degree_preserving < 0.05,
                   f"co-expression P {report.fmt_p(tight.p)}, PPI P {report.fmt_p(ppi.p_degree_preserving)} "
-                  f"(degree-preserving null), {report.fmt_p(ppi.p_config_poisson)} (STRING model)", "real_data")
+                  f"(degree-preserving null), {report.fmt_p(ppi.p_config_poisson)} (STRING model)", "real_data",
+                  caution=f"Co-expression: {'; '.join(tx.coexpression_cautions(tight, n_perm_coexpression))}.")
 
 # %% [markdown]
 # ## The IL6 module

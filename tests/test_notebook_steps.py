@@ -206,6 +206,23 @@ def test_conclusion_line_says_what_kind_of_evidence():
                 == report.conclusion("IL-6 falls", bool(holds), "-0.08 (-0.18 to 0.02)", "planted_twin").data)
 
 
+def test_coexpression_verdict_carries_the_floor_and_circularity_cautions():
+    """Notebook 05's 'what to conclude' said 'co-expression P 9.99e-4 ... supports it' with no word that the P is the
+    floor of its permutations or that the test is near-circular; only the ledger's note said so (review, stop 29)."""
+    from il6repro import transcriptomics as tx
+
+    at_floor = tx.TightnessResult(observed=0.49, null=np.full(1000, 0.01), p=1 / 1001, n_genes=287, n_regions=34)
+    above = tx.TightnessResult(observed=0.49, null=np.full(1000, 0.01), p=0.02, n_genes=287, n_regions=34)
+    floor, circular = tx.coexpression_cautions(at_floor, 1000)
+    assert floor.startswith("P at the floor of 1,000 permutations") and "read as P < 0.001" in floor
+    assert "circular" in circular and tx.coexpression_cautions(above, 1000) == [circular]
+    md = report.conclusion("tight", True, "co-expression P 9.99e-4", "real_data",
+                           caution=f"Co-expression: {'; '.join([floor, circular])}.").data
+    assert "P 9.99e-4. Co-expression: P at the floor" in md and md.rstrip().endswith("computed from real data.")
+    assert report.conclusion("tight", True, "P 0.01", "real_data").data == report.conclusion(
+        "tight", True, "P 0.01", "real_data", caution="  ").data
+
+
 # ------------------------------------------------------------------------------------------------ study W
 @pytest.fixture
 def scan_run():

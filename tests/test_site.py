@@ -91,6 +91,14 @@ def test_paper_carries_every_published_number():
     assert used == set(load_claims())
 
 
+def test_no_unit_follows_a_claim_badge():
+    """A claim renders as a badge (published → reproduced, status), so a unit after it read "62.9 → 63.1 ✓ years";
+    the unit goes before the badge ("mean age in years: ...")."""
+    text = re.sub(r"\s+", " ", (ROOT / "book" / "paper.md").read_text())
+    after = re.findall(r"\{claim\}`[^`]+`\s*(years|year|%|per cent|mm|participants)\b", text)
+    assert not after, after
+
+
 def test_the_gallery_knows_the_papers_figure_labels():
     """The gallery links each figure the paper shows to its number there; every figure the paper cites by
     {numref} is one of its own run figures."""

@@ -504,7 +504,7 @@ def claims_table(claim_ids: list[str], uuid: str, results: dict | None = None) -
     return style_table(rows.drop(columns=["claim"]), uuid)
 
 
-def conclusion(paper: str, holds: bool | None, evidence: str, kind: str) -> Any:
+def conclusion(paper: str, holds: bool | None, evidence: str, kind: str, caution: str = "") -> Any:
     """The line under a results table: what the paper concluded, whether this run supports it, and what kind of
     evidence that is.
 
@@ -518,6 +518,8 @@ def conclusion(paper: str, holds: bool | None, evidence: str, kind: str) -> Any:
         This run's numbers behind the verdict (e.g. "RR 1.16 (1.08 to 1.25); the CI excludes 1").
     kind : str
         ``"planted_twin"``, ``"real_data"`` or ``"design_input"``.
+    caution : str, optional
+        How to read the evidence (e.g. a P at its permutation floor), one or more sentences after the verdict.
     """
     from IPython.display import Markdown
 
@@ -532,7 +534,8 @@ def conclusion(paper: str, holds: bool | None, evidence: str, kind: str) -> Any:
         note = ("The effect is planted in the synthetic twin at the published size, so a draw that misses it shows "
                 "sampling variation at this sample size (see the twin's power over seeds, and the ledger), not "
                 "evidence against the finding.")
-    text = f"**What to conclude.** The paper: {paper}. {who} {verdict}: {arrows(evidence)}. {note}"
+    caution = f" {caution.strip()}" if caution.strip() else ""
+    text = f"**What to conclude.** The paper: {paper}. {who} {verdict}: {arrows(evidence)}.{caution} {note}"
     return Markdown(text.strip())
 
 

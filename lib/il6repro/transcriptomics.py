@@ -867,12 +867,22 @@ def record_coexpression(tight: TightnessResult, *, rule: dict, n_perm: int, hemi
                   note=f"{tight.n_genes:,} MTG genes ({rule['rule']} >= {rule['threshold']} vs {rule['reference']}), "
                        f"mean r {tight.observed:.3f} vs {tight.null_mean:.3f} in {n_perm:,} expression-matched random "
                        f"sets over {tight.n_regions} {hemisphere} cortical regions; donor-averaged AHBA; selection "
-                       "rule fixed by this project (not stated in the paper): see notebook 06's sensitivity table"
-                       + (f"; P at the floor of {n_perm:,} permutations (1 / {n_perm + 1:,}): read as "
-                          f"P < {1 / n_perm:g}" if tight.p <= 1 / (n_perm + 1) + 1e-12 else "")
-                       + "; genes chosen for peaking in one region co-vary across regions by construction, so this "
-                         "test against random sets is close to circular")
+                       "rule fixed by this project (not stated in the paper): see notebook 06's sensitivity table; "
+                       + "; ".join(coexpression_cautions(tight, n_perm)))
     return "W.ahba.mtg_coexpression.p"
+
+
+def coexpression_cautions(tight: TightnessResult, n_perm: int) -> list[str]:
+    """How to read the co-expression P: a bound when it sits at the permutation floor, and a near-circular test.
+
+    The same words go into the ledger's note and under notebook 05's verdict.
+    """
+    cautions = []
+    if tight.p <= 1 / (n_perm + 1) + 1e-12:
+        cautions.append(f"P at the floor of {n_perm:,} permutations (1 / {n_perm + 1:,}): read as P < {1 / n_perm:g}")
+    cautions.append("genes chosen for peaking in one region co-vary across regions by construction, so this test "
+                    "against random sets is close to circular")
+    return cautions
 
 
 def record_ppi(ppi: PPIResult, *, n_genes: int, n_perm: int, min_score: float) -> str:
