@@ -550,6 +550,7 @@ def test_a_teaching_chapter_says_it_is_the_instructor_version(tmp_path):
     assert [c["cell_type"] for c in out["cells"]] == ["markdown", "markdown", "code"]
     assert out["cells"][1]["source"] == INSTRUCTOR_BANNER and "Instructor version" in INSTRUCTOR_BANNER
     assert "/teaching" in INSTRUCTOR_BANNER  # where the student version is
+    assert "site --students" in INSTRUCTOR_BANNER  # how to build the course site without these chapters
 
 
 def test_a_paper_figure_made_from_a_twin_says_so_from_its_provenance():
@@ -601,3 +602,35 @@ def test_the_summary_says_why_claims_are_not_reproduced():
     assert parts[0].startswith("2 on real data") and "own printed number does not reach" in parts[1]
     assert "power is below the 80% bar" in parts[2] and "itself is not recovered" in parts[3]
     assert not_reproduced_parts(rows[-1:]) == []
+
+
+def test_the_students_edition_leaves_out_every_instructor_page(isolated, tiny_notebooks):
+    """An instructor could only publish the book with the teaching chapters' solutions in it (the banner said to
+    leave chapters 10-12 out, with no way to). `site --students` builds the course site without them: no instructor
+    chapter, instructor page or solution in any page or in the search index, the student files offered for download;
+    the full book beside it keeps them."""
+    write_notebook(tiny_notebooks / "03_teaching_demo.ipynb", [
+        ("md", "# Teaching demo"), ("params", "k = 1"),
+        ("code", "answer = 'zanzibarsolution' * k  # the solution\nprint(answer)")])
+    assert run("default", notebooks_dir=tiny_notebooks, progress=False, **QUIET).ok
+    student = isolated["build"] / "teaching" / "student"
+    student.mkdir(parents=True)
+    (student / "03_teaching_demo.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
+                                                                "nbformat_minor": 5}))
+    full = build_site(pdf=False, **QUIET)
+    students = build_site(pdf=False, edition="students", **QUIET)
+    assert full == site_dir() and students == site_dir("students") == isolated["build"] / "book-students" / "html"
+    assert (full / "notebooks" / "03_teaching_demo.html").is_file() and (full / "teaching" / "index.html").is_file()
+    assert "zanzibarsolution" in (full / "notebooks" / "03_teaching_demo.html").read_text()
+    assert "Teaching demo" in (full / "searchindex.js").read_text()
+    assert not (students / "notebooks" / "03_teaching_demo.html").exists()
+    assert not (students / "teaching").exists() and (students / "notebooks" / "01_tiny.html").is_file()
+    for page in [*students.rglob("*.html"), students / "searchindex.js", *students.rglob("*.txt")]:
+        text = page.read_text()
+        assert "zanzibarsolution" not in text and "Instructor version" not in text and "Teaching demo" not in text, page
+        assert "teaching/index" not in text and "03_teaching_demo.html" not in text, page
+    page = (students / "teaching.html").read_text()
+    assert "03_teaching_demo.ipynb" in page and "_downloads/" in page and "grader.check" in page
+    assert "instructor version" not in _text(students / "teaching.html").lower()
+    with pytest.raises(ValueError, match="edition must be one of full, students, not 'teachers'"):
+        build_site(edition="teachers", **QUIET)

@@ -69,7 +69,7 @@ def _site(args) -> int:
     from .site import SiteError, build_site
 
     try:
-        site = build_site(force=args.force, pdf=not args.no_pdf)
+        site = build_site(force=args.force, pdf=not args.no_pdf, edition="students" if args.students else "full")
     except (GovernanceError, SiteError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -246,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     r.set_defaults(func=_run)
     s = sub.add_parser("site", help="build the book (build/book/html) with Sphinx")
+    s.add_argument("--students", action="store_true",
+                   help="build the course site for students instead (build/book-students/html): the paper, ledger "
+                        "and study chapters and the student notebooks, without the instructor versions of the "
+                        "teaching chapters or the instructor page")
     s.add_argument("--force", action="store_true", help="rebuild (and re-check) even if up to date")
     s.add_argument("--check", action="store_true",
                    help="then check every page and the search in headless Chromium")

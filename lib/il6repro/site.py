@@ -15,6 +15,11 @@ place that executes) + sphinx-book-theme + sphinxcontrib-bibtex, all offline:
    leaves the previous book in place. Otherwise the new folder replaces the old one.
 
 The book is rebuilt only when its inputs changed.
+
+Two editions are built from the same run (``edition``): ``"full"`` (``build/book/html``), whose teaching chapters are
+the instructor versions of the course units, and ``"students"`` (``build/book-students/html``, ``site --students``),
+the course site for students: the paper, ledger and study chapters, and the student notebooks to download, with no
+instructor version, instructor page, solution or hidden check anywhere in its pages or its search index.
 """
 
 from __future__ import annotations
@@ -66,9 +71,27 @@ def book_dir() -> Path:
     return repo_root() / "book"
 
 
-def site_dir() -> Path:
-    """Where the published book lives (``build/book/html``)."""
-    return build_dir() / "book" / "html"
+#: The book's editions (module docstring): the full book, and the course site for students.
+EDITIONS = ("full", "students")
+
+#: In ``book/``, the pages one edition puts in place of the full book's (``_edition/students/teaching.md``).
+EDITION_DIR = "_edition"
+
+
+def _check_edition(edition: str) -> str:
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {', '.join(EDITIONS)}, not {edition!r}")
+    return edition
+
+
+def work_dir(edition: str = "full") -> Path:
+    """An edition's build folder: its Sphinx source, doctrees, published ``html/`` and browser check."""
+    return build_dir() / ("book" if _check_edition(edition) == "full" else "book-students")
+
+
+def site_dir(edition: str = "full") -> Path:
+    """Where the published book lives (``build/book/html``; the students' edition ``build/book-students/html``)."""
+    return work_dir(edition) / "html"
 
 
 # ------------------------------------------------------------------------------------------------ snapshot
@@ -353,7 +376,9 @@ def _cohort_label(info: dict) -> str:
     return label + (f", sha256 {sha[:12]}" if sha else "") + (f", via {info['via']}" if info.get("via") else "")
 
 
-def _receipts(bdir: Path) -> dict[str, dict]:
+def _receipts(bdir: Path, edition: str = "full") -> dict[str, dict]:
+    """The run's receipts by notebook; the students' edition leaves out the teaching notebooks (instructor
+    versions)."""
     from .ledger import LedgerError, _read_build_json, _rerun
 
     out = {}
@@ -362,7 +387,10 @@ def _receipts(bdir: Path) -> dict[str, dict]:
             rec = _read_build_json(p, "run receipt", _rerun(p))
         except LedgerError as exc:
             raise SiteError(str(exc)) from None
-        out[rec.get("notebook", p.stem)] = rec
+        stem = rec.get("notebook", p.stem)
+        if edition == "students" and "teaching" in stem:
+            continue
+        out[stem] = rec
     return out
 
 
@@ -374,8 +402,8 @@ This chapter is the **instructor version** of the unit: it shows the solutions, 
 and the answers to the discussion questions. Students work from the student version (scaffolds and public checks
 only), downloadable from {doc}`Student notebooks </teaching>`. Comment lines such as `# BEGIN SOLUTION` are
 otter-grader's markers, from which `python -m il6repro teach` writes the student version. A book built with these
-chapters is for instructors: a course site for students should leave chapters 10-12 out (the student notebooks and
-the teaching page carry no solutions or hidden checks).
+chapters is for instructors; the course site for students is `python -m il6repro site --students`
+(`build/book-students/html`), which leaves these chapters and the instructor page out.
 ```"""
 
 
@@ -392,15 +420,23 @@ def _without_raw_cells(path: Path) -> bytes:
     return json.dumps(nb, indent=1, sort_keys=True).encode()
 
 
-def prepare_source(src: Path | None = None) -> dict:
-    """Sync the build-time source folder (module docstring, step 1); return the run snapshot."""
+def prepare_source(src: Path | None = None, edition: str = "full") -> dict:
+    """Sync the build-time source folder (module docstring, step 1) of an edition; return the run snapshot."""
     bdir = build_dir()
-    src = Path(src) if src else bdir / "book" / "src"
-    receipts = _receipts(bdir)
+    src = Path(src) if src else work_dir(edition) / "src"
+    receipts = _receipts(bdir, _check_edition(edition))
     files: dict[str, bytes | Path] = {}
     for p in sorted(book_dir().rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts:
-            files[str(p.relative_to(book_dir()))] = p
+        rel = p.relative_to(book_dir())
+        if not p.is_file() or "__pycache__" in p.parts or rel.parts[0] == EDITION_DIR:
+            continue
+        if edition == "students" and rel.parts[0] == "teaching":  # the instructor page and its answers
+            continue
+        files[str(rel)] = p
+    overlay = book_dir() / EDITION_DIR / edition  # this edition's own versions of pages
+    for p in sorted(overlay.rglob("*")) if overlay.is_dir() else []:
+        if p.is_file():
+            files[str(p.relative_to(overlay))] = p
     files[README_COPY] = repo_root() / "README.md"
     notebooks = {}
     for stem in receipts:
@@ -442,8 +478,8 @@ def prepare_source(src: Path | None = None) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ build
-def _inputs_digest(bdir: Path) -> str:
-    h = hashlib.sha256()
+def _inputs_digest(bdir: Path, edition: str = "full") -> str:
+    h = hashlib.sha256(edition.encode())
     files = sorted((bdir / "receipts").glob("*.json")) + sorted((bdir / "notebooks").glob("*.ipynb")) + \
         sorted((bdir / "results").glob("*.json")) + sorted((bdir / "results").glob("*.methods.md")) + \
         sorted((bdir / "sweep").glob("summary*")) + sorted(p for p in book_dir().rglob("*") if p.is_file()) + \
@@ -503,8 +539,9 @@ def notebook_pages_missing_figures(html_dir: Path, receipts: dict[str, dict]) ->
     return problems
 
 
-def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True, log=print) -> Path:
-    """Build the book into ``out`` (default ``build/book/html``); skip when nothing changed.
+def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True, edition: str = "full",
+               log=print) -> Path:
+    """Build the book into ``out`` (default: the edition's ``html/``, :func:`site_dir`); skip when nothing changed.
 
     Parameters
     ----------
@@ -514,12 +551,14 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
         Rebuild even if the inputs are unchanged.
     pdf : bool
         Print ``paper.pdf`` with headless Chromium (skipped with a note when no browser is installed).
+    edition : {"full", "students"}
+        The full book (teaching chapters as instructor versions) or the course site for students (module docstring).
     """
     from .governance import GovernanceError, load_ids, scan_site
 
     bdir = build_dir()
-    out = Path(out) if out else site_dir()
-    digest = _inputs_digest(bdir)
+    out = Path(out) if out else site_dir(_check_edition(edition))
+    digest = _inputs_digest(bdir, edition)
     stamp = out / ".inputs.sha256"
     if not force and stamp.is_file() and stamp.read_text() == digest:
         log(f"site: up to date ({out})")
@@ -529,8 +568,8 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
     mixed = mixed_sources(bdir / "receipts")
     if mixed:  # e.g. 01 on a real extract beside 02 still on the twin after a partly failed run
         raise SiteError(f"{mixed[0]}; the previous book is kept")
-    work = bdir / "book"
-    snap = prepare_source(work / "src")
+    work = work_dir(edition)
+    snap = prepare_source(work / "src", edition)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".html-", dir=out.parent))
     try:
@@ -549,7 +588,7 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
         if findings:
             raise GovernanceError(f"the rendered book holds individual-level data ({len(findings)} finding(s)); the "
                                   "previous book is kept: " + "; ".join(map(str, findings[:10])))
-        unshown = notebook_pages_missing_figures(tmp, _receipts(bdir))
+        unshown = notebook_pages_missing_figures(tmp, _receipts(bdir, edition))
         if unshown:
             raise SiteError("notebook pages do not show the figures their notebooks saved, or show raw output (the "
                             "previous book is kept): " + "; ".join(unshown[:10]))
