@@ -597,6 +597,27 @@ def test_scan_records_name_the_idp_in_words_then_its_id(scan_run, isolated, monk
     assert res["W.mr.bdnf.null"]["note"].endswith("illustrative: allele frequency, effect size)")
 
 
+def test_scan_records_are_unrounded_so_a_z_claims_p_equals_the_p_claim(scan_run, isolated, monkeypatch):
+    """The z was recorded rounded to 2 decimals and the P to 3 figures: the z claim's conclusion then read "z 5.18:
+    P 2.22e-7" beside the P claim's 2.19e-7 (from z 5.1826). The ledger records what was computed; rules round."""
+    from scipy import stats
+
+    from il6repro import ledger
+
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "02_mr_scan")
+    z = 5.182552597439299
+    scan_run.primary.loc[0, ["z", "p"]] = [z, 2 * stats.norm.sf(z)]
+    tg = TARGETS.assign(claim=["W.mr.il6.gmv_mtg", "W.mr.il6.ct_superiorfrontal"])
+    pipeline.record_scan(scan_run, tg, pd.DataFrame({"exposure": ["IL-6"], "snp": ["a"], "illustrative": [""]}),
+                         "planted_twin", 1.1e-4)
+    res = ledger.load_results(isolated["build"] / "results")
+    assert res["W.mr.il6.gmv_mtg.z"]["value"] == z and res["W.mr.il6.gmv_mtg.p"]["value"] == 2 * stats.norm.sf(z)
+    table = ledger.compare(ledger.load_results(isolated["build"] / "results")).set_index("claim")
+    assert "z 5.18: P 2.19e-7" in table.loc["W.mr.il6.gmv_mtg.z", "reason"]
+    assert "P 2.19e-7" in table.loc["W.mr.il6.gmv_mtg.p", "reason"]
+
+
 def test_ledger_status_figure_splits_not_reproduced_by_data():
     """09_ledger_status showed one red block while the book's summary split real-data from twin misses."""
     import matplotlib.pyplot as plt

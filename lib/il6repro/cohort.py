@@ -641,7 +641,7 @@ def record_design(obs: pd.DataFrame, *, is_twin: bool, resolution: str, n_il6_ph
     ledger.record("V.ghq_phases", n_ghq_phases, kind=kind, note="phases 3, 5, 7, 8, 9")
     if resolution != "next":
         return ["V.n_cases", "V.age_min", "V.age_max", "V.il6_phases", "V.ghq_phases"]
-    ledger.record("V.followup_mean", round(mean_followup(obs), 2), kind=kind,
+    ledger.record("V.followup_mean", float(mean_followup(obs)), kind=kind,
                   note="per participant, first analysed baseline to the follow-up examination of the last observation; "
                        f"per observation to the next examination {obs['followup_years'].mean():.2f} y (the abstract "
                        "does not define follow-up; notebook 07 shows the definitions and the window arithmetic)")
@@ -651,8 +651,7 @@ def record_design(obs: pd.DataFrame, *, is_twin: bool, resolution: str, n_il6_ph
 def _record_rr(claim: str, row: pd.Series, kind: str, note: str, setup: dict | None) -> str:
     from . import ledger
 
-    ledger.record(claim, round(float(row["RR"]), 3),
-                  ci=(round(float(row["95% CI low"]), 3), round(float(row["95% CI high"]), 3)), kind=kind, note=note,
+    ledger.record(claim, float(row["RR"]), ci=(float(row["95% CI low"]), float(row["95% CI high"])), kind=kind, note=note,
                   extra={"setup": setup} if setup else None)
     return claim
 
@@ -681,8 +680,8 @@ def record_change(d: dict, *, kind: str, setup: dict | None = None) -> list[str]
     """Record the change in log IL-6 among high-IL-6 cases, resolved minus persistent (``setup`` as above)."""
     from . import ledger
 
-    ledger.record("V.il6_change_with_resolution", round(d["difference"], 3),
-                  ci=(round(d["ci_low"], 3), round(d["ci_high"], 3)), kind=kind,
+    ledger.record("V.il6_change_with_resolution", float(d["difference"]),
+                  ci=(float(d["ci_low"]), float(d["ci_high"])), kind=kind,
                   note=f"change in log IL-6 to the next IL-6 phase among high-IL-6 cases, resolved ({d['n_resolved']}) "
                        f"minus persistent ({d['n_persistent']}); OLS, cluster-robust SE",
                   extra={"setup": setup} if setup else None)

@@ -107,9 +107,9 @@ def record_cohort(ex, is_twin: bool) -> list[str]:
     female_pct = 100 * float((t["sex"] == 0).mean())
     mean_age = float(t["age_recruitment"].mean()) if "age_recruitment" in t else float("nan")
     ledger.record("W.ukb.n", ex.n, kind=kind, note="twin size is a parameter" if is_twin else "")
-    ledger.record("W.ukb.female_pct", round(female_pct, 1), kind=kind,
+    ledger.record("W.ukb.female_pct", female_pct, kind=kind,
                   note="the twin has exactly round(0.523 N) women" if is_twin else "")
-    ledger.record("W.ukb.mean_age", round(mean_age, 1), kind=kind,
+    ledger.record("W.ukb.mean_age", mean_age, kind=kind,
                   note="age at recruitment (field 21022, whole years)" +
                        ("; the twin's sum to exactly 55.5 N" if is_twin else ""))
     return ["W.ukb.n", "W.ukb.female_pct", "W.ukb.mean_age"]
@@ -237,15 +237,17 @@ def record_scan(run: ScanRun, targets: pd.DataFrame, ins: pd.DataFrame, kind: st
         extra = {"setup": setup} if setup else None
         # the IDP in words, then its UK Biobank id (what a re-runner searches for)
         idp = f"{idp_label(r.region, r.get('hemisphere'), r.measure)} (IDP {t.idp})"
-        ledger.record(f"{t.claim}.z", round(float(r.z), 2), ci=(round(r.z - 1.96, 2), round(r.z + 1.96, 2)),
+        # unrounded, like every number the ledger records: its rules and pages round (a z rounded here gave the
+        # z claim's conclusion a P, 2.22e-7 from 5.18, that differed from the P claim's 2.19e-7 from 5.1826)
+        ledger.record(f"{t.claim}.z", float(r.z), ci=(float(r.z) - 1.96, float(r.z) + 1.96),
                       kind=kind, note=f"{idp}; IVW ({r.n_snp} IL6R variants; {prov.get(t.exposure, '')})", extra=extra)
-        ledger.record(f"{t.claim}.p", float(f"{r.p:.3g}"), kind=kind, note=idp, extra=extra)
+        ledger.record(f"{t.claim}.p", float(r.p), kind=kind, note=idp, extra=extra)
         ids += [f"{t.claim}.z", f"{t.claim}.p"]
     for exp, cid in NULL_CLAIMS.items():
         sub = run.primary[run.primary.exposure == exp]
         if sub.empty:
             continue
-        ledger.record(cid, float(f"{sub['p'].min():.3g}"), kind=kind,
+        ledger.record(cid, float(sub["p"].min()), kind=kind,
                       note=f"smallest P of {counted(len(sub), 'test')} ({sub['primary_method'].iloc[0]}; {prov.get(exp, '')})")
         ids.append(cid)
     return ids
