@@ -634,3 +634,19 @@ def test_the_students_edition_leaves_out_every_instructor_page(isolated, tiny_no
     assert "instructor version" not in _text(students / "teaching.html").lower()
     with pytest.raises(ValueError, match="edition must be one of full, students, not 'teachers'"):
         build_site(edition="teachers", **QUIET)
+
+
+def test_a_figures_data_digests_read_as_one_line_per_dataset():
+    """The gallery showed each figure's data digests as one run of nested JSON ({"ahba_dk": {"atlas_regions_info.csv":
+    "58b6..."}, ...}); a reader now gets one line per dataset, file names in words and digests as code."""
+    from docutils import nodes
+
+    from il6repro.book import _provenance_value
+
+    out = _provenance_value({"ahba_dk": {"atlas_regions_info.csv": "58b623281e1d3fe7", "genes.csv": "350dda8555e347fc"},
+                             "dk_fsaverage5": {"lh.label.gii.gz": "c79d790e8c55f695"}})
+    assert isinstance(out, nodes.bullet_list) and len(out.children) == 2
+    assert out.children[0].astext() == "ahba_dk: atlas_regions_info.csv 58b623281e1d3fe7; genes.csv 350dda8555e347fc"
+    assert [n.astext() for n in out.findall(nodes.literal)] == ["58b623281e1d3fe7", "350dda8555e347fc",
+                                                                  "c79d790e8c55f695"]
+    assert isinstance(_provenance_value({"n": 3}), nodes.literal) and _provenance_value(1.5) == "1.5"

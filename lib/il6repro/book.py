@@ -224,6 +224,24 @@ def _measure(v, fmt: str) -> str:
     return "" if v is None or isinstance(v, int | float) else str(v)
 
 
+def _provenance_value(v):
+    """A figure's provenance value for the gallery: a dataset -> file -> sha256 mapping as one line per dataset
+    ("ahba_dk: gene_expression_data.csv 350dda8555e3, ..."), digests as code; other lists or mappings as code
+    (JSON, copyable: a text node's quotes would be typeset as curly quotes); anything else as text."""
+    if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
+        lst = nodes.bullet_list(classes=["provenance-data"])
+        for name, files in v.items():
+            para = nodes.paragraph("", "", nodes.strong("", str(name)), nodes.Text(": "))
+            for i, (file, sha) in enumerate(files.items()):
+                para += nodes.Text(("; " if i else "") + f"{file} ")
+                para += nodes.literal("", str(sha))
+            lst += nodes.list_item("", para)
+        return lst
+    if isinstance(v, (dict, list)):
+        return nodes.literal("", _generic_value(v))
+    return _generic_value(v)
+
+
 def _generic_value(v) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return ""
@@ -440,10 +458,7 @@ class RunGallery(SphinxDirective):
             prov = {k: v for k, v in sorted(fig.get("provenance", {}).items())
                     if k not in ("caption", "figure", "synthetic_data")}  # the last is in the caption
             if prov:
-                # a dict or list as code: copyable JSON (a text node's quotes would be typeset as curly quotes)
-                section += make_table(["provenance", "value"],
-                                      [[k, nodes.literal("", _generic_value(v)) if isinstance(v, (dict, list))
-                                        else _generic_value(v)] for k, v in prov.items()],
+                section += make_table(["provenance", "value"], [[k, _provenance_value(v)] for k, v in prov.items()],
                                       classes=["provenance-table"], widths=[1, 4])
             out.append(section)
         return out
