@@ -227,6 +227,42 @@ def test_student_leaks_are_found():
         assert any(what in f for f in found), (bad, found)
 
 
+def test_grading_notes_what_to_look_at_by_hand():
+    """An instructor review: a changed parameter (n_rep 200 -> 4) or a cell that patched the checks passed as full
+    marks with no word; duplicate submissions, damaged files and stripped metadata were not told apart."""
+    from il6repro.teaching import grading
+
+    def nb(*cells, meta=None):
+        return {"cells": [{"cell_type": k, "source": s, "metadata": {"tags": list(t)}} for k, s, *t in cells],
+                "metadata": meta or {}}
+
+    hand = nb(("code", "import otter\ngrader = otter.Notebook('12_x.ipynb')"),
+              ("code", 'n_rep: "Count" = 200\nalpha = 0.05', "parameters"), ("code", "from il6repro import cohort"),
+              ("code", "rr = ...", "otter_answer_cell"), ("markdown", "**Discussion 1.** Why?"),
+              ("markdown", "_Type your answer here, replacing this text._", "otter_answer_cell"))
+    same = json.loads(json.dumps(hand))
+    same["cells"][3]["source"] = "rr = cohort.risk_ratio(obs)\ngrader.check('q1')"
+    assert grading.handout_notes(same, hand) == []
+    bad = json.loads(json.dumps(same))
+    bad["cells"][1]["source"] = 'n_rep: "Count" = 4\nalpha = 0.05'
+    bad["cells"][2]["source"] = "from il6repro import cohort, teaching"
+    bad["cells"].append({"cell_type": "code", "metadata": {}, "source": "import il6repro.teaching.checks as k\n"
+                                                                          "k.close = lambda *a, **kw: None"})
+    notes = grading.handout_notes(bad, hand)
+    assert notes[0] == "parameters changed from the hand-out: n_rep 200 → 4"
+    assert notes[1] == "hand-out code cell(s) 3 changed or removed"
+    assert notes[2].startswith("code that reaches into the grader") and "teaching.checks" in notes[2]
+    answered = json.loads(json.dumps(same))
+    answered["cells"][5]["source"] = "Because one measurement is noisy."
+    assert grading.discussion_answers(answered) == {"d1": "Because one measurement is noisy."}
+    assert grading._duplicate_key("alice/12_x (1).ipynb") == grading._duplicate_key("alice/12_x.ipynb") \
+        != grading._duplicate_key("bob/12_x.ipynb")
+    units = [{"stem": "12_x", "assignment": "12_x"}]
+    assert grading.unit_of(nb(meta={"otter": {"assignment_name": "12_x"}}), "mine.ipynb", units) == (units[0], False)
+    assert grading.unit_of(nb(), "12_x_bob.ipynb", units) == (units[0], True)
+    assert grading.unit_of(nb(), "bob.ipynb", units) == (None, False)
+
+
 # ------------------------------------------------------------------------------------------------ the built course
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
@@ -510,6 +546,53 @@ def test_grading_a_folder_of_planted_submissions(built, tmp_path):
         assert row["total"] == sum(expected.values()) and row["possible"] == u["points"]
     assert table.loc["12_all_right.ipynb", "total"] == u["points"] > table.loc["12_half.ipynb", "total"] > \
         table.loc["12_all_wrong.ipynb", "total"]
+
+
+@pytest.mark.slow
+def test_grading_survives_loops_damage_stripped_metadata_and_subfolders(built, tmp_path):
+    """An instructor review: an endless loop hung grading with no output and lost every score; a correct notebook
+    whose otter metadata an editor stripped scored 0; a truncated file was called "not of any unit"; a notebook in
+    a per-student subfolder and a .txt were silently ignored; duplicates went unflagged."""
+    from il6repro.teaching import grading
+
+    stem = "12_teaching_cohort"
+    u, out = built["index"][stem], built["out"]
+    solutions = _set_parameters(json.loads((out / u["solutions"]).read_text()), QUICK[stem])
+    loop = json.loads((out / u["student"]).read_text())
+    next(c for c in _cells(loop, "otter_answer_cell"))["source"] = "while True:\n    pass\n"
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    (hang / f"{stem}_loop.ipynb").write_text(json.dumps(loop))
+    (hang / "scores.csv").write_text("old")
+    logged = []
+    table = grading.grade(hang, course=out, timeout=10, log=logged.append)
+    assert table.loc[0, "error"].startswith("timed out after 10 s") and pd.isna(table.loc[0, "total"])
+    assert any(line.startswith(f"[1/1] {stem}_loop.ipynb ({stem}): grading") for line in logged)
+    import psutil
+
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "il6repro-grade-" in " ".join(p.info["cmdline"] or [])]
+
+    subs = tmp_path / "subs"
+    (subs / "alice").mkdir(parents=True)
+    (subs / "alice" / f"{stem}.ipynb").write_text(json.dumps(solutions))
+    (subs / "alice" / f"{stem} (1).ipynb").write_text(json.dumps(solutions))
+    stripped = json.loads(json.dumps(solutions))
+    stripped["metadata"].pop("otter")
+    (subs / f"{stem}_nometa.ipynb").write_text(json.dumps(stripped))
+    (subs / f"{stem}_cut.ipynb").write_text(json.dumps(solutions)[:400])
+    (subs / "answers.txt").write_text("see attached")
+    logged = []
+    table = grading.grade(subs, course=out, log=logged.append).set_index("submission")
+    assert "not notebooks, not graded: answers.txt" in logged
+    assert table.loc[f"{stem}_cut.ipynb", "error"].startswith("not valid notebook JSON")
+    assert table.loc[f"{stem}_nometa.ipynb", "total"] == u["points"]
+    assert "by its file name" in table.loc[f"{stem}_nometa.ipynb", "note"]
+    assert table.loc[f"alice/{stem}.ipynb", "total"] == table.loc[f"alice/{stem} (1).ipynb", "total"] == u["points"]
+    assert table.loc[f"alice/{stem}.ipynb", "note"].startswith(f"identical to alice/{stem} (1).ipynb; parameters changed")
+    assert table["d1"].isna().all() and (table["possible by hand"].dropna() == 4).all()
+    fb = subs / "feedback"
+    assert "hidden check" in (fb / f"alice__{stem}.txt").read_text()
+    assert (fb / f"discussion-{stem}.md").read_text().count(f"### alice/{stem}.ipynb") == 4
 
 
 @pytest.mark.slow

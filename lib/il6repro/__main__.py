@@ -180,16 +180,24 @@ def _sweep(args) -> int:
 
 def _teach(args) -> int:
     from .runner import ParameterError
-    from .teaching.course import TeachingError, build, grade
+    from .teaching.course import TeachingError, build
+    from .teaching.grading import GradingStopped, grade
 
     try:
         if args.grade:
-            table = grade(args.grade, course=args.course or args.out, csv=args.csv)
-            return 0 if table["error"].fillna("").eq("").all() else 1
+            table = grade(args.grade, course=args.course or args.out, csv=args.csv, timeout=args.timeout)
+            failed = int(table["error"].fillna("").ne("").sum())
+            if failed:
+                print(f"{failed} of {len(table)} submission(s) could not be graded: see the error column",
+                      file=sys.stderr)
+            return 0 if not failed else 1
         index = build(out=args.out, run=not args.no_run, profile=args.profile, verify=args.verify)
     except (TeachingError, ParameterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except GradingStopped as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 130
     from ._paths import build_dir
 
     print(f"course ({index['grader']}): {len(index['units'])} unit(s) -> {args.out or build_dir() / 'teaching'}/"
@@ -290,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--grade", metavar="DIR", help="grade every .ipynb in DIR; write a CSV of scores per exercise")
     t.add_argument("--course", help="with --grade: the built course (default build/teaching)")
     t.add_argument("--csv", help="with --grade: the CSV to write (default DIR/scores.csv)")
+    t.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="with --grade: seconds one submission may take before it is stopped (default 600)")
     t.set_defaults(func=_teach)
     args = ap.parse_args(argv)
     try:

@@ -373,6 +373,7 @@ def build(out: str | Path | None = None, *, notebooks: list[Path] | None = None,
             shutil.rmtree(old, ignore_errors=True)
             out.rename(old)
         stage.rename(out)
+        out.chmod(0o755)  # mkdtemp's 0700 would keep the hand-outs from a teaching assistant or a web server
         shutil.rmtree(old, ignore_errors=True)
         return index
     finally:
@@ -445,8 +446,9 @@ def _quiet_stderr():
             os.close(saved)
 
 
-def grade_one(submission: Path, autograder: Path) -> dict:
-    """Grade one notebook with otter's non-containerised grader: ``{question: score, ..., "total": t}``."""
+def grade_details(submission: Path, autograder: Path) -> dict:
+    """Grade one notebook with otter's non-containerised grader, in this process: ``{"scores": {question: score},
+    "checks": [one dict per check: question, case, hidden, points, passed, message]}``."""
     import logging
 
     from otter.api import grade_submission
@@ -454,7 +456,15 @@ def grade_one(submission: Path, autograder: Path) -> dict:
     logging.getLogger("otter").setLevel(logging.ERROR)
     with _this_interpreter_kernel(), _quiet_stderr():
         res = grade_submission(str(submission), str(autograder), quiet=True)
-    scores = {name: float(r.score) for name, r in res.results.items()}
+    checks = [{"question": name, "case": r.test_case.name, "hidden": bool(r.test_case.hidden),
+               "points": float(r.test_case.points or 0), "passed": bool(r.passed), "message": str(r.message or "")}
+              for name, tf in res.results.items() for r in getattr(tf, "test_case_results", [])]
+    return {"scores": {name: float(r.score) for name, r in res.results.items()}, "checks": checks}
+
+
+def grade_one(submission: Path, autograder: Path) -> dict:
+    """Grade one notebook with otter's non-containerised grader: ``{question: score, ..., "total": t}``."""
+    scores = dict(grade_details(submission, autograder)["scores"])
     scores["total"] = float(sum(scores.values()))
     return scores
 
@@ -490,68 +500,8 @@ def run_checks(autograder: str | Path, env: dict, questions: list[str] | None = 
     return pd.DataFrame(rows, columns=["question", "case", "function", "hidden", "points", "passed", "message"])
 
 
-def _unit_of(nb_path: Path, units: list[dict]) -> dict | None:
-    try:
-        meta = json.loads(nb_path.read_text()).get("metadata", {})
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    name = (meta.get("otter") or {}).get("assignment_name")
-    for u in units:
-        if name and u["assignment"] == name:
-            return u
-    for u in units:  # metadata stripped by an editor: fall back to the file name
-        if nb_path.name.startswith(u["stem"][:3]):
-            return u
-    return None
+def grade(folder: str | Path, **kwargs) -> pd.DataFrame:
+    """Grade a folder of submissions: :func:`il6repro.teaching.grading.grade`."""
+    from .grading import grade as _grade
 
-
-def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Path | None = None,
-          log=print) -> pd.DataFrame:
-    """Grade every ``*.ipynb`` in ``folder`` against the course in ``course`` (default ``build/teaching``).
-
-    Each notebook is matched to its unit by otter's assignment name in its metadata (or, failing that, by its
-    file name starting with the unit's number) and graded with otter. Returns (and writes to ``csv``, default
-    ``folder/scores.csv``) one row per submission: submission, unit, the score of each exercise (q1, q2, ...),
-    total, possible, and an error column (a notebook of no unit, or one otter could not grade).
-    """
-    folder = Path(folder)
-    course = Path(course) if course else build_dir() / "teaching"
-    if not folder.is_dir():
-        raise TeachingError(f"--grade {folder}: not a folder of submitted notebooks")
-    index_file = course / "index.json"
-    if not index_file.is_file():
-        raise TeachingError(f"{index_file} not found: build the course first (python -m il6repro teach)")
-    units = json.loads(index_file.read_text())["units"]
-    subs = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
-    if not subs:
-        raise TeachingError(f"{folder}: no .ipynb submissions")
-    rows = []
-    for p in subs:
-        u = _unit_of(p, units)
-        row = {"submission": p.name, "unit": u["stem"] if u else ""}
-        if u is None:
-            row["error"] = "not a notebook of any unit (no otter assignment name; name does not start with 10_/11_/12_)"
-            rows.append(row)
-            log(f"{p.name}: skipped ({row['error']})")
-            continue
-        try:
-            scores = grade_one(p, course / u["autograder"])
-        except Exception as exc:  # a submission otter cannot read or run: scored 0 with the reason
-            row.update({"total": 0.0, "possible": u["points"], "error": f"{type(exc).__name__}: {exc}"[:300]})
-            rows.append(row)
-            log(f"{p.name}: not graded ({row['error']})")
-            continue
-        graded = [q["name"] for q in u["questions"] if not q["manual"]]
-        row.update({q: scores.get(q, 0.0) for q in graded})
-        row.update({"total": sum(row[q] for q in graded), "possible": u["points"], "error": ""})
-        rows.append(row)
-        log(f"{p.name} ({u['stem']}): {row['total']:g}/{u['points']:g}  " +
-            "  ".join(f"{q} {row[q]:g}" for q in graded))
-    qcols = sorted({k for r in rows for k in r if re.fullmatch(r"q\d+", k)}, key=lambda s: int(s[1:]))
-    table = pd.DataFrame(rows).reindex(columns=["submission", "unit", *qcols, "total", "possible", "error"])
-    dest = Path(csv) if csv else folder / "scores.csv"
-    tmp = dest.with_suffix(dest.suffix + ".tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(dest)
-    log(f"scores of {len(table)} submission(s) -> {dest}")
-    return table
+    return _grade(folder, **kwargs)
