@@ -15,7 +15,7 @@
 # `plink2 --export A include-alt` writes them; `data_manifest/ukb/columns.yaml` maps the columns). Cohort size,
 # sex ratio and age are *inputs* of the twin, so the ledger marks them *set by design*; they are shown to check the
 # twin is what it claims. Set `extract` to a directory holding your own `ukb_participants.csv` and
-# `ukb_instruments.raw` to run the same notebook on real data.
+# `ukb_instruments.raw` to run the same notebook on real data (from the runner: `-p ukb.extract=FOLDER`).
 #
 # The genetic instruments are real variants with published effects where a SNP-level number is public offline
 # (cited per row in `data_manifest/ukb/instruments.csv`); where none is, the value is labelled *illustrative*.

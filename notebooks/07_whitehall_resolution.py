@@ -23,7 +23,7 @@
 # *resolution* = not a case (GHQ < 5) at the next attended GHQ examination; the twin's caseness prevalence,
 # incidence and share of attendees with IL-6 (set so about 2,419 case-observations result).
 #
-# Run it on your own extract with `extract=/secure/whitehall_wide.csv`; scores outside 0-30 stop the run unless
+# Run it on your own extract with `extract=/secure/whitehall_wide.csv` (from the runner: `-p whitehall.extract=...`); scores outside 0-30 stop the run unless
 # `on_bad_ghq="missing"` (then they are treated as missing and counted).
 
 # %% tags=["parameters"]

@@ -159,6 +159,33 @@ def test_runner_accepts_a_number_or_median_for_il6_cut(isolated):
         assert got["07_whitehall_resolution"]["il6_cut"] == want
 
 
+def test_cli_values_read_as_typed(isolated, tmp_path, monkeypatch):
+    """A rerunner's review: YAML 1.1 read -p seed=010 as octal 8 and refused seed=08, 1e-3 and 1e5 were strings,
+    an empty value was None and '#' cut a path; a relative extract path, checked from the shell's folder, failed
+    inside the notebook (run in notebooks/); the later of -p 02.seed=1 -p seed=2 won over the notebook's own."""
+    from il6repro.runner.execute import discover
+    from il6repro.runner.parameters import inspect_parameters, load_profile, parse_cli_value, resolve_parameters
+
+    for text, want in (("010", 10), ("08", 8), ("1e-3", 0.001), ("1e5", 1e5), ("", ""), ("a #2", "a #2"),
+                       ("on", "on"), ("true", True), ("null", None), ("[1, 2]", [1, 2]), ("IL6R", "IL6R")):
+        got = parse_cli_value(text)
+        assert got == want and type(got) is type(want), (text, got)
+    nbs = discover(only=["02", "07"])
+    specs = {s: inspect_parameters(p) for s, p in nbs.items()}
+    prof = load_profile("default")
+    got = resolve_parameters(nbs, specs, prof, ["02.seed=1", "seed=010", "n=1e4"])
+    assert got["02_mr_scan"]["seed"] == 1 and got["07_whitehall_resolution"]["seed"] == 10
+    assert got["07_whitehall_resolution"]["n"] == 10000 and type(got["07_whitehall_resolution"]["n"]) is int
+    (tmp_path / "wh.csv").write_text("x\n")
+    monkeypatch.chdir(tmp_path)
+    got = resolve_parameters(nbs, specs, prof, ["whitehall.extract=wh.csv"])
+    assert got["07_whitehall_resolution"]["extract"] == str(tmp_path / "wh.csv") and got["02_mr_scan"]["extract"] == ""
+    with pytest.raises(ParameterError, match=r"each read their own extract: give -p ukb.extract=FOLDER"):
+        resolve_parameters(nbs, specs, prof, ["extract=wh.csv"])
+    with pytest.raises(ParameterError, match=r"ukb.gene: no selected notebook of the UK Biobank notebooks"):
+        resolve_parameters(nbs, specs, prof, ["ukb.gene=IL6"])
+
+
 def test_cli_prints_one_line_and_exits_nonzero(isolated):
     out = subprocess.run([sys.executable, "-m", "il6repro", "run", "--only", "02", "-p", "alpha=2"],
                          capture_output=True, text=True, env=dict(os.environ))

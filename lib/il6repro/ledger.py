@@ -311,7 +311,8 @@ def mixed_sources(receipts_dir: Path | None = None) -> list[str]:
                               f"{next(iter(json.loads(ident)[0].values()), '')[:12]})" for ident, stems in by.items())
             stems = sorted({s.split('_', 1)[0] for v in by.values() for s in v})
             out.append(f"the {cohort} notebooks analysed different data ({parts}): run them again together, "
-                       f"e.g. python -m il6repro run --only {','.join(stems)} with the same -p extract=... (and twin "
+                       f"e.g. python -m il6repro run --only {','.join(stems)} with the same -p ukb.extract=... or "
+                       "-p whitehall.extract=... (and twin "
                        "parameters), so the ledger and the site show one data set")
     return out
 

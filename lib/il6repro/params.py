@@ -122,7 +122,8 @@ class Type:
                 raise ValueError(self.describe())
             if value and not _extract_exists(value):
                 raise ValueError(f"{self.describe()} (no such file or folder)")
-            return value
+            # absolute, so a path relative to the shell's folder still names it inside the notebook (run in notebooks/)
+            return _absolute_extract(value) if value else value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(self.describe())
         if self.kind == "int":
@@ -143,6 +144,15 @@ class Type:
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _absolute_extract(value: str) -> str:
+    """An extract path made absolute (each part of ``participants.csv:dosages.raw``)."""
+    from pathlib import Path
+
+    if not os.path.exists(value) and ":" in value:
+        return ":".join(str(Path(v).expanduser().resolve()) for v in value.split(":", 1))
+    return str(Path(value).expanduser().resolve())
 
 
 def _extract_exists(value: str) -> bool:

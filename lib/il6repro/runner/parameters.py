@@ -7,6 +7,7 @@ Unknown names and values their declared type refuses (:mod:`il6repro.params`: ty
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +64,37 @@ def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+_INT = re.compile(r"[-+]?\d+")
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|nan)", re.I)
+
+
 def parse_cli_value(text: str) -> Any:
-    """Parse a ``-p name=value`` value as YAML (``3``, ``0.5``, ``true``, ``[1, 2]``, ``IL6R``)."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    """Parse a ``-p name=value`` value as a user means it: ``010`` is 10 (decimal, as ``seq -w`` writes it, not
+    YAML 1.1's octal 8), ``1e-3`` and ``1e5`` are numbers, ``true``/``false`` booleans, ``null``/``None`` nothing,
+    ``[1, 2]`` and ``{a: 1}`` YAML lists and mappings, an empty value the empty string, and anything else the text
+    as typed (``my data #2`` keeps its ``#``; ``on`` and ``no`` stay words)."""
+    s = text.strip()
+    if s == "":
+        return ""
+    if _INT.fullmatch(s):
+        return int(s, 10)
+    if _FLOAT.fullmatch(s):
+        return float(s)
+    if s in ("true", "True", "false", "False"):
+        return s.lower() == "true"
+    if s in ("null", "None", "~"):
+        return None
+    if s[0] in "[{":
+        try:
+            return yaml.safe_load(s)
+        except yaml.YAMLError:
+            return text
+    return text
+
+
+#: ``-p ukb.NAME=...`` / ``-p whitehall.NAME=...``: the notebooks of one cohort (by number), e.g. its extract.
+COHORT_SCOPES = {"ukb": ("01", "02", "03"), "whitehall": ("07", "08")}
+COHORT_WORDS = {"ukb": "the UK Biobank notebooks (01-03)", "whitehall": "the Whitehall II notebooks (07-08)"}
 
 
 def check_value(nb: str, name: str, value: Any, spec: dict[str, Any]) -> Any:
@@ -121,7 +147,10 @@ def resolve_parameters(
             raise ParameterError(f"-p {item!r}: expected name=value")
         key, text = item.split("=", 1)
         scope, name = ("all", key) if "." not in key else key.split(".", 1)
-        layers.append((scope, name.strip(), parse_cli_value(text), "-p"))
+        layers.append((scope.strip(), name.strip(), parse_cli_value(text), "-p"))
+    # the more specific wins whatever the order: all < a cohort < one notebook (profile < -p within each)
+    rank = {"all": 0, **{c: 1 for c in COHORT_SCOPES}}
+    layers.sort(key=lambda x: (x[3] == "-p", rank.get(x[0], 2)))
     resolved = {stem: {k: s["default"] for k, s in specs[stem].items()} for stem in notebooks}
     for scope, name, value, origin in layers:
         if scope == "all":
@@ -130,6 +159,17 @@ def resolve_parameters(
                 known = sorted({k for s in specs.values() for k in s})
                 raise ParameterError(f"{origin} parameter {name!r} is declared by no selected notebook; "
                                      f"known parameters: {', '.join(known) or '(none)'}")
+            both = [c for c, nums in COHORT_SCOPES.items() if any(t.split("_", 1)[0] in nums for t in targets)]
+            if name == "extract" and value not in ("", None) and len(both) > 1:
+                raise ParameterError(
+                    f"{origin} extract={value}: {' and '.join(COHORT_WORDS[c] for c in both)} each read their own "
+                    "extract: give -p ukb.extract=FOLDER (holding ukb_participants.csv and ukb_instruments.raw) "
+                    "and/or -p whitehall.extract=FILE.csv, or select one cohort's notebooks with --only")
+        elif scope in COHORT_SCOPES:
+            targets = [s for s in notebooks if s.split("_", 1)[0] in COHORT_SCOPES[scope] and name in specs[s]]
+            if not targets:
+                raise ParameterError(f"{origin} {scope}.{name}: no selected notebook of {COHORT_WORDS[scope]} "
+                                     f"declares {name!r}")
         else:
             if scope not in numbers:
                 if origin == "profile":  # a profile may mention notebooks not selected by --only
