@@ -164,7 +164,12 @@ def test_cli_values_read_as_typed(isolated, tmp_path, monkeypatch):
     an empty value was None and '#' cut a path; a relative extract path, checked from the shell's folder, failed
     inside the notebook (run in notebooks/); the later of -p 02.seed=1 -p seed=2 won over the notebook's own."""
     from il6repro.runner.execute import discover
-    from il6repro.runner.parameters import inspect_parameters, load_profile, parse_cli_value, resolve_parameters
+    from il6repro.runner.parameters import (
+        inspect_parameters,
+        load_profile,
+        parse_cli_value,
+        resolve_parameters,
+    )
 
     for text, want in (("010", 10), ("08", 8), ("1e-3", 0.001), ("1e5", 1e5), ("", ""), ("a #2", "a #2"),
                        ("on", "on"), ("true", True), ("null", None), ("[1, 2]", [1, 2]), ("IL6R", "IL6R")):
