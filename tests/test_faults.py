@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -124,6 +125,13 @@ def _ukb_case(tmp_path, twin, case):
         part.to_csv(f, index=False)
         rawf = tmp_path / "commas.raw"
         rawf.write_text(raw.replace(" ", ","))
+    elif case == "raw_swapped":  # the header says T is counted where the dosages count C: every MR sign flips
+        part.to_csv(f, index=False)
+        rawf = tmp_path / "swapped.raw"
+        head, rest = raw.split("\n", 1)
+        rawf.write_text(re.sub(r"\brs16835819_(\w+)\(/(\w+)\)", r"rs16835819_\2(/\1)", head) + "\n" + rest)
+    elif case == "finding_idp_renamed":  # the middle temporal GMV (25804) under another instance's name
+        part.rename(columns={"25804-2.0": "25804-3.0"}).to_csv(f, index=False)
     return f, rawf
 
 
@@ -142,6 +150,10 @@ UKB_CASES = [
     ("dup_iid", ["dup.raw", "appear more than once", "rows"]),
     ("raw_empty", ["empty.raw", "empty (0 bytes)"]),
     ("raw_commas", ["commas.raw", "not a plink .raw file", "space-separated"]),
+    # a rerunner's review: these two ran to the end and published the wrong conclusion as real data
+    ("raw_swapped", ["swapped.raw", "rs16835819", "swapped", "flip every MR estimate", "include-alt"]),
+    ("finding_idp_renamed", ["participants.csv", "no column for 1 IDP(s) the paper reports on", "25804-2.0",
+                             "gmv_L_Middle_Temporal_Gyrus_posterior_division"]),
 ]
 
 
@@ -153,6 +165,17 @@ def test_ukb_extract_faults_are_one_clear_line(tmp_path, ukb_twin, case, words):
         ukb.load(f, rawf)
     clear_message(err.value, *words, ids=ukb_twin[1]["eid"].tolist())
     assert {q: q.read_bytes() for q in before} == before  # the user's files are never modified
+
+
+def test_ukb_idps_absent_from_the_extract_are_named(tmp_path, ukb_twin):
+    """An IDP of idps.csv that the paper does not report on may be absent: it is left out with a note naming it
+    (the scan then makes fewer tests), not silently."""
+    p, part, _ = ukb_twin
+    part.drop(columns=["25782-2.0", "25783-2.0"]).to_csv(tmp_path / "x.csv", index=False)
+    ex = ukb.load(tmp_path / "x.csv", p / ukb.RAW)
+    note = next(n for n in ex.notes if "not in x.csv" in n)
+    assert note.startswith("2 of the 205 IDPs of idps.csv are not in x.csv") and "25782-2.0, 25783-2.0" in note
+    assert ex.idps.shape[1] == 203
 
 
 def test_ukb_missing_covariates_are_complete_cases_with_counts(tmp_path, ukb_twin):

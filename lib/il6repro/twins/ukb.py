@@ -621,6 +621,38 @@ def read_raw(path: str | Path, alleles: pd.DataFrame | None = None) -> tuple[pd.
     return dos, var[["snp", "counted", "alt"]]
 
 
+def check_allele_frequencies(dos: pd.DataFrame, var: pd.DataFrame, name: str, ins: pd.DataFrame | None = None,
+                             *, off: float = 0.2) -> None:
+    """Stop when a ``.raw`` column's counted allele looks swapped: its frequency in the extract (mean dosage / 2)
+    is more than ``off`` from the instruments table's frequency of that allele and nearer its complement.
+
+    A header whose allele labels are swapped (``rs16835819_T(/C)`` for the C dosage) passes every allele check and
+    flips every MR estimate's sign; the frequency shows it for all but near-50% variants. Variants whose frequency
+    in the instruments table is illustrative (``illustrative`` lists ``eaf``) are not checked. Only frequencies
+    (aggregates) are named.
+    """
+    ins = instruments() if ins is None else ins
+    ref = ins[~ins["illustrative"].astype(str).str.contains("eaf")].drop_duplicates("snp").set_index("snp")
+    bad = []
+    for snp, counted in var[["snp", "counted"]].itertuples(index=False):
+        if snp not in ref.index or snp not in dos.columns:
+            continue
+        r = ref.loc[snp]
+        ea, oa, eaf = str(r["effect_allele"]).upper(), str(r["other_allele"]).upper(), float(r["eaf"])
+        c = str(counted).upper()
+        expect = eaf if c == ea else (1 - eaf if c == oa else None)
+        f = float(np.nanmean(dos[snp].to_numpy(float))) / 2
+        if expect is None or not np.isfinite(f):
+            continue
+        if abs(f - expect) > off and abs(f - (1 - expect)) < abs(f - expect) - 0.1:
+            bad.append(f"{snp}: {c} counted at frequency {f:.3f}, the instruments give {c} {expect:.3f}")
+    if bad:
+        raise ExtractError(f"{name}: the counted allele of {len(bad)} variant(s) has the other allele's frequency "
+                           f"({'; '.join(bad[:3])}{'; ...' if len(bad) > 3 else ''}): the column names' alleles look "
+                           "swapped, which would flip every MR estimate; export again with 'plink2 --export A "
+                           "include-alt' (the column name's first allele is the one counted)")
+
+
 def _finite_numeric(df: pd.DataFrame, cols: list[str]) -> set[str]:
     """The columns of ``cols`` that :func:`numeric_column` passes without a word: numeric (not boolean), every
     present value far from overflow when squared (``|x| < 1e154``). A column scan without copies; the others
@@ -685,9 +717,22 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
         raise ExtractError(f"{fname}: missing covariate column(s): {', '.join(missing)} (mapping: "
                            "data_manifest/ukb/columns.yaml)")
     info = idp_table()
+    absent = info[~info["column"].isin(head)]
     info = info[info["column"].isin(head)].reset_index(drop=True)
     if info.empty:
         raise ExtractError(f"{fname}: none of the {len(idp_table())} IDP columns of idps.csv found")
+    if len(absent):
+        # an IDP the paper reports on must be analysed: a renamed column would drop a finding without a word
+        wanted = absent[absent["idp"].isin(set(targets()["idp"]))]
+        if len(wanted):
+            raise ExtractError(
+                f"{fname}: no column for {len(wanted)} IDP(s) the paper reports on: "
+                + ", ".join(f"{c} (field {f}, {i})" for c, f, i in wanted[["column", "field", "idp"]].head(5)
+                            .itertuples(index=False)) + "; export these fields under the column names ukbconv writes "
+                "(data_manifest/ukb/idps.csv lists each one's)")
+    absent_note = (f"{len(absent)} of the {len(absent) + len(info)} IDPs of idps.csv are not in {fname} and were left "
+                   f"out, so the scan makes fewer tests: {', '.join(absent['column'].head(5))}"
+                   + (f" (+{len(absent) - 5} more)" if len(absent) > 5 else "")) if len(absent) else ""
     optional = [cols[k] for k in ("crp", "age_recruitment", "genetic_grouping") if cols.get(k) in head]
     use = list(roles.values()) + list(cols["pcs"]) + optional + info["column"].tolist()
     df = read_numeric_csv(participants, ExtractError, text=[cols["eid"]], usecols=use)
@@ -725,7 +770,8 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     governance.register_ids(df.index)
     df.index.name = "eid"
     dos, var = read_raw(raw, alleles)
-    notes = []
+    check_allele_frequencies(dos, var, Path(raw).name)
+    notes = [absent_note] if absent_note else []
     common = df.index.intersection(dos.index)
     if len(common) == 0:
         raise ExtractError(f"no eid in common between {fname} and {Path(raw).name} (the .raw's IID must be the "
