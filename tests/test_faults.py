@@ -178,6 +178,25 @@ def test_ukb_idps_absent_from_the_extract_are_named(tmp_path, ukb_twin):
     assert ex.idps.shape[1] == 203
 
 
+def test_table1_small_cells_cannot_be_recovered_by_subtraction(tmp_path, ukb_twin):
+    """A rerunner's review: with 6 men, 7 at one centre and 3 without thickness IDPs, Table 1 showed 'Female 144',
+    the other centres' counts and 'With cortical thickness IDPs 147' beside 'Participants 150': each small count
+    was one subtraction away."""
+    p, part, _ = ukb_twin
+    part = part.copy()
+    part["31-0.0"] = 0
+    part.loc[part.index[:6], "31-0.0"] = 1
+    part["54-2.0"] = np.where(np.arange(len(part)) < 7, 11027, np.where(np.arange(len(part)) < 80, 11025, 11026))
+    ct = [c for c in part.columns if c.startswith("267")][0]
+    part.loc[part.index[10:13], ct] = np.nan
+    part.to_csv(tmp_path / "x.csv", index=False)
+    t = ukb.describe(ukb.load(tmp_path / "x.csv", p / ukb.RAW))["value"]
+    assert t["Participants"] == "150" and t["Female, n (%)"] == "all but <10"
+    assert t["Imaging centre Newcastle, n (%)"] == "<10"
+    assert t["Imaging centre Reading, n (%)"].startswith("suppressed") and t["Imaging centre Cheadle, n (%)"] != "<10"
+    assert t["With cortical thickness IDPs, n"] == "all but <10"
+
+
 def test_ukb_missing_covariates_are_complete_cases_with_counts(tmp_path, ukb_twin):
     """Policy (as plink2 --glm): a participant missing a covariate is set aside, counted in the notes; each IDP
     is analysed on those who have it; the SVD/QR never sees a missing value."""

@@ -844,26 +844,48 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     return Extract(cov, idps, dos, var, info, exposure, table1, notes)
 
 
+def suppressed_categories(counts: pd.Series, min_cell: int = 10) -> pd.Series:
+    """Which categories of a breakdown (counts summing to a shown total) to suppress: every count under
+    ``min_cell``, then the smallest others until the suppressed cells add up to ``min_cell`` or more and number at
+    least two, so no suppressed count can be recovered by subtracting the shown ones from the total (secondary
+    suppression). Returns a boolean Series."""
+    sup = (counts > 0) & (counts < min_cell)
+    if not sup.any():
+        return sup
+    for k in counts[~sup].sort_values().index:
+        if sup.sum() >= 2 and counts[sup].sum() >= min_cell:
+            break
+        sup[k] = True
+    return sup
+
+
 def describe(ex: Extract, min_cell: int = 10) -> pd.DataFrame:
-    """Table 1 of an extract, aggregated (cells under ``min_cell`` people suppressed)."""
+    """Table 1 of an extract, aggregated: cells under ``min_cell`` people suppressed, and as many others as it
+    takes that none can be recovered from the total by subtraction (:func:`suppressed_categories`)."""
     t = ex.table1
-    rows = [("Participants", f"{len(t):,}")]
+    n = len(t)
+    rows = [("Participants", f"{n:,}")]
     fem = int((t["sex"] == 0).sum())
-    rows.append(("Female, n (%)", f"{fem:,} ({100 * fem / len(t):.1f})" if fem >= min_cell else f"<{min_cell}"))
+    rows.append(("Female, n (%)", f"<{min_cell}" if 0 < fem < min_cell else  # men = the total minus women
+                 f"all but <{min_cell}" if 0 < n - fem < min_cell else f"{fem:,} ({100 * fem / n:.1f})"))
     for col, lab in (("age_recruitment", "Age at recruitment, mean (SD)"),
                      ("age_imaging", "Age at imaging, mean (SD)")):
         if col in t:
             rows.append((lab, f"{t[col].mean():.1f} ({t[col].std():.1f})"))
-    for k, v in t["centre"].value_counts().sort_index().items():
+    centres = t["centre"].value_counts().sort_index()
+    hide = suppressed_categories(centres, min_cell)
+    for k, v in centres.items():
         name = {11025: "Cheadle", 11026: "Reading", 11027: "Newcastle"}.get(int(k), str(k))
-        rows.append((f"Imaging centre {name}, n (%)",
-                     f"{v:,} ({100 * v / len(t):.1f})" if v >= min_cell else f"<{min_cell}"))
+        rows.append((f"Imaging centre {name}, n (%)", f"{v:,} ({100 * v / n:.1f})" if not hide[k] else
+                     f"<{min_cell}" if v < min_cell else "suppressed (another centre has fewer than "
+                     f"{min_cell})"))
     if "log_crp" in ex.exposure:
         crp = np.exp(ex.exposure["log_crp"])
         rows.append(("CRP (mg/L), median (IQR)", f"{crp.median():.2f} ({crp.quantile(.25):.2f}-"
                                                  f"{crp.quantile(.75):.2f})"))
     n_ct = int(ex.idps.filter(like="ct_").notna().all(axis=1).sum())
-    rows.append(("With cortical thickness IDPs, n", f"{n_ct:,}"))
+    rows.append(("With cortical thickness IDPs, n", f"all but <{min_cell}" if 0 < n - n_ct < min_cell else
+                 f"<{min_cell}" if 0 < n_ct < min_cell else f"{n_ct:,}"))
     return pd.DataFrame(rows, columns=["characteristic", "value"]).set_index("characteristic")
 
 
