@@ -178,6 +178,15 @@ def test_ukb_idps_absent_from_the_extract_are_named(tmp_path, ukb_twin):
     assert ex.idps.shape[1] == 203
 
 
+def test_an_empty_crp_column_is_left_out_not_blamed_on_an_idp(tmp_path, ukb_twin):
+    """A rerunner's review: an all-empty CRP column failed notebook 01 with "tsls: outcome 'gmv_L_Frontal_Pole' has 0
+    participant(s) with complete data"; without the column it ran."""
+    p, part, _ = ukb_twin
+    part.assign(**{"30710-0.0": np.nan}).to_csv(tmp_path / "x.csv", index=False)
+    ex = ukb.load(tmp_path / "x.csv", p / ukb.RAW)
+    assert "log_crp" not in ex.exposure and any("CRP column (30710-0.0) is empty" in n for n in ex.notes)
+
+
 def test_table1_small_cells_cannot_be_recovered_by_subtraction(tmp_path, ukb_twin):
     """A rerunner's review: with 6 men, 7 at one centre and 3 without thickness IDPs, Table 1 showed 'Female 144',
     the other centres' counts and 'With cortical thickness IDPs 147' beside 'Participants 150': each small count

@@ -223,6 +223,20 @@ def test_coexpression_verdict_carries_the_floor_and_circularity_cautions():
         "tight", True, "P 0.01", "real_data", caution="  ").data
 
 
+def test_small_cohorts_get_a_sentence_not_a_library_error():
+    """A rerunner's review: notebook 08 on 500 twin participants died in its figure with KeyError: 'from phase'
+    (every group under 10 people), and a 500-row real extract with LinAlgError: Singular matrix."""
+    import matplotlib.pyplot as plt
+
+    fig = charts.il6_trajectories(pd.DataFrame())
+    assert "small-cell rule" in fig.axes[0].texts[0].get_text()
+    plt.close(fig)
+    obs = pd.DataFrame({"stno": np.arange(40), "low": [1] * 20 + [0] * 20, "age": 50.0, "female": 1.0,
+                        "resolved": [1, 0] * 20, "phase": 3})
+    with pytest.raises(C.CohortError, match=r"cannot be fitted on 40 case-observations \(20 exposed, 20 not\)"):
+        C.risk_ratio(obs, "low", ["age", "female"])
+
+
 # ------------------------------------------------------------------------------------------------ study W
 @pytest.fixture
 def scan_run():

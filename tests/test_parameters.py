@@ -191,6 +191,16 @@ def test_cli_values_read_as_typed(isolated, tmp_path, monkeypatch):
         resolve_parameters(nbs, specs, prof, ["ukb.gene=IL6"])
 
 
+def test_cell_timeout_must_be_a_positive_whole_number(capsys):
+    """A rerunner's review: --cell-timeout 0 and -5 were accepted without a word."""
+    from il6repro.__main__ import main
+
+    for bad, words in (("0", "0 is not above 0"), ("-5", "-5 is not above 0"), ("x", "'x' is not a whole number")):
+        with pytest.raises(SystemExit) as ex:
+            main(["run", "--cell-timeout", bad])
+        assert ex.value.code == 2 and words in capsys.readouterr().err
+
+
 def test_cli_prints_one_line_and_exits_nonzero(isolated):
     out = subprocess.run([sys.executable, "-m", "il6repro", "run", "--only", "02", "-p", "alpha=2"],
                          capture_output=True, text=True, env=dict(os.environ))

@@ -7,6 +7,17 @@ import os
 import sys
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of seconds above 0 (``--cell-timeout 0`` would stop every cell)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not above 0: give the seconds a cell may run, e.g. 600")
+    return value
+
+
 def _data(args) -> int:
     from . import data
 
@@ -249,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="override a parameter (all notebooks declaring it, or notebook NN only)")
     r.add_argument("--only", action="append", help="notebook number(s) or stem(s), e.g. --only 00,02")
     r.add_argument("--force", action="store_true", help="re-run even if up to date")
-    r.add_argument("--cell-timeout", type=int, default=600, help="seconds a cell may run (default 600)")
+    r.add_argument("--cell-timeout", type=_positive_int, default=600, help="seconds a cell may run (default 600)")
     r.add_argument("--notebook-timeout", type=int, default=3600, help="seconds a notebook may run")
     r.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     r.set_defaults(func=_run)

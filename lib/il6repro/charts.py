@@ -167,6 +167,11 @@ def flow_diagram(flow: pd.DataFrame, n_obs: int):
 def il6_trajectories(traj: pd.DataFrame):
     """Geometric mean IL-6 at baseline and the next IL-6 phase, by phase and resolution status."""
     fig, ax = _fig((6.4, 3.5))
+    if traj.empty:  # every group under the small-cell limit (a small extract): say so rather than fail
+        ax.text(0.5, 0.5, "no group has 10 or more case-observations:\nnothing can be shown (small-cell rule)",
+                ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
     groups = list(traj.groupby(["from phase", "group"]))
     # each series a little to the side of the others, so two equal means show two markers, not one over the other
     dodge = np.linspace(-0.06, 0.06, len(groups)) if len(groups) > 1 else np.zeros(len(groups))

@@ -429,12 +429,20 @@ def risk_ratio(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] =
 
     Returns rr, ci_low, ci_high, log_rr, se (robust, of log RR), p, n_obs, n_persons, method, vcov, covariates.
     """
-    if method == "poisson":
-        b, se, (n_obs, n_persons) = _poisson_estimate(obs, exposure, covariates, vcov)
-    elif method == "gee":
-        b, se, (n_obs, n_persons) = _gee_estimate(obs, exposure, covariates, vcov)
-    else:
-        _model_inputs(obs, exposure, covariates, method, vcov)  # names the bad method
+    try:
+        if method == "poisson":
+            b, se, (n_obs, n_persons) = _poisson_estimate(obs, exposure, covariates, vcov)
+        elif method == "gee":
+            b, se, (n_obs, n_persons) = _gee_estimate(obs, exposure, covariates, vcov)
+        else:
+            _model_inputs(obs, exposure, covariates, method, vcov)  # names the bad method
+    except np.linalg.LinAlgError:  # a singular design: too few observations for the covariates (aggregates only)
+        x = obs[exposure] if exposure in obs else pd.Series(dtype=float)
+        raise CohortError(
+            f"risk ratio of {exposure!r} ({method}, adjusted for {', '.join(covariates) or 'nothing'}): the model "
+            f"cannot be fitted on {len(obs):,} case-observations ({int((x == 1).sum()):,} exposed, "
+            f"{int((x == 0).sum()):,} not): too few, or a covariate constant among them; a larger extract is needed "
+            "for this analysis") from None
     z = _dist.norm_isf(alpha / 2)
     return {"rr": float(np.exp(b)), "ci_low": float(np.exp(b - z * se)), "ci_high": float(np.exp(b + z * se)),
             "log_rr": b, "se": se, "p": float(2 * _dist.norm_sf(abs(b / se))), "n_obs": n_obs,

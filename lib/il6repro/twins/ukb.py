@@ -765,6 +765,12 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     if bad_sex.any():
         raise ExtractError(f"{fname}: column {cols['sex']!r} (sex) has {int(bad_sex.sum())} value(s) other than 0 "
                            f"(female) and 1 (male) ({rows(bad_sex)}); recode them or set them empty (missing)")
+    crp_col = cols.get("crp")
+    if crp_col in df.columns and num.get(crp_col, df[crp_col]).isna().all():  # as if absent: no CRP analyses
+        df = df.drop(columns=crp_col)
+        num.pop(crp_col, None)
+        absent_note = "; ".join(filter(None, [absent_note, f"the CRP column ({crp_col}) is empty in {fname}: left out "
+                                                           "as if absent (no CRP first stage)"]))
     df = df.assign(**num).set_index(cols["eid"])
     df.index = df.index.astype(str).str.strip()
     governance.register_ids(df.index)
