@@ -191,6 +191,25 @@ def test_cli_values_read_as_typed(isolated, tmp_path, monkeypatch):
         resolve_parameters(nbs, specs, prof, ["ukb.gene=IL6"])
 
 
+def test_an_extract_edited_in_place_is_not_up_to_date(tmp_path):
+    """A rerunner's review: one byte of an extract changed with its size and mtime kept (cp -p, rsync -a) and the
+    runner said "1 up to date" over stale results. The key now follows the content of the files the loaders read."""
+    import os
+
+    from il6repro.runner.execute import _param_files_digest
+
+    f = tmp_path / "whitehall_wide.csv"
+    f.write_text("stno,x\n1,2\n")
+    (tmp_path / "notes.txt").write_text("a")
+    before = {"file": _param_files_digest({"extract": str(f)}), "folder": _param_files_digest({"extract": str(tmp_path)})}
+    st = f.stat()
+    f.write_text("stno,x\n1,3\n")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    assert _param_files_digest({"extract": str(f)}) != before["file"]
+    assert _param_files_digest({"extract": str(tmp_path)}) != before["folder"]
+
+
 def test_cell_timeout_must_be_a_positive_whole_number(capsys):
     """A rerunner's review: --cell-timeout 0 and -5 were accepted without a word."""
     from il6repro.__main__ import main

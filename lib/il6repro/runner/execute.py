@@ -8,6 +8,7 @@ run with an error naming the notebook and the cell.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -106,14 +107,35 @@ def code_digest(root: Path) -> str:
     return tree_digest(lib + extra + ([lock] if lock.is_file() else []), root)
 
 
+#: The files the extract loaders read from a folder: their content decides whether a notebook is up to date.
+EXTRACT_FILES = ("ukb_participants.csv", "ukb_instruments.raw", "whitehall_wide.csv", "whitehall_wide.csv.gz")
+
+
+@functools.lru_cache(maxsize=64)
+def _content_sha(path: str, size: int, mtime_ns: int, ctime_ns: int) -> str:
+    """Once per file version in a process (ctime changes on every write, whatever mtime is set back to)."""
+    from ..data import sha256_file
+
+    return sha256_file(Path(path))
+
+
 def _param_files_digest(params: dict[str, Any]) -> dict[str, str]:
-    """For parameters that name existing files/folders (a user's extract), their size and mtime."""
+    """For parameters that name existing files/folders (a user's extract): the content (sha256) of the file, or of
+    the files the loaders read in the folder, and the size and mtime of the folder's other files. Size and mtime
+    alone missed an edit that kept both (``cp -p``, ``rsync -a``, ``touch -r``), and the run said "up to date" on
+    stale results."""
     out = {}
     for k, v in params.items():
         if isinstance(v, str) and v and len(v) < 4096 and os.path.exists(v):
             p = Path(v)
             files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file())
-            out[k] = _sha("".join(f"{q}:{q.stat().st_size}:{q.stat().st_mtime_ns}" for q in files).encode())
+            parts = []
+            for q in files:
+                st = q.stat()
+                read = p.is_file() or q.name in EXTRACT_FILES
+                parts.append(f"{q}:{_content_sha(str(q), st.st_size, st.st_mtime_ns, st.st_ctime_ns)}" if read else
+                             f"{q}:{st.st_size}:{st.st_mtime_ns}")
+            out[k] = _sha("".join(parts).encode())
     return out
 
 
