@@ -325,7 +325,7 @@ print(f"Whitehall twin: phase 3-5 correlation of log IL-6 {icc_twin:.2f} (true c
 fig, ax = plt.subplots(figsize=(6, 3.4))
 ax.plot(dilution["reliability"], dilution["one measure"], "o-", label="one measurement")
 ax.plot(dilution["reliability"], dilution["mean of two"], "s-", label="mean of two measurements")
-ax.axvline(icc_twin, color="0.5", ls=":", lw=1, label=f"twin's phase 3-5 correlation ({icc_twin:.2f})")
+ax.axvline(icc_twin, color="0.5", ls=":", lw=1, label="twin's phase 3-5 correlation")  # no value: a graded answer
 ax.axhline(1, color="0.3", lw=0.8)
 ax.set_xlabel("reliability of one IL-6 measurement")
 ax.set_ylabel("estimated / planted log RR")

@@ -327,6 +327,16 @@ def test_course_builds_three_units_with_clean_student_versions(built):
         # its tables are report.table's (words as headers, no raw index), never pandas' own HTML table
         html = ["".join(o.get("data", {}).get("text/html", "")) for c in instructor["cells"] for o in c.get("outputs", [])]
         assert not [h for h in html if 'class="dataframe"' in h], stem
+        # an instructor review: the hand-out gave no points and said nothing of the file name a student must keep
+        md = ["".join(c["source"]) for c in student["cells"] if c["cell_type"] == "markdown"]
+        at = next(i for i, t in enumerate(md) if t.startswith("**How this unit is graded.**"))
+        assert md[at + 1].startswith("## Exercise 1")
+        for k, q in enumerate((q for q in u["questions"] if not q["manual"]), 1):
+            assert f"Exercise {k}: {q['points']:g} point" in md[at]
+        assert f"`{stem}.ipynb`" in md[at] and "graded by hand" in md[at]
+    # no expected picture hands students a graded value (the replication probabilities, the twin's correlation)
+    assert "({p:.0%})" not in (ROOT / "notebooks" / "10_teaching_mr.py").read_text()
+    assert "({icc_twin:.2f})" not in (ROOT / "notebooks" / "12_teaching_cohort.py").read_text()
 
 
 @pytest.mark.slow

@@ -334,6 +334,7 @@ def build(out: str | Path | None = None, *, notebooks: list[Path] | None = None,
             figs = _attach_expected_figures(student, figures_dir(), unit.stem)
             _attach_expected_figures(solved, figures_dir(), unit.stem)
             _clean_student(student)
+            _add_grading_cell(student, unit, master.name)
             _clean_student(solved)
             leaks = student_leaks(student, master_nb)
             if leaks:
@@ -379,6 +380,30 @@ def build(out: str | Path | None = None, *, notebooks: list[Path] | None = None,
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def grading_text(unit: Unit, filename: str) -> str:
+    """What a student is told about grading and handing in, from the unit's own points (placed before Exercise 1)."""
+    ex = "; ".join(f"Exercise {k}: {q.points:g} point{'s' if q.points != 1 else ''}"
+                   for k, q in enumerate(unit.autograded, 1))
+    manual = [q for q in unit.questions if q.manual]
+    disc = (f" The {len(manual)} discussion questions carry {sum(q.points for q in manual):g} point(s) in all and are "
+            "graded by hand.") if manual else ""
+    return (f"**How this unit is graded.** {ex}.{disc} `grader.check(\"q1\")` (and so on) runs an exercise's public "
+            "checks, of the shape and format of your answer; when you hand the notebook in, each exercise is also "
+            "checked against the values a correct answer gives, so passing the public checks does not mean full "
+            f"marks. Hand in this notebook under its own file name, `{filename}`, run from top to bottom: its first "
+            "cell finds the checks by that name (a copy saved as "
+            f"`{filename.removesuffix('.ipynb')} (1).ipynb` cannot run them).")
+
+
+def _add_grading_cell(nb: dict, unit: Unit, filename: str) -> None:
+    """Insert :func:`grading_text` before the first exercise (or at the end)."""
+    cells = nb.get("cells", [])
+    at = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"
+               and _src(c).lstrip().startswith("## Exercise")), len(cells))
+    cells.insert(at, {"cell_type": "markdown", "id": f"{unit.stem[:2]}-grading", "metadata": {},
+                      "source": grading_text(unit, filename)})
 
 
 def _stable_cell_ids(nb: dict, unit: str, keep: set) -> None:
