@@ -73,6 +73,12 @@ def test_check_parameters_reads_the_annotations_of_a_namespace():
     ns["alpha"], ns["n"] = 0.05, "3"
     with pytest.raises(ParameterError, match="'n' must be an integer"):
         params.check_parameters(ns)
+    ns["n"] = 3
+    ns.update({"In": [""], "Out": {}, "_i1": "x", "check_parameters": params.check_parameters, "pd": pytest})
+    params.check_parameters(ns)  # the session's own names, functions and modules are not parameters
+    ns["sed"] = 3  # `papermill ... -p sed 3`: papermill only warns
+    with pytest.raises(ParameterError, match=r"02_mr_scan: unknown parameter 'sed' .*; its parameters: alpha, n, free"):
+        params.check_parameters(ns, where="02_mr_scan")
 
 
 def test_the_error_renders_as_one_line_in_ipython():
@@ -234,6 +240,8 @@ def test_cli_prints_one_line_and_exits_nonzero(isolated):
 @pytest.mark.parametrize("nb,name,value,message", [
     ("02_mr_scan", "alpha", 2, "parameter 'alpha' must be a number strictly between 0 and 1; got 2"),
     ("07_whitehall_resolution", "il6_cut", -1, "parameter 'il6_cut' must be one of 'median' or a number > 0"),
+    # a rerunner's review: papermill only warned "Passed unknown parameter: sed" and ran on the default seed
+    ("07_whitehall_resolution", "sed", 3, "unknown parameter 'sed' (passed to the notebook, which declares no such"),
 ])
 def test_plain_papermill_fails_in_the_check_cell(isolated, tmp_path, nb, name, value, message):
     import papermill as pm

@@ -230,6 +230,10 @@ def parse(annotation: str) -> Type:
     return Type(text, "or", options=tuple(parse(a) for a in args))
 
 
+#: Names an IPython session puts in a notebook's namespace besides its own variables.
+_SESSION_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open"})
+
+
 def check(name: str, value: Any, annotation: str, *, where: str = "") -> Any:
     """Return ``value`` (ints accepted where a number is wanted) or raise one clear :class:`ParameterError`."""
     t = parse(annotation)
@@ -248,7 +252,16 @@ def check_parameters(namespace: dict[str, Any], *, where: str = "") -> None:
     not changed (an int where a number is wanted is fine in Python).
     """
     where = where or os.environ.get("IL6REPRO_NOTEBOOK", "")
-    for name, ann in dict(namespace.get("__annotations__", {})).items():
+    declared = dict(namespace.get("__annotations__", {}))
+    # a value papermill injected under a name the notebook does not declare (`papermill ... -p sed 3`): papermill
+    # only warns, and the run would use the default seed
+    unknown = sorted(k for k, v in namespace.items() if k not in declared and not k.startswith("_")
+                     and k not in _SESSION_NAMES and (v is None or isinstance(v, bool | int | float | str | list | dict)))
+    if unknown and declared:
+        prefix = f"{where}: " if where else ""
+        raise ParameterError(f"{prefix}unknown parameter {unknown[0]!r} (passed to the notebook, which declares no "
+                             f"such parameter; a typo?); its parameters: {', '.join(declared)}")
+    for name, ann in declared.items():
         if isinstance(ann, type):
             ann = ann.__name__
         if not isinstance(ann, str) or name not in namespace:
