@@ -61,10 +61,11 @@ print(f"{len(obs):,} case-observations from {obs.stno.nunique():,} participants;
       f"{int(obs.age.max())} (whole years); mean follow-up to the next examination {obs.followup_years.mean():.1f} years; "
       f"{100 * obs.resolved.mean():.1f}% resolved; IL-6 cut-offs (pg/mL): "
       + ", ".join(f"phase {k}: {v:.2f}" for k, v in obs.attrs["cuts"].items()))
-report.table(obs.attrs["flow"], "07-flow")
+flow = cohort.flow_for_display(obs.attrs["flow"])  # counts under 10 hidden, and one more of each sum they enter
+report.table(flow, "07-flow")
 
 # %%
-save(charts.flow_diagram(obs.attrs["flow"], len(obs)), "07_flow",
+save(charts.flow_diagram(flow, len(obs)), "07_flow",
      caption="Flow of participants from attendance to analysed GHQ-case observations, per phase.")
 
 # %% [markdown]

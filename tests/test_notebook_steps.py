@@ -223,6 +223,25 @@ def test_coexpression_verdict_carries_the_floor_and_circularity_cautions():
         "tight", True, "P 0.01", "real_data", caution="  ").data
 
 
+def test_whitehall_flow_hides_small_counts_and_one_more_of_each_sum():
+    """A rerunner's review: a 500-row extract published 'no later GHQ (excluded)' counts of 3, 3 and 4, each also the
+    difference of two shown counts."""
+    import matplotlib.pyplot as plt
+
+    f = pd.DataFrame({"attended GHQ": [600, 500], "GHQ cases": [120, 100], "IL-6 measured": [100, 90],
+                      "no IL-6 (excluded)": [20, 10], "no later GHQ (excluded)": [3, 30], "case-observations": [97, 60]},
+                     index=pd.Index([3, 5], name="phase"))
+    shown = C.flow_for_display(f)
+    assert shown.loc[3].tolist() == [600, 120, "suppressed", "suppressed", "<10", 97]
+    assert shown.loc[5].tolist() == f.loc[5].tolist()
+    big = f.assign(**{"no later GHQ (excluded)": [30, 30]})
+    assert C.flow_for_display(big) is big  # nothing small: the table as it was
+    fig = charts.flow_diagram(shown, 157)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "- no later GHQ (<10)" in texts and "phase 3: IL-6 measured\nsuppressed" in texts
+    plt.close(fig)
+
+
 def test_small_cohorts_get_a_sentence_not_a_library_error():
     """A rerunner's review: notebook 08 on 500 twin participants died in its figure with KeyError: 'from phase'
     (every group under 10 people), and a 500-row real extract with LinAlgError: Singular matrix."""

@@ -142,6 +142,11 @@ def rr_forest(table: pd.DataFrame, *, published: float, published_ci: tuple[floa
     return fig
 
 
+def _count(v) -> str:
+    """A count as the figure shows it: ``1,234``, or a suppressed cell's text (``<10``) as it is."""
+    return f"{v:,}" if isinstance(v, int | np.integer) else str(v)
+
+
 def flow_diagram(flow: pd.DataFrame, n_obs: int):
     """Per IL-6 phase: attended GHQ → GHQ cases → IL-6 measured → case-observations, each exclusion beside the step it leaves."""
     fig, ax = _fig((9.5, 3.8))
@@ -151,14 +156,16 @@ def flow_diagram(flow: pd.DataFrame, n_obs: int):
         x0 = 0.02 + 0.33 * j
         for i, c in enumerate(cols):
             y = 0.88 - 0.25 * i
-            ax.text(x0, y, f"phase {ph}: {c}\n{flow.loc[ph, c]:,}", ha="left", va="center", fontsize=8,
+            ax.text(x0, y, f"phase {ph}: {c}\n{_count(flow.loc[ph, c])}", ha="left", va="center", fontsize=8,
                     transform=ax.transAxes, bbox=dict(boxstyle="round", fc="0.95", ec="0.6"))
             if i:
                 ax.annotate("", xy=(x0 + 0.05, y + 0.07), xytext=(x0 + 0.05, y + 0.17), xycoords="axes fraction",
                             textcoords="axes fraction", arrowprops=dict(arrowstyle="->", color="0.4"))
         # each exclusion beside the arrow of the step it leaves: cases without IL-6, then IL-6 without a later GHQ
         for i, (col, words) in ((2, ("no IL-6 (excluded)", "no IL-6")), (3, ("no later GHQ (excluded)", "no later GHQ"))):
-            ax.text(x0 + 0.08, 0.88 - 0.25 * (i - 0.5), f"- {flow.loc[ph, col]:,} {words}", fontsize=7, color="0.35",
+            v = flow.loc[ph, col]
+            ax.text(x0 + 0.08, 0.88 - 0.25 * (i - 0.5), f"- {v:,} {words}" if isinstance(v, int | np.integer)
+                    else f"- {words} ({v})", fontsize=7, color="0.35",
                     va="center", transform=ax.transAxes)
     ax.set_title(f"Who enters: {n_obs:,} GHQ-case observations with IL-6 and follow-up", fontsize=10)
     return fig

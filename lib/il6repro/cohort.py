@@ -720,3 +720,17 @@ def trajectories(df: pd.DataFrame, obs: pd.DataFrame, ch: pd.DataFrame, min_cell
                              "next IL-6 phase": float(np.exp((base[m] + sub.change.to_numpy()[m]).mean())),
                              "case-observations": int(m.sum())})
     return pd.DataFrame(rows)
+
+
+#: The flow table's sums (per phase): cases = with IL-6 + without; with IL-6 = without a later GHQ + analysed.
+FLOW_IDENTITIES = (("GHQ cases", "IL-6 measured", "no IL-6 (excluded)"),
+                   ("IL-6 measured", "no later GHQ (excluded)", "case-observations"))
+
+
+def flow_for_display(flow: pd.DataFrame, min_cell: int = 10) -> pd.DataFrame:
+    """The flow table as shown: counts under ``min_cell`` suppressed, and another count of each sum they enter, so
+    none is the difference of two shown ones (the analysed case-observations kept visible where possible)."""
+    from .governance import suppress_flow
+
+    return suppress_flow(flow, FLOW_IDENTITIES, min_cell, keep_visible=("case-observations", "attended GHQ"))
+

@@ -283,3 +283,39 @@ def suppress_small(df, columns=None, min_cell: int = MIN_CELL):
             out[c] = out[c].astype(object)
             out.loc[small, c] = f"<{min_cell}"
     return out
+
+
+def suppress_flow(flow, identities, min_cell: int = MIN_CELL, keep_visible=()):
+    """A flow table (one row per group, columns of counts) for display, with small counts suppressed so that none
+    can be recovered from the others.
+
+    Every count in ``1 .. min_cell - 1`` reads ``"<min_cell"``; then for each identity ``total = a + b`` (column
+    names) of a row in which exactly one term is hidden, another term is hidden too (``"suppressed"``): the smallest
+    of the others, sparing ``keep_visible`` where it can. Returns ``flow`` itself when nothing is small.
+    """
+    import pandas as pd
+
+    hide = pd.DataFrame(False, index=flow.index, columns=flow.columns)
+    cols = [c for c in flow.columns if pd.api.types.is_integer_dtype(flow[c])]
+    for c in cols:
+        hide[c] = flow[c].between(1, min_cell - 1)
+    if not hide.to_numpy().any():
+        return flow
+    small = hide.copy()
+    changed = True
+    while changed:
+        changed = False
+        for r in flow.index:
+            for total, a, b in identities:
+                terms = [total, a, b]
+                if sum(bool(hide.loc[r, t]) for t in terms) == 1:
+                    others = [t for t in terms if not hide.loc[r, t]]
+                    spare = [t for t in others if t not in keep_visible] or others
+                    hide.loc[r, min(spare, key=lambda t: flow.loc[r, t])] = True
+                    changed = True
+    out = flow.astype(object).copy()
+    for c in cols:
+        for r in flow.index:
+            if hide.loc[r, c]:
+                out.loc[r, c] = f"<{min_cell}" if small.loc[r, c] else "suppressed"
+    return out
