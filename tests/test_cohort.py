@@ -226,6 +226,22 @@ def test_loader_refuses_bad_tables(small, tmp_path):
     ok = W.load(tmp_path / "ghq.csv", on_bad_ghq="missing")
     assert ok.loc[i, "ghq_p7"].isna().all() and ok.attrs["notes"] == ["ghq_p7: 3 out-of-range score(s) set to missing"]
     assert (tmp_path / "ghq.csv").read_bytes() == before  # source never modified
+    # a rerunner's review: text read "outside the GHQ-30 range"; ISO dates got no hint; an empty wave no word
+    bad = small.copy()
+    bad["ghq_p7"] = bad["ghq_p7"].astype(object)
+    bad.loc[i[:2], "ghq_p7"] = "high"
+    bad.to_csv(tmp_path / "text.csv", index=False)
+    with pytest.raises(W.ExtractError, match=r"ghq_p7 has 2 non-numeric value\(s\) \(rows"):
+        W.load(tmp_path / "text.csv")
+    bad = small.copy()
+    bad["date_p3"] = bad["date_p3"].astype(object)
+    bad.loc[bad.index[:3], "date_p3"] = "1991-04-01"
+    bad.to_csv(tmp_path / "iso.csv", index=False)
+    with pytest.raises(W.ExtractError, match="decimal years, e.g. 1991.25"):
+        W.load(tmp_path / "iso.csv")
+    small.assign(date_p9=np.nan, ghq_p9=np.nan).to_csv(tmp_path / "wave.csv", index=False)
+    assert any(n.startswith("phase 9: no date and no GHQ-30 score for anyone")
+               for n in W.load(tmp_path / "wave.csv").attrs["notes"])
     pd.DataFrame(columns=small.columns).to_csv(tmp_path / "empty.csv", index=False)
     with pytest.raises(W.ExtractError, match="no rows"):
         W.load(tmp_path / "empty.csv")

@@ -549,7 +549,8 @@ def load(path: str | Path, *, on_bad_ghq: str = "error") -> pd.DataFrame:
         if col == "stno" or col in ghq_cols:
             continue
         advice = "code sex as 1 = man, 2 = woman" if col == "sex" else (
-            "IL-6 in pg/mL as a number" if col.startswith("il6_") else "")
+            "IL-6 in pg/mL as a number" if col.startswith("il6_") else
+            "dates as decimal years, e.g. 1991.25 for April 1991, not 1991-04-01" if col.startswith("date_") else "")
         v = numeric_column(df, col, f.name, col.split("_")[0], ExtractError, advice)
         if not pd.api.types.is_numeric_dtype(df[col]):  # numbers written as text (quoted, blanks): parsed
             df[col] = v
@@ -563,13 +564,22 @@ def load(path: str | Path, *, on_bad_ghq: str = "error") -> pd.DataFrame:
             raise ExtractError(f"{f.name}: il6_p{ph} has {int(bad.sum())} non-positive value(s) ({rows(bad)}); "
                                "IL-6 is a concentration in pg/mL (leave a missing value empty)")
     notes = []
+    for ph in GHQ_PHASES:  # a wave whose columns are there but empty: the phase was left out of the export?
+        if df[f"date_p{ph}"].isna().all() and df[f"ghq_p{ph}"].isna().all():
+            notes.append(f"phase {ph}: no date and no GHQ-30 score for anyone (is the phase missing from the "
+                         "export?); nobody can be followed up there")
     for col in ghq_cols:
         v = pd.to_numeric(df[col], errors="coerce")
+        text = df[col].notna() & v.isna()
         bad = df[col].notna() & (v.isna() | (v < 0) | (v > 30) | (v % 1 != 0))
         if bad.any():
+            n_text, n_range = int((bad & text).sum()), int((bad & ~text).sum())
+            what = " and ".join(filter(None, [f"{n_text} non-numeric value(s)" if n_text else "",
+                                              f"{n_range} score(s) outside the GHQ-30 range 0-30 or not whole"
+                                              if n_range else ""]))
             if on_bad_ghq == "error":
-                raise ExtractError(f"{f.name}: {col} has {int(bad.sum())} score(s) outside the GHQ-30 range 0-30 "
-                                   f"({rows(bad)}); correct them, or run with -p on_bad_ghq=missing (loader: "
+                raise ExtractError(f"{f.name}: {col} has {what} ({rows(bad)}); the GHQ-30 score is a whole number "
+                                   "0-30: correct them, or run with -p on_bad_ghq=missing (loader: "
                                    "on_bad_ghq='missing') to treat them as missing")
             v[bad] = np.nan
             notes.append(f"{col}: {int(bad.sum())} out-of-range score(s) set to missing")
