@@ -590,6 +590,10 @@ def test_grading_survives_loops_damage_stripped_metadata_and_subfolders(built, t
     stripped["metadata"].pop("otter")
     (subs / f"{stem}_nometa.ipynb").write_text(json.dumps(stripped))
     (subs / f"{stem}_cut.ipynb").write_text(json.dumps(solutions)[:400])
+    raising = json.loads(json.dumps(solutions))  # a cell that raises: otter grades on past it, the note says so
+    cell = _cells(raising, "otter_assign_solution_cell")[1]
+    cell["source"] = "".join(cell["source"]) + "\nraise RuntimeError('my loop broke')"
+    (subs / f"{stem}_raises.ipynb").write_text(json.dumps(raising))
     (subs / "answers.txt").write_text("see attached")
     logged = []
     table = grading.grade(subs, course=out, log=logged.append).set_index("submission")
@@ -599,6 +603,7 @@ def test_grading_survives_loops_damage_stripped_metadata_and_subfolders(built, t
     assert "by its file name" in table.loc[f"{stem}_nometa.ipynb", "note"]
     assert table.loc[f"alice/{stem}.ipynb", "total"] == table.loc[f"alice/{stem} (1).ipynb", "total"] == u["points"]
     assert table.loc[f"alice/{stem}.ipynb", "note"].startswith(f"identical to alice/{stem} (1).ipynb; parameters changed")
+    assert "raised RuntimeError: my loop broke" in table.loc[f"{stem}_raises.ipynb", "note"]
     assert table["d1"].isna().all() and (table["possible by hand"].dropna() == 4).all()
     fb = subs / "feedback"
     assert "hidden check" in (fb / f"alice__{stem}.txt").read_text()

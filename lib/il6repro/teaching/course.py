@@ -484,7 +484,16 @@ def grade_details(submission: Path, autograder: Path) -> dict:
     checks = [{"question": name, "case": r.test_case.name, "hidden": bool(r.test_case.hidden),
                "points": float(r.test_case.points or 0), "passed": bool(r.passed), "message": str(r.message or "")}
               for name, tf in res.results.items() for r in getattr(tf, "test_case_results", [])]
-    return {"scores": {name: float(r.score) for name, r in res.results.items()}, "checks": checks}
+    errors = []  # cells of the submission that raised (otter runs on past them): the executed copy says which
+    for k, cell in enumerate(c for c in (getattr(res, "notebook", None) or {}).get("cells", [])
+                             if c.get("cell_type") == "code"):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                first = next((ln for ln in _src(cell).splitlines() if ln.strip()), "")
+                errors.append(f"code cell {k + 1} ({first.strip()[:40]}) raised {out.get('ename', 'an error')}: "
+                              f"{str(out.get('evalue', '')).splitlines()[0][:120] if out.get('evalue') else ''}")
+    return {"scores": {name: float(r.score) for name, r in res.results.items()}, "checks": checks,
+            "errors": errors}
 
 
 def grade_one(submission: Path, autograder: Path) -> dict:

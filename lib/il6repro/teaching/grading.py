@@ -6,8 +6,9 @@ submission is graded, so a stopped run keeps every score it had. For each graded
 
 * a row of ``scores.csv``: the score of each exercise, total and possible, blank columns for the discussion
   questions (graded by hand), an ``error`` column (the submission could not be graded: the total is left blank,
-  not 0) and a ``note`` column (what to look at by hand: a second submission of the same name or content, a
-  parameter changed from the hand-out, hand-out code that was changed, code that refers to the grader);
+  not 0) and a ``note`` column (what to look at by hand: a cell that raised an error, a second submission of the
+  same name or content, a parameter changed from the hand-out, hand-out code that was changed, code that refers
+  to the grader);
 * ``feedback/<submission>.txt``, every check with its message (for the instructor), and
   ``feedback/<submission>.student.txt``, the public checks' messages and the hidden checks' scores only (to return);
 * ``feedback/discussion-<unit>.md``, each discussion question with every submission's answer, to grade by hand.
@@ -370,6 +371,9 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                     log(f"[{k}/{len(subs)}] {rel}: not graded: {row['error']}")
                     continue
                 scores = res["scores"]
+                if res.get("errors"):
+                    notes.append("; ".join(res["errors"][:3]) + (f" (+{len(res['errors']) - 3} more)"
+                                                                  if len(res["errors"]) > 3 else ""))
                 row.update({q: float(scores.get(q, 0.0)) for q in graded_q[u["stem"]]})
                 row["total"] = float(sum(row[q] for q in graded_q[u["stem"]]))
                 row["note"] = "; ".join(notes)
