@@ -31,7 +31,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -188,29 +187,11 @@ def _duplicate_key(rel: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ one submission
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """Stop a grading process and everything it started (the kernel runs in a session of its own)."""
-    try:
-        import psutil
-
-        kids = psutil.Process(proc.pid).children(recursive=True)
-    except Exception:  # noqa: BLE001 - already gone
-        kids = []
-    for p in [*kids]:
-        try:
-            p.kill()
-        except Exception:  # noqa: BLE001
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
 def grade_in_child(submission: Path, autograder: Path, timeout: float) -> dict:
     """Grade one notebook in a child process (:mod:`._grade_worker`) within ``timeout`` seconds; its temporary
     files (otter's grading folder, the kernel's) are removed whatever happens. Returns the worker's result."""
+    from ..runner.execute import _stop_worker  # stops all it started (the kernel runs in its own session)
+
     tmp = Path(tempfile.mkdtemp(prefix="il6repro-grade-"))
     try:
         out = tmp / "result.json"
@@ -222,11 +203,11 @@ def grade_in_child(submission: Path, autograder: Path, timeout: float) -> dict:
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_tree(proc)
+            _stop_worker(proc, grace=2.0)
             raise TimeoutError(f"timed out after {timeout:g} s (an endless loop or a very slow cell?); "
                                "grade it alone with a larger --timeout if it is only slow") from None
         except BaseException:
-            _kill_tree(proc)
+            _stop_worker(proc, grace=2.0)
             raise
         if proc.returncode != 0 or not out.is_file():
             lines = [ln for ln in (err or "").splitlines() if ln.strip()]
