@@ -24,7 +24,7 @@ PAPER = NOTEBOOKS  # the paper (00-09) and the course units (1x): every paramete
     ("Probability", 0.05, 0.05), ("Probability", 1, None), ("Probability", 0, None), ("Probability", 2, None),
     ("Seed", 0, 0), ("Seed", -1, None), ("Seed", 1.5, None), ("Seed", 3.0, 3), ("Seed", True, None),
     ("Draws", 100, 100), ("Draws", 99, None), ("Draws", 0, None),
-    ("SampleSize", 20688, 20688), ("SampleSize", 5, None),
+    ("SampleSize", 20688, 20688), ("SampleSize", 5, None), ("SampleSize", 100, None), ("SampleSize", 200, 200),
     ("NonNegative", 0, 0.0), ("NonNegative", -0.1, None), ("Positive", 0, None), ("Positive", 2.5, 2.5),
     ("Fraction", 1, 1.0), ("Fraction", 1.01, None), ("float", float("nan"), None), ("float", float("inf"), None),
     ("StringScore", 0.95, 0.95), ("StringScore", 0.4, None),
