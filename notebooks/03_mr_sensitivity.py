@@ -27,7 +27,7 @@ n_boot: "Draws" = 1000  # bootstrap draws for the median and mode SEs
 boot_seed: "Seed" = 314159265  # their seed
 egger_distribution: "Choice[normal, t]" = "normal"  # MR-Egger inference: normal (MendelianRandomization default) or t
 ivw_model: "Choice[fixed, random, default]" = "fixed"  # IVW model
-n_seeds: "IntRange[0, 10000]" = 200  # twin seeds for each planted association's over-seeds distribution (cached in build/overseeds; 0 skips)
+n_seeds: "Or[Choice[0], IntRange[2, 10000]]" = 200  # twin seeds for each planted association's over-seeds distribution (cached in build/overseeds; 0 skips)
 
 # %%
 from il6repro.params import check_parameters

@@ -29,7 +29,7 @@ case_threshold: "IntRange[1, 30]" = 5  # GHQ-30 caseness: score at or above this
 resolution: "Choice[next, last]" = "next"  # resolution at the next (or the last) attended GHQ examination
 il6_cut: "Or[Choice[median], Positive]" = "median"  # low IL-6: below the phase median, or below this many pg/mL
 on_bad_ghq: "Choice[error, missing]" = "error"  # a real extract's GHQ-30 score outside 0-30: stop, or treat as missing
-n_seeds: "IntRange[0, 10000]" = 200  # twin seeds for the over-seeds distributions and the twin's power (cached in build/overseeds; 0 skips)
+n_seeds: "Or[Choice[0], IntRange[2, 10000]]" = 200  # twin seeds for the over-seeds distributions and the twin's power (cached in build/overseeds; 0 skips)
 
 # %%
 from il6repro.params import check_parameters

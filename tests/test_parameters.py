@@ -129,17 +129,18 @@ BAD = [
     ("02", "alpha=2", "'alpha' must be a number strictly between 0 and 1; got 2"),
     ("02", "alpha=0", "'alpha' must be a number strictly between 0 and 1; got 0"),
     ("03", "n_boot=0", "'n_boot' must be an integer >= 100; got 0"),
+    ("08", "n_seeds=1", "'n_seeds' must be one of 0 or an integer from 2 to 10000; got 1"),  # was cell 18's error
     ("02", "ivw_model=randm", "'ivw_model' must be one of 'fixed', 'random', 'default'; got 'randm'"),
     ("02", "seed=-1", "'seed' must be an integer >= 0; got -1"),
     ("07", "il6_cut=-1", "'il6_cut' must be one of 'median' or a number > 0; got -1"),
-    ("01", "n=5", "'n' must be an integer >= 100; got 5"),
+    ("01", "n=5", "'n' must be an integer >= 200; got 5"),
     ("02", "correction=holm", "'correction' must be one of 'bonferroni', 'fdr'; got 'holm'"),
     ("04", "target=MTG", "'target' must be a Desikan-Killiany cortical region name"),
     ("05", "string_min_score=0.4", "'string_min_score' must be a STRING combined score from 0.9 to 1"),
     ("02", "harmonise_action=4", "'harmonise_action' must be one of 1, 2, 3; got 4"),
     ("07", "extract=/no/such/file.csv", "'extract' must be \"\" (the synthetic twin) or the path"),
     ("08", "on_bad_ghq=ignore", "'on_bad_ghq' must be one of 'error', 'missing'; got 'ignore'"),
-    ("02", "n=lots", "'n' must be an integer >= 100; got 'lots'"),
+    ("02", "n=lots", "'n' must be an integer >= 200; got 'lots'"),
 ]
 
 
