@@ -198,6 +198,25 @@ def test_cli_values_read_as_typed(isolated, tmp_path, monkeypatch):
         resolve_parameters(nbs, specs, prof, ["ukb.gene=IL6"])
 
 
+def test_twin_parameters_passed_with_a_real_extract_are_named(tmp_path):
+    """A rerunner's review: -p ukb.extract=... -p n=5000 -p seed=7 -p pleiotropy_sd=2 ran without a word that n, seed
+    and pleiotropy_sd shape only the synthetic twin."""
+    from il6repro.runner.execute import discover
+    from il6repro.runner.parameters import (
+        inspect_parameters,
+        load_profile,
+        resolve_parameters,
+        twin_only_overrides,
+    )
+
+    nbs = discover(only=["02", "07"])
+    specs = {s: inspect_parameters(p) for s, p in nbs.items()}
+    ov = [f"ukb.extract={tmp_path}", "n=5000", "seed=7", "pleiotropy_sd=2", "alpha=0.01"]
+    params = resolve_parameters(nbs, specs, load_profile("default"), ov)
+    assert twin_only_overrides(specs, params, ov) == {"02_mr_scan": ["seed", "n", "pleiotropy_sd"]}
+    assert twin_only_overrides(specs, params, ["alpha=0.01"]) == {}
+
+
 def test_an_extract_edited_in_place_is_not_up_to_date(tmp_path):
     """A rerunner's review: one byte of an extract changed with its size and mtime kept (cp -p, rsync -a) and the
     runner said "1 up to date" over stale results. The key now follows the content of the files the loaders read."""

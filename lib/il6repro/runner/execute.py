@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from .._paths import build_dir, figures_dir, repo_root
-from .parameters import ParameterError, inspect_parameters, load_profile, resolve_parameters
+from .parameters import (
+    ParameterError,
+    inspect_parameters,
+    load_profile,
+    resolve_parameters,
+    twin_only_overrides,
+)
 
 PACKAGES = ("papermill", "nbclient", "ipykernel", "numpy", "pandas", "scipy", "statsmodels", "matplotlib",
             "nilearn", "nibabel", "gseapy", "networkx", "pandera", "numba", "polars", "zlib-ng")
@@ -248,6 +254,11 @@ def run(profile: str = "default", overrides: list[str] | None = None, only: list
     _prune_removed(bdir, set(discover(notebooks_dir)), log)
     specs = {s: inspect_parameters(p) for s, p in nbs.items()}
     params = resolve_parameters(nbs, specs, load_profile(profile), overrides)
+    unused = twin_only_overrides(specs, params, overrides)
+    if unused:  # e.g. -p ukb.extract=/secure/ukb -p n=5000: n shapes only the twin
+        names = sorted({n for v in unused.values() for n in v})
+        log(f"note: with a real extract, {', '.join(names)} (the synthetic twin's parameters) are not used by "
+            f"{', '.join(sorted(unused))}")
     code = code_digest(root)
     commit = _git_commit(root)
     jupyter_path = _kernel_dir(bdir)

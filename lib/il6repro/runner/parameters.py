@@ -184,3 +184,19 @@ def resolve_parameters(
             resolved[stem][name] = check_value(stem, name, value, specs[stem][name])
     return resolved
 
+
+def twin_only_overrides(specs: dict[str, dict[str, dict]], params: dict[str, dict[str, Any]],
+                        overrides: list[str] | None) -> dict[str, list[str]]:
+    """For each notebook given a real extract: the ``-p`` parameters it was passed that only shape the synthetic
+    twin (their help says "twin" or "planted"), which a real extract does not use. Notebook -> names."""
+    passed = {item.split("=", 1)[0].rsplit(".", 1)[-1].strip() for item in overrides or [] if "=" in item}
+    out = {}
+    for stem, spec in specs.items():
+        if not params.get(stem, {}).get("extract"):
+            continue
+        names = [k for k in spec if k in passed and k != "extract"
+                 and re.search(r"\b(twin|planted)\b", str(spec[k].get("help", "")))]
+        if names:
+            out[stem] = names
+    return out
+
