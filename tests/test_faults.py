@@ -176,6 +176,11 @@ def test_ukb_idps_absent_from_the_extract_are_named(tmp_path, ukb_twin):
     note = next(n for n in ex.notes if "not in x.csv" in n)
     assert note.startswith("2 of the 205 IDPs of idps.csv are not in x.csv") and "25782-2.0, 25783-2.0" in note
     assert ex.idps.shape[1] == 203
+    # 3 participants without one IDP: the note's N range would give the 3 back by subtraction
+    part.assign(**{"25782-2.0": np.where(np.arange(len(part)) < 3, np.nan, part["25782-2.0"])}).to_csv(
+        tmp_path / "y.csv", index=False)
+    note = next(n for n in ukb.load(tmp_path / "y.csv", p / ukb.RAW).notes if "missing values" in n)
+    assert "N from all but <10 of the 150 to 150" in note and "147" not in note
 
 
 def test_an_empty_crp_column_is_left_out_not_blamed_on_an_idp(tmp_path, ukb_twin):

@@ -254,6 +254,30 @@ def test_small_cohorts_get_a_sentence_not_a_library_error():
                         "resolved": [1, 0] * 20, "phase": 3})
     with pytest.raises(C.CohortError, match=r"cannot be fitted on 40 case-observations \(20 exposed, 20 not\)"):
         C.risk_ratio(obs, "low", ["age", "female"])
+    # a fit that runs off (separation) gave "RR 6,867,457,...,896" at n=500: refused with the numbers it reached
+    rng = np.random.default_rng(1)
+    sep = pd.DataFrame({"stno": np.arange(60), "low": [1] * 30 + [0] * 30, "age": rng.normal(55, 5, 60),
+                        "female": rng.integers(0, 2, 60).astype(float), "resolved": [1] * 30 + [0] * 30, "phase": 3})
+    with pytest.warns(Warning), pytest.raises(C.CohortError, match=r"did not converge on 60 case-observations"):
+        C.risk_ratio(sep, "low", ["age", "female"])
+
+
+def test_notebook_01_gives_no_small_count_back(isolated, monkeypatch, capsys):
+    """A check of the fixes: Table 1 hid 6 men, but the ledger's % female (98.5) with N 400 gave them back, and the
+    loader's note 'N from 397 to 400' gave 3 participants without an IDP."""
+    from types import SimpleNamespace
+
+    from il6repro import ledger
+    from il6repro.genetics import pipeline
+
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(isolated["build"] / "results"))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "01_ukb_cohort")
+    ex = SimpleNamespace(n=400, table1=pd.DataFrame({"sex": [0] * 394 + [1] * 6, "age_recruitment": 55.0}))
+    assert pipeline.record_cohort(ex, is_twin=False) == ["W.ukb.n", "W.ukb.mean_age"]
+    assert "W.ukb.female_pct" not in ledger.load_results(isolated["build"] / "results")
+    assert "small-cell rule" in capsys.readouterr().out
+    ex.table1["sex"] = [0] * 200 + [1] * 200
+    assert "W.ukb.female_pct" in pipeline.record_cohort(ex, is_twin=False)
 
 
 # ------------------------------------------------------------------------------------------------ study W

@@ -241,9 +241,10 @@ def test_cell_timeout_must_be_a_positive_whole_number(capsys):
     from il6repro.__main__ import main
 
     for bad, words in (("0", "0 is not above 0"), ("-5", "-5 is not above 0"), ("x", "'x' is not a whole number")):
-        with pytest.raises(SystemExit) as ex:
-            main(["run", "--cell-timeout", bad])
-        assert ex.value.code == 2 and words in capsys.readouterr().err
+        for flag in ("--cell-timeout", "--notebook-timeout"):
+            with pytest.raises(SystemExit) as ex:
+                main(["run", flag, bad])
+            assert ex.value.code == 2 and words in capsys.readouterr().err
 
 
 def test_cli_prints_one_line_and_exits_nonzero(isolated):

@@ -197,7 +197,7 @@ def _teach(args) -> int:
     try:
         if args.grade:
             table = grade(args.grade, course=args.course or args.out, csv=args.csv, timeout=args.timeout)
-            failed = int(table["error"].fillna("").ne("").sum())
+            failed = int(table["error"].map(lambda e: isinstance(e, str) and e != "").sum())
             if failed:
                 print(f"{failed} of {len(table)} submission(s) could not be graded: see the error column",
                       file=sys.stderr)
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--only", action="append", help="notebook number(s) or stem(s), e.g. --only 00,02")
     r.add_argument("--force", action="store_true", help="re-run even if up to date")
     r.add_argument("--cell-timeout", type=_positive_int, default=600, help="seconds a cell may run (default 600)")
-    r.add_argument("--notebook-timeout", type=int, default=3600, help="seconds a notebook may run")
+    r.add_argument("--notebook-timeout", type=_positive_int, default=3600, help="seconds a notebook may run")
     r.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     r.set_defaults(func=_run)
     s = sub.add_parser("site", help="build the book (build/book/html) with Sphinx")

@@ -443,6 +443,11 @@ def risk_ratio(obs: pd.DataFrame, exposure: str = "low", covariates: list[str] =
             f"cannot be fitted on {len(obs):,} case-observations ({int((x == 1).sum()):,} exposed, "
             f"{int((x == 0).sum()):,} not): too few, or a covariate constant among them; a larger extract is needed "
             "for this analysis") from None
+    if not (np.isfinite(b) and np.isfinite(se) and abs(b) < 10 and se < 10):  # RR beyond e^10 or an SE in the
+        # thousands: the fit ran off (separation in a small extract), and its numbers would read as a finding
+        raise CohortError(f"risk ratio of {exposure!r} ({method}, adjusted for {', '.join(covariates) or 'nothing'}) "
+                          f"did not converge on {len(obs):,} case-observations (log RR {b:.3g}, SE {se:.3g}): too "
+                          "few for this model; a larger extract is needed for this analysis")
     z = _dist.norm_isf(alpha / 2)
     return {"rr": float(np.exp(b)), "ci_low": float(np.exp(b - z * se)), "ci_high": float(np.exp(b + z * se)),
             "log_rr": b, "se": se, "p": float(2 * _dist.norm_sf(abs(b / se))), "n_obs": n_obs,

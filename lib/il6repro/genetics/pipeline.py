@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..brain import region_label
 from ..data import opengwas
+from ..governance import MIN_CELL
 from . import assoc, onesample, scan
 
 IDP_INFO = ["idp", "measure", "region", "hemisphere", "atlas", "atlas_label"]
@@ -107,12 +108,18 @@ def record_cohort(ex, is_twin: bool) -> list[str]:
     female_pct = 100 * float((t["sex"] == 0).mean())
     mean_age = float(t["age_recruitment"].mean()) if "age_recruitment" in t else float("nan")
     ledger.record("W.ukb.n", ex.n, kind=kind, note="twin size is a parameter" if is_twin else "")
-    ledger.record("W.ukb.female_pct", female_pct, kind=kind,
-                  note="the twin has exactly round(0.523 N) women" if is_twin else "")
+    women = int((t["sex"] == 0).sum())
+    if 0 < women < MIN_CELL or 0 < len(t) - women < MIN_CELL:  # % and N would give the small count back
+        print(f"% female not recorded in the ledger: fewer than {MIN_CELL} women or men (small-cell rule)")
+        ids = ["W.ukb.n"]
+    else:
+        ledger.record("W.ukb.female_pct", female_pct, kind=kind,
+                      note="the twin has exactly round(0.523 N) women" if is_twin else "")
+        ids = ["W.ukb.n", "W.ukb.female_pct"]
     ledger.record("W.ukb.mean_age", mean_age, kind=kind,
                   note="age at recruitment (field 21022, whole years)" +
                        ("; the twin's sum to exactly 55.5 N" if is_twin else ""))
-    return ["W.ukb.n", "W.ukb.female_pct", "W.ukb.mean_age"]
+    return [*ids, "W.ukb.mean_age"]
 
 
 # ---------------------------------------------------------------------------------------------- notebook 02
