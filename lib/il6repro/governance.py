@@ -285,6 +285,21 @@ def suppress_small(df, columns=None, min_cell: int = MIN_CELL):
     return out
 
 
+def suppressed_categories(counts, min_cell: int = MIN_CELL):
+    """Which categories of a breakdown (counts summing to a shown total) to suppress: every count under
+    ``min_cell``, then the smallest others until the suppressed cells add up to ``min_cell`` or more and number at
+    least two, so no suppressed count can be recovered by subtracting the shown ones from the total (secondary
+    suppression). Returns a boolean Series."""
+    sup = (counts > 0) & (counts < min_cell)
+    if not sup.any():
+        return sup
+    for k in counts[~sup].sort_values().index:
+        if sup.sum() >= 2 and counts[sup].sum() >= min_cell:
+            break
+        sup[k] = True
+    return sup
+
+
 def suppress_flow(flow, identities, min_cell: int = MIN_CELL, keep_visible=()):
     """A flow table (one row per group, columns of counts) for display, with small counts suppressed so that none
     can be recovered from the others.

@@ -39,6 +39,8 @@ from pathlib import Path
 import pandas as pd
 
 from .._paths import build_dir
+from .course import TeachingError
+from .course import _src as _source
 
 #: Seconds one submission may take to grade by default (the solutions take 10-20 s on the quick profile and under
 #: 90 s on the default one).
@@ -52,17 +54,6 @@ SUSPICIOUS = re.compile(r"\b(otter|checks|test_case|OK_FORMAT|setattr|__import__
 
 class GradingStopped(RuntimeError):
     """Grading was stopped (Ctrl-C); the scores so far are in the CSV."""
-
-
-def _teaching_error():
-    from .course import TeachingError
-
-    return TeachingError
-
-
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
 
 
 def _read_notebook(path: Path) -> tuple[dict | None, str]:
@@ -254,7 +245,7 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
     Returns the scores table (module docstring for its columns). Feedback files go to ``folder/feedback/``.
     Raises :class:`GradingStopped` on Ctrl-C, after writing the rows graded so far.
     """
-    err = _teaching_error()
+    err = TeachingError
     folder = Path(folder)
     course = Path(course) if course else build_dir() / "teaching"
     if not folder.is_dir():

@@ -852,24 +852,9 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     return Extract(cov, idps, dos, var, info, exposure, table1, notes)
 
 
-def suppressed_categories(counts: pd.Series, min_cell: int = 10) -> pd.Series:
-    """Which categories of a breakdown (counts summing to a shown total) to suppress: every count under
-    ``min_cell``, then the smallest others until the suppressed cells add up to ``min_cell`` or more and number at
-    least two, so no suppressed count can be recovered by subtracting the shown ones from the total (secondary
-    suppression). Returns a boolean Series."""
-    sup = (counts > 0) & (counts < min_cell)
-    if not sup.any():
-        return sup
-    for k in counts[~sup].sort_values().index:
-        if sup.sum() >= 2 and counts[sup].sum() >= min_cell:
-            break
-        sup[k] = True
-    return sup
-
-
 def describe(ex: Extract, min_cell: int = 10) -> pd.DataFrame:
     """Table 1 of an extract, aggregated: cells under ``min_cell`` people suppressed, and as many others as it
-    takes that none can be recovered from the total by subtraction (:func:`suppressed_categories`)."""
+    takes that none can be recovered from the total by subtraction (:func:`il6repro.governance.suppressed_categories`)."""
     t = ex.table1
     n = len(t)
     rows = [("Participants", f"{n:,}")]
@@ -881,7 +866,7 @@ def describe(ex: Extract, min_cell: int = 10) -> pd.DataFrame:
         if col in t:
             rows.append((lab, f"{t[col].mean():.1f} ({t[col].std():.1f})"))
     centres = t["centre"].value_counts().sort_index()
-    hide = suppressed_categories(centres, min_cell)
+    hide = governance.suppressed_categories(centres, min_cell)
     for k, v in centres.items():
         name = {11025: "Cheadle", 11026: "Reading", 11027: "Newcastle"}.get(int(k), str(k))
         rows.append((f"Imaging centre {name}, n (%)", f"{v:,} ({100 * v / n:.1f})" if not hide[k] else
