@@ -130,9 +130,19 @@ def _ukb_case(tmp_path, twin, case):
         rawf = tmp_path / "swapped.raw"
         head, rest = raw.split("\n", 1)
         rawf.write_text(re.sub(r"\brs16835819_(\w+)\(/(\w+)\)", r"rs16835819_\2(/\1)", head) + "\n" + rest)
+    elif case == "raw_no_il6":  # plink2 --extract with a list that missed the IL-6 variants
+        part.to_csv(f, index=False)
+        rawf = tmp_path / "noil6.raw"
+        _drop_raw_columns(raw, rawf, set(ukb.instruments().query("exposure == 'IL-6'")["snp"]))
     elif case == "finding_idp_renamed":  # the middle temporal GMV (25804) under another instance's name
         part.rename(columns={"25804-2.0": "25804-3.0"}).to_csv(f, index=False)
     return f, rawf
+
+
+def _drop_raw_columns(raw: str, out: Path, snps: set[str]) -> None:
+    rows = [line.split(" ") for line in raw.splitlines()]
+    keep = [i for i, c in enumerate(rows[0]) if c.split("_", 1)[0] not in snps]
+    out.write_text("\n".join(" ".join(r[i] for i in keep) for r in rows) + "\n")
 
 
 UKB_CASES = [
@@ -152,6 +162,9 @@ UKB_CASES = [
     ("raw_commas", ["commas.raw", "not a plink .raw file", "space-separated"]),
     # a rerunner's review: these two ran to the end and published the wrong conclusion as real data
     ("raw_swapped", ["swapped.raw", "rs16835819", "swapped", "flip every MR estimate", "include-alt"]),
+    # a KeyError in notebook 01's instrument-strength cell before
+    ("raw_no_il6", ["noil6.raw", "none of the 10 IL-6 instrument variants", "rs16835819", "plink2 --extract",
+                    "instruments.csv"]),
     ("finding_idp_renamed", ["participants.csv", "no column for 1 IDP(s) the paper reports on", "25804-2.0",
                              "gmv_L_Middle_Temporal_Gyrus_posterior_division"]),
 ]
@@ -181,6 +194,28 @@ def test_ukb_idps_absent_from_the_extract_are_named(tmp_path, ukb_twin):
         tmp_path / "y.csv", index=False)
     note = next(n for n in ukb.load(tmp_path / "y.csv", p / ukb.RAW).notes if "missing values" in n)
     assert "N from all but <10 of the 150 to 150" in note and "147" not in note
+
+
+def test_instrument_variants_absent_from_the_raw_are_named_and_left_out(tmp_path, ukb_twin):
+    """A .raw without some instrument variants (a plink2 --extract list that missed them) failed notebook 01 with a
+    KeyError naming rsids. They are now named in the notes and left out: an exposure without a variant is not
+    analysed, and the steps that read the dosages use those present."""
+    from il6repro.genetics import assoc, pipeline
+
+    p, part, raw = ukb_twin
+    ins = ukb.instruments()
+    gone = {"rs16835819", "rs61806853", "rs2794520"} | set(ins.query("exposure == 'BDNF'")["snp"])
+    _drop_raw_columns(raw, tmp_path / "some.raw", gone)
+    ex = ukb.load(p / ukb.PARTICIPANTS, tmp_path / "some.raw")
+    note = next(n for n in ex.notes if "instrument variants" in n)
+    assert note.startswith(f"{len(gone)} of the {len(ins)} instrument variants are not in some.raw")
+    assert "IL-6 rs16835819, rs61806853" in note and "CRP rs2794520" in note
+    assert "BDNF has no variant left and is not analysed" in note and "plink2 --extract" in note
+    assert gone.isdisjoint(ex.dosages.columns)
+    X = assoc.design_matrix(ex.covariates)
+    strength = pipeline.instrument_strength(ins, ex, X)  # KeyError before
+    assert np.isfinite(strength.loc[["IL-6", "CRP"], "first-stage F (individual data)"]).all()
+    assert ukb.check_variants(ukb.load(p).variants, "all.raw") == ""
 
 
 def test_an_empty_crp_column_is_left_out_not_blamed_on_an_idp(tmp_path, ukb_twin):
@@ -504,9 +539,11 @@ def cli(capfd, *args) -> tuple[int, str, str]:
     return rc, out.out, out.err
 
 
-def test_bad_extract_through_the_runner(proj, ukb_twin, capfd):
-    """A loader error in a notebook: exit 1, one line naming the notebook, cell, file and problem; nothing of the
-    failed run published; no participant id in the message or the failed copy's error."""
+def test_bad_extract_through_the_runner(proj, ukb_twin, capfd, monkeypatch):
+    """A loader error: the runner reads the extract before any notebook runs and stops with one line (exit 2), so
+    no notebook of the cohort is republished from it; in a notebook run without that check (plain papermill), exit
+    1, one line naming the notebook, cell, file and problem. Nothing of the failed run published either way; no
+    participant id in the message or the failed copy's error."""
     rc, out, err = cli(capfd, "run", "--no-progress")
     assert rc == 0, err
     assert "IPKernelApp" not in err  # the kernel's own log goes to kernel.log, not the terminal
@@ -514,7 +551,17 @@ def test_bad_extract_through_the_runner(proj, ukb_twin, capfd):
     p, part, raw = ukb_twin
     lines = raw.splitlines()
     (proj["tmp"] / "dup.raw").write_text("\n".join(lines + [lines[5]]) + "\n")
-    rc, out, err = cli(capfd, "run", "--no-progress", "-p", f"extract={p / ukb.PARTICIPANTS}:{proj['tmp'] / 'dup.raw'}")
+    bad = f"extract={p / ukb.PARTICIPANTS}:{proj['tmp'] / 'dup.raw'}"
+    rc, out, err = cli(capfd, "run", "--no-progress", "-p", bad)
+    assert rc == 2 and "running" not in out
+    line = one_error_line(err, "the UK Biobank extract", "dup.raw", "appear more than once")
+    assert not any(eid in line for eid in part["eid"])
+    assert not (proj["build"] / "failed" / "01_ukb.ipynb").exists()
+    assert published(proj["build"], proj["figures"]) == before
+    from il6repro.runner import execute
+
+    monkeypatch.setattr(execute, "check_extracts", lambda *a, **k: None)  # the notebook's own loader call
+    rc, out, err = cli(capfd, "run", "--no-progress", "-p", bad)
     assert rc == 1
     line = one_error_line(err, "01_ukb failed in cell", "ExtractError", "dup.raw", "appear more than once",
                           "build/failed/01_ukb.ipynb")

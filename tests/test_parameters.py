@@ -326,3 +326,32 @@ def test_relative_folder_variables_are_made_absolute_for_the_kernels(tmp_path):
     root = tmp_path.resolve()
     assert out == [str(root / "build" / "quick"), str(root / "build" / "quick"), str(root / "cache"),
                    f"{root / 'mirror'}:/abs/mirror"]
+
+
+def test_real_extracts_are_read_once_before_any_notebook_runs(tmp_path, monkeypatch):
+    """A bad extract failed in a notebook's kernel, after the cohort's earlier notebooks were republished from it
+    (e.g. 01 from the extract, 02 stopping, 03 still on the twin). The runner now reads each extract once with the
+    notebooks' loader before running anything."""
+    from il6repro.runner import parameters as rp
+    from il6repro.twins import ukb, whitehall
+
+    twin = ukb.write(tmp_path / "ukb", n=200, seed=4)
+    table = whitehall.simulate(n=300, seed=3)["table"]
+    table.to_csv(tmp_path / "wh.csv", index=False)
+    table.assign(sex=table["sex"].map({1: "Male", 2: "Female"})).to_csv(tmp_path / "bad.csv", index=False)
+    calls = []
+    real_load = ukb.load
+    monkeypatch.setattr(ukb, "load", lambda *a, **k: calls.append(a) or real_load(*a, **k))
+    logged = []
+    ok = {"01_ukb": {"extract": str(twin)}, "02_mr": {"extract": str(twin)}, "03_x": {"extract": str(twin)},
+          "07_wh": {"extract": str(tmp_path / "wh.csv"), "on_bad_ghq": "error"}, "04_ahba": {"x": 1}}
+    rp.check_extracts(ok, logged.append)
+    assert len(calls) == 1  # one read for the three UK Biobank notebooks
+    assert any(m.startswith("checked the UK Biobank extract before running (200 participants") for m in logged)
+    assert any(m.startswith("checked the Whitehall II extract before running (300 participants") for m in logged)
+    with pytest.raises(ParameterError, match=r"^the Whitehall II extract .*bad\.csv: bad\.csv: column 'sex'"):
+        rp.check_extracts({"07_wh": {"extract": str(tmp_path / "bad.csv")}}, logged.append)
+    with pytest.raises(ParameterError, match=r"^the UK Biobank extract .*nowhere: extract .* not found"):
+        rp.check_extracts({"02_mr": {"extract": str(tmp_path / "nowhere")}}, logged.append)
+    rp.check_extracts({"01_ukb": {"extract": ""}, "07_wh": {"extract": ""}}, logged.append)  # twins: nothing read
+    assert len(calls) == 1

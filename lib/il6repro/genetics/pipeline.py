@@ -92,7 +92,9 @@ def instrument_strength(ins: pd.DataFrame, ex=None, X: pd.DataFrame | None = Non
         variants=("snp", "size"), F_mean=("F", "mean"), F_min=("F", "min"), R2_total=("R2", "sum"))
     if ex is not None and X is not None and "log_crp" in ex.exposure:
         for exp in ("IL-6", "CRP"):
-            Z = ex.dosages[ins.loc[ins.exposure == exp, "snp"]]
+            Z = ex.dosages[[v for v in ins.loc[ins.exposure == exp, "snp"] if v in ex.dosages.columns]]
+            if Z.shape[1] == 0:  # none of its variants in the extract (named in ex.notes)
+                continue
             fs = onesample.tsls(ex.idps.iloc[:, :1], ex.exposure["log_crp"], Z, X)
             table.loc[exp, "first-stage F (individual data)"] = fs["first_stage_F"].iloc[0]
             table.loc[exp, "first-stage R2 (individual data)"] = fs["first_stage_R2"].iloc[0]
@@ -386,7 +388,8 @@ def tsls_versus_ivw(ex, il6: pd.DataFrame, targets: pd.DataFrame, res: scan.Scan
     label = dict(zip(targets["idp"], targets["region"], strict=True))
     Ys = ex.idps[targets["idp"].tolist()]
     Ys = (Ys - Ys.mean()) / Ys.std()
-    t = onesample.tsls(Ys, ex.exposure["log_crp"], ex.dosages[il6["snp"]], assoc.design_matrix(ex.covariates))
+    Z = ex.dosages[[v for v in il6["snp"] if v in ex.dosages.columns]]  # those in the extract (see ex.notes)
+    t = onesample.tsls(Ys, ex.exposure["log_crp"], Z, assoc.design_matrix(ex.covariates))
     ivw = res.primary.set_index("idp")
     t = t.assign(region=t["outcome"].map(label), **{"IVW estimate": t["outcome"].map(ivw["estimate"]),
                                                     "IVW SE": t["outcome"].map(ivw["se"])})

@@ -28,6 +28,7 @@ from typing import Any
 from .._paths import build_dir, figures_dir, repo_root
 from .parameters import (
     ParameterError,
+    check_extracts,
     inspect_parameters,
     load_profile,
     resolve_parameters,
@@ -239,7 +240,8 @@ def _prune_removed(bdir: Path, known: set[str], log=print) -> None:
 def run(profile: str = "default", overrides: list[str] | None = None, only: list[str] | None = None, *,
         force: bool = False, cell_timeout: int = 600, notebook_timeout: int = 3600,
         notebooks_dir: Path | None = None, progress: bool = True, log=print) -> RunReport:
-    """Execute the notebooks; see the module docstring. Raises ParameterError before running anything.
+    """Execute the notebooks; see the module docstring. Raises ParameterError before running anything (a bad
+    parameter, or a real extract its loader refuses).
 
     SIGTERM, SIGINT and SIGHUP stop the notebook being executed (its worker and kernel included), publish nothing
     of it and end the run (``report.interrupted`` holds the signal). Staging folders left by runs that were killed
@@ -259,6 +261,7 @@ def run(profile: str = "default", overrides: list[str] | None = None, only: list
         names = sorted({n for v in unused.values() for n in v})
         log(f"note: with a real extract, {', '.join(names)} (the synthetic twin's parameters) are not used by "
             f"{', '.join(sorted(unused))}")
+    check_extracts(params, log)  # a bad real extract stops here, before any notebook is run or republished
     code = code_digest(root)
     commit = _git_commit(root)
     jupyter_path = _kernel_dir(bdir)

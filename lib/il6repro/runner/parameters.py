@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,32 @@ def twin_only_overrides(specs: dict[str, dict[str, dict]], params: dict[str, dic
             out[stem] = names
     return out
 
+
+def check_extracts(params: dict[str, dict[str, Any]], log=print) -> None:
+    """Read every real extract the selected notebooks name, once each, with the loader their first cell calls,
+    before any notebook runs: a bad extract stops the run here with the loader's one line (file, column, what to
+    do), instead of in a notebook's kernel after the cohort's earlier notebooks were republished from it.
+    Raises :class:`ParameterError`; aggregates only, as the loaders' messages are."""
+    done = set()
+    for stem, p in params.items():
+        extract = p.get("extract")
+        cohort = next((c for c, nums in COHORT_SCOPES.items() if stem.split("_", 1)[0] in nums), None)
+        if not extract or cohort is None:
+            continue
+        on_bad_ghq = p.get("on_bad_ghq", "error")
+        if (cohort, extract, on_bad_ghq if cohort == "whitehall" else None) in done:
+            continue
+        done.add((cohort, extract, on_bad_ghq if cohort == "whitehall" else None))
+        t0 = time.perf_counter()
+        from ..twins import COHORTS, ukb, whitehall
+
+        try:
+            if cohort == "ukb":
+                ex = ukb.load(*ukb.extract_files(extract))
+                what = f"{len(ex.covariates):,} participants, {ex.idps.shape[1]} IDPs, {ex.dosages.shape[1]} variants"
+            else:
+                df = whitehall.load(extract, on_bad_ghq=on_bad_ghq)
+                what = f"{len(df):,} participants"
+        except (ukb.ExtractError, whitehall.ExtractError, OSError) as exc:
+            raise ParameterError(f"the {COHORTS[cohort]} extract {extract}: {exc}") from None
+        log(f"checked the {COHORTS[cohort]} extract before running ({what}; {time.perf_counter() - t0:.1f}s)")

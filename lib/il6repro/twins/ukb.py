@@ -40,6 +40,8 @@ from ._store import _sha256, atomic_directory, cached, recorded_hashes
 
 PARTICIPANTS = "ukb_participants.csv"
 RAW = "ukb_instruments.raw"
+#: The exposure of the paper's findings: an extract without any of its variants cannot reproduce them.
+REPORTED_EXPOSURE = "IL-6"
 TRUTH = "truth"
 CENTRES = {11025: 0.6, 11026: 0.2, 11027: 0.2}  # Cheadle, Reading, Newcastle (imaging centres)
 PUBLISHED_N = 20688  # UK Biobank participants in Williams et al. 2022
@@ -653,6 +655,34 @@ def check_allele_frequencies(dos: pd.DataFrame, var: pd.DataFrame, name: str, in
                            "include-alt' (the column name's first allele is the one counted)")
 
 
+def check_variants(var: pd.DataFrame, name: str, ins: pd.DataFrame | None = None) -> str:
+    """Which instrument variants the ``.raw`` lacks: a stop when it has none of an exposure the paper reports on
+    (IL-6), naming them and the export that makes them; otherwise a note for ``Extract.notes`` ("" when none is
+    missing): the missing variants are left out of every analysis, as harmonisation drops a variant absent from the
+    outcome, and an exposure left without variants is not analysed."""
+    ins = instruments() if ins is None else ins
+    have = set(var["snp"])
+    gone = ins[~ins["snp"].isin(have)]
+    if gone.empty:
+        return ""
+    per = ins.groupby("exposure", sort=False)["snp"]
+    empty = [e for e, snps in per if not snps.isin(have).any()]
+    hint = ("export them with 'plink2 --extract' on the snp column of data_manifest/ukb/instruments.csv (variant "
+            "ids as rsids; a variant missing from the imputed data needs a proxy, not provided here)")
+    if REPORTED_EXPOSURE in empty:
+        snps = per.get_group(REPORTED_EXPOSURE).tolist()
+        raise ExtractError(f"{name}: none of the {len(snps)} {REPORTED_EXPOSURE} instrument variants is in it "
+                           f"({', '.join(snps[:3])}, ...), and the paper's findings are about {REPORTED_EXPOSURE}: "
+                           + hint)
+    listed = "; ".join(f"{e} {', '.join(s)}" for e, s in gone.groupby("exposure", sort=False)["snp"])
+    one = len(gone) == 1
+    note = (f"{len(gone)} of the {len(ins)} instrument variants {'is' if one else 'are'} not in {name} and "
+            f"{'was' if one else 'were'} left out of every analysis ({listed})")
+    if empty:
+        note += f"; {', '.join(empty)} {'has' if len(empty) == 1 else 'have'} no variant left and is not analysed"
+    return f"{note}; to include them, {hint}"
+
+
 def _finite_numeric(df: pd.DataFrame, cols: list[str]) -> set[str]:
     """The columns of ``cols`` that :func:`numeric_column` passes without a word: numeric (not boolean), every
     present value far from overflow when squared (``|x| < 1e154``). A column scan without copies; the others
@@ -778,6 +808,9 @@ def load(participants: str | Path, raw: str | Path | None = None, *, mapping: st
     dos, var = read_raw(raw, alleles)
     check_allele_frequencies(dos, var, Path(raw).name)
     notes = [absent_note] if absent_note else []
+    variants_note = check_variants(var, Path(raw).name)
+    if variants_note:
+        notes.append(variants_note)
     common = df.index.intersection(dos.index)
     if len(common) == 0:
         raise ExtractError(f"no eid in common between {fname} and {Path(raw).name} (the .raw's IID must be the "
@@ -882,6 +915,22 @@ def describe(ex: Extract, min_cell: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["characteristic", "value"]).set_index("characteristic")
 
 
+def extract_files(extract: str) -> tuple[Path, Path]:
+    """The participants CSV and ``.raw`` of a real extract given as the notebooks' ``extract`` parameter: a folder
+    holding :data:`PARTICIPANTS` and :data:`RAW`, or ``"<participants.csv>:<dosages.raw>"``."""
+    if ":" in extract and not Path(extract).exists():
+        part, raw = (Path(x) for x in extract.split(":", 1))
+        return part, raw
+    p = Path(extract)
+    if not p.exists():
+        raise ExtractError(f"extract {extract!r} not found (give the folder holding {PARTICIPANTS} and {RAW}, or "
+                           "'participants.csv:dosages.raw')")
+    if p.is_file():
+        raise ExtractError(f"extract {extract!r} is a file: give the folder holding {PARTICIPANTS} and {RAW}, "
+                           "or 'participants.csv:dosages.raw'")
+    return p / PARTICIPANTS, p / RAW
+
+
 def open_extract(extract: str = "", **twin_params) -> tuple[Extract, Path | None, bool]:
     """The notebooks' entry point: the twin with ``twin_params`` (``extract=""``), or a real extract.
 
@@ -898,17 +947,7 @@ def open_extract(extract: str = "", **twin_params) -> tuple[Extract, Path | None
         sums = recorded_hashes(path)
         log_cohort("ukb", f"twin {path.name}", {f: sums[f] for f in (PARTICIPANTS, RAW) if f in sums})
         return ex, path, True
-    if ":" in extract and not Path(extract).exists():
-        part, raw = (Path(x) for x in extract.split(":", 1))
-    else:
-        p = Path(extract)
-        if not p.exists():
-            raise ExtractError(f"extract {extract!r} not found (give the folder holding {PARTICIPANTS} and {RAW}, or "
-                               "'participants.csv:dosages.raw')")
-        if p.is_file():
-            raise ExtractError(f"extract {extract!r} is a file: give the folder holding {PARTICIPANTS} and {RAW}, "
-                               "or 'participants.csv:dosages.raw'")
-        part, raw = p / PARTICIPANTS, p / RAW
+    part, raw = extract_files(extract)
     ex = load(part, raw)
     log_cohort("ukb", "extract", {"participants": sha256_file(part), "dosages": sha256_file(raw)})
     return ex, None, False
