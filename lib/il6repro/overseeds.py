@@ -26,14 +26,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import progress
 from ._paths import build_dir, manifest_dir
+from .twins import COHORTS
 
 N_SEEDS = 200  # enough for a power's exact 95% CI of about +-6 points at 80% (see summarise)
 _CODE = ("twins/ukb.py", "twins/whitehall.py", "cohort.py", "genetics/assoc.py", "genetics/scan.py",
@@ -67,6 +71,20 @@ def _seeds(n_seeds: int, first_seed: int) -> list[int]:
     if int(first_seed) < 0:
         raise OverseedsError(f"first_seed={first_seed}: seeds are non-negative integers")
     return list(range(int(first_seed), int(first_seed) + int(n_seeds)))
+
+
+_DONE = None  # the count of seeds drawn so far, shared with the worker processes (see _run)
+
+
+def _share_count(counter) -> None:
+    global _DONE
+    _DONE = counter
+
+
+def _drew_one() -> None:
+    if _DONE is not None:
+        with _DONE.get_lock():
+            _DONE.value += 1
 
 
 def _single_threaded(many, seeds: list[int], params: dict) -> list[list[dict]]:
@@ -112,12 +130,26 @@ def _run(name: str, many, params: dict, seeds: list[int], jobs: int | None, cach
         out.attrs["setup"] = dict(params)
         return out
     jobs = max(1, min(int(jobs or min(2, os.cpu_count() or 1)), len(seeds)))
-    if jobs == 1:
-        parts = _single_threaded(many, seeds, params)
-    else:
-        chunks = [seeds[i::jobs] for i in range(jobs)]
-        with ProcessPoolExecutor(jobs) as pool:
-            parts = [r for part in pool.map(_single_threaded, [many] * jobs, chunks, [params] * jobs) for r in part]
+    counter = multiprocessing.Value("i", 0)
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(counter, stop, f"over-seeds ({COHORTS[name]})", len(seeds)),
+                               daemon=True)
+    watcher.start()
+    try:
+        if jobs == 1:
+            _share_count(counter)
+            try:
+                parts = _single_threaded(many, seeds, params)
+            finally:
+                _share_count(None)
+        else:
+            chunks = [seeds[i::jobs] for i in range(jobs)]
+            with ProcessPoolExecutor(jobs, initializer=_share_count, initargs=(counter,)) as pool:
+                parts = [r for part in pool.map(_single_threaded, [many] * jobs, chunks, [params] * jobs)
+                         for r in part]
+    finally:
+        stop.set()
+        watcher.join()
     out = pd.DataFrame([r for part in parts for r in part])
     out.attrs["setup"] = dict(params)
     if cache:
@@ -126,6 +158,13 @@ def _run(name: str, many, params: dict, seeds: list[int], jobs: int | None, cach
         out.to_csv(tmp, index=False)
         os.replace(tmp, path)
     return out
+
+
+def _watch(counter, stop: threading.Event, label: str, total: int) -> None:
+    """Report the seeds drawn to the runner's progress bar (:mod:`il6repro.progress`) until ``stop``."""
+    while not stop.wait(0.5):
+        progress.report(label, counter.value, total, "seeds", every=0)
+    progress.report(label, counter.value, total, "seeds", every=0)
 
 
 # ------------------------------------------------------------------------------------------- UK Biobank
@@ -228,7 +267,11 @@ def _ukb_fast(seed: int, params: dict, prep: dict) -> list[dict]:
 
 def _ukb_many(seeds: list[int], params: dict) -> list[list[dict]]:
     prep = _ukb_prepare(params)
-    return [_ukb_one(s, params) if prep is None else _ukb_fast(s, params, prep) for s in seeds]
+    out = []
+    for s in seeds:
+        out.append(_ukb_one(s, params) if prep is None else _ukb_fast(s, params, prep))
+        _drew_one()
+    return out
 
 
 def ukb_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | None = None, cache: bool = True,
@@ -268,7 +311,11 @@ def _whitehall_one(seed: int, params: dict) -> list[dict]:
 
 
 def _whitehall_many(seeds: list[int], params: dict) -> list[list[dict]]:
-    return [_whitehall_one(s, params) for s in seeds]
+    out = []
+    for s in seeds:
+        out.append(_whitehall_one(s, params))
+        _drew_one()
+    return out
 
 
 def whitehall_draws(n_seeds: int = N_SEEDS, first_seed: int = 1, *, jobs: int | None = None, cache: bool = True,

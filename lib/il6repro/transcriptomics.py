@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import progress
+
 RULES = ("z", "fold", "top")
 
 
@@ -294,6 +296,7 @@ class _RewireChain:
                 for _ in range(thin):
                     one_round()
                 out[t] = stat(self.e)
+                progress.report("degree-preserving null", t + 1, n_samples, "networks")
         finally:
             stop.set()
             worker.join()

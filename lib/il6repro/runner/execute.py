@@ -542,6 +542,7 @@ def _execute_one(stem, path, params, key, profile, commit, bdir, jupyter_path, c
                    IL6REPRO_PARAMS_HASH=params_hash, IL6REPRO_DATA_LOG=str(data_log),
                    IL6REPRO_GIT_COMMIT=commit, IL6REPRO_ROOT=str(repo_root()),
                    IL6REPRO_IDS_FILE=str(stage / "ids.txt"), IL6REPRO_METHODS_FILE=str(stage / "methods.md"),
+                   IL6REPRO_PROGRESS_FILE=str(stage / "progress.txt"),
                    JUPYTER_PATH=os.pathsep.join([str(jupyter_path), os.environ.get("JUPYTER_PATH", "")]).rstrip(os.pathsep),
                    PYTHONHASHSEED="0")
         env.pop("MPLBACKEND", None)  # the kernel's own inline backend: figures appear in the executed notebook

@@ -24,25 +24,77 @@ import traceback
 from pathlib import Path
 
 SAVE_EVERY = 10.0  # seconds between saves of the executed copy while cells run
+HEARTBEAT = 2.0  # seconds between refreshes of the progress bar while a long cell runs
+
+
+def _forget_progress() -> None:
+    """Remove the previous cell's progress line (:mod:`il6repro.progress`)."""
+    from ..progress import ENV
+
+    if os.environ.get(ENV):
+        try:
+            os.unlink(os.environ[ENV])
+        except OSError:
+            pass
 
 
 def _engine() -> str:
     """Register papermill's nbclient engine with a notebook manager whose saves at the start and end of each
     cell happen at most every :data:`SAVE_EVERY` seconds; the save at the end of the run (papermill's
     ``notebook_complete``, in a ``finally``) always happens. Returns the engine's name for ``engine_name``."""
+    import threading
     import time
 
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
+    from ..progress import ENV, read
+
     class Manager(NotebookExecutionManager):
         _final = False
         _saved = float("-inf")
+        _cell_t0 = None
 
         def save(self, **kwargs):
             now = time.monotonic()
             if self._final or now - self._saved >= SAVE_EVERY:
                 super().save(**kwargs)
                 self._saved = now
+
+        def notebook_start(self, **kwargs):
+            super().notebook_start(**kwargs)
+            if self.pbar is not None:
+                self._beat = threading.Event()
+                threading.Thread(target=self._heartbeat, daemon=True).start()
+
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            _forget_progress()
+            self._cell_t0 = time.monotonic()
+            super().cell_start(cell, cell_index=cell_index, **kwargs)
+
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            self._cell_t0 = None
+            _forget_progress()
+            if self.pbar is not None:
+                self.pbar.set_postfix_str("", refresh=False)
+            super().cell_complete(cell, cell_index=cell_index, **kwargs)
+
+        def _heartbeat(self):
+            # every HEARTBEAT seconds while a cell runs longer than that: the bar shows the cell's elapsed time and
+            # what the cell reported (il6repro.progress), instead of standing still until the cell ends
+            while not self._beat.wait(HEARTBEAT):
+                t0, bar = self._cell_t0, self.pbar
+                if t0 is None or bar is None or time.monotonic() - t0 < HEARTBEAT:
+                    continue
+                said = read(os.environ[ENV]) if os.environ.get(ENV) else ""
+                try:
+                    bar.set_postfix_str(f"this cell {time.monotonic() - t0:.0f}s" + (f", {said}" if said else ""))
+                except Exception:  # noqa: BLE001 - the bar closed meanwhile
+                    return
+
+        def cleanup_pbar(self):
+            if getattr(self, "_beat", None) is not None:
+                self._beat.set()
+            super().cleanup_pbar()
 
         def notebook_complete(self, **kwargs):
             self._final = True
