@@ -60,6 +60,7 @@ def _run(args) -> int:
           + (f", {len(report.warnings)} warning(s)" if report.warnings else ""))
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    _twins_note()
     for o in report.outcomes:
         if o.status == "failed":
             print(f"error: {o.message}", file=sys.stderr)
@@ -216,6 +217,44 @@ def _teach(args) -> int:
     return 0
 
 
+TWINS_NOTE_BYTES = 2e9  # a run says so when the twins' cache holds more than this
+
+
+def _twins_note() -> None:
+    from ._paths import build_dir
+    from .twins import _store
+
+    root = _store.cache_root()
+    if not root.is_dir():
+        return
+    folders = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    size = sum(_store.folder_size(d) for d in folders)
+    if size > TWINS_NOTE_BYTES:
+        unused = len({d.name for d in folders} - _store.twins_in_receipts(build_dir() / "receipts"))
+        print(f"note: {root} holds {size / 1e9:.1f} GB of cached twins ({len(folders)}); 'python -m il6repro twins "
+              f"prune' removes the {unused} no published notebook read")
+
+
+def _twins(args) -> int:
+    from ._paths import build_dir
+    from .twins import _store
+
+    root = _store.cache_root()
+    used = _store.twins_in_receipts(build_dir() / "receipts")
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")) if root.is_dir() else []
+    if args.action == "status":
+        size = sum(_store.folder_size(d) for d in folders)
+        n_used = sum(d.name in used for d in folders)
+        print(f"{root}: {len(folders)} cached twin(s), {size / 1e6:,.0f} MB; {n_used} read by the notebooks "
+              f"published in {build_dir()} ('twins prune' removes the others; they are regenerated when needed)")
+        return 0
+    removed, freed = _store.prune(used, root, dry_run=args.dry_run)
+    kept = len(folders) - len(removed)
+    print(f"{'would remove' if args.dry_run else 'removed'} {len(removed)} cached twin(s) ({freed / 1e6:,.0f} MB) "
+          f"from {root}; kept {kept} (read by the published notebooks, or written in the last 10 minutes)")
+    return 0
+
+
 def _opengwas(args) -> int:
     import time
 
@@ -292,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--list", action="store_true", help="print the runs the grid makes and stop")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.set_defaults(func=_sweep)
+    tw = sub.add_parser("twins", help="the cache of synthetic twins (build/twins, or $IL6REPRO_TWINS)")
+    tw.add_argument("action", choices=["status", "prune"],
+                    help="status: count and size; prune: remove the twins no published notebook read (each is "
+                         "regenerated, identical, when a run needs it again)")
+    tw.add_argument("--dry-run", action="store_true", help="prune: say what would be removed, remove nothing")
+    tw.set_defaults(func=_twins)
     o = sub.add_parser("opengwas", help="real outcome data: the UK Biobank brain-IDP GWAS on OpenGWAS (ubm-b)")
     o.add_argument("action", choices=["plan", "status", "fetch"],
                    help="plan: requests and allowance cost (no network); status: token and cache; fetch: download "

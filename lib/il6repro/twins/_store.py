@@ -114,8 +114,7 @@ def cached(prefix: str, key: str, write: Callable[[Path], Path], cache: str | Pa
     """
     import fcntl
 
-    root = Path(cache) if cache else Path(os.environ["IL6REPRO_TWINS"]) if os.environ.get("IL6REPRO_TWINS") \
-        else build_dir() / "twins"
+    root = Path(cache) if cache else cache_root()
     out = root / f"{prefix}-{key}"
     if (out / marker).is_file() and not verify(out, marker):
         return out
@@ -132,3 +131,65 @@ def cached(prefix: str, key: str, write: Callable[[Path], Path], cache: str | Pa
             return write(out)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def cache_root() -> Path:
+    """The twins' cache folder: ``$IL6REPRO_TWINS``, else ``build/twins``."""
+    return Path(os.environ["IL6REPRO_TWINS"]) if os.environ.get("IL6REPRO_TWINS") else build_dir() / "twins"
+
+
+def twins_in_receipts(receipts: Path) -> set[str]:
+    """The cached twins (folder names) that the receipts in ``receipts`` say a published notebook read."""
+    used = set()
+    for f in receipts.glob("*.json"):
+        try:
+            cohorts = json.loads(f.read_text()).get("cohorts", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        for c in cohorts.values() if isinstance(cohorts, dict) else ():
+            for src in [c.get("source", ""), *c.get("also", [])]:
+                if isinstance(src, str) and src.startswith("twin "):
+                    used.add(src[5:])
+    return used
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def prune(keep: set[str], root: Path | None = None, *, min_age: float = 600.0,
+          dry_run: bool = False) -> tuple[list[str], int]:
+    """Remove the cached twins in ``root`` (default :func:`cache_root`) not named in ``keep``, except those written
+    in the last ``min_age`` seconds (a run may be about to use them) and those being written (their lock is held).
+    Twins are regenerated, bit for bit, when a notebook needs one again. Returns (removed folders, bytes freed)."""
+    import fcntl
+
+    root = Path(root) if root else cache_root()
+    removed, freed = [], 0
+    if not root.is_dir():
+        return removed, freed
+    for d in sorted(root.iterdir()):
+        if not d.is_dir() or d.name.startswith(".") or d.name in keep:
+            continue
+        try:
+            if time.time() - d.stat().st_mtime < min_age:
+                continue
+        except OSError:
+            continue
+        lock_path = root / f".{d.name}.lock"
+        with open(lock_path, "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # being written now
+                continue
+            try:
+                size = folder_size(d)
+                if not dry_run:
+                    shutil.rmtree(d)
+                removed.append(d.name)
+                freed += size
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        if not dry_run:
+            lock_path.unlink(missing_ok=True)
+    return removed, freed
