@@ -400,13 +400,16 @@ plt.show()
 #
 # <!-- expected-figure: 10_pleiotropy -->
 
+# %%
+# given: what the exercise below starts from (a locked cell in the hand-out)
+sims = teaching.simulate_summary(20_000, 0.05, theta, n_snps=30, n_rep=n_rep, pleiotropy_mean=0.01,
+                                 pleiotropy_sd=0.01, seed=seed)
+rows, intercept_p = [], []
+
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %% tags=["solution"]
-sims = teaching.simulate_summary(20_000, 0.05, theta, n_snps=30, n_rep=n_rep, pleiotropy_mean=0.01,
-                                 pleiotropy_sd=0.01, seed=seed)
-rows, intercept_p = [], []
 """ # BEGIN PROMPT
 for _, g in sims.groupby("rep"):
     ...  # estimate this study by IVW (random effects) and MR-Egger: append to rows and intercept_p
@@ -563,14 +566,17 @@ plt.show()
 #
 # <!-- expected-figure: 10_replication -->
 
-# %% [raw]
-# # BEGIN SOLUTION
-
-# %% tags=["solution"]
+# %%
+# given: what the exercise below starts from (a locked cell in the hand-out)
 ex, _, _ = ukb.open_extract("", seed=twin_seed)
 a = assoc.associate(ex.dosages, ex.idps, assoc.design_matrix(ex.covariates), variants=ex.variants)
 prim = scan.scan(ukb.instruments(), a, methods=("ivw",)).primary
 targets = ukb.targets()
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %% tags=["solution"]
 """ # BEGIN PROMPT
 threshold = ...  # alpha / the number of tests with a P value in prim
 il6 = prim[prim["exposure"] == "IL-6"].set_index("idp")

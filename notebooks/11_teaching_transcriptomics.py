@@ -269,11 +269,14 @@ plt.show()
 #
 # <!-- expected-figure: 11_false_positives -->
 
+# %%
+# given: what the exercise below starts from (a locked cell in the hand-out)
+fwhms = (20, 45, 90)
+
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %% tags=["solution"]
-fwhms = (20, 45, 90)
 """ # BEGIN PROMPT
 rows = {}
 for fwhm in fwhms:
@@ -407,19 +410,22 @@ plt.show()
 # `k` = MTG genes in the set), `p_ahba`, and with the common mistake of a genome background (`N` = 20,000 genes and
 # `K` = all the set's genes, measured or not), `p_genome`. Store them in a DataFrame `ora` indexed by term with
 # columns `k`, `K`, `n`, `N`, `p_ahba`, `p_genome`. Then compare with gseapy's P value in the project's enrichment
-# table `enriched` (computed for you below) and store it as column `p_gseapy`.
+# table `enriched` (computed for you in the cell above) and store it as column `p_gseapy`.
 #
 # **Expected output.** `p_ahba` equals gseapy's P value (about 3e-7 and 4e-6); the genome background makes the first
 # P smaller (about 1e-7) and the second larger (about 4e-5): the wrong background can move a P value either way.
+
+# %%
+# given: what the exercise below starts from (a locked cell in the hand-out)
+libraries = {"GO_BP_2023": tables.load_gmt("go_bp_2023"), "KEGG_2021": tables.load_gmt("kegg_2021_human")}
+enriched = tx.enrich(mtg_genes, libraries, background)
+terms = {"Chemical Synaptic Transmission (GO:0007268)": "GO_BP_2023",
+         "Neuroactive ligand-receptor interaction": "KEGG_2021"}
 
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %% tags=["solution"]
-libraries = {"GO_BP_2023": tables.load_gmt("go_bp_2023"), "KEGG_2021": tables.load_gmt("kegg_2021_human")}
-enriched = tx.enrich(mtg_genes, libraries, background)
-terms = {"Chemical Synaptic Transmission (GO:0007268)": "GO_BP_2023",
-         "Neuroactive ligand-receptor interaction": "KEGG_2021"}
 """ # BEGIN PROMPT
 bg = set(background)
 rows = {}
@@ -556,13 +562,16 @@ display(report.table(ora, "ora", p=("p_ahba", "p_genome", "p_gseapy")))
 # part; the default finds 16 enriched terms, led by synaptic and cAMP signalling, while most other rules find few
 # or none, and synaptic transmission is enriched under the default rule only: not robust.
 
+# %%
+# given: what the exercise below starts from (a locked cell in the hand-out)
+rules = {"fold >= 1.2 (default)": ("fold", 1.2), "fold >= 1.1": ("fold", 1.1), "fold >= 1.3": ("fold", 1.3),
+         "z >= 1.0": ("z", 1.0), "z >= 1.5": ("z", 1.5), "top 200": ("top", 200)}
+synaptic = "Chemical Synaptic Transmission (GO:0007268)"
+
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %% tags=["solution"]
-rules = {"fold >= 1.2 (default)": ("fold", 1.2), "fold >= 1.1": ("fold", 1.1), "fold >= 1.3": ("fold", 1.3),
-         "z >= 1.0": ("z", 1.0), "z >= 1.5": ("z", 1.5), "top 200": ("top", 200)}
-synaptic = "Chemical Synaptic Transmission (GO:0007268)"
 """ # BEGIN PROMPT
 default = set(mtg_genes)
 rows = {}

@@ -84,11 +84,14 @@ print(f"Whitehall twin: {len(wide):,} participants; {len(obs):,} case-observatio
 # **Expected output.** Three rows. `low_usual` is close to the planted 1.3 (its 95% CI covers 1.3 in most
 # simulations); `low_1` is clearly smaller (about 1.2); `low_mean` lies in between.
 
+# %%
+# given: what the exercise below starts from (a locked cell in the hand-out)
+sim = teaching.simulate_dilution(n_persons, rr_true, reliability=0.5, seed=seed)
+
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %% tags=["solution"]
-sim = teaching.simulate_dilution(n_persons, rr_true, reliability=0.5, seed=seed)
 """ # BEGIN PROMPT
 rr = ...  # one row per exposure ("low_usual", "low_1", "low_mean"); columns rr, ci_low, ci_high
 """ # END PROMPT
@@ -537,7 +540,8 @@ print(f"{risk:.0%} of case-observations resolve; model-based / cluster-robust SE
 # SE of the log RR). (b) With that SE, compute `power_121`, the power of a two-sided test at alpha 0.05 to detect a
 # true RR of 1.21, and `mdrr`, the smallest RR (above 1) detectable with 80% power. (c) Assuming the SE shrinks as
 # 1/sqrt(number of observations), compute `n_needed`: how many repeated-exposure observations would give 80% power
-# to show that the RR is above 1.15 when it is truly 1.21 (a one-sample comparison of the estimate with 1.15).
+# to show that the RR is above 1.15 when it is truly 1.21 (a one-sample comparison of the estimate with 1.15,
+# two-sided at alpha 0.05, as in (b)).
 #
 # **Expected output.** About 380 observations; power near one half; a minimum detectable RR near 1.3; and
 # ten-thousand-odd observations for (c).
@@ -643,7 +647,7 @@ fig, ax = plt.subplots(figsize=(6, 3.4))
 for target, style in ((np.log(1.21), "-"), (np.log(1.21 / 1.15), "--")):
     pw = stats.norm.sf(1.96 - target / se_n) + stats.norm.cdf(-1.96 - target / se_n)
     ax.plot(n_grid, pw, style, label="RR 1.21 vs 1" if style == "-" else "RR 1.21 vs 1.15")
-ax.axvline(n_rep_obs, color="0.5", ls=":", label=f"this contrast ({n_rep_obs} observations)")
+ax.axvline(n_rep_obs, color="0.5", ls=":", label="this contrast")  # no count: a graded answer
 ax.axhline(0.8, color="0.3", lw=0.8)
 ax.set_xscale("log")
 ax.set_xlabel("repeated-exposure observations")

@@ -334,9 +334,58 @@ def test_course_builds_three_units_with_clean_student_versions(built):
         for k, q in enumerate((q for q in u["questions"] if not q["manual"]), 1):
             assert f"Exercise {k}: {q['points']:g} point" in md[at]
         assert f"`{stem}.ipynb`" in md[at] and "graded by hand" in md[at]
+        # a student review: unit 10's hand-out kept jupytext's pairing (saving it in JupyterLab wrote a .py beside
+        # it), and set-up lines that later exercises need sat in the answer cells, lost when an answer was rewritten
+        assert "jupytext" not in student["metadata"] and "jupytext" not in json.loads(
+            (out / u["solutions"]).read_text())["metadata"]
+        for c in student["cells"]:
+            if "".join(c["source"]).startswith("# given:"):
+                assert c["cell_type"] == "code" and c["metadata"].get("editable") is False, stem
+        answers = "\n".join("".join(c["source"]) for c in _cells(student, "otter_answer_cell"))
+        for given in ("fwhms = (", "libraries = {", "rules = {", "sim = teaching.simulate_dilution", "ex, _, _ = ukb"):
+            assert given not in answers, (stem, given)
     # no expected picture hands students a graded value (the replication probabilities, the twin's correlation)
     assert "({p:.0%})" not in (ROOT / "notebooks" / "10_teaching_mr.py").read_text()
     assert "({icc_twin:.2f})" not in (ROOT / "notebooks" / "12_teaching_cohort.py").read_text()
+    assert "({n_rep_obs} observations)" not in (ROOT / "notebooks" / "12_teaching_cohort.py").read_text()
+
+
+@pytest.mark.slow
+def test_the_course_kit_holds_the_handouts_and_the_code_not_the_masters(built, tmp_path):
+    """A student review: the students' site told students to work in a clone, whose notebooks/ are the masters
+    (every solution and hidden check). `teach` now writes the kit they work in instead."""
+    import subprocess
+    import sys
+    import zipfile
+
+    out, index = built["out"], built["index"]
+    kit = out / "student" / "il6repro-course.zip"
+    with zipfile.ZipFile(kit) as z:
+        names = z.namelist()
+        z.extractall(tmp_path)
+    root = tmp_path / "il6repro-course"
+    assert sorted(n for n in names if "/notebooks/" in n) == sorted(
+        f"il6repro-course/notebooks/{stem}.ipynb" for stem in index)
+    for stem, u in index.items():  # the hand-outs themselves
+        assert (root / "notebooks" / f"{stem}.ipynb").read_bytes() == (out / u["student"]).read_bytes()
+    assert {"Makefile", "README.md", "pyproject.toml", "requirements.lock"} <= {p.name for p in root.iterdir()}
+    assert not [n for n in names if n.startswith(("il6repro-course/tests/", "il6repro-course/book/", "il6repro-course/benchmarks/")) or n.endswith(".pyc")]
+    assert "make env" in (root / "README.md").read_text() and "\nlab: env" in (root / "Makefile").read_text()
+    masters = [json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text()) for stem in index]
+    files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert course.kit_leaks(files, masters) == []
+    hidden = next(s for s in course._solution_lines(masters[2]) if not s.startswith("\x00"))
+    planted = dict(files, **{"README.md": files["README.md"] + hidden.encode() + b"\n",
+                             "lib/x.ipynb": b"{}"})
+    assert len(course.kit_leaks(planted, masters)) == 2  # would stop `teach`
+    # the kit's code finds its own root (data_manifest/ and notebooks/ beside lib/) and reads its manifests
+    code = "from il6repro._paths import repo_root; from il6repro.twins import ukb; print(repo_root(), len(ukb.instruments()))"
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("IL6REPRO_")}
+    got = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=dict(env, PYTHONPATH=str(root / "lib")),
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert got == [str(root), "35"]
+    # kept byte-identical by a rebuild (the site offers it for download)
+    assert json.loads((out / "index.json").read_text())["kit"] == "student/il6repro-course.zip"
 
 
 @pytest.mark.slow
@@ -612,6 +661,10 @@ def test_grading_survives_loops_damage_stripped_metadata_and_subfolders(built, t
     assert table["d1"].isna().all() and (table["possible by hand"].dropna() == 4).all()
     fb = subs / "feedback"
     assert "hidden check" in (fb / f"alice__{stem}.txt").read_text()
+    # a student review: the returned feedback said only "`x` is not defined yet: run the cells above"
+    told = (fb / f"{stem}_raises.student.txt").read_text()
+    assert "these cells raised an error" in told and f"code cell {k} (" in told and "my loop broke" in told
+    assert "raised an error" not in (fb / f"alice__{stem}.student.txt").read_text()
     assert (fb / f"discussion-{stem}.md").read_text().count(f"### alice/{stem}.ipynb") == 4
 
 

@@ -275,6 +275,9 @@ def _attach_expected_figures(nb: dict, figdir: Path, stem: str) -> list[str]:
 
 def _clean_student(nb: dict) -> None:
     nb.get("metadata", {}).pop("il6repro", None)
+    # the masters are paired with their .py by jupytext: a hand-out saved in JupyterLab with jupytext installed
+    # would write a .py beside it, and students would not know which file to hand in
+    nb.get("metadata", {}).pop("jupytext", None)
     for cell in nb["cells"]:
         tags = [t for t in cell.get("metadata", {}).get("tags", []) if t not in OUR_TAGS]
         if tags:
@@ -361,6 +364,14 @@ def build(out: str | Path | None = None, *, notebooks: list[Path] | None = None,
                 f"{sum(q.hidden_checks for q in unit.autograded)} hidden checks), "
                 f"{sum(q.manual for q in unit.questions)} discussion questions")
         shutil.rmtree(stage / ".assign")
+        # the kit students work in instead of a clone (whose notebooks/ holds the masters); offered beside the
+        # hand-outs, so the students' site lists it for download
+        files = kit_files(sorted((stage / "student").glob("*.ipynb")))
+        leaks = kit_leaks(files, [json.loads(u.path.read_text()) for u in units])
+        if leaks:
+            raise TeachingError("the course kit would hold: " + "; ".join(leaks[:5]))
+        _write_kit(stage / "student" / f"{KIT}.zip", files)
+        index["kit"] = f"student/{KIT}.zip"
         (stage / "index.json").write_text(json.dumps(index, indent=1) + "\n")
         if verify:
             for entry in index["units"]:
@@ -426,6 +437,89 @@ def _stable_zip(src: Path, dest: Path) -> None:
             out.external_attr = info.external_attr
             out.compress_type = zipfile.ZIP_DEFLATED
             zout.writestr(out, zin.read(info))
+
+
+#: The course kit: what a student needs to work on the hand-outs without a clone of the repository (whose
+#: notebooks/ hold the master notebooks: every solution and hidden check).
+KIT = "il6repro-course"
+KIT_README = """# il6repro course notebooks
+
+The hand-outs of the il6repro course (`notebooks/`), with the project's code (`lib/`), its data manifests and its
+environment. It holds no solutions: the instructor versions stay with your instructor.
+
+```bash
+make env      # once: a Python 3.11+ virtual environment in .venv with every package (a few minutes; needs PyPI)
+make lab      # JupyterLab on notebooks/
+```
+
+Open your unit's notebook in `notebooks/`, replace every `...` with your code, and run `grader.check("q1")` (and
+so on) after an exercise for its public checks. Keep the notebook's file name, and run it from top to bottom
+before you hand it in. Cells marked `# given:` are locked: the exercises start from them.
+"""
+KIT_MAKEFILE = """PYTHON ?= python3
+VENV   ?= .venv
+STAMP  := $(VENV)/.il6repro-installed
+
+.PHONY: env lab
+
+$(STAMP): requirements.lock pyproject.toml
+\t@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+\t$(VENV)/bin/python -m pip install --disable-pip-version-check -q --upgrade "pip>=24"
+\t$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements.lock
+\t$(VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps -e .
+\t@touch $(STAMP)
+
+env: $(STAMP)
+
+lab: env
+\t$(VENV)/bin/jupyter lab notebooks/
+"""
+
+
+def kit_files(handouts: list[Path], root: Path | None = None) -> dict[str, bytes]:
+    """The course kit's files by path inside it: the hand-outs as ``notebooks/``, the project's ``lib/`` and
+    ``data_manifest/`` (sources only), ``pyproject.toml``, ``requirements.lock``, a README and a Makefile."""
+    root = root or repo_root()
+    files = {}
+    for folder in ("lib", "data_manifest"):
+        for f in sorted((root / folder).rglob("*")):
+            rel = f.relative_to(root)
+            if f.is_file() and "__pycache__" not in rel.parts and not any(p.endswith(".egg-info") for p in rel.parts):
+                files[rel.as_posix()] = f.read_bytes()
+    for name in ("pyproject.toml", "requirements.lock"):
+        files[name] = (root / name).read_bytes()
+    for h in handouts:
+        files[f"notebooks/{h.name}"] = h.read_bytes()
+    files["README.md"] = KIT_README.encode()
+    files["Makefile"] = KIT_MAKEFILE.encode()
+    return files
+
+
+def kit_leaks(files: dict[str, bytes], masters: list[dict]) -> list[str]:
+    """What in the kit a student must not have: a notebook other than the hand-outs, or (in its README, Makefile,
+    manifests) a solution line, discussion answer or hidden check of the masters. ``lib/`` is the project's code,
+    as in a clone: the helpers the hand-outs call (one computes the power the first exercise asks for, which the
+    hand-out says), none of the masters' solutions."""
+    found = [f"{k}: a notebook that is not a hand-out" for k in files
+             if k.endswith(".ipynb") and not k.startswith("notebooks/")]
+    texts = {k: v.decode("utf-8", "replace") for k, v in files.items()
+             if not k.startswith(("notebooks/", "lib/"))}
+    for master in masters:
+        for secret in _solution_lines(master):
+            for k, v in texts.items():
+                if (secret[1:] in v) if secret.startswith("\x00") else secret in _lines(v):
+                    found.append(f"{k}: {secret.lstrip(chr(0))[:60]!r}")
+    return found
+
+
+def _write_kit(dest: Path, files: dict[str, bytes]) -> None:
+    """``files`` as a zip under the folder ``il6repro-course/``, members sorted and stamped 1980-01-01."""
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+        for rel in sorted(files):
+            info = zipfile.ZipInfo(f"{KIT}/{rel}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, files[rel])
 
 
 def _otter_version() -> str:

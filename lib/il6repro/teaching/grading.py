@@ -208,8 +208,11 @@ def grade_in_child(submission: Path, autograder: Path, timeout: float) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _feedback(rel: str, unit: dict, checks: list[dict], student: bool) -> str:
+def _feedback(rel: str, unit: dict, checks: list[dict], student: bool, errors: list[str] | None = None) -> str:
     lines = [f"{rel}: {unit['stem']}", ""]
+    if errors:  # a check's own message ("not defined yet: run the cells above") would not say the cell raised
+        lines += ["When the notebook was run from top to bottom, these cells raised an error (the checks after them",
+                  "may fail because of it):", *[f"  {e}" for e in errors], ""]
     for q in unit["questions"]:
         if q["manual"]:
             continue
@@ -353,8 +356,9 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                 write()
                 fdir.mkdir(exist_ok=True)
                 safe = rel.replace("/", "__").removesuffix(".ipynb")
-                (fdir / f"{safe}.txt").write_text(_feedback(rel, u, res["checks"], student=False))
-                (fdir / f"{safe}.student.txt").write_text(_feedback(rel, u, res["checks"], student=True))
+                errs = res.get("errors") or []
+                (fdir / f"{safe}.txt").write_text(_feedback(rel, u, res["checks"], False, errs))
+                (fdir / f"{safe}.student.txt").write_text(_feedback(rel, u, res["checks"], True, errs))
                 log(f"[{k}/{len(subs)}] {rel} ({u['stem']}): {row['total']:g}/{u['points']:g}  " +
                     "  ".join(f"{q} {row[q]:g}" for q in graded_q[u["stem"]]) +
                     (f"  (note: {row['note']})" if row["note"] else ""))
