@@ -40,6 +40,8 @@ from il6repro.params import check_parameters
 check_parameters(globals())
 
 # %%
+import numpy as np
+
 from il6repro import brain, charts, methods, report
 from il6repro import transcriptomics as tx
 from il6repro._paths import write_result_table
@@ -88,8 +90,11 @@ ctx_both = tx.cortical(expr, "both")
 maps, skipped = tx.correspondence_maps(ctx_both, mtg_genes)
 for name, cmap, unit in (("IL6R", "viridis", "expression (scaled 0-1)"), ("IL6ST", "viridis", "expression (scaled 0-1)"),
                          ("MTG-gene score", "RdBu_r", "mean z of the MTG genes")):
+    # the diverging score's white at 0 (above / below the cortical mean), not at the middle of its range
+    lim = float(np.nanmax(np.abs(maps[name]))) if cmap == "RdBu_r" else None
     fig = brain.plot_surface(brain.region_map(maps[name], labels, regions), kind="stat", hemis=("left", "right"),
-                             cmap=cmap, title=f"AHBA: {name}", colorbar_label=unit)
+                             cmap=cmap, title=f"AHBA: {name}", colorbar_label=unit,
+                             vmin=-lim if lim else None, vmax=lim)
     save(fig, f"04_map_{name.replace(' ', '_').replace('-', '_').lower()}",
          caption=f"AHBA {name} on the DK parcellation (fsaverage5); right hemisphere: 2 donors.")
 

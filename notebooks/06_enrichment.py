@@ -96,7 +96,8 @@ report.table(sens, "06-sens", p=[c for c in sens.columns if c.endswith(" q") or 
 
 # %%
 called = tx.disorder_table(res, sens, fdr_level=fdr_level)
-claims = tx.record_disorders(called, n_genes=len(genes), rule=rule, n_rules=len(sens), fdr_level=fdr_level)
+claims = tx.record_disorders(called, n_genes=len(genes), rule=rule, n_rules=len(sens), fdr_level=fdr_level,
+                             missing=list(missing))
 report.table(called, "06-disorders", p=["P", "FDR q"])
 
 # %%

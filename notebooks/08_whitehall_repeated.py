@@ -53,6 +53,12 @@ counts.columns.name = None
 # case-observations per group; cells under 10 not shown
 report.table(governance.suppress_small(counts.fillna(0).astype(int)).reset_index(), "08-counts", index=False)
 
+# %%
+# the twin's claims over seeds, as the ledger judges them: recorded before the claims tables, shown at the end
+seeds_summary = overseeds.record(overseeds.whitehall_draws(n_seeds, n=n, case_threshold=case_threshold,
+                                                           resolution=resolution, il6_cut=il6_cut)) \
+    if is_twin and n_seeds else None
+
 # %% [markdown]
 # ## Repeated low vs repeated high IL-6
 
@@ -107,10 +113,8 @@ report.table(traj, "08-traj", precision=3, index=False)
 # (notebook 09) shows these beside both verdicts.
 
 # %%
-if is_twin and n_seeds:
-    draws = overseeds.whitehall_draws(n_seeds, n=n, case_threshold=case_threshold, resolution=resolution,
-                                      il6_cut=il6_cut)
-    display(overseeds.table(overseeds.record(draws), "08-overseeds"))
+if seeds_summary is not None:
+    display(overseeds.table(seeds_summary, "08-overseeds"))
 
 # %% [markdown]
 # ## Methods (written from this run)

@@ -378,6 +378,12 @@ def test_a_rounded_threshold_reads_as_one_number_in_one_form():
     assert report.published_text(claims["W.mr.il6.gmv_itc.p"]) == "7.2e-5"  # as printed, not 7.20e-5
     assert report.published_text(claims["W.mr.il6.gmv_mtg.p"]) == "8.39e-9"
     assert report.published_text(claims["W.mr.crp.null"]) == "not significant (every P ≥ 1.1e-4)"
+    # a reader's review: the fully adjusted RR read "published 1.15 (1.06-1.25)", a number the abstract never gave
+    full = claims["V.rr_low_vs_high.full"]
+    from il6repro.site import claim_display
+
+    assert report.published_text(full) == claim_display(full, {})[0] == "“little effect” (no number)"
+    assert full.value == 1.15 and full.ci == (1.06, 1.25)  # still the rule's reference
 
 
 def test_reasons_read_as_text_for_people(isolated, monkeypatch):

@@ -151,11 +151,14 @@ def test_numbers_never_wrap_and_the_check_column_keeps_its_width():
     nowrap = {int(c) for sel, css in nw_styles.items() if "nowrap" in css for c in re.findall(r"_row0_col(\d)", sel)}
     assert nowrap == {2, 3, 5, 6}
     assert any("td.col2" in sel and "min-width: 11em" in css for sel, css in styles.items())  # check column
-    # in the ledger's view only the claim id may break anywhere: a status never breaks mid-word ("recover-ed")
+    # in the ledger's view the claim id breaks after its dots only (a reader's review: "W.ukb.fema / le_pct"), a
+    # status never mid-word ("recover-ed"); the plain text keeps the id whole
     df = pd.DataFrame({"claim": ["W.mr.il6.ct_superiorfrontal.z"], "status": ["recovered from a planted twin"]})
-    styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", report.style_table(df, "br")._repr_html_().split("</style>")[0]))
-    anywhere = [sel.strip() for sel, css in styles.items() if "anywhere" in css]
-    assert anywhere == ["#T_br td.col0"]
+    br = report.style_table(df, "br")
+    shown = br._repr_html_()
+    styles = dict(re.findall(r"([^{}]+)\{([^}]*)\}", shown.split("</style>")[0]))
+    assert not [sel for sel, css in styles.items() if "anywhere" in css]
+    assert "W.<wbr>mr.<wbr>il6.<wbr>ct_superiorfrontal.<wbr>z" in shown and "W.mr.il6.ct_superiorfrontal.z" in str(br)
     assert any("td.col1" in sel and "min-width: 6.5em" in css for sel, css in styles.items())
 
 
@@ -459,7 +462,12 @@ def test_charts_draw_from_tables():
                                  expected=9.5, expected_label="exp")
     assert not fig2.axes[0].texts
     rr = pd.DataFrame({"label": ["a", "b"], "RR": [1.1, 1.2], "95% CI low": [1.0, 1.05], "95% CI high": [1.2, 1.3]})
-    charts.rr_forest(rr, published=1.15, published_ci=(1.06, 1.25), xlabel="RR")
+    whole = charts.rr_forest(rr, published=1.15, published_ci=(1.06, 1.25), xlabel="RR")
+    # the published band behind the rows it was published for only (07: not the fully adjusted rows)
+    part = charts.rr_forest(rr, published=1.15, published_ci=(1.06, 1.25), xlabel="RR", published_rows=[True, False])
+    shaded = [c for c in part.axes[0].collections if type(c).__name__ in ("PolyCollection", "FillBetweenPolyCollection")]
+    assert len(shaded) == 1 and shaded[0].get_paths()[0].get_extents().y0 > 0.5  # row "a" is drawn at y = 1
+    assert not [c for c in whole.axes[0].collections if type(c).__name__ == "FillBetweenPolyCollection"]
     terms = pd.DataFrame({"Term": [f"term {i} " * 20 for i in range(5)], "library": ["GO"] * 5,
                           "fdr": [0.04, 0.001, 0.02, 0.5, 0.01], "P-value": [0.01, 1e-4, 1e-3, 0.2, 1e-3]})
     fig3 = charts.top_terms(terms, top_n=3, fdr_level=0.05, n_genes=10, libraries=["GO"])
@@ -635,6 +643,9 @@ def test_sensitivity_panels_have_one_legend_off_the_data_and_labelled_units():
     axes = fig.axes
     assert [ax.get_legend() is not None for ax in axes] == [False, False, True]  # in the spare third panel
     assert "log CRP per allele" in axes[0].get_xlabel()
+    # a reader's review: the IVW and weighted-median lines lay on top of each other in near colours
+    styles = {ln.get_label(): ln.get_linestyle() for ln in axes[0].get_lines() if not ln.get_label().startswith("_")}
+    assert len(set(styles.values())) == 3, styles
     plt.close(fig)
 
 

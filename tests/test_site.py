@@ -430,6 +430,11 @@ def test_book_in_headless_chromium(site, tmp_path):
     assert rep.searches["fusiform"] and rep.searches["Whitehall"]
     assert shot.is_file() and shot.read_bytes()[:4] == b"\x89PNG"
     assert any("tiny" in t.lower() for t in search(site, "tiny"))
+    # a reader's review: result summaries began "System Settings Light Dark" (the theme switcher in the page header)
+    from il6repro.sitecheck import search_summaries
+
+    sums = search_summaries(site, "tiny")
+    assert sums and not [t for t in sums if "System Settings" in t or "Light Dark" in t], sums
 
 
 @pytest.mark.browser
@@ -482,6 +487,8 @@ def test_paper_pdf(site):
             for a in p.get("/Annots") or [] if "/URI" in (a.get_object().get("/A") or {})]
     assert any(u.startswith("ledger.html#claim-") for u in uris)
     assert not [u for u in uris if "127.0.0.1" in u or "localhost" in u]
+    title = PdfReader(str(site / "paper.pdf")).metadata["/Title"]  # "... — IL-6 and the brain" was appended
+    assert "reproducing two studies" in title and " — " not in title
 
 
 @pytest.mark.browser
@@ -634,6 +641,20 @@ def test_the_students_edition_leaves_out_every_instructor_page(isolated, tiny_no
     assert "instructor version" not in _text(students / "teaching.html").lower()
     with pytest.raises(ValueError, match="edition must be one of full, students, not 'teachers'"):
         build_site(edition="teachers", **QUIET)
+
+
+def test_a_site_of_an_empty_build_is_refused_naming_what_to_run(isolated, tiny_notebooks):
+    """A student review: `site --students --check` on a fresh build passed ("0 notebook(s)", 10 pages, 0 images) and
+    published a course page saying the student versions were not built, without the study chapters."""
+    from il6repro.site import SiteError
+
+    with pytest.raises(SiteError, match=r"no executed notebook in .*receipts: run `python -m il6repro run` first, "
+                                        r"then `python -m il6repro teach`"):
+        build_site(pdf=False, edition="students", **QUIET)
+    assert run("default", notebooks_dir=tiny_notebooks, progress=False, **QUIET).ok
+    with pytest.raises(SiteError, match=r"no student notebooks in .*teaching/student: run `python -m il6repro teach`"):
+        build_site(pdf=False, edition="students", **QUIET)
+    assert not site_dir("students").exists()
 
 
 def test_a_figures_data_digests_read_as_one_line_per_dataset():

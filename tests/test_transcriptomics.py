@@ -345,3 +345,32 @@ def test_disorder_verdict_never_reads_untested_disorders_as_tested():
     assert TX.disorder_verdict(table([0.01, None, 0.03, 0.04]))[0] is None
     assert TX.disorder_verdict(table([None] * 4)) == (None, "not tested here, no library matched: schizophrenia, "
                                                            "autism spectrum disorder, epilepsy, cognitive impairment")
+
+
+def test_a_disorder_matched_only_by_a_process_term_says_so(isolated, monkeypatch):
+    """A reader's review: without the disease libraries, cognitive impairment was judged on the GO term "Cognition"
+    and read as a disease result not reproduced on real data; its note now says what it was judged on."""
+    import pandas as pd
+
+    from il6repro import ledger
+    from il6repro import transcriptomics as tx
+
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "06_enrichment")
+    rows = {d: {"matching terms": 0} for d in tx.DISORDERS}
+    rows["cognitive impairment"] = {"matching terms": 3, "best term": "Cognition (GO:0050890)", "library": "GO_BP_2023",
+                                    "overlap": "3/37", "P": 0.01, "FDR q": 0.498, "rules with q < 0.05": "0 of 7"}
+    rows["epilepsy"] = {"matching terms": 1, "best term": "Epilepsy", "library": "DisGeNET", "overlap": "9/200",
+                        "P": 1e-5, "FDR q": 0.01, "rules with q < 0.05": "7 of 7"}
+    table = pd.DataFrame(rows).T
+    rule = {"rule": "fold", "threshold": 1.2, "reference": "other regions"}
+    ids = tx.record_disorders(table, n_genes=100, rule=rule, n_rules=7, missing=["HPO", "GWAS_Catalog_2019"])
+    assert ids == ["W.ahba.enrich_epilepsy.q", "W.ahba.enrich_cognition.q"]
+    from il6repro._paths import results_dir
+
+    res = ledger.load_results(results_dir())
+    assert res["W.ahba.enrich_cognition.q"]["note"].startswith(
+        "judged on a GO_BP_2023 term, a process or pathway named like the disorder, not a disease gene set: "
+        "GWAS_Catalog_2019, HPO were unavailable here; smallest FDR")
+    assert res["W.ahba.enrich_epilepsy.q"]["note"].startswith("smallest FDR")  # a disease library's own term
+    tx.record_disorders(table, n_genes=100, rule=rule, n_rules=7)  # every library here: no such note
+    assert ledger.load_results(results_dir())["W.ahba.enrich_cognition.q"]["note"].startswith("smallest FDR")

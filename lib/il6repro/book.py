@@ -169,6 +169,21 @@ def claim_role(name, rawtext, text, lineno, inliner, options=None, content=None)
     return [box], []
 
 
+def unchecked_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{claims-unchecked}`W.ahba.enrich_``` -> a sentence saying how many of the claims whose id starts so were
+    not checked in this build and why ("In this build 3 of these 4 were not checked: 06 ran without ..."), or
+    nothing when all were."""
+    data = run_data(inliner.document.settings.env)
+    rows = [r for cid, r in data["_claims"].items() if cid.startswith(text.strip())]
+    off = [r for r in rows if r.get("display_status") == "not checked"]
+    if not off:
+        return [], []
+    reasons = list(dict.fromkeys(str(r.get("display_reason", "")).removeprefix("not checked: ") for r in off))
+    words = (f"In this build {len(off)} of these {len(rows)} {'was' if len(off) == 1 else 'were'} not checked "
+             f"({'; '.join(reasons)}), so the table below says nothing about {'it' if len(off) == 1 else 'them'}.")
+    return [nodes.strong("", words)], []
+
+
 def status_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """``{ledger-status}`not reproduced``` -> the status in its ledger colour."""
     return [nodes.inline("", text, classes=["ledger-status", STATUS_CLASS.get(text.strip(), "")])], []
@@ -822,6 +837,7 @@ def setup(app):
     app.add_config_value("il6repro_book_code", hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), "env")
     app.add_role("claim", claim_role)
     app.add_role("ledger-status", status_role)
+    app.add_role("claims-unchecked", unchecked_role)
     for name, cls in {"ledger-table": LedgerTable, "ledger-summary": LedgerSummary,
                       "ledger-consistency": LedgerConsistency, "run-figure": RunFigure, "run-gallery": RunGallery,
                       "run-methods": RunMethods, "run-receipts": RunReceipts, "run-sweep": RunSweep,

@@ -125,16 +125,26 @@ def top_terms(res: pd.DataFrame, *, top_n: int, fdr_level: float, n_genes: int, 
     return fig
 
 
-def rr_forest(table: pd.DataFrame, *, published: float, published_ci: tuple[float, float], xlabel: str):
-    """Risk ratios with 95% CIs (rows of ``table``: label, RR, CI low, CI high), the published RR and CI shaded."""
+def rr_forest(table: pd.DataFrame, *, published: float, published_ci: tuple[float, float], xlabel: str,
+              published_rows=None):
+    """Risk ratios with 95% CIs (rows of ``table``: label, RR, CI low, CI high), the published RR and CI shaded
+    behind the rows it was published for (``published_rows``: a mask over the rows; default all)."""
     fig, ax = _fig((6.8, 0.45 * len(table) + 1.4))
     y = np.arange(len(table))[::-1]
     rr = table["RR"].to_numpy(float)
     ax.errorbar(rr, y, xerr=[rr - table["95% CI low"], table["95% CI high"] - rr], fmt="o", color="C0",
                 capsize=3, label="this run")
-    ax.axvspan(*published_ci, color="C3", alpha=0.12, label=f"published {published} ({published_ci[0]}-"
-                                                               f"{published_ci[1]})")
-    ax.axvline(published, color="C3", lw=0.8)
+    label = f"published {published} ({published_ci[0]}-{published_ci[1]})"
+    rows = np.ones(len(table), bool) if published_rows is None else np.asarray(published_rows, bool)
+    if rows.all():
+        ax.axvspan(*published_ci, color="C3", alpha=0.12, label=label)
+        ax.axvline(published, color="C3", lw=0.8)
+    else:  # e.g. the age- and sex-adjusted rows only: the abstract gives no number for the fully adjusted model
+        for k, yk in enumerate(y[rows]):
+            ax.fill_betweenx([yk - 0.4, yk + 0.4], *published_ci, color="C3", alpha=0.12, lw=0,
+                             label=label + " (shaded rows)" if k == 0 else None)
+            ax.plot([published, published], [yk - 0.4, yk + 0.4], color="C3", lw=0.8)
+        ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
     ax.axvline(1.0, color="0.4", ls="--", lw=0.8)
     ax.set_yticks(y, table["label"], fontsize=9)  # legible in the paper's 740 px column
     ax.set_xlabel(xlabel)

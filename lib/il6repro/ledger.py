@@ -82,6 +82,7 @@ class Claim:
     rule: dict
     notebook: str
     conclusion: dict | None = None  # a rule of CONCLUSION_RULES, plus "text"; "same": the rule is the conclusion
+    published_as: str | None = None  # what the abstract printed, where its value is only the rule's reference
 
 
 def claims_path() -> Path:
@@ -117,7 +118,7 @@ def load_claims(path: Path | None = None) -> dict[str, Claim]:
                 raise LedgerError(f"{path.name}: claim {c['id']}: ci_excludes side must be above, below or either")
         ci = tuple(float(x) for x in c["ci"]) if c.get("ci") else None
         out[c["id"]] = Claim(c["id"], c["study"], c["quantity"], c["source"], float(c["value"]), ci, c["rule"],
-                             str(c.get("notebook", "")), concl)
+                             str(c.get("notebook", "")), concl, c.get("published_as"))
     if not out:
         raise LedgerError(f"{path.name}: no claims")
     return out

@@ -381,6 +381,8 @@ def formatted(summary: pd.DataFrame) -> pd.DataFrame:
 
     def published(cid, v):  # a direction-only claim (the abstract gives no number) reads as its direction
         c = claims.get(cid)
+        if c is not None and c.published_as:  # words only ("little effect"): the value is the rule's reference
+            return c.published_as
         if c is not None and c.rule.get("kind") == "sign" and not c.ci:
             return "negative (direction only)" if v < 0 else "positive (direction only)"
         return number(cid, v)

@@ -12,6 +12,7 @@ other number that is not zero from reading as zero in a table.
 from __future__ import annotations
 
 import functools
+import html
 import math
 import re
 from typing import Any
@@ -160,6 +161,8 @@ def published_text(c) -> str:
     """A published number as the paper gives it: the value with its CI, or the rule where the paper states a
     conclusion without a number ("significant", "not significant", a direction)."""
     kind = c.rule.get("kind")
+    if getattr(c, "published_as", None):  # words only, e.g. "little effect": the value is the rule's reference
+        return c.published_as
     if kind == "p_below":
         sym = c.rule.get("symbol", "P")
         return f"{'enriched' if sym == 'q' else 'significant'} (read as {sym} < {c.rule['threshold']:g})"
@@ -440,9 +443,9 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
         {"selector": "td", "props": "text-align: left; vertical-align: top; padding: 0.15em 0.6em"},
         {"selector": "th", "props": "padding: 0.15em 0.6em"}])
     props = {names[c]: [f"min-width: {w}em"] for c, w in (widths or {}).items() if c in names}
-    for c in breakable:  # an identifier without spaces may break anywhere rather than widen the table
-        if c in names:
-            props.setdefault(names[c], []).append("overflow-wrap: anywhere")
+    for c in breakable:  # an identifier without spaces breaks after its dots ("W.ukb.<br>female_pct"), not inside
+        if c in names:  # a word ("fema / le_pct"), rather than widen the table; <wbr> is not copied with the text
+            styler = styler.format(lambda v: html.escape(str(v)).replace(".", ".<wbr>"), subset=[names[c]])
     if props:  # columns of sentences keep a readable width instead of being squeezed to a word per line
         styler = styler.set_table_styles({c: [{"selector": "td", "props": "; ".join(v)}] for c, v in props.items()},
                                          overwrite=False)

@@ -195,7 +195,9 @@ def claim_display(claim, rec: dict) -> tuple[str, str]:
     rule's threshold (``< 0.05``, ``none below 1.1 × 10⁻⁴``) or the expected sign."""
     kind = claim.rule.get("kind")
     style = printed_style(claim.value, claim.source)
-    if kind == "p_below":
+    if claim.published_as:
+        published = claim.published_as
+    elif kind == "p_below":
         published = f"< {fmt_number(claim.rule['threshold'])}"
     elif kind == "not_significant":
         published = f"none below {fmt_number(claim.rule['threshold'])}"
@@ -568,6 +570,13 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
     mixed = mixed_sources(bdir / "receipts")
     if mixed:  # e.g. 01 on a real extract beside 02 still on the twin after a partly failed run
         raise SiteError(f"{mixed[0]}; the previous book is kept")
+    # the course site of an empty build passed every check, without chapters or notebooks to download
+    if edition == "students" and not _receipts(bdir, edition):
+        raise SiteError(f"no executed notebook in {bdir / 'receipts'}: run `python -m il6repro run` first, then "
+                        "`python -m il6repro teach`")
+    if edition == "students" and not any((bdir / "teaching" / "student").glob("*.ipynb")):
+        raise SiteError(f"no student notebooks in {bdir / 'teaching' / 'student'}: run `python -m il6repro teach` "
+                        "first (after `python -m il6repro run`)")
     work = work_dir(edition)
     snap = prepare_source(work / "src", edition)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -254,6 +254,15 @@ def search(site: Path, word: str) -> list[str]:
         return _search_on(page, base, word)
 
 
+def search_summaries(site: Path, word: str) -> list[str]:
+    """The summary text under each result of the built book's search for ``word`` (in headless Chromium)."""
+    with _browser() as browser, _serve(Path(site)) as base:
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        _search_on(page, base, word)
+        page.wait_for_timeout(1500)  # the summaries are filled in as each page is fetched
+        return page.eval_on_selector_all("#search-results ul.search li p.context", "els => els.map(e => e.textContent)")
+
+
 def screenshots(site: Path, pages: dict[str, str], out: Path, width: int = WIDTH, full_page: bool = False,
                 height: int = 1000) -> dict[str, Path]:
     """Screenshots of ``pages`` (name -> path relative to the site, query allowed) at ``width`` px -> PNGs in ``out``.
@@ -290,7 +299,10 @@ def print_pdf(html_file: Path, pdf: Path) -> Path:
 def relative_links(pdf: Path, base: str) -> int:
     """Rewrite the PDF's links into the book (``base``: the address it was printed from, a temporary local server)
     as paths relative to the PDF, which sits at the book's root: a reader's viewer resolves them beside the PDF, on
-    the published site or in the downloaded folder, instead of a server that no longer exists. Returns how many."""
+    the published site or in the downloaded folder, instead of a server that no longer exists. Returns how many.
+
+    The document title Chromium records is the page's ``<title>``, "page — site" ("IL-6 and the brain: reproducing
+    two studies — IL-6 and the brain"); the PDF's title is the page's own."""
     import logging
 
     from pypdf import PdfReader, PdfWriter
@@ -312,6 +324,9 @@ def relative_links(pdf: Path, base: str) -> int:
             if isinstance(uri, str) and uri.startswith(base):
                 action.get_object()[NameObject("/URI")] = TextStringObject(uri[len(base):] or "index.html")
                 n += 1
+    title = str((writer.metadata or {}).get("/Title") or "")
+    if " — " in title:
+        writer.add_metadata({"/Title": title.rsplit(" — ", 1)[0]})
     tmp = Path(pdf).with_name(f".{Path(pdf).name}.tmp")
     with open(tmp, "wb") as fh:
         writer.write(fh)

@@ -50,10 +50,10 @@ class Point:
                 for k, v in sorted(self.overrides.items())]
 
     def run_params(self) -> list[str]:
-        """:meth:`params` plus what every point adds: ``n_seeds=0`` for 03 and 08 unless the grid sets it (their
-        over-seeds distributions serve the ledger, not a sweep point)."""
+        """:meth:`params` plus what every point adds: ``n_seeds=0`` for 02, 03, 07 and 08 unless the grid sets it
+        (their over-seeds distributions serve the ledger, not a sweep point)."""
         extra = []
-        if {"03", "08"} & set(self.notebooks) and not any(k.endswith("n_seeds") for k in self.overrides):
+        if {"02", "03", "07", "08"} & set(self.notebooks) and not any(k.endswith("n_seeds") for k in self.overrides):
             extra = ["n_seeds=0"]
         return self.params() + extra
 

@@ -839,19 +839,29 @@ def disorder_verdict(table: pd.DataFrame, *, fdr_level: float = 0.05, missing=()
     return holds, "; ".join(parts)
 
 
+#: The libraries of disease gene sets; without them a disorder can be matched only by a process or pathway name.
+DISEASE_LIBRARIES = ("DisGeNET", "GWAS_Catalog_2019", "HPO")
+
+
 def record_disorders(table: pd.DataFrame, *, n_genes: int, rule: dict, n_rules: int,
-                     fdr_level: float = 0.05) -> list[str]:
-    """Record each disorder's smallest FDR in the ledger (real data); return the claim ids recorded."""
+                     fdr_level: float = 0.05, missing=()) -> list[str]:
+    """Record each disorder's smallest FDR in the ledger (real data); return the claim ids recorded. ``missing``:
+    the libraries unavailable here; a disorder matched only by a GO or KEGG term while the disease libraries are
+    missing is recorded with a note saying it was judged on that process, not on a disease gene set."""
     from . import ledger
     from .report import counted
 
+    absent = [lib for lib in DISEASE_LIBRARIES if lib in set(missing)]
     ids = []
     for disorder, (cid, _pat) in DISORDERS.items():
         row = table.loc[disorder]
         if not row.get("matching terms"):
             continue
+        proxy = (f"judged on a {row['library']} term, a process or pathway named like the disorder, not a disease gene "
+                 f"set: {', '.join(absent)} {'was' if len(absent) == 1 else 'were'} unavailable here; "
+                 if absent and row["library"] not in DISEASE_LIBRARIES else "")
         ledger.record(cid, float(row["FDR q"]), kind="real_data",
-                      note=f"smallest FDR of the {counted(row['matching terms'], 'matching term')}: "
+                      note=f"{proxy}smallest FDR of the {counted(row['matching terms'], 'matching term')}: "
                            f"{row['best term']} "
                            f"({row['library']}, overlap {row['overlap']}); q < {fdr_level} under "
                            f"{row[f'rules with q < {fdr_level}']} gene-selection rules (the paper's rule is not "

@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: Line style of each method's line in :func:`scatter` (colour-blind safe: the dashes tell them apart too).
+METHOD_LINES = {"IVW": {"color": "C0", "ls": "-", "lw": 1.6}, "MR-Egger": {"color": "C3", "ls": "--", "lw": 1.3},
+                "Weighted median": {"color": "C2", "ls": ":", "lw": 2.0}}
+
 
 def scatter(h: pd.DataFrame, estimates: pd.DataFrame, ax, title: str = "", *, legend: bool = True,
             xlabel: str = "SNP effect on exposure"):
@@ -16,7 +20,8 @@ def scatter(h: pd.DataFrame, estimates: pd.DataFrame, ax, title: str = "", *, le
     for row in estimates.dropna(subset=["estimate"]).itertuples():
         icpt = getattr(row, "intercept", 0.0) if row.method == "MR-Egger" else 0.0
         icpt = 0.0 if pd.isna(icpt) else icpt
-        ax.plot(xs, icpt + row.estimate * xs, label=row.method)
+        # distinct dashes as well as colours: IVW and the weighted median often lie on top of each other
+        ax.plot(xs, icpt + row.estimate * xs, label=row.method, **METHOD_LINES.get(row.method, {}))
     ax.axhline(0, color="0.7", lw=0.6)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("SNP effect on outcome (SD)")
