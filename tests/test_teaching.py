@@ -666,6 +666,7 @@ def test_grading_survives_loops_damage_stripped_metadata_and_subfolders(built, t
     assert "these cells raised an error" in told and f"code cell {k} (" in told and "my loop broke" in told
     assert "raised an error" not in (fb / f"alice__{stem}.student.txt").read_text()
     assert (fb / f"discussion-{stem}.md").read_text().count(f"### alice/{stem}.ipynb") == 4
+    assert "\n> Discussion 1. " in (fb / f"discussion-{stem}.md").read_text()  # the question, not only "d1"
 
 
 @pytest.mark.slow

@@ -157,7 +157,8 @@ def read_unit(path: Path) -> Unit:
             continue
         if cell.get("cell_type") == "markdown" and not current.title:
             m = re.search(r"^#+\s*(.+)$", _src(cell), re.M)
-            current.title = m.group(1).strip() if m else _src(cell).strip().splitlines()[0][:80]
+            first = m.group(1).strip() if m else _src(cell).strip().splitlines()[0]
+            current.title = re.sub(r"\*\*|__", "", first)[:160]  # "Discussion 1. Instruments ...", not "**...**"
         if in_tests and cell.get("cell_type") == "code":
             conf = _test_config(_src(cell))
             if "points" not in conf:

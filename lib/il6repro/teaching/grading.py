@@ -383,7 +383,8 @@ def _write_discussions(fdir: Path, units: list[dict], answers: dict) -> None:
         fdir.mkdir(exist_ok=True)
         text = [f"# {u['stem']}: discussion answers, to grade by hand", ""]
         for q in (q for q in u["questions"] if q["manual"]):
-            text += [f"## {q['name']} ({q['points']:g} point{'s' if q['points'] != 1 else ''})", ""]
+            text += [f"## {q['name']} ({q['points']:g} point{'s' if q['points'] != 1 else ''})", "",
+                     f"> {q.get('title', '')}", ""]
             for rel, ans in subs.items():
                 body = ans.get(q["name"], "").strip()
                 if not body or body.startswith("_Type your answer here"):
