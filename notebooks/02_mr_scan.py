@@ -95,7 +95,8 @@ report.table(hits, "02-hits", p=["P", "published P"], index=False,
 setup = overseeds.ukb_setup(n=n, calibrate_to=calibrate_to, pleiotropy_sd=pleiotropy_sd, ivw_model=ivw_model,
                             harmonise_action=harmonise_action) if is_twin else None  # pairs with 03's over-seeds
 claims = pipeline.record_scan(run, tg, ins, kind, published_threshold, setup=setup)
-if is_twin and n_seeds:  # the twin's claims over seeds, as the ledger judges them (03 shows the distributions)
+# the twin's claims over seeds, as the ledger judges them (notebook 03 shows the distributions)
+if is_twin and n_seeds:
     overseeds.record(overseeds.ukb_draws(n_seeds, n=n, calibrate_to=calibrate_to, pleiotropy_sd=pleiotropy_sd,
                                          ivw_model=ivw_model))
 report.claims_table(claims, uuid="02-claims")

@@ -103,7 +103,8 @@ report.table(rr.drop(columns="label"), "07-rr", p=["P"], index=False)
 setup = overseeds.whitehall_setup(n=n, case_threshold=case_threshold, resolution=resolution,
                                   il6_cut=il6_cut) if is_twin else None  # pairs with 08's over-seeds
 claims = cohort.record_low_vs_high(rr, kind=kind, is_twin=is_twin, setup=setup)
-if is_twin and n_seeds:  # the twin's claims over seeds, as the ledger judges them (08 shows the distributions)
+# the twin's claims over seeds, as the ledger judges them (notebook 08 shows the distributions)
+if is_twin and n_seeds:
     overseeds.record(overseeds.whitehall_draws(n_seeds, n=n, case_threshold=case_threshold, resolution=resolution,
                                                il6_cut=il6_cut))
 report.claims_table(claims, uuid="07-claims")

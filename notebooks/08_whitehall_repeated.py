@@ -92,8 +92,8 @@ report.claims_table(claims, uuid="08-change")
 
 # %%
 report.conclusion("among symptomatic participants with high IL-6, IL-6 decreased along with symptom resolution",
-                  d["ci_high"] < 0, f"change in log IL-6, resolved minus persistent, {d['difference']:.3f} "
-                  f"({d['ci_low']:.3f} to {d['ci_high']:.3f}) ({d['n_resolved']:,} resolved, "
+                  d["ci_high"] < 0, f"change in log IL-6, resolved minus persistent, {report.fmt_num(d['difference'])} "
+                  f"({report.fmt_num(d['ci_low'])} to {report.fmt_num(d['ci_high'])}) ({d['n_resolved']:,} resolved, "
                   f"{d['n_persistent']:,} persistent)", kind)
 
 # %%

@@ -44,7 +44,8 @@ def assert_reader_sees_figures_and_no_raw_output(build, stems):
         boolean = re.search(r"[:=] (True|False)\b", blob)
         assert not boolean, f"{stem}: output prints {boolean.group(0)!r}"
         for name in pngs:
-            assert f"*Figure `{name[:-4]}`.*" in blob, f"{stem}: figure {name} has no caption"
+            assert re.search(rf"\*Figure \d+\.\* [^<]+ <small>\(`{re.escape(name[:-4])}`\)</small>", blob), \
+                f"{stem}: figure {name} has no caption"
 
 
 @pytest.mark.slow

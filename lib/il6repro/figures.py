@@ -156,12 +156,17 @@ def _in_kernel() -> bool:
     return ip is not None and hasattr(ip, "kernel")
 
 
+_SHOWN: list[str] = []  # the figures shown in this kernel (one notebook), numbered in order
+
+
 def _show_inline(png: Path, name: str, caption: str) -> None:
     from IPython.display import Image, Markdown, display
 
     display(Image(data=png.read_bytes(), format="png"), metadata={"il6repro": {"figure": name}})
-    if caption:
-        display(Markdown(f"*Figure `{name}`.* {caption}"))
+    if name not in _SHOWN:
+        _SHOWN.append(name)
+    if caption:  # numbered for the reader; the file name (figures/NAME.png, the gallery's) after the caption
+        display(Markdown(f"*Figure {_SHOWN.index(name) + 1}.* {caption} <small>(`{name}`)</small>"))
 
 
 def save(fig, name: str, *, caption: str = "", extra: dict | None = None, folder: Path | None = None,
