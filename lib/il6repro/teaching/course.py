@@ -402,11 +402,13 @@ def grading_text(unit: Unit, filename: str) -> str:
     disc = (f" The {len(manual)} discussion questions carry {sum(q.points for q in manual):g} point(s) in all and are "
             "graded by hand.") if manual else ""
     return (f"**How this unit is graded.** {ex}.{disc} `grader.check(\"q1\")` (and so on) runs an exercise's public "
-            "checks, of the shape and format of your answer; when you hand the notebook in, each exercise is also "
+            "checks, of the shape and format of your answer (and some values the task states); when you hand the notebook in, each exercise is also "
             "checked against the values a correct answer gives, so passing the public checks does not mean full "
             f"marks. Hand in this notebook under its own file name, `{filename}`, run from top to bottom: its first "
             "cell finds the checks by that name (a copy saved as "
-            f"`{filename.removesuffix('.ipynb')} (1).ipynb` cannot run them).")
+            f"`{filename.removesuffix('.ipynb')} (1).ipynb` cannot run them). Change the parameters at the top to "
+            "explore, but hand in with the values it came with (a change is noted for your instructor). Cells "
+            "that start `# given:` are locked; the exercises start from them.")
 
 
 def _add_grading_cell(nb: dict, unit: Unit, filename: str) -> None:
