@@ -304,8 +304,10 @@ class LedgerTable(SphinxDirective):
                          r.get("display_reason", "")])
             ids.append(r["anchor"])
             classes.append(["ledger-row", f"study-{r['study']}", STATUS_CLASS.get(status, "")])
-        table = make_table(["Claim", "Study", "Status", "Published", "Reproduced", "Rule", "Conclusion", "Reason"],
-                           rows, classes=["ledger-table"], widths=[20, 6, 11, 10, 11, 11, 12, 19], row_ids=ids,
+        # a twin claim's rule is applied to the median over seeds, not to the draw shown as reproduced
+        header = ["Claim", "Study", "Status", "Published", "Reproduced", "Rule (twin: on the seeds' median)",
+                  "Conclusion", "Reason"]
+        table = make_table(header, rows, classes=["ledger-table"], widths=[20, 6, 11, 10, 11, 11, 12, 19], row_ids=ids,
                            row_classes=classes)
         csv = nodes.paragraph("", "The whole table, every column: ")
         csv += _download(self.env, "/_run/ledger.csv", "ledger.csv")
