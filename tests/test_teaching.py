@@ -202,6 +202,14 @@ def test_read_unit_rejects_a_malformed_master(tmp_path):
                                                    tmp_path / "15_t.ipynb"]
 
 
+def test_the_grading_cell_says_nothing_a_hand_out_may_not():
+    """The grading cell's text once said "noted for your instructor": every `teach` refused its own hand-outs."""
+    for path in course.teaching_notebooks():
+        unit = course.read_unit(path)
+        text = course.grading_text(unit, path.name).lower()
+        assert not [w for w in course.FORBIDDEN if w.lower() in text], path.name
+
+
 def test_student_leaks_are_found():
     def nb(*cells):
         return {"cells": [{"cell_type": k, "source": s, "metadata": {}} for k, s in cells], "metadata": {}}

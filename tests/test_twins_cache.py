@@ -40,6 +40,7 @@ def test_prune_keeps_what_receipts_name_recent_twins_and_twins_being_written(tmp
         fcntl.flock(lock, fcntl.LOCK_EX)
         assert cli.main(["twins", "prune", "--dry-run"]) == 0
         assert "would remove 2 cached twin(s)" in capsys.readouterr().out
+        assert not (root / ".ukb-old1.lock").exists()  # a dry run leaves no lock file behind
         assert len(list(root.iterdir())) >= 6
         assert cli.main(["twins", "prune"]) == 0
         assert "removed 2 cached twin(s)" in capsys.readouterr().out

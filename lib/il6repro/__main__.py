@@ -246,7 +246,8 @@ def _twins(args) -> int:
         size = sum(_store.folder_size(d) for d in folders)
         n_used = sum(d.name in used for d in folders)
         print(f"{root}: {len(folders)} cached twin(s), {size / 1e6:,.0f} MB; {n_used} read by the notebooks "
-              f"published in {build_dir()} ('twins prune' removes the others; they are regenerated when needed)")
+              f"published in {build_dir()} ('twins prune' removes the others, except those written in the last 10 "
+              "minutes; they are regenerated when needed)")
         return 0
     removed, freed = _store.prune(used, root, dry_run=args.dry_run)
     kept = len(folders) - len(removed)

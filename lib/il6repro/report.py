@@ -443,9 +443,10 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
         {"selector": "td", "props": "text-align: left; vertical-align: top; padding: 0.15em 0.6em"},
         {"selector": "th", "props": "padding: 0.15em 0.6em"}])
     props = {names[c]: [f"min-width: {w}em"] for c, w in (widths or {}).items() if c in names}
-    for c in breakable:  # an identifier without spaces breaks after a dot or underscore ("W.ukb.<br>female_pct")
-        if c in names:  # a word ("fema / le_pct"), rather than widen the table; <wbr> is not copied with the text
+    for c in breakable:  # an identifier without spaces breaks after a dot or underscore ("W.ukb.<br>female_pct"),
+        if c in names:  # inside a word only where one part is longer than the column, rather than widen the table
             styler = styler.format(lambda v: re.sub(r"([._])", r"\1<wbr>", html.escape(str(v))), subset=[names[c]])
+            props.setdefault(names[c], []).extend(["overflow-wrap: anywhere", "min-width: 7em"])  # <wbr>: not copied
     if props:  # columns of sentences keep a readable width instead of being squeezed to a word per line
         styler = styler.set_table_styles({c: [{"selector": "td", "props": "; ".join(v)}] for c, v in props.items()},
                                          overwrite=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -221,12 +222,15 @@ def check_extracts(params: dict[str, dict[str, Any]], log=print) -> None:
         from ..twins import COHORTS, ukb, whitehall
 
         try:
-            if cohort == "ukb":
-                ex = ukb.load(*ukb.extract_files(extract))
-                what = f"{len(ex.covariates):,} participants, {ex.idps.shape[1]} IDPs, {ex.dosages.shape[1]} variants"
-            else:
-                df = whitehall.load(extract, on_bad_ghq=on_bad_ghq)
-                what = f"{len(df):,} participants"
+            with warnings.catch_warnings():  # pandas' DtypeWarning (with a path) above the loader's one line
+                warnings.simplefilter("ignore")
+                if cohort == "ukb":
+                    ex = ukb.load(*ukb.extract_files(extract))
+                    what = (f"{len(ex.covariates):,} participants, {ex.idps.shape[1]} IDPs, "
+                            f"{ex.dosages.shape[1]} variants")
+                else:
+                    df = whitehall.load(extract, on_bad_ghq=on_bad_ghq)
+                    what = f"{len(df):,} participants"
         except (ukb.ExtractError, whitehall.ExtractError, OSError) as exc:
             raise ParameterError(f"the {COHORTS[cohort]} extract {extract}: {exc}") from None
         log(f"checked the {COHORTS[cohort]} extract before running ({what}; {time.perf_counter() - t0:.1f}s)")

@@ -407,7 +407,7 @@ def grading_text(unit: Unit, filename: str) -> str:
             f"marks. Hand in this notebook under its own file name, `{filename}`, run from top to bottom: its first "
             "cell finds the checks by that name (a copy saved as "
             f"`{filename.removesuffix('.ipynb')} (1).ipynb` cannot run them). Change the parameters at the top to "
-            "explore, but hand in with the values it came with (a change is noted for your instructor). Cells "
+            "explore, but hand in with the values it came with (the grading notes a change). Cells "
             "that start `# given:` are locked; the exercises start from them.")
 
 

@@ -177,6 +177,17 @@ def prune(keep: set[str], root: Path | None = None, *, min_age: float = 600.0,
         except OSError:
             continue
         lock_path = root / f".{d.name}.lock"
+        if dry_run:  # only counted, and no lock file made: a twin is being written only if its lock file exists
+            if lock_path.exists():
+                with open(lock_path) as lock:
+                    try:
+                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except OSError:
+                        continue
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            removed.append(d.name)
+            freed += folder_size(d)
+            continue
         with open(lock_path, "a") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -184,12 +195,10 @@ def prune(keep: set[str], root: Path | None = None, *, min_age: float = 600.0,
                 continue
             try:
                 size = folder_size(d)
-                if not dry_run:
-                    shutil.rmtree(d)
+                shutil.rmtree(d)
                 removed.append(d.name)
                 freed += size
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
-        if not dry_run:
-            lock_path.unlink(missing_ok=True)
+        lock_path.unlink(missing_ok=True)
     return removed, freed
