@@ -671,3 +671,16 @@ def test_a_figures_data_digests_read_as_one_line_per_dataset():
     assert [n.astext() for n in out.findall(nodes.literal)] == ["58b623281e1d3fe7", "350dda8555e347fc",
                                                                   "c79d790e8c55f695"]
     assert isinstance(_provenance_value({"n": 3}), nodes.literal) and _provenance_value(1.5) == "1.5"
+
+
+def test_a_book_built_without_its_pdf_is_rebuilt_to_print_it(isolated, tiny_notebooks):
+    """`site --no-pdf` then `site` said "up to date" and kept a paper page whose PDF link was broken."""
+    assert run("default", notebooks_dir=tiny_notebooks, progress=False, **QUIET).ok
+    logs: list[str] = []
+    build_site(pdf=False, log=logs.append)
+    logs.clear()
+    build_site(pdf=False, log=logs.append)
+    assert any("up to date" in m for m in logs)
+    logs.clear()
+    build_site(pdf=True, log=logs.append)
+    assert not any("up to date" in m for m in logs)

@@ -444,9 +444,9 @@ def table(df, uuid: str, *, p: tuple | list = (), formats: dict | None = None, p
         {"selector": "th", "props": "padding: 0.15em 0.6em"}])
     props = {names[c]: [f"min-width: {w}em"] for c, w in (widths or {}).items() if c in names}
     for c in breakable:  # an identifier without spaces breaks after a dot or underscore ("W.ukb.<br>female_pct"),
-        if c in names:  # inside a word only where one part is longer than the column, rather than widen the table
+        if c in names:  # inside a word only where a part is wider than the column, rather than widen the table
             styler = styler.format(lambda v: re.sub(r"([._])", r"\1<wbr>", html.escape(str(v))), subset=[names[c]])
-            props.setdefault(names[c], []).extend(["overflow-wrap: anywhere", "min-width: 7em"])  # <wbr>: not copied
+            props.setdefault(names[c], []).append("overflow-wrap: anywhere")  # <wbr> is not copied with the text
     if props:  # columns of sentences keep a readable width instead of being squeezed to a word per line
         styler = styler.set_table_styles({c: [{"selector": "td", "props": "; ".join(v)}] for c, v in props.items()},
                                          overwrite=False)

@@ -562,7 +562,8 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
     out = Path(out) if out else site_dir(_check_edition(edition))
     digest = _inputs_digest(bdir, edition)
     stamp = out / ".inputs.sha256"
-    if not force and stamp.is_file() and stamp.read_text() == digest:
+    # a book built with --no-pdf is not up to date for a build that prints the paper (its PDF link would be broken)
+    if not force and stamp.is_file() and stamp.read_text() == digest and (not pdf or (out / "paper.pdf").is_file()):
         log(f"site: up to date ({out})")
         return out
     from .ledger import mixed_sources
