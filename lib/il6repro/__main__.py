@@ -225,9 +225,7 @@ def _twins_note() -> None:
     from .twins import _store
 
     root = _store.cache_root()
-    if not root.is_dir():
-        return
-    folders = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    folders = _store.cached_twins(root)
     size = sum(_store.folder_size(d) for d in folders)
     if size > TWINS_NOTE_BYTES:
         unused = len({d.name for d in folders} - _store.twins_in_receipts(build_dir() / "receipts"))
@@ -241,7 +239,7 @@ def _twins(args) -> int:
 
     root = _store.cache_root()
     used = _store.twins_in_receipts(build_dir() / "receipts")
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")) if root.is_dir() else []
+    folders = _store.cached_twins(root)
     if args.action == "status":
         size = sum(_store.folder_size(d) for d in folders)
         n_used = sum(d.name in used for d in folders)

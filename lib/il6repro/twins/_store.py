@@ -138,6 +138,13 @@ def cache_root() -> Path:
     return Path(os.environ["IL6REPRO_TWINS"]) if os.environ.get("IL6REPRO_TWINS") else build_dir() / "twins"
 
 
+def cached_twins(root: Path | None = None) -> list[Path]:
+    """The twin folders in the cache ``root`` (default :func:`cache_root`), sorted; not the lock files or the
+    temporary folders of twins being written."""
+    root = Path(root) if root else cache_root()
+    return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")) if root.is_dir() else []
+
+
 def twins_in_receipts(receipts: Path) -> set[str]:
     """The cached twins (folder names) that the receipts in ``receipts`` say a published notebook read."""
     used = set()
@@ -166,10 +173,8 @@ def prune(keep: set[str], root: Path | None = None, *, min_age: float = 600.0,
 
     root = Path(root) if root else cache_root()
     removed, freed = [], 0
-    if not root.is_dir():
-        return removed, freed
-    for d in sorted(root.iterdir()):
-        if not d.is_dir() or d.name.startswith(".") or d.name in keep:
+    for d in cached_twins(root):
+        if d.name in keep:
             continue
         try:
             if time.time() - d.stat().st_mtime < min_age:
