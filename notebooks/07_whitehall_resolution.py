@@ -58,8 +58,8 @@ report.table(cohort.describe(df), "07-describe", precision=2)
 
 # %%
 obs = cohort.person_observations(df, case_threshold=case_threshold, resolution=resolution, il6_cut=il6_cut)
-print(f"{len(obs):,} case-observations from {obs.stno.nunique():,} participants; aged {int(obs.age.min())}-"
-      f"{int(obs.age.max())} (whole years); mean follow-up to the next examination {obs.followup_years.mean():.1f} years; "
+print(f"{len(obs):,} case-observations from {obs.stno.nunique():,} participants; {cohort.age_span(obs)}; "
+      f"mean follow-up to the next examination {obs.followup_years.mean():.1f} years; "
       f"{100 * obs.resolved.mean():.1f}% resolved; IL-6 cut-offs (pg/mL): "
       + ", ".join(f"phase {k}: {v:.2f}" for k, v in obs.attrs["cuts"].items()))
 flow = cohort.flow_for_display(obs.attrs["flow"])  # counts under 10 hidden, and one more of each sum they enter

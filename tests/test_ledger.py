@@ -398,3 +398,39 @@ def test_reasons_read_as_text_for_people(isolated, monkeypatch):
     reason = ledger.compare().set_index("claim").loc["W.mr.threshold", "reason"]
     assert reason == "4.878e-5 rounds to 4.9e-5 (≠ 1.1e-4)"
     assert report.math_symbols("min_size>=5; P 0.5 >= 0.05") == "min_size>=5; P 0.5 ≥ 0.05"
+
+
+def test_a_withheld_extreme_keeps_its_verdict_and_not_its_value(isolated, monkeypatch):
+    """A real extract's youngest/oldest age is one participant's unless >= 10 share it: the record keeps only
+    whether it matches the paper, and neither the results file nor any table shows the age."""
+    import numpy as np
+    import pandas as pd
+
+    from il6repro import cohort
+
+    res = isolated["build"] / "results"
+    monkeypatch.setenv("IL6REPRO_RESULTS_DIR", str(res))
+    monkeypatch.setenv("IL6REPRO_NOTEBOOK", "99_test")
+    rng = np.random.default_rng(1)
+    # ages 45-64 with 30 participants each, plus one participant aged 39 (matches the paper) and one aged 77
+    ages = np.r_[np.repeat(np.arange(45, 65), 30) + rng.uniform(0, 0.9, 600), 39.4, 77.2]
+    obs = pd.DataFrame({"stno": np.arange(len(ages)), "age": ages, "followup_years": 5.0})
+    cohort.record_design(obs, is_twin=False, resolution="previous", n_il6_phases=3, n_ghq_phases=5)
+    raw = (res / "99_test.json").read_text()
+    recs = json.loads(raw)["records"]
+    assert recs["V.age_min"]["value"] is None and recs["V.age_max"]["value"] is None
+    assert "39" not in raw and "77" not in raw
+    table = ledger.compare().set_index("claim")
+    assert table.loc["V.age_min", "status"] == "reproduced on real data"
+    assert table.loc["V.age_max", "status"] == "not reproduced"
+    assert "withheld" in table.loc["V.age_max", "reason"] and "77" not in table.loc["V.age_max", "reason"]
+    rows = report.claims_rows(["V.age_min", "V.age_max"]).set_index("claim")
+    assert list(rows["reproduced"]) == ["withheld", "withheld"] and "77" not in rows.to_string()
+    assert cohort.age_span(obs) == "aged 45-64 (5th-95th percentile, whole years)"
+    # the same ages shared by 10 or more participants are shown and judged as values
+    crowd = pd.DataFrame({"stno": np.arange(640), "age": np.r_[ages[:600], np.full(20, 39.5), np.full(20, 72.1)],
+                          "followup_years": 5.0})
+    cohort.record_design(crowd, is_twin=False, resolution="previous", n_il6_phases=3, n_ghq_phases=5)
+    table = ledger.compare().set_index("claim")
+    assert table.loc["V.age_min", "reproduced"] == 39 and table.loc["V.age_max", "reproduced"] == 72
+    assert cohort.age_span(crowd) == "aged 39-72 (whole years)"

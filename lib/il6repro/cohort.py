@@ -25,6 +25,7 @@ import pandas as pd
 
 from . import _dist
 from ._blas import small_blas
+from .governance import MIN_CELL
 from .twins.whitehall import GHQ_PHASES, IL6_PHASES
 
 AGE_SEX = ["age", "female"]
@@ -635,6 +636,23 @@ def risk_ratio_table(obs: pd.DataFrame, exposure: str = "low", *, models: dict |
     return pd.DataFrame(rows)
 
 
+def age_extreme(obs: pd.DataFrame, which: str) -> tuple[float, int]:
+    """The youngest (``which="min"``) or oldest age in whole years, and how many participants share it."""
+    years = np.floor(obs["age"].to_numpy(dtype=float))
+    age = float(np.nanmin(years) if which == "min" else np.nanmax(years))
+    return age, int(obs.loc[years == age, "stno"].nunique())
+
+
+def age_span(obs: pd.DataFrame, min_cell: int = MIN_CELL) -> str:
+    """The analysed ages as a reader may see them: the range in whole years when at least ``min_cell`` participants
+    share each end, otherwise the 5th-95th percentile (a real extract's youngest or oldest participant is not shown)."""
+    (lo, n_lo), (hi, n_hi) = age_extreme(obs, "min"), age_extreme(obs, "max")
+    if min(n_lo, n_hi) >= min_cell:
+        return f"aged {lo:.0f}-{hi:.0f} (whole years)"
+    p5, p95 = np.floor(np.nanpercentile(obs["age"].to_numpy(dtype=float), [5, 95]))
+    return f"aged {p5:.0f}-{p95:.0f} (5th-95th percentile, whole years)"
+
+
 def record_design(obs: pd.DataFrame, *, is_twin: bool, resolution: str, n_il6_phases: int,
                   n_ghq_phases: int) -> list[str]:
     """Record the study-design numbers (cases, ages, phases, follow-up): twin inputs on a twin, real otherwise.
@@ -648,8 +666,13 @@ def record_design(obs: pd.DataFrame, *, is_twin: bool, resolution: str, n_il6_ph
                   note="GHQ-case observations with IL-6 and a later GHQ examination" +
                        ("; the twin's IL-6 measurement of eligible cases is drawn conditionally on this total"
                         if is_twin else ""))
-    ledger.record("V.age_min", float(np.floor(obs["age"].min())), kind=kind, note="age at the baseline examination")
-    ledger.record("V.age_max", float(np.floor(obs["age"].max())), kind=kind, note="age at the baseline examination")
+    for cid, extreme in (("V.age_min", "youngest"), ("V.age_max", "oldest")):
+        age, sharing = age_extreme(obs, "min" if cid.endswith("min") else "max")
+        # a real extract's youngest or oldest age is a participant's own unless enough people share it (disclosure
+        # control flags minima and maxima): then only whether it matches the paper is kept
+        withheld = (f"fewer than {MIN_CELL} participants share the {extreme} age (disclosure control)"
+                    if not is_twin and sharing < MIN_CELL else None)
+        ledger.record(cid, age, kind=kind, note="age at the baseline examination, whole years", withheld=withheld)
     ledger.record("V.il6_phases", n_il6_phases, kind=kind, note="phases 3, 5, 7")
     ledger.record("V.ghq_phases", n_ghq_phases, kind=kind, note="phases 3, 5, 7, 8, 9")
     if resolution != "next":

@@ -133,7 +133,7 @@ def _jsonable(x: Any) -> Any:
 
 
 def record(claim_id: str, value: float, ci: tuple[float, float] | None = None, *, kind: str,
-           note: str = "", extra: dict | None = None) -> dict:
+           note: str = "", extra: dict | None = None, withheld: str | None = None) -> dict:
     """Record a reproduced number for a published claim.
 
     Parameters
@@ -165,6 +165,9 @@ def record(claim_id: str, value: float, ci: tuple[float, float] | None = None, *
     path = folder / f"{nb}.json"
     data = json.loads(path.read_text()) if path.is_file() else {"notebook": nb, "records": {}}
     rec = {"value": _jsonable(value), "ci": list(ci) if ci else None, "kind": kind, "note": note}
+    if withheld:
+        ok, _ = evaluate(claims[claim_id], value, ci)
+        rec.update(value=None, ci=None, withheld={"why": withheld, "passes": bool(ok)})
     cell = _calling_cell()
     if cell is not None:
         rec["cell"] = cell
@@ -521,9 +524,15 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
             rows.append(row)
             continue
         ci = tuple(rec["ci"]) if rec.get("ci") else None
-        value = float(rec["value"])
-        ok_v, why_v = evaluate(c, value, ci)
-        ok_c, why_c = evaluate_conclusion(c, value, ci)
+        if rec.get("withheld"):  # disclosure control: only the verdict was kept (see record())
+            w = rec["withheld"]
+            value, ok_v, ok_c, why_c = None, w["passes"], None, ""
+            why_v = (f"{'equals' if w['passes'] else 'differs from'} the published value under the rule "
+                     f"({c.rule['kind']}); the value itself is withheld: {w['why']}")
+        else:
+            value = float(rec["value"])
+            ok_v, why_v = evaluate(c, value, ci)
+            ok_c, why_c = evaluate_conclusion(c, value, ci)
         dist = distributions.get(c.id)
         use, why_not = _usable(dist, rec) if rec["kind"] == "planted_twin" else (False, "")
         reasons = []

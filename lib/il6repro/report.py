@@ -231,6 +231,8 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
         is_p = c.rule.get("kind") in P_RULES
         rep_ci = rec.get("ci")
         rep = _fmt_value(rec.get("value"), is_p) + (" " + fmt_ci(*rep_ci) if rep_ci else "")
+        if rec.get("withheld"):
+            rep = "withheld"  # disclosure control: the record keeps the verdict only (ledger.record)
         row = {"claim": r["claim"], "quantity": arrows(r["quantity"]), "published": published_text(c),
                "reproduced": rep.strip()}
         if with_rule:

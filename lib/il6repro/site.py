@@ -205,6 +205,8 @@ def claim_display(claim, rec: dict) -> tuple[str, str]:
         published = "negative" if claim.value < 0 else "positive"
     else:
         published = fmt_number(claim.value, style) + fmt_ci(claim.ci, style)
+    if rec and rec.get("withheld"):
+        return published, "withheld"
     if not rec or rec.get("value") is None:
         return published, "—"
     value = rec["value"] if not isinstance(rec["value"], str) else float(rec["value"])
