@@ -34,6 +34,7 @@ html_title = "IL-6 and the brain"
 html_static_path = ["_static"]
 html_css_files = ["il6repro.css"]
 html_js_files = ["ledger.js", "search-summary.js"]
+html_use_index = False  # nothing is indexed: the empty genindex.html was linked from every page's head
 html_copy_source = True  # the download button offers each notebook's .ipynb
 html_show_sourcelink = False
 html_math_renderer = "il6repro_tex"  # no MathJax: nothing may be fetched from a CDN

@@ -72,7 +72,7 @@ report.claims_table(cohort_claims, uuid="01-cohort")
 
 # %%
 ins = ukb.instruments()
-report.table(pipeline.instrument_provenance(ins), "01-instruments")
+report.table(pipeline.instrument_provenance(ins, ex), "01-instruments")  # with how many the extract supplies
 
 # %% [markdown]
 # ## Instrument strength

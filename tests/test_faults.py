@@ -216,6 +216,11 @@ def test_instrument_variants_absent_from_the_raw_are_named_and_left_out(tmp_path
     strength = pipeline.instrument_strength(ins, ex, X)  # KeyError before
     assert np.isfinite(strength.loc[["IL-6", "CRP"], "first-stage F (individual data)"]).all()
     assert ukb.check_variants(ukb.load(p).variants, "all.raw") == ""
+    # the instrument table said "10" variants for IL-6 while the extract supplied 8 (a review)
+    prov = pipeline.instrument_provenance(ins, ex)
+    assert prov.loc["IL-6", "in this extract"] == "8 of 10" and prov.loc["BDNF", "in this extract"] == "0 of 1"
+    assert prov.loc["IL-1", "in this extract"] == "1 of 1"
+    assert "in this extract" not in pipeline.instrument_provenance(ins, ukb.load(p))  # nothing missing: no column
 
 
 def test_an_empty_crp_column_is_left_out_not_blamed_on_an_idp(tmp_path, ukb_twin):

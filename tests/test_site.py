@@ -275,6 +275,12 @@ def test_claim_without_its_dataset_says_not_checked(isolated):
 
 
 # ------------------------------------------------------------------------------------------------ the build
+def test_no_page_links_an_empty_index(site):
+    """A reader's review: every page's head linked genindex.html, an index with no entries."""
+    assert not (site / "genindex.html").exists()
+    assert not [p.name for p in site.glob("*.html") if "genindex" in p.read_text()]
+
+
 def test_the_downloadable_ledger_says_what_the_page_says(site):
     """ledger.csv's `status` read 'not yet attempted' where the page said 'not checked', and cells read 5.0."""
     import pandas as pd
@@ -435,6 +441,8 @@ def test_book_in_headless_chromium(site, tmp_path):
 
     sums = search_summaries(site, "tiny")
     assert sums and not [t for t in sums if "System Settings" in t or "Light Dark" in t], sums
+    # and kept the pages' line breaks and table indentation as runs of blank space
+    assert not [t for t in sums if "\n" in t or "  " in t], sums
 
 
 @pytest.mark.browser
@@ -651,6 +659,9 @@ def test_a_site_of_an_empty_build_is_refused_naming_what_to_run(isolated, tiny_n
     with pytest.raises(SiteError, match=r"no executed notebook in .*receipts: run `python -m il6repro run` first, "
                                         r"then `python -m il6repro teach`"):
         build_site(pdf=False, edition="students", **QUIET)
+    with pytest.raises(SiteError, match=r"no executed notebook in .*receipts: run `python -m il6repro run` first$"):
+        build_site(pdf=False, **QUIET)  # the reader's book too (a review: a hollow book passed its check)
+    assert not site_dir().exists()
     assert run("default", notebooks_dir=tiny_notebooks, progress=False, **QUIET).ok
     with pytest.raises(SiteError, match=r"no student notebooks in .*teaching/student: run `python -m il6repro teach`"):
         build_site(pdf=False, edition="students", **QUIET)

@@ -71,13 +71,13 @@ def test_conclusions_use_the_ledger_rules_and_power_sits_beside_them():
     assert c["V: repeatedly low IL-6 -> more resolution (CI above 1)"] is False
     assert c["V: low IL-6 -> more resolution (CI above 1)"] is True
     assert c["V: IL-6 falls more in resolved cases (CI below 0)"] is None
-    power = sweep.twin_power({"V.rr_repeated": {"power": 0.455, "n_seeds": 200}})
-    assert power == {"V: repeatedly low IL-6 -> more resolution (CI above 1)": "46% of 200 seeds"}
+    power = sweep.twin_power({"V.rr_repeated": {"power": 0.455, "n_seeds": 200}})  # 200 seeds: 0.5% steps, shown
+    assert power == {"V: repeatedly low IL-6 -> more resolution (CI above 1)": "45.5% of 200 seeds"}
     items = [{"name": "seed", "values": [1]}]
     results = [{"key": "default", "ok": True, "labels": ["seed = 1"], "conclusions": c}]
     t = sweep.summary_table(results, items, power)
     assert t.loc["V: repeatedly low IL-6 -> more resolution (CI above 1)", "twin power (over seeds)"] == \
-        "46% of 200 seeds"
+        "45.5% of 200 seeds"
     assert list(t.columns[:2]) == ["holds under", "twin power (over seeds)"]
 
 

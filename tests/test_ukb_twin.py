@@ -254,3 +254,19 @@ def test_smallest_is_the_head_of_the_stable_argsort():
         x[rng.random(n) < 0.2] = np.inf
         for m in (0, 1, int(rng.integers(0, n + 1)), n - 1, n, n + 3):
             assert np.array_equal(ukb._smallest(x, m), np.argsort(x, kind="stable")[:max(m, 0)]), (n, m)
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"", r"empty\.raw: the file is empty \(0 bytes\); export the table again \(space-separated text with a header "
+          r"row, as `plink2 --export A` writes it\)$"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\x00binary", r"empty\.raw: not text \(a \.bed/\.pgen or compressed file\?\); "
+                                                     r"export it as space-separated text"),
+])
+def test_an_empty_or_binary_raw_is_told_how_a_raw_is_made(twin_files, tmp_path, content, says):
+    """A review: an empty or binary .raw was told to be saved as "a comma-separated CSV" (a .raw is space-separated,
+    written by plink2)."""
+    p, _, _ = twin_files
+    (tmp_path / "empty.raw").write_bytes(content)
+    with pytest.raises(ukb.ExtractError, match=says) as err:
+        ukb.load(p / ukb.PARTICIPANTS, tmp_path / "empty.raw")
+    assert "CSV" not in str(err.value)

@@ -1,7 +1,9 @@
 // Search results: Sphinx builds each result's summary from the page's [role="main"] text, which in this theme also
 // holds the article header (the light/dark switcher's "System Settings Light Dark", the download and full-screen
 // buttons), a contents list printed only on paper and the previous/next links. Those are taken out before the
-// summary is made.
+// summary is made. Table cells, blocks and the parts of an inline claim are then kept apart by a space ("seeds02, cell 7"
+// ran a claim's verdict into its cell reference)
+// and runs of whitespace read as one space (a table's indentation filled the summary with blank lines).
 document.addEventListener("DOMContentLoaded", () => {
   // searchtools.js declares `const Search` at the top level: a global binding, not a property of window
   if (typeof Search === "undefined" || !Search.htmlToText || Search._il6reproChrome) return;
@@ -10,7 +12,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const doc = new DOMParser().parseFromString(htmlString, "text/html");
     doc.querySelectorAll(".bd-header-article, .header-article-items, .prev-next-area, .bd-footer-article, " +
                          ".bd-sidebar-secondary, .bd-sidebar-primary, .bd-toc, .onlyprint, .theme-switch-button").forEach((el) => el.remove());
-    return toText(doc.documentElement.outerHTML, anchor);
+    doc.querySelectorAll("td, th, p, li, div, h1, h2, h3, h4, h5, h6, caption, dt, dd, [class*=\"claim-\"]")
+      .forEach((el) => el.append(doc.createTextNode(" ")));
+    return toText(doc.documentElement.outerHTML, anchor).replace(/\s+/g, " ");
   };
   Search._il6reproChrome = true;
 });

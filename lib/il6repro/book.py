@@ -40,7 +40,7 @@ from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .report import arrows, counted
+from .report import arrows, counted, fmt_share
 
 logger = logging.getLogger(__name__)
 
@@ -286,7 +286,8 @@ class LedgerTable(SphinxDirective):
             extras += [(DETAIL_LABELS.get(k, k.replace("_", " ")), r.get(k)) for k in led.get("columns", [])
                        if k not in LEDGER_PLACED and k not in DETAIL_HIDDEN]
             for label, value in extras:
-                text = _generic_value(value)
+                # a share of seeds as every other page writes it (96.5%, not 0.965)
+                text = fmt_share(value) if label == DETAIL_LABELS["power"] and value is not None else _generic_value(value)
                 if text:
                     more += nodes.paragraph("", "", nodes.emphasis("", f"{label}: "), nodes.Text(text))
             link = _cell_link(self.env, r)

@@ -146,6 +146,19 @@ def presence(names: list[str] | tuple[str, ...], pool) -> str:
     return "; ".join(parts)
 
 
+def fmt_share(x: Any, hi: Any = None) -> str:
+    """A share of seeds (or a range of shares) as a percentage to one decimal, a whole number without it: 200 seeds
+    step by 0.5%, so ``0.965`` reads ``96.5%`` everywhere (the ledger once said 96%, notebook 03 96.5%, the
+    ledger's details 0.965); ``fmt_share(0.929, 0.986)`` reads ``92.9-98.6%``."""
+    def pct(v):
+        t = f"{100 * float(v):.1f}"
+        return t[:-2] if t.endswith(".0") else t
+
+    if _missing(x):
+        return MISSING
+    return f"{pct(x)}%" if hi is None else f"{pct(x)}-{pct(hi)}%"
+
+
 def fmt_ci(lo: Any, hi: Any, sig: int = 3) -> str:
     """``(1.06 to 1.25)``; empty when either bound is missing."""
     if _missing(lo) or _missing(hi):

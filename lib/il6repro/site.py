@@ -573,10 +573,11 @@ def build_site(out: Path | None = None, *, force: bool = False, pdf: bool = True
     mixed = mixed_sources(bdir / "receipts")
     if mixed:  # e.g. 01 on a real extract beside 02 still on the twin after a partly failed run
         raise SiteError(f"{mixed[0]}; the previous book is kept")
-    # the course site of an empty build passed every check, without chapters or notebooks to download
-    if edition == "students" and not _receipts(bdir, edition):
-        raise SiteError(f"no executed notebook in {bdir / 'receipts'}: run `python -m il6repro run` first, then "
-                        "`python -m il6repro teach`")
+    # the site of an empty build passed every check, without chapters, figures or notebooks to download (a build
+    # holding only a sweep's summary has its page to show)
+    if not _receipts(bdir, edition) and (edition == "students" or not (bdir / "sweep" / "summary.csv").is_file()):
+        raise SiteError(f"no executed notebook in {bdir / 'receipts'}: run `python -m il6repro run` first" +
+                        (", then `python -m il6repro teach`" if edition == "students" else ""))
     if edition == "students" and not any((bdir / "teaching" / "student").glob("*.ipynb")):
         raise SiteError(f"no student notebooks in {bdir / 'teaching' / 'student'}: run `python -m il6repro teach` "
                         "first (after `python -m il6repro run`)")

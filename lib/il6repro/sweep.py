@@ -182,6 +182,7 @@ def twin_power(distributions: dict[str, dict] | None = None) -> dict[str, str]:
     """Conclusion name -> the twin's power for it at the default analysis ("62% of 200 seeds"), from the over-seeds
     distributions the notebooks recorded (:mod:`il6repro.overseeds`); the W region conclusions at the paper's
     P < 1.1e-4. Empty when none was recorded."""
+    from . import report
     from .ledger import load_distributions
     from .twins import ukb
 
@@ -193,7 +194,7 @@ def twin_power(distributions: dict[str, dict] | None = None) -> dict[str, str]:
     for name, cid in names.items():
         d = dist.get(cid)
         if d and "power" in d:
-            out[name] = f"{100 * d['power']:.0f}% of {d['n_seeds']} seeds"
+            out[name] = f"{report.fmt_share(d['power'])} of {d['n_seeds']} seeds"
     return out
 
 

@@ -76,11 +76,18 @@ def illustrative_exposures(ins: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(ins.loc[illustrative_effect(ins), "exposure"]))
 
 
-def instrument_provenance(ins: pd.DataFrame) -> pd.DataFrame:
-    """Per exposure: number of variants, citation, and which fields are illustrative (not cited), in words."""
-    return ins.assign(illustrative=ins["illustrative"].map(field_words)).groupby(
+def instrument_provenance(ins: pd.DataFrame, ex=None) -> pd.DataFrame:
+    """Per exposure: number of variants, citation, and which fields are illustrative (not cited), in words; with an
+    extract ``ex`` lacking some variants, how many of each exposure's it supplies ("9 of 10")."""
+    table = ins.assign(illustrative=ins["illustrative"].map(field_words)).groupby(
         "exposure", sort=False).agg(variants=("snp", "size"), source=("citation", "first"),
                                     illustrative_fields=("illustrative", "first"))
+    if ex is not None:
+        have = ins["snp"].isin(ex.dosages.columns).groupby(ins["exposure"]).sum().reindex(table.index)
+        if (have < table["variants"]).any():  # the analysis uses only these (ex.notes names the others)
+            table.insert(1, "in this extract",
+                         [f"{int(h)} of {int(n)}" for h, n in zip(have, table["variants"], strict=True)])
+    return table
 
 
 def instrument_strength(ins: pd.DataFrame, ex=None, X: pd.DataFrame | None = None) -> pd.DataFrame:

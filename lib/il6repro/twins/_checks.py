@@ -29,21 +29,25 @@ def rows(mask, index=None, limit: int = 5) -> str:
 def read_csv(path: Path, error: Callable[[str], Exception], **kw) -> pd.DataFrame:
     """``pd.read_csv`` with the failures a person's export can have turned into one clear line each."""
     path = Path(path)
+    # a whitespace-separated file is a plink2 .raw: the advice names how that is made, not a spreadsheet's CSV
+    raw = kw.get("sep") == r"\s+"
+    layout = "space-separated text with a header row, as `plink2 --export A` writes it" if raw else "a CSV with a header row"
     if not path.is_file():
         raise error(f"{path}: no such file")
     if path.stat().st_size == 0:
-        raise error(f"{path.name}: the file is empty (0 bytes); export the table again (a CSV with a header row)")
+        raise error(f"{path.name}: the file is empty (0 bytes); export the table again ({layout})")
     try:
         df = pd.read_csv(path, **kw)
     except pd.errors.EmptyDataError:
         raise error(f"{path.name}: no header row (the file holds only blank lines); export the table again") from None
     except pd.errors.ParserError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-        raise error(f"{path.name}: not a readable CSV ({first}); save it as comma-separated text with one header "
-                    "row") from None
+        raise error(f"{path.name}: not a readable {'.raw' if raw else 'CSV'} ({first}); "
+                    + ("export it again (" + layout + ")" if raw else "save it as comma-separated text with one header "
+                       "row")) from None
     except UnicodeDecodeError:
-        raise error(f"{path.name}: not text (a spreadsheet or compressed file?); save it as a comma-separated "
-                    "CSV") from None
+        raise error(f"{path.name}: not text ({'a .bed/.pgen or compressed file?' if raw else 'a spreadsheet or compressed file?'}); "
+                    + (f"export it as {layout}" if raw else "save it as a comma-separated CSV")) from None
     except ValueError as exc:  # usecols naming columns the file lacks, bad dtype ...
         raise error(f"{path.name}: {str(exc).splitlines()[0]}") from None
     cols = [str(c) for c in df.columns]
