@@ -80,3 +80,25 @@ def test_ahba_matrix_cache_gives_the_parsed_frame_and_rebuilds_a_damaged_copy(is
     kept[1].write_bytes(kept[1].read_bytes()[:1000])  # a truncated copy is not trusted
     pd.testing.assert_frame_equal(tables.load_ahba_dk(), parsed, check_exact=True)
     pd.testing.assert_frame_equal(tables.load_ahba_dk(), parsed, check_exact=True)  # rewritten whole
+
+
+def test_a_share_of_seeds_reads_the_same_everywhere():
+    """A reader's review: the twin's power read 96.5% in notebook 03, 96% in the ledger and 0.965 in its details."""
+    from il6repro.report import fmt_share
+
+    assert [fmt_share(x) for x in (0.965, 0.93, 0.455, 1.0)] == ["96.5%", "93%", "45.5%", "100%"]
+    assert fmt_share(0.838, 0.93) == "83.8-93.0%" and fmt_share(0.4, 0.5) == "40-50%"
+    assert fmt_share(float("nan")) == "—" and fmt_share(0.5, float("nan")) == "—"
+
+
+def test_the_ledger_and_the_sweep_write_shares_with_that_formatter():
+    from il6repro import ledger, sweep
+
+    c = next(c for c in ledger.load_claims().values() if c.id == "W.mr.il6.gmv_mtg.z")
+    dist = ledger.distribution(c.id, [5.0] * 193 + [1.0] * 7)
+    row = ledger.compare({c.id: {"value": 5.1, "ci": None, "kind": "planted_twin", "note": ""}},
+                         distributions={c.id: dist}).set_index("claim").loc[c.id]
+    assert row["conclusion_verdict"] == "holds in 96.5% of seeds"
+    assert "holds in 96.5% of 200 seeds (exact 95% CI 92.9-98.6%" in row["reason"]
+    assert sweep.twin_power({"V.rr_repeated": {"power": 0.965, "n_seeds": 200}}) == \
+        {"V: repeatedly low IL-6 -> more resolution (CI above 1)": "96.5% of 200 seeds"}
