@@ -262,10 +262,10 @@ def claims_rows(claim_ids: list[str], results: dict | None = None, *, with_rule:
                 # "verdict" beside "conclusion" (the header "conclusion verdict" widened the ledger by a word)
                 name = "verdict" if k == "conclusion_verdict" else k.replace("_", " ")
                 row[name] = fmt_num(v) if isinstance(v, float) else v
-        # the twin's power is in the verdict ("holds in 96% of seeds"): its lower 95% bound joins it there rather
+        # the twin's power is in the verdict ("holds in 96.5% of seeds"): its lower 95% bound joins it there rather
         # than taking two more columns
         if row.get("verdict") and not _missing(r.get("power_low")):
-            row["verdict"] += f" (95% CI from {100 * float(r['power_low']):.0f}%)"
+            row["verdict"] += f" (95% CI from {fmt_share(r['power_low'])})"
         rows.append(row)
     return pd.DataFrame(rows)
 
