@@ -5,7 +5,8 @@
 #   make test        build the environment, install headless Chromium and pdftotext if missing, run pytest, then run every
 #                    notebook on the quick profile in build/quick and `ledger --check` it against the baseline
 #   make teach       the course: student + autograder versions of the teaching units (otter-grader) -> build/teaching/
-#   make grade DIR=submissions/   grade a folder of submitted notebooks -> DIR/scores.csv (scores per exercise)
+#   make grade DIR=submissions/   grade a folder of submitted notebooks -> DIR/scores.csv (scores per exercise);
+#                    TIMEOUT=600 (seconds a submission may take) CELL_TIMEOUT=120 (seconds a cell may take)
 #   make sweep       the what-if sweep alone
 # Variables: PYTHON (interpreter used to create the venv), VENV (its folder), PROFILE, ARGS (extra run args),
 #            SWEEP (0 skips the sweep in `make reproduce`), WORKERS (Dask workers of the sweep).
@@ -16,6 +17,8 @@ PROFILE ?= default
 ARGS    ?=
 SWEEP   ?= 1
 WORKERS ?= 2
+TIMEOUT ?= 600
+CELL_TIMEOUT ?= 120
 QUICK   := $(CURDIR)/build/quick
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.il6repro-installed
@@ -46,7 +49,7 @@ teach: env
 
 grade: env
 	@test -n "$(DIR)" || { echo "usage: make grade DIR=folder-of-submitted-notebooks"; exit 2; }
-	$(BIN)/python -m il6repro teach --grade "$(DIR)"
+	$(BIN)/python -m il6repro teach --grade "$(DIR)" --timeout $(TIMEOUT) --cell-timeout $(CELL_TIMEOUT)
 
 site: env
 	$(BIN)/python -m il6repro site --check

@@ -499,7 +499,7 @@ WRONG = {
                                    'b, se = float(lg.params["low"]), float(lg.bse["low"])\nmodels = models.copy()\n'
                                    'models.loc["poisson (model SE)"] = [np.exp(b), se, np.exp(b - 1.96 * se), '
                                    'np.exp(b + 1.96 * se)]'),
-    ("12_teaching_cohort", "q4"): ("test_q4_power",  # 50% power, not 80%, for the detectable RR
+    ("12_teaching_cohort", "q4"): ("test_q4_mdrr",  # 50% power, not 80%, for the detectable RR
                                    'mdrr = float(np.exp(stats.norm.isf(0.025) * rr_rep["se"]))'),
 }
 
@@ -638,6 +638,20 @@ def test_grading_survives_loops_damage_stripped_metadata_and_subfolders(built, t
     import psutil
 
     assert not [p for p in psutil.process_iter(["cmdline"]) if "il6repro-grade-" in " ".join(p.info["cmdline"] or [])]
+    # a review: a timed-out submission left no feedback file; the student is now told it was not graded, and why
+    assert "Not graded: timed out after 10 s" in (hang / "feedback" / f"{stem}_loop.student.txt").read_text()
+    # and lost every score: now a cell still running after --cell-timeout is stopped, and the exercises before and
+    # after it are checked (here the loop sits in exercise 2 of a correct notebook)
+    looping = json.loads(json.dumps(solutions))
+    cell = _cells(looping, "otter_assign_solution_cell")[1]
+    cell["source"] = "while True:\n    pass\n" + "".join(cell["source"])
+    (hang / f"{stem}_loop.ipynb").write_text(json.dumps(looping))
+    row = grading.grade(hang, course=out, timeout=300, cell_timeout=5, log=logged.append).iloc[0]
+    points = {q["name"]: q["points"] for q in u["questions"] if not q["manual"]}
+    assert pd.isna(row["error"]) and "(while True:), under “Exercise 2”, was stopped after 5 s" in row["note"], row.to_dict()
+    assert row["q1"] == points["q1"] and row["q3"] == points["q3"] and row["q2"] < points["q2"]
+    told = (hang / "feedback" / f"{stem}_loop.student.txt").read_text()
+    assert "was stopped after 5 s" in told and "Not graded" not in told
 
     subs = tmp_path / "subs"
     (subs / "alice").mkdir(parents=True)
@@ -752,3 +766,32 @@ def test_tsls_estimate_on_one_blas_thread_equals_multithreaded_blas():
     with threadpool_limits(2):
         two = [float(np.polyfit(s["x"], s["y"], 1)[0]) for s in sims]
     assert [o["ols"] for o in one] == two
+
+
+def test_feedback_names_each_check_and_quotes_only_its_sentence():
+    """An instructor review: checks read "hidden check q4 - 2" (which of three answers?), and the instructor's
+    feedback quoted "Error at line 41 in test q2:", a line of otter's generated file nobody sees."""
+    from il6repro.teaching import grading
+
+    msg = ("❌ Test case failed\nError at line 41 in test q2:\n      checks.close(icc_twin, ref, 'icc_twin', atol=0.03)\n"
+           "AssertionError: `icc_twin` is 0.6166 where 0.6632 was expected (correlation of log IL-6); 1 of 1 value(s) off")
+    assert grading._check_message(msg) == ("`icc_twin` is 0.6166 where 0.6632 was expected (correlation of log IL-6); "
+                                           "1 of 1 value(s) off")
+    assert grading._check_message("Error at line 3 in test q1:\n  x\nNameError: name 'rr' is not defined") == \
+        "NameError: name 'rr' is not defined"
+    unit = {"stem": "12_teaching_cohort", "questions": [
+        {"name": "q4", "manual": False, "points": 2, "cases": ["basic", "power", "mdrr"]}]}
+    checks = [{"question": "q4", "case": f"q4 - {i}", "hidden": i > 1, "points": 1, "passed": i == 1,
+               "message": msg} for i in (1, 2, 3)]
+    student = grading._feedback("bob.ipynb", unit, checks, True)
+    assert "check “basic” (1 pt) passed" in student and "hidden check “mdrr” (1 pt) FAILED\n" in student
+    assert "0.6632" not in student and "q4 - " not in student
+    teacher = grading._feedback("bob.ipynb", unit, checks, False)
+    assert "hidden check “power” (1 pt) FAILED: `icc_twin` is 0.6166" in teacher and "Error at line" not in teacher
+
+
+def test_every_check_of_the_course_has_its_own_name():
+    for nb in course.teaching_notebooks():
+        for q in course.read_unit(nb.with_suffix(".ipynb")).autograded:
+            assert len(q.cases) == q.checks and len(set(q.cases)) == len(q.cases), (nb.name, q.name, q.cases)
+            assert not [c for c in q.cases if c.isdigit() or c.startswith("q")], (nb.name, q.cases)

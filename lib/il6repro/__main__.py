@@ -197,7 +197,8 @@ def _teach(args) -> int:
 
     try:
         if args.grade:
-            table = grade(args.grade, course=args.course or args.out, csv=args.csv, timeout=args.timeout)
+            table = grade(args.grade, course=args.course or args.out, csv=args.csv, timeout=args.timeout,
+                          cell_timeout=args.cell_timeout)
             failed = int(table["error"].map(lambda e: isinstance(e, str) and e != "").sum())
             if failed:
                 print(f"{failed} of {len(table)} submission(s) could not be graded: see the error column",
@@ -355,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--csv", help="with --grade: the CSV to write (default DIR/scores.csv)")
     t.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
                    help="with --grade: seconds one submission may take before it is stopped (default 600)")
+    t.add_argument("--cell-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="with --grade: seconds one code cell may take; it is stopped and the cells after it still "
+                        "run and are checked (default 120)")
     t.set_defaults(func=_teach)
     args = ap.parse_args(argv)
     try:

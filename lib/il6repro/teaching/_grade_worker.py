@@ -1,6 +1,6 @@
 """Grade one submission in this process and write the result as JSON (run by :func:`.grading.grade_in_child`).
 
-``python -m il6repro.teaching._grade_worker SUBMISSION AUTOGRADER OUT.json``: ``{"scores": {q: score},
+``python -m il6repro.teaching._grade_worker SUBMISSION AUTOGRADER OUT.json [CELL_TIMEOUT]``: ``{"scores": {q: score},
 "checks": [{question, case, hidden, points, passed, message}, ...]}``.
 """
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    submission, autograder, out = argv
+    submission, autograder, out, *limit = argv
     from .course import grade_details
 
-    res = grade_details(Path(submission), Path(autograder))
+    res = grade_details(Path(submission), Path(autograder), float(limit[0]) if limit else None)
     tmp = Path(out).with_suffix(".tmp")
     tmp.write_text(json.dumps(res))
     tmp.replace(out)

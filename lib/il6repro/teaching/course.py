@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -60,6 +61,9 @@ class Question:
     manual: bool = False
     checks: int = 0
     hidden_checks: int = 0
+    #: each check's name as feedback shows it, in otter's order ("q4 - 2" is the second): the test function's name
+    #: without ``test_`` and the question (``test_q4_power`` -> "power")
+    cases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -165,6 +169,9 @@ def read_unit(path: Path) -> Unit:
                 raise TeachingError(f"{where}: every check of the course states its points (TEST CONFIG points: N)")
             current.checks += 1
             current.hidden_checks += bool(conf.get("hidden"))
+            fn = re.search(r"^def test_(\w+)\s*\(", _src(cell), re.M)
+            label = re.sub(rf"^{re.escape(current.name)}_", "", fn.group(1)) if fn else str(current.checks)
+            current.cases.append(label.replace("_", " "))
             current.points += float(conf["points"])
     if name is None:
         raise TeachingError(f"{path.name}: no ASSIGNMENT CONFIG raw cell (not an otter master notebook)")
@@ -568,15 +575,40 @@ def _quiet_stderr():
             os.close(saved)
 
 
-def grade_details(submission: Path, autograder: Path) -> dict:
+@contextmanager
+def _cell_limit(seconds: float | None):
+    """Within: otter's notebook execution stops a cell after ``seconds`` (the kernel is interrupted: the cell raises
+    ``KeyboardInterrupt``, which :func:`grade_details` reports as stopped) and goes on with the next cells, so the exercises before and after an endless loop are
+    still checked. otter builds nbconvert's ExecutePreprocessor itself, without a way to pass a cell limit."""
+    if not seconds:
+        yield
+        return
+    import nbconvert.preprocessors as nbp
+
+    base = nbp.ExecutePreprocessor
+
+    class CellLimited(base):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.timeout, self.interrupt_on_timeout = int(math.ceil(seconds)), True
+
+    nbp.ExecutePreprocessor = CellLimited  # otter imports it from the module when it grades
+    try:
+        yield
+    finally:
+        nbp.ExecutePreprocessor = base
+
+
+def grade_details(submission: Path, autograder: Path, cell_timeout: float | None = None) -> dict:
     """Grade one notebook with otter's non-containerised grader, in this process: ``{"scores": {question: score},
-    "checks": [one dict per check: question, case, hidden, points, passed, message]}``."""
+    "checks": [one dict per check: question, case, hidden, points, passed, message]}``. A code cell running longer
+    than ``cell_timeout`` seconds is stopped and reported as stopped; the cells after it still run."""
     import logging
 
     from otter.api import grade_submission
 
     logging.getLogger("otter").setLevel(logging.ERROR)
-    with _this_interpreter_kernel(), _quiet_stderr():
+    with _this_interpreter_kernel(), _quiet_stderr(), _cell_limit(cell_timeout):
         res = grade_submission(str(submission), str(autograder), quiet=True)
     checks = [{"question": name, "case": r.test_case.name, "hidden": bool(r.test_case.hidden),
                "points": float(r.test_case.points or 0), "passed": bool(r.passed), "message": str(r.message or "")}
@@ -585,10 +617,21 @@ def grade_details(submission: Path, autograder: Path) -> dict:
     # (otter inserts cells of its own); otter's set-up cell and grader.check cells are left out: they fail in any
     # renamed copy (grader.check finds its checks by the file name), which the hand-in grading does not need
     try:
-        own = [_src(c).strip() for c in json.loads(Path(submission).read_text()).get("cells", [])
-               if c.get("cell_type") == "code"]
+        cells = json.loads(Path(submission).read_text()).get("cells", [])
     except (OSError, ValueError):
-        own = []
+        cells = []
+    own, under, heading = [], [], ""
+    for c in cells:  # each code cell with the heading it sits under ("Exercise 3 ..."), as the student sees it
+        if c.get("cell_type") == "markdown":
+            m = re.search(r"^#+\s*(.+)$", _src(c), re.M)
+            if m:  # "Exercise 2 · How much is lost, ..." -> "Exercise 2"
+                text = re.sub(r"\*\*|__|`", "", m.group(1)).strip()
+                short = re.match(r"(?:Exercise|Discussion|Question|Part)\s+\w+", text)
+                heading = short.group(0) if short else (text if len(text) <= 50 else
+                                                          text[:50].rsplit(" ", 1)[0] + " …")
+        elif c.get("cell_type") == "code":
+            own.append(_src(c).strip())
+            under.append(heading)
     errors = []
     for cell in (c for c in (getattr(res, "notebook", None) or {}).get("cells", []) if c.get("cell_type") == "code"):
         src = _src(cell).strip()
@@ -597,8 +640,13 @@ def grade_details(submission: Path, autograder: Path) -> dict:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 first = next((ln for ln in src.splitlines() if ln.strip()), "")
-                errors.append(f"code cell {own.index(src) + 1} ({first.strip()[:40]}) raised "
-                              f"{out.get('ename', 'an error')}: "
+                i = own.index(src)
+                where = f"code cell {i + 1} ({first.strip()[:40]})" + (f", under “{under[i]}”," if under[i] else "")
+                if cell_timeout and out.get("ename") == "KeyboardInterrupt":  # only the cell limit interrupts
+                    errors.append(f"{where} was stopped after {cell_timeout:g} s (an endless loop or a very slow "
+                                  "cell?): the cells after it ran without what it should have made")
+                    continue
+                errors.append(f"{where} raised {out.get('ename', 'an error')}: "
                               f"{str(out.get('evalue', '')).splitlines()[0][:120] if out.get('evalue') else ''}")
     return {"scores": {name: float(r.score) for name, r in res.results.items()}, "checks": checks,
             "errors": errors}

@@ -46,6 +46,11 @@ from .course import _src as _source
 #: 90 s on the default one).
 DEFAULT_TIMEOUT = 600.0
 
+#: Seconds one code cell of a submission may take (the slowest cell of the solutions takes ~10 s on the default
+#: profile): a cell still running is stopped, the note says so, and the cells after it still run, so
+#: an endless loop in one exercise costs that exercise only.
+DEFAULT_CELL_TIMEOUT = 120.0
+
 #: Code a submission has no reason to contain: it reaches into the grader, its checks or the file system.
 SUSPICIOUS = re.compile(r"\b(otter|checks|test_case|OK_FORMAT|setattr|__import__|importlib|"
                         r"subprocess|shutil|os\s*\.\s*(remove|unlink|system|chmod|rename|replace|walk)|"
@@ -178,9 +183,10 @@ def _duplicate_key(rel: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ one submission
-def grade_in_child(submission: Path, autograder: Path, timeout: float) -> dict:
-    """Grade one notebook in a child process (:mod:`._grade_worker`) within ``timeout`` seconds; its temporary
-    files (otter's grading folder, the kernel's) are removed whatever happens. Returns the worker's result."""
+def grade_in_child(submission: Path, autograder: Path, timeout: float, cell_timeout: float | None = None) -> dict:
+    """Grade one notebook in a child process (:mod:`._grade_worker`) within ``timeout`` seconds, each code cell within
+    ``cell_timeout``; its temporary files (otter's grading folder, the kernel's) are removed whatever happens.
+    Returns the worker's result."""
     from ..runner.execute import _stop_worker  # stops all it started (the kernel runs in its own session)
 
     tmp = Path(tempfile.mkdtemp(prefix="il6repro-grade-"))
@@ -188,15 +194,17 @@ def grade_in_child(submission: Path, autograder: Path, timeout: float) -> dict:
         out = tmp / "result.json"
         env = {**os.environ, "TMPDIR": str(tmp), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
                "PYTHONWARNINGS": "ignore"}
-        cmd = [sys.executable, "-m", "il6repro.teaching._grade_worker", str(submission), str(autograder), str(out)]
+        cmd = [sys.executable, "-m", "il6repro.teaching._grade_worker", str(submission), str(autograder), str(out),
+               *([f"{cell_timeout:g}"] if cell_timeout else [])]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _stop_worker(proc, grace=2.0)
-            raise TimeoutError(f"timed out after {timeout:g} s (an endless loop or a very slow cell?); "
-                               "grade it alone with a larger --timeout if it is only slow") from None
+            raise TimeoutError(f"timed out after {timeout:g} s (--timeout, the whole submission; each cell is "
+                               "stopped after --cell-timeout): if its cells are only slow, grade it alone with a "
+                               "larger --timeout") from None
         except BaseException:
             _stop_worker(proc, grace=2.0)
             raise
@@ -206,6 +214,25 @@ def grade_in_child(submission: Path, autograder: Path, timeout: float) -> dict:
         return json.loads(out.read_text())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_message(message: str) -> str:
+    """A failed check's own sentence: otter wraps it in "❌ Test case failed", "Error at line 41 in test q2:" (a line
+    of otter's generated test file, which nobody sees) and the code of the line; the exception's last line stays."""
+    lines = [ln for ln in message.strip().splitlines() if ln.strip()]
+    for i in range(len(lines) - 1, -1, -1):
+        m = re.match(r"^(\w+(?:Error|Exception|Interrupt))\b:?\s*(.*)$", lines[i])
+        if m:
+            rest = " ".join([m.group(2), *lines[i + 1:]]).strip()
+            return rest if m.group(1) == "AssertionError" and rest else f"{m.group(1)}: {rest}".rstrip(": ")
+    return " ".join(ln.strip() for ln in lines if not ln.startswith(("❌", "Error at line")))
+
+
+def _case_label(case: str, question: dict) -> str:
+    """``"q4 - 2"`` -> ``“power”``: the check's own name (its test function's) where the course recorded it."""
+    m = re.search(r"(\d+)$", case)
+    names = question.get("cases") or []
+    return f"“{names[int(m.group(1)) - 1]}”" if m and 0 < int(m.group(1)) <= len(names) else case
 
 
 def _feedback(rel: str, unit: dict, checks: list[dict], student: bool, errors: list[str] | None = None) -> str:
@@ -222,8 +249,8 @@ def _feedback(rel: str, unit: dict, checks: list[dict], student: bool, errors: l
         for c in mine:
             mark = "passed" if c["passed"] else "FAILED"
             kind = "hidden check" if c["hidden"] else "check"
-            msg = "" if c["passed"] or (student and c["hidden"]) else f": {c['message'].strip()}"
-            lines.append(f"  {kind} {c['case']} ({c['points']:g} pt) {mark}{msg}"[:2000])
+            msg = "" if c["passed"] or (student and c["hidden"]) else f": {_check_message(c['message'])}"
+            lines.append(f"  {kind} {_case_label(c['case'], q)} ({c['points']:g} pt) {mark}{msg}"[:2000])
         lines.append("")
     lines.append("Discussion questions are graded by hand.")
     return "\n".join(lines) + "\n"
@@ -231,7 +258,7 @@ def _feedback(rel: str, unit: dict, checks: list[dict], student: bool, errors: l
 
 # ------------------------------------------------------------------------------------------------ a folder
 def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Path | None = None,
-          timeout: float = DEFAULT_TIMEOUT, log=print) -> pd.DataFrame:
+          timeout: float = DEFAULT_TIMEOUT, cell_timeout: float = DEFAULT_CELL_TIMEOUT, log=print) -> pd.DataFrame:
     """Grade every ``*.ipynb`` under ``folder`` against the course in ``course`` (default ``build/teaching``).
 
     Parameters
@@ -244,6 +271,9 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
         The scores table (default ``folder/scores.csv``), rewritten after every submission.
     timeout : float
         Seconds one submission may take; a submission that takes longer is stopped and reported.
+    cell_timeout : float
+        Seconds one code cell may take; a cell still running is stopped and reported,
+        and the cells after it are run and checked (an endless loop costs its exercise, not the submission).
 
     Returns the scores table (module docstring for its columns). Feedback files go to ``folder/feedback/``.
     Raises :class:`GradingStopped` on Ctrl-C, after writing the rows graded so far.
@@ -255,6 +285,8 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
         raise err(f"--grade {folder}: not a folder of submitted notebooks")
     if not timeout > 0:
         raise err(f"--timeout {timeout:g}: give the seconds one submission may take, e.g. --timeout 600")
+    if not cell_timeout > 0:
+        raise err(f"--cell-timeout {cell_timeout:g}: give the seconds one cell may take, e.g. --cell-timeout 120")
     index_file = course / "index.json"
     if not index_file.is_file():
         raise err(f"{index_file} not found: build the course first (python -m il6repro teach)")
@@ -337,12 +369,19 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                 answers.setdefault(u["stem"], {})[rel] = discussion_answers(nb)
                 log(f"[{k}/{len(subs)}] {rel} ({u['stem']}): grading ...")
                 try:
-                    res = grade_in_child(target, course / u["autograder"], timeout)
+                    res = grade_in_child(target, course / u["autograder"], timeout, min(cell_timeout, timeout))
                 except (TimeoutError, RuntimeError, OSError, ValueError) as exc:
                     row["error"] = str(exc)[:300]
                     row["note"] = "; ".join(notes)
                     rows.append(row)
                     write()
+                    # the student is told too (a review: a timed-out submission left no feedback file at all)
+                    fdir.mkdir(exist_ok=True)
+                    safe = rel.replace("/", "__").removesuffix(".ipynb")
+                    told = (f"{rel}: {u['stem']}\n\nNot graded: {row['error']}\n\nRun the notebook from top to "
+                            "bottom (Kernel > Restart and run all) before you hand it in; ask if a cell is slow.\n")
+                    for name in (f"{safe}.txt", f"{safe}.student.txt"):
+                        (fdir / name).write_text(told)
                     log(f"[{k}/{len(subs)}] {rel}: not graded: {row['error']}")
                     continue
                 scores = res["scores"]
