@@ -613,6 +613,12 @@ def test_grading_a_folder_of_planted_submissions(built, tmp_path):
         assert row["total"] == sum(expected.values()) and row["possible"] == u["points"]
     assert table.loc["12_all_right.ipynb", "total"] == u["points"] > table.loc["12_half.ipynb", "total"] > \
         table.loc["12_all_wrong.ipynb", "total"]
+    # the class at a glance (an instructor review asked which checks fail most): q1 right in two of three, and the
+    # checks the wrong answers target passed by those two only
+    summary = (subs / "feedback" / f"summary-{stem}.md").read_text()
+    assert "3 submission(s) graded; mean total" in summary
+    assert f"| q1 | {(2 * points['q1'] + wrong_score['q1']) / 3:.2f} | {points['q1']:g} | 2 of 3 |" in summary
+    assert "| q1 “direction” | 2 of 3 | 1 |" in summary and "| q4 hidden “mdrr” | 1 of 3 | 1 |" in summary
 
 
 @pytest.mark.slow

@@ -316,6 +316,7 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
     columns = ["submission", "unit", *qcols, "total", "possible", *manual_q, "possible by hand", "error", "note"]
     rows: list[dict] = []
     answers: dict[str, dict[str, dict[str, str]]] = {}
+    graded_checks: dict[str, list[list[dict]]] = {}  # per unit, each graded submission's checks (class summary)
     seen_names: dict[str, str] = {}
     seen_hash: dict[str, str] = {}
 
@@ -385,6 +386,7 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                     log(f"[{k}/{len(subs)}] {rel}: not graded: {row['error']}")
                     continue
                 scores = res["scores"]
+                graded_checks.setdefault(u["stem"], []).append(res["checks"])
                 if res.get("errors"):
                     notes.append("; ".join(res["errors"][:3]) + (f" (+{len(res['errors']) - 3} more)"
                                                                   if len(res["errors"]) > 3 else ""))
@@ -408,9 +410,49 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
     write()
     _write_discussions(fdir, units, answers)
     table = pd.read_csv(dest, keep_default_na=True)
+    for line in _write_summaries(fdir, units, table, graded_checks):
+        log(line)
     log(f"scores of {len(table)} submission(s) -> {dest}; feedback per submission and the discussion answers -> "
         f"{fdir}/")
     return table
+
+
+def _write_summaries(fdir: Path, units: list[dict], table: pd.DataFrame, graded: dict[str, list[list[dict]]]) -> list[str]:
+    """``feedback/summary-<unit>.md``, the class at a glance: each exercise's mean score and how many had full marks,
+    and every check with how many submissions passed it, the most failed first. Returns one line per unit to log."""
+    lines = []
+    for u in units:
+        runs = graded.get(u["stem"]) or []
+        rows = table[(table["unit"] == u["stem"]) & table["error"].isna()] if "unit" in table else table.iloc[:0]
+        if not runs or rows.empty:
+            continue
+        n, qs = len(rows), [q for q in u["questions"] if not q["manual"]]
+        failed = len(table[(table["unit"] == u["stem"]) & table["error"].notna()])
+        text = [f"# {u['stem']}: the class at a glance", "",
+                f"{n} submission(s) graded" + (f", {failed} not graded (see scores.csv)" if failed else "") +
+                f"; mean total {rows['total'].mean():.1f} of {u['points']:g}.", "",
+                "| exercise | mean | of | full marks |", "|---|---|---|---|"]
+        text += [f"| {q['name']} | {rows[q['name']].mean():.2f} | {q['points']:g} | "
+                 f"{int((rows[q['name']] >= q['points']).sum())} of {n} |" for q in qs]
+        passed: dict[tuple[str, str], list] = {}
+        for checks in runs:
+            for c in checks:
+                passed.setdefault((c["question"], c["case"]), [c, 0, 0])
+                passed[(c["question"], c["case"])][1] += bool(c["passed"])
+                passed[(c["question"], c["case"])][2] += 1
+        qd = {q["name"]: q for q in qs}
+        order = sorted(passed.values(), key=lambda v: (v[1] / v[2], v[0]["question"], v[0]["case"]))
+        text += ["", "| check | passed by | points |", "|---|---|---|"]
+        text += [f"| {c['question']} {'hidden ' if c['hidden'] else ''}{_case_label(c['case'], qd.get(c['question'], {}))}"
+                 f" | {k} of {m} | {c['points']:g} |" for c, k, m in order]
+        fdir.mkdir(exist_ok=True)
+        (fdir / f"summary-{u['stem']}.md").write_text("\n".join(text) + "\n")
+        worst = [f"{c['question']} {_case_label(c['case'], qd.get(c['question'], {}))} ({k} of {m})"
+                 for c, k, m in order if k < m][:3]
+        lines.append(f"{u['stem']}: {n} graded, mean {rows['total'].mean():.1f} of {u['points']:g}; " +
+                     (f"most failed: {', '.join(worst)}" if worst else "every check passed by all") +
+                     f" -> {fdir / ('summary-' + u['stem'] + '.md')}")
+    return lines
 
 
 def _write_discussions(fdir: Path, units: list[dict], answers: dict) -> None:
