@@ -476,6 +476,14 @@ def test_ledger_fits_1400px_and_filters(site):
         assert not page.locator("#claim-w-ahba-n-donors .claim-more").is_visible()
         row.locator("td >> nth=1").click()
         assert page.locator("#claim-w-ahba-n-donors .claim-more").is_visible()
+        # a phone (a reader's review: the ledger scrolled sideways at 72rem): one card per claim, fields labelled
+        phone = browser.new_page(viewport={"width": 400, "height": 800})
+        phone.goto(base + "ledger.html", wait_until="load")
+        right = phone.evaluate("document.querySelector('table.ledger-table').getBoundingClientRect().right")
+        assert right <= 400 and phone.evaluate("document.documentElement.scrollWidth") <= 400, right
+        label = phone.evaluate("getComputedStyle(document.querySelector('#claim-w-ahba-n-donors > td:nth-child(5)'),"
+                               " '::before').content")
+        assert label == '"Reproduced: "'
 
 
 @pytest.mark.browser
