@@ -20,7 +20,7 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
 bibtex_bibfiles = ["references.bib"]
-bibtex_default_style = "unsrt"
+bibtex_default_style = "plain"  # author-year citations in the text: the list sorted by author, without numbers (il6repro.css)
 bibtex_reference_style = "author_year"
 
 numfig = True

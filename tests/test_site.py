@@ -703,3 +703,34 @@ def test_a_book_built_without_its_pdf_is_rebuilt_to_print_it(isolated, tiny_note
     logs.clear()
     build_site(pdf=True, log=logs.append)
     assert not any("up to date" in m for m in logs)
+
+
+def test_a_changed_conf_starts_sphinx_afresh(tmp_path):
+    """The references stayed in citation order after conf.py asked for them sorted by author: Sphinx kept the old
+    doctrees, as the setting is not one it rebuilds for."""
+    from il6repro.site import sphinx_build
+
+    src, out, doctrees = tmp_path / "src", tmp_path / "html", tmp_path / "doctrees"
+    src.mkdir()
+    (src / "index.rst").write_text("Title\n=====\n\ntext\n")
+    (src / "conf.py").write_text("project = 'a'\n")
+    sphinx_build(src, out, doctrees, log=lambda *a: None)
+    (doctrees / "marker").write_text("old")
+    sphinx_build(src, out, doctrees, log=lambda *a: None)
+    assert (doctrees / "marker").is_file()  # the same conf.py: doctrees kept (an incremental build)
+    (src / "conf.py").write_text("project = 'b'\n")
+    sphinx_build(src, out, doctrees, log=lambda *a: None)
+    assert not (doctrees / "marker").exists() and (doctrees / "environment.pickle").is_file()
+
+
+def test_references_are_sorted_by_author_without_numbers(site):
+    """The text cites author-year; the list was in citation order (Williams, Virtanen, Sudlow ...) with numbers no
+    citation used."""
+    page = (site / "paper.html").read_text()
+    refs = page[page.index('id="references"'):]
+    firsts = re.findall(r'<div class="citation"[^>]*>.*?<p>([^<]{0,40})', refs, re.S)  # each entry's first author
+    at = [next(i for i, f in enumerate(firsts) if name in f)
+          for name in ("Alexander-Bloch", "Bowden", "Hawrylycz", "Sudlow", "Virtanen", "Williams", "Zou")]
+    assert at == sorted(at), at
+    css = (site / "_static" / "il6repro.css").read_text()
+    assert "div.citation > span.label { display: none; }" in css

@@ -501,7 +501,14 @@ def _inputs_digest(bdir: Path, edition: str = "full") -> str:
 def sphinx_build(src: Path, out: Path, doctrees: Path, log=print) -> list[str]:
     """Run Sphinx (HTML builder) in a child process; return its warnings; raise :class:`SiteError` on failure."""
     warnings = doctrees.parent / "sphinx-warnings.txt"
+    # Sphinx keeps a doctree built under another conf.py when the changed setting is not one it rebuilds for (the
+    # references stayed in citation order after conf.py asked for them sorted by author): start afresh instead
+    conf = hashlib.sha256((src / "conf.py").read_bytes()).hexdigest() if (src / "conf.py").is_file() else ""
+    stamp = doctrees / ".conf.sha256"
+    if doctrees.is_dir() and (not stamp.is_file() or stamp.read_text() != conf):
+        shutil.rmtree(doctrees)
     doctrees.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(conf)
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-d", str(doctrees), "-w", str(warnings),
            str(src), str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
