@@ -266,9 +266,16 @@ def test_grading_notes_what_to_look_at_by_hand():
     assert grading._duplicate_key("alice/12_x (1).ipynb") == grading._duplicate_key("alice/12_x.ipynb") \
         != grading._duplicate_key("bob/12_x.ipynb")
     units = [{"stem": "12_x", "assignment": "12_x"}]
-    assert grading.unit_of(nb(meta={"otter": {"assignment_name": "12_x"}}), "mine.ipynb", units) == (units[0], False)
-    assert grading.unit_of(nb(), "12_x_bob.ipynb", units) == (units[0], True)
-    assert grading.unit_of(nb(), "bob.ipynb", units) == (None, False)
+    assert grading.unit_of(nb(meta={"otter": {"assignment_name": "12_x"}}), "mine.ipynb", units) == (units[0], "")
+    assert grading.unit_of(nb(), "12_x_bob.ipynb", units) == (units[0], "file name")
+    assert grading.unit_of(nb(), "bob.ipynb", units) == (None, "")
+    # stripped and renamed (a review: refused as no unit's): found by the hand-out's text it keeps
+    long = "**Exercise 1 · One measurement against the usual level.** Fit the risk ratio for each exposure column."
+    units.append({"stem": "10_y", "assignment": "10_y"})
+    hands = {"12_x": nb(("markdown", long), ("markdown", "# Title")), "10_y": nb(("markdown", "Another unit " * 9))}
+    assert grading.unit_of(nb(("markdown", long), ("code", "rr = 1")), "homework.ipynb", units, hands) == \
+        (units[0], "text")
+    assert grading.unit_of(nb(("markdown", "my own notes " * 9)), "homework.ipynb", units, hands) == (None, "")
 
 
 # ------------------------------------------------------------------------------------------------ the built course
@@ -666,6 +673,7 @@ def test_grading_survives_loops_damage_stripped_metadata_and_subfolders(built, t
     stripped = json.loads(json.dumps(solutions))
     stripped["metadata"].pop("otter")
     (subs / f"{stem}_nometa.ipynb").write_text(json.dumps(stripped))
+    (subs / "homework.ipynb").write_text(json.dumps(stripped))  # stripped and renamed: matched by its text
     (subs / f"{stem}_cut.ipynb").write_text(json.dumps(solutions)[:400])
     raising = json.loads(json.dumps(solutions))  # a cell that raises: otter grades on past it, the note says so
     cell = _cells(raising, "otter_assign_solution_cell")[1]
@@ -678,6 +686,7 @@ def test_grading_survives_loops_damage_stripped_metadata_and_subfolders(built, t
     assert table.loc[f"{stem}_cut.ipynb", "error"].startswith("not valid notebook JSON")
     assert table.loc[f"{stem}_nometa.ipynb", "total"] == u["points"]
     assert "by its file name" in table.loc[f"{stem}_nometa.ipynb", "note"]
+    assert table.loc["homework.ipynb", "total"] == u["points"] and "by its text" in table.loc["homework.ipynb", "note"]
     assert table.loc[f"alice/{stem}.ipynb", "total"] == table.loc[f"alice/{stem} (1).ipynb", "total"] == u["points"]
     assert table.loc[f"alice/{stem}.ipynb", "note"].startswith(f"identical to alice/{stem} (1).ipynb; parameters changed")
     code_cells = [c for c in raising["cells"] if c["cell_type"] == "code"]

@@ -15,7 +15,8 @@ submission is graded, so a stopped run keeps every score it had. For each graded
 
 Submissions are found in subfolders too (a learning platform's bulk download often has one folder per student);
 files that are not notebooks are listed, not graded. A notebook whose otter metadata was stripped by an editor is
-matched to its unit by its file name and graded from a copy that carries the unit's assignment name.
+matched to its unit by its file name (or, renamed too, by the hand-out's text it keeps) and graded from a copy
+that carries the unit's assignment name.
 
 The checks run the submitted code as the current user, without a container: a submission can do anything its
 author's code can, including change how it is scored. The ``note`` column flags the obvious ways (code that touches
@@ -74,18 +75,30 @@ def _read_notebook(path: Path) -> tuple[dict | None, str]:
     return nb, ""
 
 
-def unit_of(nb: dict, name: str, units: list[dict]) -> tuple[dict | None, bool]:
-    """The unit of a submission: by otter's assignment name in its metadata, else by its file name's number.
-    Returns the unit (or None) and whether it was found by the file name only."""
+def unit_of(nb: dict, name: str, units: list[dict], handouts: dict[str, dict | None] | None = None
+            ) -> tuple[dict | None, str]:
+    """The unit of a submission: by otter's assignment name in its metadata, else by its file name's number, else by
+    its text (most of a hand-out's text cells in it). Returns the unit (or None) and how it was found when not by
+    its metadata (``"file name"``, ``"text"``; ``""`` otherwise)."""
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     assigned = (meta.get("otter") or {}).get("assignment_name") if isinstance(meta.get("otter"), dict) else None
     for u in units:
         if assigned and u["assignment"] == assigned:
-            return u, False
+            return u, ""
     for u in units:  # metadata stripped by an editor: fall back to the file name
         if name.startswith(u["stem"][:3]):
-            return u, True
-    return None, False
+            return u, "file name"
+    # stripped and renamed ("homework.ipynb"): the hand-out whose text cells it keeps, if one clearly does
+    mine = {_norm(_source(c)) for c in nb.get("cells", []) if isinstance(c, dict) and c.get("cell_type") == "markdown"}
+    best, share = None, 0.0
+    for u in units:
+        text = [_norm(_source(c)) for c in ((handouts or {}).get(u["stem"]) or {}).get("cells", [])
+                if c.get("cell_type") == "markdown" and "otter_answer_cell" not in c.get("metadata", {}).get("tags", [])]
+        text = [t for t in text if len(t) > 40]  # headings and short prompts are shared between units
+        kept = sum(t in mine for t in text) / len(text) if text else 0.0
+        if kept > share:
+            best, share = u, kept
+    return (best, "text") if best is not None and share >= 0.5 else (None, "")
 
 
 # ------------------------------------------------------------------------------------------------ against the hand-out
@@ -340,10 +353,10 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                 seen_hash.setdefault(digest, rel)
                 seen_names.setdefault(key, rel)
                 nb, why = _read_notebook(p)
-                u, by_name = unit_of(nb, p.name, units) if nb is not None else (None, False)
+                u, by_name = unit_of(nb, p.name, units, handouts) if nb is not None else (None, "")
                 if nb is not None and u is None:
-                    why = "not a notebook of any unit: no otter assignment name, and the file name does not start " \
-                          f"with {', '.join(x['stem'][:3] for x in units)}"
+                    why = "not a notebook of any unit: no otter assignment name, the file name does not start " \
+                          f"with {', '.join(x['stem'][:3] for x in units)}, and it keeps too little of a hand-out's text"
                 if u is None:
                     row["error"] = why
                     row["note"] = "; ".join(notes)
@@ -364,7 +377,7 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                     target = Path(copies) / f"{k}" / p.name
                     target.parent.mkdir()
                     target.write_text(json.dumps(nb))
-                    notes.append(f"matched to {u['stem']} by its file name (its otter metadata was missing)")
+                    notes.append(f"matched to {u['stem']} by its {by_name} (its otter metadata was missing)")
                 if handouts.get(u["stem"]):
                     notes += handout_notes(nb, handouts[u["stem"]])
                 answers.setdefault(u["stem"], {})[rel] = discussion_answers(nb)
