@@ -86,8 +86,8 @@ def test_a_share_of_seeds_reads_the_same_everywhere():
     """A reader's review: the twin's power read 96.5% in notebook 03, 96% in the ledger and 0.965 in its details."""
     from il6repro.report import fmt_share
 
-    assert [fmt_share(x) for x in (0.965, 0.93, 0.455, 1.0)] == ["96.5%", "93%", "45.5%", "100%"]
-    assert fmt_share(0.838, 0.93) == "83.8-93.0%" and fmt_share(0.4, 0.5) == "40-50%"
+    assert [fmt_share(x) for x in (0.965, 0.93, 0.455, 1.0)] == ["96.5%", "93.0%", "45.5%", "100.0%"]
+    assert fmt_share(0.838, 0.93) == "83.8-93.0%" and fmt_share(0.4, 0.5) == "40.0-50.0%"
     assert fmt_share(float("nan")) == "—" and fmt_share(0.5, float("nan")) == "—"
 
 

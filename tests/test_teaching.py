@@ -652,7 +652,9 @@ def test_grading_survives_loops_damage_stripped_metadata_and_subfolders(built, t
 
     assert not [p for p in psutil.process_iter(["cmdline"]) if "il6repro-grade-" in " ".join(p.info["cmdline"] or [])]
     # a review: a timed-out submission left no feedback file; the student is now told it was not graded, and why
-    assert "Not graded: timed out after 10 s" in (hang / "feedback" / f"{stem}_loop.student.txt").read_text()
+    told = (hang / "feedback" / f"{stem}_loop.student.txt").read_text()
+    assert "Not graded: it ran longer than the 10 s allowed for a whole notebook." in told and "--timeout" not in told
+    assert "Not graded: timed out after 10 s" in (hang / "feedback" / f"{stem}_loop.txt").read_text()
     # and lost every score: now a cell still running after --cell-timeout is stopped, and the exercises before and
     # after it are checked (here the loop sits in exercise 2 of a correct notebook)
     looping = json.loads(json.dumps(solutions))
@@ -794,6 +796,10 @@ def test_feedback_names_each_check_and_quotes_only_its_sentence():
                                            "1 of 1 value(s) off")
     assert grading._check_message("Error at line 3 in test q1:\n  x\nNameError: name 'rr' is not defined") == \
         "NameError: name 'rr' is not defined"
+    # otter strips the quotes off both ends of an exception's text (a review: "NoneType' object has no attribute")
+    assert grading._check_message("Error at line 27 in test q2:\n  d = x.sort_values('r')\nAttributeError: "
+                                  "NoneType' object has no attribute 'sort_values") == \
+        "AttributeError: 'NoneType' object has no attribute 'sort_values'"
     unit = {"stem": "12_teaching_cohort", "questions": [
         {"name": "q4", "manual": False, "points": 2, "cases": ["basic", "power", "mdrr"]}]}
     checks = [{"question": "q4", "case": f"q4 - {i}", "hidden": i > 1, "points": 1, "passed": i == 1,

@@ -261,6 +261,8 @@ def test_smallest_is_the_head_of_the_stable_argsort():
           r"row, as `plink2 --export A` writes it\)$"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\x00binary", r"empty\.raw: not text \(a \.bed/\.pgen or compressed file\?\); "
                                                      r"export it as space-separated text"),
+    # random bytes decode as latin-1-ish text often enough: pandas called it a tokenizing error (a review)
+    (bytes(np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8)), r"empty\.raw: not text \(a \.bed/\.pgen"),
 ])
 def test_an_empty_or_binary_raw_is_told_how_a_raw_is_made(twin_files, tmp_path, content, says):
     """A review: an empty or binary .raw was told to be saved as "a comma-separated CSV" (a .raw is space-separated,

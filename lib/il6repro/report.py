@@ -147,15 +147,13 @@ def presence(names: list[str] | tuple[str, ...], pool) -> str:
 
 
 def fmt_share(x: Any, hi: Any = None) -> str:
-    """A share of seeds (or a range of shares) as a percentage to one decimal, a whole number without it: 200 seeds
-    step by 0.5%, so ``0.965`` reads ``96.5%`` everywhere (the ledger once said 96%, notebook 03 96.5%, the
-    ledger's details 0.965); ``fmt_share(0.929, 0.986)`` reads ``92.9-98.6%``, ``fmt_share(0.838, 0.93)`` ``83.8-93.0%``."""
+    """A share of seeds (or a range of shares) as a percentage to one decimal: 200 seeds step by 0.5%, so ``0.965``
+    reads ``96.5%`` and ``0.78`` ``78.0%`` everywhere (the ledger once said 96% and 78%, notebook 03 96.5% and 78.0%,
+    the ledger's details 0.965); ``fmt_share(0.929, 0.986)`` reads ``92.9-98.6%``."""
     vals = [f"{100 * float(v):.1f}" for v in ((x,) if hi is None else (x, hi)) if not _missing(v)]
     if len(vals) < (1 if hi is None else 2):
         return MISSING
-    if all(t.endswith(".0") for t in vals):  # a range keeps one decimal on both ends if either needs it
-        vals = [t[:-2] for t in vals]
-    return "-".join(vals) + "%"
+    return "-".join(vals) + "%"  # one decimal always, as notebook 03's power table prints it (78.0, not 78)
 
 
 def fmt_ci(lo: Any, hi: Any, sig: int = 3) -> str:

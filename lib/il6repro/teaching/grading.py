@@ -237,6 +237,9 @@ def _check_message(message: str) -> str:
         m = re.match(r"^(\w+(?:Error|Exception|Interrupt))\b:?\s*(.*)$", lines[i])
         if m:
             rest = " ".join([m.group(2), *lines[i + 1:]]).strip()
+            # otter strips quotes off both ends of the text: "NoneType' object has no attribute 'sort_values"
+            rest = ("'" if re.match(r"^[^'\s]+'(\s|$)", rest) else "") + rest + \
+                ("'" if re.search(r"(^|\s)'[^'\s]+$", rest) else "")
             return rest if m.group(1) == "AssertionError" and rest else f"{m.group(1)}: {rest}".rstrip(": ")
     return " ".join(ln.strip() for ln in lines if not ln.startswith(("❌", "Error at line")))
 
@@ -392,10 +395,13 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                     # the student is told too (a review: a timed-out submission left no feedback file at all)
                     fdir.mkdir(exist_ok=True)
                     safe = rel.replace("/", "__").removesuffix(".ipynb")
-                    told = (f"{rel}: {u['stem']}\n\nNot graded: {row['error']}\n\nRun the notebook from top to "
-                            "bottom (Kernel > Restart and run all) before you hand it in; ask if a cell is slow.\n")
-                    for name in (f"{safe}.txt", f"{safe}.student.txt"):
-                        (fdir / name).write_text(told)
+                    why = (f"it ran longer than the {timeout:g} s allowed for a whole notebook"
+                           if isinstance(exc, TimeoutError) else row["error"])
+                    told = "\n\n".join([f"{rel}: {u['stem']}", f"Not graded: {why}.",
+                                         "Run the notebook from top to bottom (Kernel > Restart and run all) before you "
+                                         "hand it in; ask if a cell is slow.\n"])
+                    (fdir / f"{safe}.txt").write_text(f"{rel}: {u['stem']}\n\nNot graded: {row['error']}\n")
+                    (fdir / f"{safe}.student.txt").write_text(told)
                     log(f"[{k}/{len(subs)}] {rel}: not graded: {row['error']}")
                     continue
                 scores = res["scores"]

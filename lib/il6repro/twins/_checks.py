@@ -36,6 +36,11 @@ def read_csv(path: Path, error: Callable[[str], Exception], **kw) -> pd.DataFram
         raise error(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise error(f"{path.name}: the file is empty (0 bytes); export the table again ({layout})")
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if b"\x00" in head:  # binary (a .bed, random bytes, UTF-16): pandas would report a tokenizing error instead
+        raise error(f"{path.name}: not text ({'a .bed/.pgen or compressed file?' if raw else 'a spreadsheet or compressed file?'}); "
+                    + (f"export it as {layout}" if raw else "save it as a comma-separated CSV"))
     try:
         df = pd.read_csv(path, **kw)
     except pd.errors.EmptyDataError:
