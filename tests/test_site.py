@@ -443,6 +443,17 @@ def test_book_in_headless_chromium(site, tmp_path):
     assert sums and not [t for t in sums if "System Settings" in t or "Light Dark" in t], sums
     # and kept the pages' line breaks and table indentation as runs of blank space
     assert not [t for t in sums if "\n" in t or "  " in t], sums
+    # and highlighted "IL-6" inside words (the "il" of "built", "file"): whole words only
+    from il6repro.sitecheck import _browser, _search_on, _serve
+
+    with _browser() as browser, _serve(site) as base:
+        page = browser.new_page()
+        _search_on(page, base, "IL-6")
+        page.wait_for_timeout(2500)
+        marks = page.evaluate("[...document.querySelectorAll('#search-results span.highlighted')].map(e => "
+                              "[(e.previousSibling?.textContent || ' ').slice(-1), e.textContent, "
+                              "(e.nextSibling?.textContent || ' ').slice(0, 1)])")
+    assert marks and not [m for m in marks if re.match(r"\w", m[0]) or re.match(r"\w", m[2])], marks
 
 
 @pytest.mark.browser

@@ -18,3 +18,32 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   Search._il6reproChrome = true;
 });
+
+// Search highlights the query's terms wherever they occur inside words: "IL-6" lit up the "il" of "built" and the
+// "6" of "0.65" in the result summaries (and in a page opened with ?highlight=). Only whole words stay highlighted.
+const il6reproWordChar = /[\p{L}\p{N}_]/u;
+const il6reproWholeWords = (root) => {
+  root.querySelectorAll("span.highlighted").forEach((el) => {
+    const before = (el.previousSibling && el.previousSibling.textContent) || "";
+    const after = (el.nextSibling && el.nextSibling.textContent) || "";
+    if (il6reproWordChar.test(before.slice(-1)) || il6reproWordChar.test(after.slice(0, 1))) {
+      const parent = el.parentNode;
+      el.replaceWith(document.createTextNode(el.textContent));
+      parent.normalize();
+    }
+  });
+};
+document.addEventListener("DOMContentLoaded", () => {
+  const results = document.getElementById("search-results");  // the search page: summaries arrive one by one
+  if (results) {
+    new MutationObserver(() => il6reproWholeWords(results)).observe(results, { childList: true, subtree: true });
+  }
+});
+if (typeof SphinxHighlight !== "undefined" && !SphinxHighlight._il6reproWhole) {
+  const highlight = SphinxHighlight.highlightSearchWords;
+  SphinxHighlight.highlightSearchWords = () => {
+    highlight();
+    window.setTimeout(() => il6reproWholeWords(document.body), 60);  // Sphinx highlights 10 ms after the call
+  };
+  SphinxHighlight._il6reproWhole = true;
+}
