@@ -495,6 +495,10 @@ def test_ledger_fits_1400px_and_filters(site):
         label = phone.evaluate("getComputedStyle(document.querySelector('#claim-w-ahba-n-donors > td:nth-child(5)'),"
                                " '::before').content")
         assert label == '"Reproduced: "'
+        # and the consistency table's columns were off-screen in its scroll box (784 px in 368): cards as well
+        box = phone.evaluate("document.querySelector('table.consistency-table').getBoundingClientRect().right")
+        cell = "document.querySelector('table.consistency-table tbody td:nth-child(3)')"
+        assert box <= 400 and phone.evaluate(f"{cell}.dataset.label") == "implied", box
 
 
 @pytest.mark.browser

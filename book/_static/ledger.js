@@ -61,3 +61,14 @@ document.addEventListener("DOMContentLoaded", () => {
     holder.before(bar);
   }
 });
+
+// A phone: the consistency table becomes one card per check, each value labelled with its column's header (set
+// here as data-label; il6repro.css shows it below 600 px), instead of columns scrolled off-screen.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const table of document.querySelectorAll("table.consistency-table")) {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((td, i) => { if (heads[i]) td.dataset.label = heads[i]; });
+    }
+  }
+});
