@@ -72,6 +72,9 @@ def number(obj, name: str, *, low: float = -np.inf, high: float = np.inf) -> flo
 
 def close(value, expected, name: str, *, rtol: float = 0.0, atol: float = 0.0, why: str = "") -> None:
     """Fail unless every ``value`` is within ``atol + rtol * |expected|`` of ``expected`` (elementwise)."""
+    msg = _unanswered(name, value)  # None read as nan: "`icc_twin` is nan" beside "`icc_twin` is not defined yet"
+    if msg:
+        raise AssertionError(msg)
     v = np.asarray(value, float)
     e = np.asarray(expected, float)
     if v.shape != e.shape:
