@@ -287,7 +287,8 @@ class LedgerTable(SphinxDirective):
                        if k not in LEDGER_PLACED and k not in DETAIL_HIDDEN]
             for label, value in extras:
                 # a share of seeds as every other page writes it (96.5%, not 0.965)
-                text = fmt_share(value) if label == DETAIL_LABELS["power"] and value is not None else _generic_value(value)
+                power = label == DETAIL_LABELS["power"] and value is not None
+                text = fmt_share(value) if power else _generic_value(value)
                 if text:
                     more += nodes.paragraph("", "", nodes.emphasis("", f"{label}: "), nodes.Text(text))
             link = _cell_link(self.env, r)

@@ -542,8 +542,8 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
             row["seeds_median"], row["n_seeds"] = d["median"], d["n_seeds"]  # what the status was judged on
             row["seeds_q025"], row["seeds_q975"] = d["q025"], d["q975"]  # where this draw lies among the seeds
             row["over_seeds"] = (f"median {_fmt(d['median'])}, 95% of seeds {_fmt(d['q025'])} to {_fmt(d['q975'])}; "
-                                 f"rule met in {report.fmt_share(d['rule_share'])} of {d['n_seeds']} seeds (for information: "
-                                 "the number is judged on the median)")
+                                 f"rule met in {report.fmt_share(d['rule_share'])} of {d['n_seeds']} seeds "
+                                 "(for information: the number is judged on the median)")
             # the conclusion's own check, unless the rule is the conclusion (then it would repeat the number's)
             draw = f"this run's draw: {why_v}" + (f"; conclusion {why_c}" if c.conclusion is not None
                                                   and not c.conclusion.get("same") else "")
@@ -552,7 +552,8 @@ def compare(results: dict[str, dict] | None = None, claims: dict[str, Claim] | N
                 row["power"], row["power_low"] = pw, lo
                 ok_c = lo >= POWER_RELIABLE
                 conc = (f"conclusion holds in {report.fmt_share(pw)} of {d['n_seeds']} seeds (exact 95% CI "
-                        f"{report.fmt_share(lo, hi)}; reliable when the CI lies at or above {100 * POWER_RELIABLE:.0f}%)")
+                        f"{report.fmt_share(lo, hi)}; reliable when the CI lies at or above "
+                        f"{100 * POWER_RELIABLE:.0f}%)")
             else:
                 conc = ""
             if c.conclusion is not None and c.conclusion.get("same"):

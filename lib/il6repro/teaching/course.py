@@ -578,8 +578,9 @@ def _quiet_stderr():
 @contextmanager
 def _cell_limit(seconds: float | None):
     """Within: otter's notebook execution stops a cell after ``seconds`` (the kernel is interrupted: the cell raises
-    ``KeyboardInterrupt``, which :func:`grade_details` reports as stopped) and goes on with the next cells, so the exercises before and after an endless loop are
-    still checked. otter builds nbconvert's ExecutePreprocessor itself, without a way to pass a cell limit."""
+    ``KeyboardInterrupt``, which :func:`grade_details` reports as stopped) and goes on with the next cells, so the
+    exercises before and after an endless loop are still checked. otter builds nbconvert's ExecutePreprocessor
+    itself, without a way to pass a cell limit."""
     if not seconds:
         yield
         return

@@ -92,8 +92,9 @@ def unit_of(nb: dict, name: str, units: list[dict], handouts: dict[str, dict | N
     mine = {_norm(_source(c)) for c in nb.get("cells", []) if isinstance(c, dict) and c.get("cell_type") == "markdown"}
     best, share = None, 0.0
     for u in units:
-        text = [_norm(_source(c)) for c in ((handouts or {}).get(u["stem"]) or {}).get("cells", [])
-                if c.get("cell_type") == "markdown" and "otter_answer_cell" not in c.get("metadata", {}).get("tags", [])]
+        cells = ((handouts or {}).get(u["stem"]) or {}).get("cells", [])
+        text = [_norm(_source(c)) for c in cells if c.get("cell_type") == "markdown"
+                and "otter_answer_cell" not in c.get("metadata", {}).get("tags", [])]
         text = [t for t in text if len(t) > 40]  # headings and short prompts are shared between units
         kept = sum(t in mine for t in text) / len(text) if text else 0.0
         if kept > share:
@@ -359,7 +360,8 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                 u, by_name = unit_of(nb, p.name, units, handouts) if nb is not None else (None, "")
                 if nb is not None and u is None:
                     why = "not a notebook of any unit: no otter assignment name, the file name does not start " \
-                          f"with {', '.join(x['stem'][:3] for x in units)}, and it keeps too little of a hand-out's text"
+                          f"with {', '.join(x['stem'][:3] for x in units)}, and it keeps too little of a " \
+                          "hand-out's text"
                 if u is None:
                     row["error"] = why
                     row["note"] = "; ".join(notes)
@@ -436,7 +438,8 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
     return table
 
 
-def _write_summaries(fdir: Path, units: list[dict], table: pd.DataFrame, graded: dict[str, list[list[dict]]]) -> list[str]:
+def _write_summaries(fdir: Path, units: list[dict], table: pd.DataFrame,
+                     graded: dict[str, list[list[dict]]]) -> list[str]:
     """``feedback/summary-<unit>.md``, the class at a glance: each exercise's mean score and how many had full marks,
     and every check with how many submissions passed it, the most failed first. Returns one line per unit to log."""
     lines = []
@@ -462,8 +465,9 @@ def _write_summaries(fdir: Path, units: list[dict], table: pd.DataFrame, graded:
         qd = {q["name"]: q for q in qs}
         order = sorted(passed.values(), key=lambda v: (v[1] / v[2], v[0]["question"], v[0]["case"]))
         text += ["", "| check | passed by | points |", "|---|---|---|"]
-        text += [f"| {c['question']} {'hidden ' if c['hidden'] else ''}{_case_label(c['case'], qd.get(c['question'], {}))}"
-                 f" | {k} of {m} | {c['points']:g} |" for c, k, m in order]
+        text += [f"| {c['question']} {'hidden ' if c['hidden'] else ''}"
+                 f"{_case_label(c['case'], qd.get(c['question'], {}))} | {k} of {m} | {c['points']:g} |"
+                 for c, k, m in order]
         fdir.mkdir(exist_ok=True)
         (fdir / f"summary-{u['stem']}.md").write_text("\n".join(text) + "\n")
         worst = [f"{c['question']} {_case_label(c['case'], qd.get(c['question'], {}))} ({k} of {m})"

@@ -31,7 +31,10 @@ def read_csv(path: Path, error: Callable[[str], Exception], **kw) -> pd.DataFram
     path = Path(path)
     # a whitespace-separated file is a plink2 .raw: the advice names how that is made, not a spreadsheet's CSV
     raw = kw.get("sep") == r"\s+"
-    layout = "space-separated text with a header row, as `plink2 --export A` writes it" if raw else "a CSV with a header row"
+    layout = ("space-separated text with a header row, as `plink2 --export A` writes it" if raw
+              else "a CSV with a header row")
+    not_text = (f"{path.name}: not text ({'a .bed/.pgen' if raw else 'a spreadsheet'} or compressed file?); "
+                + (f"export it as {layout}" if raw else "save it as a comma-separated CSV"))
     if not path.is_file():
         raise error(f"{path}: no such file")
     if path.stat().st_size == 0:
@@ -39,8 +42,7 @@ def read_csv(path: Path, error: Callable[[str], Exception], **kw) -> pd.DataFram
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if b"\x00" in head:  # binary (a .bed, random bytes, UTF-16): pandas would report a tokenizing error instead
-        raise error(f"{path.name}: not text ({'a .bed/.pgen or compressed file?' if raw else 'a spreadsheet or compressed file?'}); "
-                    + (f"export it as {layout}" if raw else "save it as a comma-separated CSV"))
+        raise error(not_text)
     try:
         df = pd.read_csv(path, **kw)
     except pd.errors.EmptyDataError:
@@ -51,8 +53,7 @@ def read_csv(path: Path, error: Callable[[str], Exception], **kw) -> pd.DataFram
                     + ("export it again (" + layout + ")" if raw else "save it as comma-separated text with one header "
                        "row")) from None
     except UnicodeDecodeError:
-        raise error(f"{path.name}: not text ({'a .bed/.pgen or compressed file?' if raw else 'a spreadsheet or compressed file?'}); "
-                    + (f"export it as {layout}" if raw else "save it as a comma-separated CSV")) from None
+        raise error(not_text) from None
     except ValueError as exc:  # usecols naming columns the file lacks, bad dtype ...
         raise error(f"{path.name}: {str(exc).splitlines()[0]}") from None
     cols = [str(c) for c in df.columns]
