@@ -90,6 +90,12 @@ def _src(cell: dict) -> str:
     return "".join(s) if isinstance(s, list) else s
 
 
+def _heading(cell: dict) -> str | None:
+    """A markdown cell's first heading without emphasis ("Exercise 2 · How much ..."), or None."""
+    m = re.search(r"^#+\s*(.+)$", _src(cell), re.M)
+    return re.sub(r"\*\*|__|`", "", m.group(1)).strip() if m else None
+
+
 def _raw_directive(cell: dict) -> tuple[str, dict] | None:
     """``("BEGIN QUESTION", {name: ...})`` for an otter raw delimiter cell, else None."""
     if cell.get("cell_type") != "raw":
@@ -160,9 +166,8 @@ def read_unit(path: Path) -> Unit:
         if current is None:
             continue
         if cell.get("cell_type") == "markdown" and not current.title:
-            m = re.search(r"^#+\s*(.+)$", _src(cell), re.M)
-            first = m.group(1).strip() if m else _src(cell).strip().splitlines()[0]
-            current.title = re.sub(r"\*\*|__", "", first)[:160]  # "Discussion 1. Instruments ...", not "**...**"
+            first = _heading(cell) or re.sub(r"\*\*|__", "", _src(cell).strip().splitlines()[0])
+            current.title = first[:160]  # "Discussion 1. Instruments ...", not "**...**"
         if in_tests and cell.get("cell_type") == "code":
             conf = _test_config(_src(cell))
             if "points" not in conf:
@@ -624,9 +629,8 @@ def grade_details(submission: Path, autograder: Path, cell_timeout: float | None
     own, under, heading = [], [], ""
     for c in cells:  # each code cell with the heading it sits under ("Exercise 3 ..."), as the student sees it
         if c.get("cell_type") == "markdown":
-            m = re.search(r"^#+\s*(.+)$", _src(c), re.M)
-            if m:  # "Exercise 2 · How much is lost, ..." -> "Exercise 2"
-                text = re.sub(r"\*\*|__|`", "", m.group(1)).strip()
+            text = _heading(c)
+            if text:  # "Exercise 2 · How much is lost, ..." -> "Exercise 2"
                 short = re.match(r"(?:Exercise|Discussion|Question|Part)\s+\w+", text)
                 heading = short.group(0) if short else (text if len(text) <= 50 else
                                                           text[:50].rsplit(" ", 1)[0] + " …")

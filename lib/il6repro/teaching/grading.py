@@ -337,6 +337,13 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
     seen_names: dict[str, str] = {}
     seen_hash: dict[str, str] = {}
 
+    def feedback(rel: str, yours: str, theirs: str) -> None:
+        """``feedback/<submission>.txt`` (for you) and ``.student.txt`` (to return)."""
+        fdir.mkdir(exist_ok=True)
+        safe = rel.replace("/", "__").removesuffix(".ipynb")
+        (fdir / f"{safe}.txt").write_text(yours)
+        (fdir / f"{safe}.student.txt").write_text(theirs)
+
     def write() -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.tmp")
@@ -395,15 +402,12 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                     rows.append(row)
                     write()
                     # the student is told too (a review: a timed-out submission left no feedback file at all)
-                    fdir.mkdir(exist_ok=True)
-                    safe = rel.replace("/", "__").removesuffix(".ipynb")
                     why = (f"it ran longer than the {timeout:g} s allowed for a whole notebook"
                            if isinstance(exc, TimeoutError) else row["error"])
-                    told = "\n\n".join([f"{rel}: {u['stem']}", f"Not graded: {why}.",
-                                         "Run the notebook from top to bottom (Kernel > Restart and run all) before you "
-                                         "hand it in; ask if a cell is slow.\n"])
-                    (fdir / f"{safe}.txt").write_text(f"{rel}: {u['stem']}\n\nNot graded: {row['error']}\n")
-                    (fdir / f"{safe}.student.txt").write_text(told)
+                    feedback(rel, f"{rel}: {u['stem']}\n\nNot graded: {row['error']}\n",
+                             "\n\n".join([f"{rel}: {u['stem']}", f"Not graded: {why}.",
+                                           "Run the notebook from top to bottom (Kernel > Restart and run all) before "
+                                           "you hand it in; ask if a cell is slow.\n"]))
                     log(f"[{k}/{len(subs)}] {rel}: not graded: {row['error']}")
                     continue
                 scores = res["scores"]
@@ -416,11 +420,8 @@ def grade(folder: str | Path, *, course: str | Path | None = None, csv: str | Pa
                 row["note"] = "; ".join(notes)
                 rows.append(row)
                 write()
-                fdir.mkdir(exist_ok=True)
-                safe = rel.replace("/", "__").removesuffix(".ipynb")
                 errs = res.get("errors") or []
-                (fdir / f"{safe}.txt").write_text(_feedback(rel, u, res["checks"], False, errs))
-                (fdir / f"{safe}.student.txt").write_text(_feedback(rel, u, res["checks"], True, errs))
+                feedback(rel, _feedback(rel, u, res["checks"], False, errs), _feedback(rel, u, res["checks"], True, errs))
                 log(f"[{k}/{len(subs)}] {rel} ({u['stem']}): {row['total']:g}/{u['points']:g}  " +
                     "  ".join(f"{q} {row[q]:g}" for q in graded_q[u["stem"]]) +
                     (f"  (note: {row['note']})" if row["note"] else ""))

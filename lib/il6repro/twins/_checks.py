@@ -49,9 +49,8 @@ def read_csv(path: Path, error: Callable[[str], Exception], **kw) -> pd.DataFram
         raise error(f"{path.name}: no header row (the file holds only blank lines); export the table again") from None
     except pd.errors.ParserError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-        raise error(f"{path.name}: not a readable {'.raw' if raw else 'CSV'} ({first}); "
-                    + ("export it again (" + layout + ")" if raw else "save it as comma-separated text with one header "
-                       "row")) from None
+        fix = f"export it again ({layout})" if raw else "save it as comma-separated text with one header row"
+        raise error(f"{path.name}: not a readable {'.raw' if raw else 'CSV'} ({first}); {fix}") from None
     except UnicodeDecodeError:
         raise error(not_text) from None
     except ValueError as exc:  # usecols naming columns the file lacks, bad dtype ...
